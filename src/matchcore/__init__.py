@@ -1,0 +1,47 @@
+"""matchcore: match a district's community needs to its resources, exactly and explained.
+
+The engine behind the three lists (资源清单 resources, 需求清单 needs, 项目清单
+projects): validated tables in, a certified optimal project list out.
+
+Examples
+--------
+>>> import matchcore as mc
+>>> result = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+>>> bool(result.verify())
+True
+"""
+
+from . import metrics, synthetic
+from .candidates import CandidateGraph, build_candidates
+from .errors import InputError, MatchcoreError, MatchcoreWarning, SolverError
+from .io import read_needs, read_resources, write_table
+from .pipeline import match, solve_assignment
+from .result import Explanation, MatchResult
+from .scoring import Weights
+from .solvers import Certificate, available_solvers
+from .taxonomy import Taxonomy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CandidateGraph",
+    "Certificate",
+    "Explanation",
+    "InputError",
+    "MatchResult",
+    "MatchcoreError",
+    "MatchcoreWarning",
+    "SolverError",
+    "Taxonomy",
+    "Weights",
+    "__version__",
+    "available_solvers",
+    "build_candidates",
+    "match",
+    "metrics",
+    "read_needs",
+    "read_resources",
+    "solve_assignment",
+    "synthetic",
+    "write_table",
+]

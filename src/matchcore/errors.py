@@ -1,0 +1,57 @@
+"""Exceptions and warnings raised by matchcore.
+
+Every error derives from :class:`MatchcoreError`; bad data or arguments raise
+:class:`InputError` (also a :class:`ValueError`), a failing back-end raises
+:class:`SolverError` (also a :class:`RuntimeError`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["InputError", "MatchcoreError", "MatchcoreWarning", "SolverError"]
+
+#: How many individual failures an error message lists before summarising the rest.
+MAX_LISTED_FAILURES = 20
+
+
+class MatchcoreError(Exception):
+    """Base class of every exception raised by matchcore."""
+
+
+class InputError(MatchcoreError, ValueError):
+    """Bad input data or arguments.
+
+    Parameters
+    ----------
+    message : str
+        The full message; for tables it lists every failure (the first
+        ``MAX_LISTED_FAILURES``, then a count of the rest).
+    failures : pandas.DataFrame, optional
+        One row per problem with columns ``table``, ``row``, ``line``, ``id``,
+        ``column``, ``expected`` and ``found``.
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> try:
+    ...     mc.read_needs(mc.synthetic.tiny()[0].assign(demand=-1))
+    ... except mc.InputError as err:
+    ...     print(len(err.failures) > 0)
+    True
+    """
+
+    def __init__(self, message: str, failures: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+class SolverError(MatchcoreError, RuntimeError):
+    """A solver back-end failed or returned a solution that is not valid."""
+
+
+class MatchcoreWarning(UserWarning):
+    """Warnings issued by matchcore (e.g. a lossy score rescaling)."""

@@ -1,0 +1,281 @@
+"""The public entry points: :func:`match` (three lists in, project list out) and
+:func:`solve_assignment` (explicit edges and scores, no geometry).
+
+``match`` reads like :func:`scipy.optimize.milp`: validate → build candidates →
+score → compile the problem → solve → certify → build the result, each a
+function of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .candidates import Scope, candidates_of, check_reach, keep_best, to_district
+from .errors import InputError, SolverError
+from .io import PathLike, read_needs, read_resources
+from .problem import OBJECTIVES, Objective, TransportProblem
+from .result import MatchResult
+from .schema import canonical_columns
+from .scoring import Weights, score_edges
+from .solvers import solve, verify
+from .taxonomy import Taxonomy
+
+__all__ = ["match", "solve_assignment"]
+
+
+def _check_objective(objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise InputError(f"objective must be one of {list(OBJECTIVES)}; got {objective!r}")
+
+
+def _check_max_candidates(k: Any) -> int | None:
+    if k is None:
+        return None
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError(f"max_candidates must be an integer >= 1 or None; got {k!r}")
+    return int(k)
+
+
+def match(
+    needs: pd.DataFrame | PathLike,
+    resources: pd.DataFrame | PathLike,
+    *,
+    weights: Weights | None = None,
+    max_distance: float | None = None,
+    scope: Scope | None = None,
+    taxonomy: Taxonomy | None = None,
+    max_candidates: int | None = None,
+    objective: Objective = "coverage",
+    solver: str | Callable[..., np.ndarray] = "auto",
+    certify: bool = True,
+) -> MatchResult:
+    """Match needs to resources: the best project list, exact and explained.
+
+    Parameters
+    ----------
+    needs : DataFrame or path
+        The needs list (需求清单); see :func:`read_needs`.
+    resources : DataFrame or path
+        The resources list (资源清单); see :func:`read_resources`.
+    weights : Weights, optional
+        Score weights; ``Weights()`` when None.
+    max_distance : float, optional
+        Global reach in metres (each resource's own ``max_distance`` also applies).
+    scope : {"grid", "community", "street"}, optional
+        Restrict matches to the same grid or community.
+    taxonomy : Taxonomy, optional
+        Category affinities; ``Taxonomy.default()`` when None.
+    max_candidates : int, optional
+        Keep only the k best-scoring candidates per need.
+    objective : {"coverage", "score"}, default "coverage"
+        "coverage": first the most priority-weighted units served, then the
+        best total score (lexicographic, exact). "score": the best total score.
+    solver : str or callable, default "auto"
+        "auto" (fastest exact installed), "ortools", "highs", "networkx",
+        "greedy" (inexact baseline) or a :class:`~matchcore.solvers.FlowSolver`.
+    certify : bool, default True
+        Check the solution's optimality certificate (exact solvers are
+        certified while solving; this re-checks from scratch).
+
+    Returns
+    -------
+    MatchResult
+
+    Raises
+    ------
+    InputError
+        Bad lists (every problem listed) or arguments.
+    SolverError
+        A back-end failed or its solution failed the certificate.
+
+    See Also
+    --------
+    solve_assignment : the same optimisation on explicit edges.
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> needs, resources = mc.synthetic.tiny()
+    >>> r = mc.match(needs, resources, max_distance=2000)
+    >>> r.projects[["need_id", "assigned", "resources"]].head(2)
+      need_id  assigned resources
+    0      N1         2        R1
+    1      N2         1        R2
+    """
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    weights = Weights() if weights is None else weights
+    if not isinstance(weights, Weights):
+        raise InputError(f"weights must be a matchcore.Weights; got {type(weights).__name__}")
+    _check_objective(objective)
+    k = _check_max_candidates(max_candidates)
+    check_reach(max_distance, scope)
+    needs_v = read_needs(needs)
+    resources_v = read_resources(resources)
+    district = to_district(needs_v, resources_v)
+    timings["validate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    graph = candidates_of(district, taxonomy=taxonomy, max_distance=max_distance, scope=scope)
+    timings["candidates"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    score, components = score_edges(district, graph, weights)
+    if k is not None:
+        graph, kept = keep_best(graph, score, k)
+        score = score[kept]
+        components = components.iloc[kept].reset_index(drop=True)
+    timings["score"] = time.perf_counter() - t
+
+    problem = TransportProblem(graph.need, graph.resource, district.demand, district.capacity,
+                               score, district.priority, objective)
+    solution = solve(problem, solver)
+    timings["solve"] = solution.seconds
+
+    if certify and solution.exact:
+        t = time.perf_counter()
+        cert = verify(problem, solution.units)
+        timings["certify"] = time.perf_counter() - t
+        if not cert:
+            raise SolverError(f"solver {solution.solver!r} failed the certificate: {cert.problems}")
+        solution.certificate = cert
+    options = {"max_distance": max_distance, "scope": scope, "max_candidates": k,
+               "objective": objective, "solver": solver if isinstance(solver, str) else "custom",
+               "taxonomy": taxonomy}
+    return MatchResult(district, graph, score, components, problem, solution, weights,
+                       options, timings)
+
+
+def _validate_edges(edges: pd.DataFrame, need_ids: np.ndarray, res_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not isinstance(edges, pd.DataFrame):
+        raise InputError(f"edges must be a DataFrame; got {type(edges).__name__}")
+    frame = edges.rename(columns=canonical_columns(edges.columns))
+    missing = [c for c in ("need_id", "resource_id", "score") if c not in frame.columns]
+    if missing:
+        raise InputError(f"edges lacks required column(s) {missing}; got {list(edges.columns)}")
+    problems = []
+    need = frame["need_id"].map(lambda v: str(v).strip()).to_numpy(dtype=object)
+    res = frame["resource_id"].map(lambda v: str(v).strip()).to_numpy(dtype=object)
+    score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
+    i = np.searchsorted(need_ids, need)
+    i = np.minimum(i, max(len(need_ids) - 1, 0))
+    j = np.searchsorted(res_ids, res)
+    j = np.minimum(j, max(len(res_ids) - 1, 0))
+    ok_i = (len(need_ids) > 0) & (need_ids[i] == need) if len(need_ids) else np.zeros(len(need), bool)
+    ok_j = (len(res_ids) > 0) & (res_ids[j] == res) if len(res_ids) else np.zeros(len(res), bool)
+    for pos in range(len(frame)):
+        place = f"edge {need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
+        if not ok_i[pos]:
+            problems.append(f"`need_id` must name a need of the needs table; got {need[pos]!r} for {place}")
+        if not ok_j[pos]:
+            problems.append(f"`resource_id` must name a resource of the resources table; got {res[pos]!r} for {place}")
+        if not np.isfinite(score[pos]):
+            problems.append(f"`score` must be a finite number; got {frame['score'].iat[pos]!r} for {place}")
+    key = pd.Series(list(zip(need, res)))
+    for pos in np.flatnonzero(key.duplicated().to_numpy()):
+        problems.append(f"`need_id`/`resource_id` must be a unique pair; got a repeat for edge "
+                        f"{need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)")
+    if problems:
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise InputError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in edges:\n  - "
+                         + "\n  - ".join(problems[:20]) + more)
+    return i.astype(np.int64), j.astype(np.int64), score
+
+
+def solve_assignment(
+    edges: pd.DataFrame,
+    needs: pd.DataFrame,
+    resources: pd.DataFrame,
+    *,
+    objective: Objective = "coverage",
+    solver: str | Callable[..., np.ndarray] = "auto",
+) -> pd.DataFrame:
+    """Solve the assignment on explicit edges and scores (no geometry, no taxonomy).
+
+    Parameters
+    ----------
+    edges : DataFrame
+        Columns need_id, resource_id, score (finite; one row per pair).
+    needs : DataFrame
+        Columns need_id and demand (default 1).
+    resources : DataFrame
+        Columns resource_id and capacity (default 1).
+    objective : {"coverage", "score"}, default "coverage"
+        "coverage": the most units, then the best score. "score": the best score.
+    solver : str or callable, default "auto"
+
+    Returns
+    -------
+    pandas.DataFrame
+        need_id, resource_id, units, score for each edge with units > 0,
+        sorted by ids. ``frame.attrs`` holds the solver used and the objective.
+
+    Raises
+    ------
+    InputError
+        Unknown ids, duplicate pairs, non-finite scores, bad demand/capacity.
+
+    Examples
+    --------
+    >>> import pandas as pd, matchcore as mc
+    >>> edges = pd.DataFrame({"need_id": ["a", "a", "b"], "resource_id": ["x", "y", "x"],
+    ...                       "score": [0.9, 0.5, 0.8]})
+    >>> mc.solve_assignment(edges, pd.DataFrame({"need_id": ["a", "b"]}),
+    ...                     pd.DataFrame({"resource_id": ["x", "y"]}))
+      need_id resource_id  units  score
+    0       a           y      1    0.5
+    1       b           x      1    0.8
+    """
+    _check_objective(objective)
+    n = _validate_table(needs, "needs", "need_id", "demand")
+    r = _validate_table(resources, "resources", "resource_id", "capacity")
+    need_ids = n["need_id"].to_numpy(dtype=object)
+    res_ids = r["resource_id"].to_numpy(dtype=object)
+    i, j, score = _validate_edges(edges, need_ids, res_ids)
+    order = np.lexsort((j, i))
+    i, j, score = i[order], j[order], score[order]
+    problem = TransportProblem(i, j, n["demand"].to_numpy(np.int64),
+                               r["capacity"].to_numpy(np.int64), score,
+                               np.ones(len(n), dtype=np.int64), objective)
+    solution = solve(problem, solver)
+    used = solution.units > 0
+    out = pd.DataFrame({
+        "need_id": need_ids[i[used]],
+        "resource_id": res_ids[j[used]],
+        "units": solution.units[used],
+        "score": score[used],
+    })
+    out.attrs["solver"] = solution.solver
+    out.attrs["objective"] = objective
+    out.attrs["exact"] = solution.exact
+    return out
+
+
+def _validate_table(frame: pd.DataFrame, table: str, id_col: str, qty: str) -> pd.DataFrame:
+    """Validate the id and quantity columns of a bare needs/resources table, sorted by id."""
+    from .schema import Column, _Failures, _parse_column
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{table} must be a DataFrame; got {type(frame).__name__}")
+    f = frame.rename(columns=canonical_columns(frame.columns))
+    if id_col not in f.columns:
+        raise InputError(f"`{id_col}` is a required column of {table}; got {list(frame.columns)}")
+    ids_raw = f[id_col]
+    failures = _Failures(table, [None if pd.isna(v) else str(v) for v in ids_raw], None, table)
+    ids = _parse_column(ids_raw, Column(id_col, "id", True, expected="a unique, non-empty id"),
+                        failures, table)
+    if qty in f.columns:
+        q = _parse_column(f[qty], Column(qty, "int", default=1, low=1,
+                                         expected="an integer >= 1"), failures, table)
+    else:
+        q = pd.Series(np.ones(len(f), dtype=np.int64))
+    for pos in np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()):
+        failures.add(int(pos), id_col, "a unique id", ids.iat[pos])
+    failures.raise_if_any()
+    out = pd.DataFrame({id_col: ids.to_numpy(dtype=object), qty: q.to_numpy(np.int64)})
+    return out.sort_values(id_col, kind="stable").reset_index(drop=True)

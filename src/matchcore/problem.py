@@ -1,0 +1,254 @@
+"""The flow problem: arrays, integer costs, components and flow networks.
+
+A :class:`TransportProblem` is the transportation problem of the candidate
+graph: maximise Σ score·units subject to Σ units ≤ demand per need and
+≤ capacity per resource, units integer. It is compiled, one batch of
+connected components at a time, into a min-cost *circulation* on a
+:class:`FlowNetwork`::
+
+    hub ──(cap demand_i, cost a_i)──▶ need i ──(cap min(d_i, c_j), cost e_ij)──▶
+    resource j ──(cap capacity_j, cost 0)──▶ hub
+
+Every back-end solves that network. Scores are floats; network back-ends
+need integers, so scores are scaled by ``2**20 / max|score|`` and rounded
+(:attr:`TransportProblem.scale`): the solution is exactly optimal for the
+rounded scores, and within ``units × max|score| × 2**-20`` of the optimum of
+the float scores.
+
+The lexicographic objective ("coverage": most priority-weighted units, then
+the best score) is solved in phases, never with a big-M weight: each phase
+fixes, by complementary slackness with the previous phase's optimal duals,
+the arcs that every optimal solution of that phase must share; the next
+phase optimises over what is left (see :mod:`matchcore.solvers.certify`).
+Side constraints (minimum coverage per community, bundles) would join as
+extra rows of the LP; only the HiGHS back-end would accept them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .errors import InputError
+
+__all__ = ["FlowNetwork", "Objective", "TransportProblem"]
+
+Objective = Literal["coverage", "score"]
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
+
+#: Resolution of the integer score scale: 2**SCORE_BITS steps up to max|score|.
+SCORE_BITS = 20
+#: Bound kept on |cost| × (nodes + 1) so that OR-Tools' cost scaling cannot overflow int64.
+INT64_HEADROOM = 2**62
+#: Components are packed into batches of about this many edges before solving.
+BATCH_EDGES = 250_000
+
+
+@dataclass(frozen=True, eq=False)
+class FlowNetwork:
+    """A min-cost flow problem on a directed graph (what back-ends solve).
+
+    Attributes
+    ----------
+    n_nodes : int
+    tail, head : ndarray of int64, shape (n_arcs,)
+    capacity : ndarray of int64, shape (n_arcs,)
+        Upper bounds; lower bounds are 0.
+    cost : ndarray of int64, shape (n_arcs,)
+    supply : ndarray of int64, shape (n_nodes,)
+        Net outflow required at each node (sums to 0).
+    """
+
+    n_nodes: int
+    tail: np.ndarray
+    head: np.ndarray
+    capacity: np.ndarray
+    cost: np.ndarray
+    supply: np.ndarray
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.tail)
+
+
+def _tiebreak(need: np.ndarray, resource: np.ndarray) -> np.ndarray:
+    """Pseudo-random 20-bit preferences from (need rank, resource rank) (splitmix64).
+
+    Ranks follow id order, so the preference does not depend on row order; its
+    values are spread so that ties in the real objective are almost never tied
+    again here.
+    """
+    z = (need.astype(np.uint64) << np.uint64(32)) ^ resource.astype(np.uint64)
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(64 - SCORE_BITS)).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class TransportProblem:
+    """The assignment problem of one round (internal arrays; trusts its input).
+
+    Attributes
+    ----------
+    need, resource : ndarray of int64, shape (n_edges,)
+        Edge end points, indices into the id-sorted lists; sorted by (need, resource).
+    demand : ndarray of int64, shape (n_needs,)
+    capacity : ndarray of int64, shape (n_resources,)
+    score : ndarray of float, shape (n_edges,)
+    weight : ndarray of int64, shape (n_needs,)
+        Per-unit value of serving a need in the first phase of the
+        "coverage" objective (the need's priority in ``match``, 1 in
+        ``solve_assignment``).
+    objective : {"coverage", "score"}
+    """
+
+    need: np.ndarray
+    resource: np.ndarray
+    demand: np.ndarray
+    capacity: np.ndarray
+    score: np.ndarray
+    weight: np.ndarray
+    objective: Objective = "coverage"
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise InputError(
+                f"objective must be one of {list(OBJECTIVES)}; got {self.objective!r}"
+            )
+
+    @property
+    def n_needs(self) -> int:
+        return len(self.demand)
+
+    @property
+    def n_resources(self) -> int:
+        return len(self.capacity)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.need)
+
+    @property
+    def scale(self) -> float:
+        """Factor turning float scores into integer costs (a power of two)."""
+        top = float(np.abs(self.score).max()) if self.n_edges else 0.0
+        if top == 0.0:
+            return 1.0
+        return float(2.0 ** (SCORE_BITS - np.ceil(np.log2(top))))
+
+    @property
+    def score_int(self) -> np.ndarray:
+        """Scores as integers (``round(score * scale)``), the costs the solvers see."""
+        return np.rint(self.score * self.scale).astype(np.int64)
+
+    @property
+    def tolerance(self) -> float:
+        """Bound on |float objective − optimum| due to the integer scale."""
+        units = float(min(self.demand.sum(), self.capacity.sum()))
+        return units * 0.5 / self.scale
+
+    def phases(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """The objective's phases as ``(name, hub→need cost, edge cost)``, minimised in turn.
+
+        The last phase, ``tiebreak``, picks one solution among equal optima so
+        that every exact back-end returns the same assignment.
+        """
+        zero_need = np.zeros(self.n_needs, dtype=np.int64)
+        zero_edge = np.zeros(self.n_edges, dtype=np.int64)
+        out = []
+        if self.objective == "coverage":
+            out.append(("coverage", -self.weight.astype(np.int64), zero_edge))
+        out.append(("score", zero_need, -self.score_int))
+        out.append(("tiebreak", zero_need, _tiebreak(self.need, self.resource)))
+        return out
+
+    def components(self) -> tuple[np.ndarray, np.ndarray]:
+        """Connected components of the candidate graph.
+
+        Returns
+        -------
+        need_label : ndarray, shape (n_needs,)
+        resource_label : ndarray, shape (n_resources,)
+            Component of each node (isolated nodes get their own label).
+        """
+        n = self.n_needs + self.n_resources
+        adj = coo_matrix(
+            (np.ones(self.n_edges, dtype=np.int8), (self.need, self.n_needs + self.resource)),
+            shape=(n, n),
+        )
+        _, labels = connected_components(adj, directed=False)
+        return labels[: self.n_needs], labels[self.n_needs :]
+
+    def batches(self, batch_edges: int = BATCH_EDGES) -> list[np.ndarray]:
+        """Group edges into batches of whole components (each a sorted index array).
+
+        Components are packed in label order until a batch holds at least
+        ``batch_edges`` edges; a component is never split.
+        """
+        if self.n_edges == 0:
+            return []
+        need_label, _ = self.components()
+        edge_label = need_label[self.need]
+        order = np.argsort(edge_label, kind="stable")
+        labels, starts, counts = np.unique(
+            edge_label[order], return_index=True, return_counts=True
+        )
+        out, current, size = [], [], 0
+        for start, count in zip(starts, counts):
+            current.append(order[start : start + count])
+            size += count
+            if size >= batch_edges:
+                out.append(np.sort(np.concatenate(current)))
+                current, size = [], 0
+        if current:
+            out.append(np.sort(np.concatenate(current)))
+        return out
+
+    def network(self, edges: np.ndarray) -> tuple[FlowNetwork, np.ndarray, np.ndarray]:
+        """The circulation network of a batch of edges (all phases share its arcs).
+
+        Returns
+        -------
+        network : FlowNetwork
+            Costs are zero; :meth:`phase_costs` gives them per phase.
+        needs, resources : ndarray
+            Global indices of the batch's needs and resources (local node
+            ``1 + k`` is ``needs[k]``; ``1 + len(needs) + k`` is ``resources[k]``).
+        """
+        ei, ej = self.need[edges], self.resource[edges]
+        needs, li = np.unique(ei, return_inverse=True)
+        resources, lj = np.unique(ej, return_inverse=True)
+        a, b = len(needs), len(resources)
+        n_nodes = 1 + a + b
+        need_node = 1 + np.arange(a)
+        res_node = 1 + a + np.arange(b)
+        tail = np.concatenate([np.zeros(a, np.int64), 1 + li, res_node]).astype(np.int64)
+        head = np.concatenate([need_node, 1 + a + lj, np.zeros(b, np.int64)]).astype(np.int64)
+        cap = np.concatenate(
+            [
+                self.demand[needs],
+                np.minimum(self.demand[ei], self.capacity[ej]),
+                self.capacity[resources],
+            ]
+        ).astype(np.int64)
+        net = FlowNetwork(
+            n_nodes, tail, head, cap, np.zeros(len(tail), np.int64), np.zeros(n_nodes, np.int64)
+        )
+        return net, needs, resources
+
+    def check_range(self) -> None:
+        """Refuse costs whose products could overflow int64 in a back-end."""
+        n_nodes = self.n_needs + self.n_resources + 1
+        top = max(2**SCORE_BITS, int(self.weight.max()) if self.n_needs else 1)
+        units = int(self.demand.sum()) if self.n_needs else 0
+        if top * (n_nodes + 1) >= INT64_HEADROOM or top * max(units, 1) >= INT64_HEADROOM:
+            raise InputError(
+                f"the problem is too large for 64-bit costs: {n_nodes:,} nodes, "
+                f"{units:,} units; split it into independent rounds"
+            )

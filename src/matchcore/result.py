@@ -1,0 +1,410 @@
+"""The outcome of a round: the project list, assignments, unmet needs, idle resources.
+
+A :class:`MatchResult` holds the arrays of the round and builds its tables on
+first use: ``projects`` (项目清单), ``assignments``, ``unmet`` (each with a reason),
+``idle``, ``metrics``; ``explain(need_id)`` shows every candidate of a need and
+why it was or was not chosen, and ``verify()`` certifies the solution.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .candidates import CandidateGraph, District
+from .errors import InputError
+from .problem import TransportProblem
+from .scoring import COMPONENTS, Weights
+from .solvers import Certificate, Solution, verify
+
+__all__ = ["REASONS", "Explanation", "MatchResult"]
+
+#: Why a need is not (fully) served, in funnel order.
+REASONS: dict[str, str] = {
+    "no_compatible_resource": "no resource of a compatible category",
+    "out_of_reach": "compatible resources exist, but none within reach",
+    "no_time_overlap": "resources within reach, but none available at the needed time",
+    "skills_missing": "resources available in time, but none with every required skill",
+    "outbid": "candidates exist, but their capacity went where it served more",
+}
+
+
+@dataclass
+class Explanation:
+    """Why a need was served the way it was.
+
+    Attributes
+    ----------
+    need : pandas.Series
+        The need's row.
+    candidates : pandas.DataFrame
+        Every candidate resource with its score components, units and why.
+    reason : str or None
+        The unmet reason, or None when fully served.
+    text : str
+        A readable summary.
+    """
+
+    need: pd.Series
+    candidates: pd.DataFrame
+    reason: str | None
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<p>{html.escape(self.text).replace(chr(10), '<br>')}</p>"
+            + self.candidates.to_html(index=False, float_format=lambda v: f"{v:.3f}")
+        )
+
+
+@dataclass(eq=False)
+class MatchResult:
+    """The project list of one round, with everything needed to explain it.
+
+    Build it with :func:`matchcore.match`; do not construct it directly.
+
+    Attributes
+    ----------
+    solver : str
+        The back-end that solved it (``"auto"`` names its choice here).
+    is_exact : bool
+        Whether the back-end is exact (the solution is certified).
+    timings : dict
+        Seconds per step (validate, candidates, score, solve, ...).
+    """
+
+    district: District
+    graph: CandidateGraph
+    score: np.ndarray
+    components: pd.DataFrame
+    problem: TransportProblem
+    solution: Solution
+    weights: Weights
+    options: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def solver(self) -> str:
+        return self.solution.solver
+
+    @property
+    def is_exact(self) -> bool:
+        return self.solution.exact
+
+    @property
+    def units(self) -> np.ndarray:
+        """Units per candidate edge, shape ``(n_edges,)``."""
+        return self.solution.units
+
+    @cached_property
+    def _served(self) -> np.ndarray:
+        return np.bincount(self.graph.need, weights=self.units,
+                           minlength=self.graph.n_needs).astype(np.int64)
+
+    @cached_property
+    def _used(self) -> np.ndarray:
+        return np.bincount(self.graph.resource, weights=self.units,
+                           minlength=self.graph.n_resources).astype(np.int64)
+
+    @property
+    def objective(self) -> dict[str, Any]:
+        """The objective reached: its name, priority-weighted units, units and total score."""
+        u = self.units
+        return {
+            "objective": self.problem.objective,
+            "priority_weighted_units": int(
+                (self.district.priority[self.graph.need] * u).sum()),
+            "units": int(u.sum()),
+            "score": float((self.score * u).sum()),
+        }
+
+    def verify(self, *, raise_error: bool = False) -> Certificate:
+        """Certify the solution: feasible, and optimal in every phase of the objective.
+
+        Parameters
+        ----------
+        raise_error : bool, default False
+            Raise :class:`~matchcore.SolverError` instead of returning a
+            failed certificate.
+
+        Returns
+        -------
+        Certificate
+            ``bool(cert)`` is True when the solution is feasible and optimal.
+
+        Examples
+        --------
+        >>> import matchcore as mc
+        >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+        >>> bool(r.verify())
+        True
+        """
+        cert = verify(self.problem, self.units)
+        if raise_error and not cert:
+            from .errors import SolverError
+
+            raise SolverError(f"the solution failed its certificate: {cert.problems}")
+        return cert
+
+    # ------------------------------------------------------------------ tables
+    @cached_property
+    def assignments(self) -> pd.DataFrame:
+        """One row per (need, resource) pair that carries units.
+
+        Columns: project_id, need_id, resource_id, units, score, the score
+        components (type, locality, priority, partner) and distance (metres).
+        """
+        used = np.flatnonzero(self.units > 0)
+        g = self.graph
+        need_ids = g.need_ids[g.need[used]]
+        frame = pd.DataFrame(
+            {
+                "project_id": ["P-" + str(i) for i in need_ids],
+                "need_id": need_ids,
+                "resource_id": g.resource_ids[g.resource[used]],
+                "units": self.units[used],
+                "score": self.score[used],
+            }
+        )
+        for name in COMPONENTS:
+            frame[name] = self.components[name].to_numpy()[used]
+        frame["distance"] = g.distance[used]
+        return frame
+
+    @cached_property
+    def projects(self) -> pd.DataFrame:
+        """The project list (项目清单): one row per need that receives units.
+
+        Columns: project_id, need_id, community, grid, category, demand,
+        assigned, resources (``;``-separated, most units first), score
+        (Σ score·units) and status (``not_started``).
+        """
+        a = self.assignments.sort_values(["need_id", "units", "resource_id"],
+                                         ascending=[True, False, True], kind="stable")
+        a = a.assign(weighted=a["score"] * a["units"])
+        grouped = a.groupby("need_id", sort=True)
+        per = pd.DataFrame({
+            "resources": grouped["resource_id"].agg(";".join),
+            "assigned": grouped["units"].sum(),
+            "score": grouped["weighted"].sum(),
+        })
+        needs = self.district.needs.set_index("need_id")
+        per = per.join(needs[[c for c in ("community", "grid", "category", "demand")
+                              if c in needs.columns]])
+        per = per.reset_index()
+        per.insert(0, "project_id", "P-" + per["need_id"].astype(str))
+        per["status"] = "not_started"
+        cols = ["project_id", "need_id", "community", "grid", "category", "demand",
+                "assigned", "resources", "score", "status"]
+        for c in cols:
+            if c not in per.columns:
+                per[c] = None
+        return per[cols].reset_index(drop=True)
+
+    @cached_property
+    def _reasons(self) -> np.ndarray:
+        f = self.graph.funnel
+        reason = np.full(self.graph.n_needs, "outbid", dtype=object)
+        for col, name in (("skills", "skills_missing"), ("time_overlap", "no_time_overlap"),
+                          ("in_reach", "out_of_reach"), ("compatible", "no_compatible_resource")):
+            reason[f[col].to_numpy() == 0] = name
+        return reason
+
+    @cached_property
+    def unmet(self) -> pd.DataFrame:
+        """Needs not fully served: demand, assigned, unmet units and a reason code.
+
+        Reasons (:data:`REASONS`): ``no_compatible_resource``,
+        ``out_of_reach``, ``no_time_overlap``, ``skills_missing``, ``outbid``.
+        """
+        d = self.district
+        short = np.flatnonzero(self._served < d.demand)
+        n_cand = np.bincount(self.graph.need, minlength=self.graph.n_needs)
+        frame = pd.DataFrame({
+            "need_id": d.need_ids[short],
+            "community": _col(d.needs, "community")[short],
+            "grid": _col(d.needs, "grid")[short],
+            "category": d.needs["category"].to_numpy(dtype=object)[short],
+            "priority": d.priority[short],
+            "demand": d.demand[short],
+            "assigned": self._served[short],
+            "unmet": d.demand[short] - self._served[short],
+            "reason": self._reasons[short],
+            "n_candidates": n_cand[short],
+        })
+        return frame
+
+    @cached_property
+    def idle(self) -> pd.DataFrame:
+        """Resources with spare capacity, and why it is spare.
+
+        ``no_candidate``: no need could use it; ``needs_met``: every need it
+        could serve is fully served; ``not_chosen``: the objective preferred
+        other resources.
+        """
+        d, g = self.district, self.graph
+        spare = d.capacity - self._used
+        idle = np.flatnonzero(spare > 0)
+        n_edges = np.bincount(g.resource, minlength=g.n_resources)
+        need_short = (self._served < d.demand)[g.need]
+        open_edges = np.bincount(g.resource, weights=need_short, minlength=g.n_resources)
+        reason = np.where(n_edges == 0, "no_candidate",
+                          np.where(open_edges == 0, "needs_met", "not_chosen"))
+        return pd.DataFrame({
+            "resource_id": d.resource_ids[idle],
+            "community": _col(d.resources, "community")[idle],
+            "category": d.resources["category"].to_numpy(dtype=object)[idle],
+            "provider_kind": _col(d.resources, "provider_kind")[idle],
+            "capacity": d.capacity[idle],
+            "used": self._used[idle],
+            "spare": spare[idle],
+            "reason": reason[idle],
+        })
+
+    @cached_property
+    def metrics(self) -> pd.Series:
+        """Headline figures of the round (see :mod:`matchcore.metrics`)."""
+        from .metrics import summary
+
+        return summary(self)
+
+    # ------------------------------------------------------------------ explain
+    def explain(self, need_id: str) -> Explanation:
+        """Every candidate of a need, with its score components, and why it was (not) chosen.
+
+        Parameters
+        ----------
+        need_id : str
+
+        Returns
+        -------
+        Explanation
+
+        Raises
+        ------
+        InputError
+            If ``need_id`` is not in the needs list.
+
+        Examples
+        --------
+        >>> import matchcore as mc
+        >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+        >>> r.explain("N1").candidates["chosen"].any()
+        np.True_
+        """
+        d, g = self.district, self.graph
+        pos = np.searchsorted(d.need_ids, str(need_id))
+        if pos >= d.n_needs or d.need_ids[pos] != str(need_id):
+            raise InputError(f"no need with id {need_id!r} in this result")
+        lo, hi = np.searchsorted(g.need, [pos, pos + 1])
+        edges = np.arange(lo, hi)
+        units = self.units[edges]
+        res = g.resource[edges]
+        spare = d.capacity[res] - self._used[res]
+        full = self._served[pos] >= d.demand[pos]
+        why = []
+        for e, u, j, s in zip(edges, units, res, spare):
+            if u > 0:
+                why.append(f"chosen: {u} unit{'s' if u > 1 else ''}")
+            elif s <= 0:
+                takers = self._takers(j, exclude=pos)
+                why.append("resource full: its capacity went to " + takers)
+            elif full:
+                why.append("not needed: the need is already served by other candidates")
+            else:
+                why.append("not chosen: it would not improve the objective")
+        cand = pd.DataFrame({
+            "resource_id": g.resource_ids[res],
+            "category": d.resources["category"].to_numpy(dtype=object)[res],
+            "distance": g.distance[edges],
+            **{c: self.components[c].to_numpy()[edges] for c in COMPONENTS},
+            "score": self.score[edges],
+            "units": units,
+            "chosen": units > 0,
+            "spare_capacity": spare,
+            "why": why,
+        }).sort_values(["units", "score", "resource_id"], ascending=[False, False, True],
+                       kind="stable").reset_index(drop=True)
+        served = int(self._served[pos])
+        demand = int(d.demand[pos])
+        reason = None if served >= demand else str(self._reasons[pos])
+        funnel = g.funnel.iloc[pos]
+        lines = [
+            f"need {d.need_ids[pos]!r} ({d.needs['category'].iat[pos]}, priority "
+            f"{d.priority[pos]}): {served} of {demand} units served",
+            f"candidates: {int(funnel['compatible'])} compatible, {int(funnel['in_reach'])} "
+            f"in reach, {int(funnel['time_overlap'])} in time, {int(funnel['skills'])} "
+            "with the skills",
+        ]
+        if len(g.pruned) and g.pruned[pos]:
+            lines.append(f"{int(g.pruned[pos])} more candidates were cut by max_candidates")
+        if reason is not None:
+            lines.append(f"unmet: {reason} — {REASONS[reason]}")
+        return Explanation(d.needs.iloc[pos], cand, reason, "\n".join(lines))
+
+    def _takers(self, j: int, exclude: int) -> str:
+        g = self.graph
+        mask = (g.resource == j) & (self.units > 0) & (g.need != exclude)
+        e = np.flatnonzero(mask)
+        if len(e) == 0:
+            return "no one"
+        parts = [f"{g.need_ids[g.need[k]]} (score {self.score[k]:.3f})" for k in e[:5]]
+        more = f" and {len(e) - 5} more" if len(e) > 5 else ""
+        return ", ".join(parts) + more
+
+    # ------------------------------------------------------------------ display
+    def summary(self) -> str:
+        """A short plain-text summary."""
+        m = self.metrics
+        return (
+            f"MatchResult: {int(m['n_needs'])} needs, {int(m['n_resources'])} resources, "
+            f"{int(m['n_edges'])} candidates; {int(m['assigned_units'])}/{int(m['demand_units'])} "
+            f"units served ({m['unit_coverage']:.1%}), {len(self.projects)} projects, "
+            f"{len(self.unmet)} needs not fully served; solver {self.solver!r}"
+            + (" (certified exact)" if self.is_exact else " (inexact)")
+            + f" in {self.solution.seconds:.3f}s"
+        )
+
+    def __repr__(self) -> str:
+        return "<" + self.summary() + ">"
+
+    def _repr_html_(self) -> str:
+        m = self.metrics
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+            f"<td>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in m.items()
+        )
+        reasons = self.unmet["reason"].value_counts()
+        reason_rows = "".join(f"<li>{html.escape(k)}: {v}</li>" for k, v in reasons.items())
+        return (
+            "<div><strong>matchcore.MatchResult</strong> — solver "
+            f"<code>{html.escape(self.solver)}</code>"
+            + (" (certified exact)" if self.is_exact else " (inexact)")
+            + f"<table>{rows}</table>"
+            + (f"<p>Unmet needs by reason:</p><ul>{reason_rows}</ul>" if reason_rows else "")
+            + "<p>Projects (first 10):</p>"
+            + self.projects.head(10).to_html(index=False)
+            + "</div>"
+        )
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
+    if name in frame.columns:
+        return frame[name].to_numpy(dtype=object)
+    return np.full(len(frame), None, dtype=object)

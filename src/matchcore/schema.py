@@ -1,0 +1,590 @@
+"""The three lists' columns, their Chinese aliases, and validation.
+
+Validation happens once, where a table enters the library (``read_needs``,
+``read_resources``, ``match``, ``solve_assignment``). It parses every column of
+DESIGN.md, collects *every* problem of a table, and raises one
+:class:`~matchcore.errors.InputError` that lists them. Nothing is coerced
+silently: ``"3"`` read from a CSV cell is the integer 3, but ``"three"``, ``2.5``
+or ``-1`` are errors, never rounded or dropped. The caller's frame is never
+modified; extra columns pass through untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import MAX_LISTED_FAILURES, InputError
+
+__all__ = [
+    "ALIASES",
+    "NEED_COLUMNS",
+    "RESOURCE_COLUMNS",
+    "STATUSES",
+    "canonical_columns",
+    "split_list",
+    "validate_needs",
+    "validate_resources",
+]
+
+TableName = Literal["needs", "resources", "edges"]
+
+#: Chinese headers written by district staff, and their canonical names.
+ALIASES: dict[str, str] = {
+    "需求编号": "need_id",
+    "资源编号": "resource_id",
+    "类别": "category",
+    "需求数量": "demand",
+    "可供数量": "capacity",
+    "社区": "community",
+    "网格": "grid",
+    "优先级": "priority",
+    "技能": "skills",
+    "开始时间": "window_start",
+    "结束时间": "window_end",
+    "纬度": "lat",
+    "经度": "lon",
+    "提供方": "provider",
+    "提供方类型": "provider_kind",
+    "需求方类型": "requester_kind",
+    "服务半径": "max_distance",
+    "共建社区": "partner_communities",
+    "描述": "description",
+    "分数": "score",
+    "项目编号": "project_id",
+    "状态": "status",
+}
+
+#: Project statuses, with the words used on the street's project map.
+STATUSES: dict[str, str] = {
+    "not_started": "尚未开工",
+    "in_progress": "正在实施",
+    "completed": "已经完成",
+    "cancelled": "已取消",
+}
+
+Kind = Literal["id", "str", "int", "float", "datetime", "list"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a list: its parser and its constraints."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+    expected: str = ""
+
+
+def _int_col(name: str, default: int, low: int, high: int | None = None) -> Column:
+    if high is None:
+        expected = f"an integer >= {low}"
+    else:
+        expected = f"an integer from {low} to {high}"
+    return Column(name, "int", default=default, low=low, high=high, expected=expected)
+
+
+_COMMON = (
+    Column("category", "str", required=True, expected="a non-empty category"),
+    Column("x", "float", expected="a finite number (metres)"),
+    Column("y", "float", expected="a finite number (metres)"),
+    Column("lat", "float", low=-90.0, high=90.0, expected="a latitude from -90 to 90"),
+    Column("lon", "float", low=-180.0, high=180.0, expected="a longitude from -180 to 180"),
+    Column("community", "str"),
+    Column("grid", "str"),
+    Column("skills", "list"),
+    Column("window_start", "datetime", expected="a date and time"),
+    Column("window_end", "datetime", expected="a date and time"),
+    Column("description", "str"),
+)
+
+NEED_COLUMNS: tuple[Column, ...] = (
+    Column("need_id", "id", required=True, expected="a unique, non-empty id"),
+    *_COMMON[:1],
+    _int_col("demand", 1, 1),
+    *_COMMON[1:],
+    _int_col("priority", 3, 1, 5),
+    Column("requester_kind", "str"),
+)
+
+RESOURCE_COLUMNS: tuple[Column, ...] = (
+    Column("resource_id", "id", required=True, expected="a unique, non-empty id"),
+    *_COMMON[:1],
+    _int_col("capacity", 1, 1),
+    *_COMMON[1:],
+    Column("provider", "str"),
+    Column("provider_kind", "str"),
+    Column(
+        "max_distance", "float", low=0.0, expected="a finite distance >= 0 (metres)"
+    ),
+    Column("partner_communities", "list"),
+)
+
+_ID_COLUMN = {"needs": "need_id", "resources": "resource_id"}
+_ENTITY = {"needs": "need", "resources": "resource", "edges": "edge"}
+
+
+def canonical_columns(columns: Iterable[Any]) -> dict[Any, str]:
+    """Map raw headers to canonical names (Chinese aliases, stray spaces, BOM).
+
+    Parameters
+    ----------
+    columns : iterable
+        The headers as read.
+
+    Returns
+    -------
+    dict
+        ``{raw header: canonical name}`` for every header; headers that are not
+        known keep their (stripped) name and pass through.
+
+    Examples
+    --------
+    >>> canonical_columns(["需求编号", " category "])
+    {'需求编号': 'need_id', ' category ': 'category'}
+    """
+    mapping = {}
+    for col in columns:
+        name = str(col).strip().lstrip("\ufeff").strip()
+        mapping[col] = ALIASES.get(name, name)
+    return mapping
+
+
+def split_list(value: Any) -> tuple[str, ...]:
+    """Split a ``;``-separated cell (full-width ``；`` too) into stripped items.
+
+    Examples
+    --------
+    >>> split_list("护理; 陪诊；")
+    ('护理', '陪诊')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ()
+    text = str(value).replace("；", ";")
+    return tuple(item.strip() for item in text.split(";") if item.strip())
+
+
+# ---------------------------------------------------------------------------
+# failures
+
+
+class _Failures:
+    """Collects the problems of one table; raises them all at once."""
+
+    def __init__(self, table: str, ids: list[str | None], line_offset: int | None, source: str):
+        self.table = table
+        self.ids = ids
+        self.line_offset = line_offset
+        self.source = source
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, pos: int | None, column: str, expected: str, found: Any) -> None:
+        row = None if pos is None else pos + 1
+        line = None if (pos is None or self.line_offset is None) else pos + self.line_offset
+        ident = None if pos is None else self.ids[pos]
+        self.rows.append(
+            {
+                "table": self.table,
+                "row": row,
+                "line": line,
+                "id": ident,
+                "column": column,
+                "expected": expected,
+                "found": _show(found),
+            }
+        )
+
+    def _place(self, rec: dict[str, Any]) -> str:
+        if rec["row"] is None:
+            return f"({self.table})"
+        who = _ENTITY.get(self.table, "row")
+        name = f"{who} {rec['id']!r} " if rec["id"] is not None else f"{who} without id "
+        where = f"row {rec['row']} of {self.table}"
+        if rec["line"] is not None:
+            where += f", line {rec['line']} of {self.source}"
+        return f"{name}({where})"
+
+    def raise_if_any(self) -> None:
+        if not self.rows:
+            return
+        lines = []
+        for rec in self.rows[:MAX_LISTED_FAILURES]:
+            if rec["found"] == "<missing column>":
+                lines.append(
+                    f"  - `{rec['column']}` is a required column of {self.table}; "
+                    f"expected {rec['expected']}"
+                )
+            else:
+                lines.append(
+                    f"  - `{rec['column']}` must be {rec['expected']}; got {rec['found']} "
+                    f"for {self._place(rec)}"
+                )
+        more = len(self.rows) - MAX_LISTED_FAILURES
+        if more > 0:
+            lines.append(f"  ... and {more} more (see the `failures` attribute)")
+        head = f"{len(self.rows)} problem{'s' if len(self.rows) > 1 else ''} in {self.table}"
+        if self.source != self.table:
+            head += f" ({self.source})"
+        raise InputError(head + ":\n" + "\n".join(lines), pd.DataFrame(self.rows))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value) if value != "<missing column>" else value
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "a missing value"
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+# ---------------------------------------------------------------------------
+# cell parsers: return (ok, parsed)
+
+
+def _parse_int(value: Any) -> tuple[bool, int]:
+    if isinstance(value, (bool, np.bool_)):
+        return False, 0
+    if isinstance(value, numbers.Integral):
+        return True, int(value)
+    if isinstance(value, numbers.Real):
+        f = float(value)
+        if math.isfinite(f) and f.is_integer():
+            return True, int(f)
+        return False, 0
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return True, int(text)
+        except ValueError:
+            try:
+                f = float(text)
+            except ValueError:
+                return False, 0
+            if math.isfinite(f) and f.is_integer() and "e" not in text.lower():
+                return True, int(f)
+    return False, 0
+
+
+def _parse_float(value: Any) -> tuple[bool, float]:
+    if isinstance(value, (bool, np.bool_)):
+        return False, math.nan
+    if isinstance(value, numbers.Real):
+        f = float(value)
+    elif isinstance(value, str):
+        try:
+            f = float(value.strip())
+        except ValueError:
+            return False, math.nan
+    else:
+        return False, math.nan
+    return math.isfinite(f), f
+
+
+def _parse_id(value: Any) -> tuple[bool, str]:
+    if isinstance(value, (bool, np.bool_)):
+        return False, ""
+    if isinstance(value, numbers.Integral):
+        return True, str(int(value))
+    if isinstance(value, numbers.Real):
+        f = float(value)
+        if math.isfinite(f) and f.is_integer():
+            return True, str(int(f))
+        return False, ""
+    text = str(value).strip()
+    return bool(text), text
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+
+def validate_needs(frame: pd.DataFrame, *, source: str | None = None, line_offset: int | None = None) -> pd.DataFrame:
+    """Validate a needs list (需求清单) and return a new, parsed frame.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per need, with the columns of DESIGN.md (English names or the
+        Chinese aliases of :data:`ALIASES`). Never modified.
+    source : str, optional
+        The file it came from, named in error messages.
+    line_offset : int, optional
+        File line of the first data row (2 for a CSV with one header line);
+        when given, messages name the line as well as the row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical column names, parsed values and defaults filled in
+        (``demand`` 1, ``priority`` 3); rows in the given order; other columns
+        untouched.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the table at once, with a ``failures`` frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> validate_needs(pd.DataFrame({"need_id": ["N1"], "category": ["repair"],
+    ...                              "x": [0.0], "y": [0.0]}))[["need_id", "demand", "priority"]]
+      need_id  demand  priority
+    0      N1       1         3
+    """
+    return _validate(frame, "needs", NEED_COLUMNS, source, line_offset)
+
+
+def validate_resources(
+    frame: pd.DataFrame, *, source: str | None = None, line_offset: int | None = None
+) -> pd.DataFrame:
+    """Validate a resources list (资源清单) and return a new, parsed frame.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per resource (English names or Chinese aliases). Never modified.
+    source : str, optional
+        The file it came from, named in error messages.
+    line_offset : int, optional
+        File line of the first data row, named in messages when given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical columns, parsed values, ``capacity`` defaulting to 1.
+
+    Raises
+    ------
+    InputError
+        Listing every problem of the table at once, with a ``failures`` frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> validate_resources(pd.DataFrame({"resource_id": ["R1"], "category": ["repair"],
+    ...                                  "x": [0.0], "y": [0.0]}))["capacity"].tolist()
+    [1]
+    """
+    return _validate(frame, "resources", RESOURCE_COLUMNS, source, line_offset)
+
+
+def _validate(
+    frame: pd.DataFrame,
+    table: str,
+    columns: tuple[Column, ...],
+    source: str | None,
+    line_offset: int | None,
+) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(
+            f"{table} must be a pandas DataFrame or a path to a file; got {type(frame).__name__}"
+        )
+    source = source or table
+    mapping = canonical_columns(frame.columns)
+    renamed = list(mapping.values())
+    id_col = _ID_COLUMN[table]
+    n = len(frame)
+    raw_ids: list[str | None] = [None] * n
+    if id_col in renamed:
+        series = frame.iloc[:, renamed.index(id_col)]
+        raw_ids = [None if _is_missing(v) else _parse_id(v)[1] or None for v in series]
+    failures = _Failures(table, raw_ids, line_offset, source)
+
+    seen: dict[str, Any] = {}
+    for raw, name in mapping.items():
+        if name in seen:
+            failures.add(
+                None, name, "one column per name", f"two columns {seen[name]!r} and {raw!r}"
+            )
+        seen[name] = raw
+    failures.raise_if_any()
+
+    out = frame.rename(columns=mapping).copy(deep=True)
+    out.columns = pd.Index(renamed)
+    known = {c.name: c for c in columns}
+
+    for col in columns:
+        if col.required and col.name not in out.columns:
+            failures.add(None, col.name, col.expected, "<missing column>")
+    has_xy = "x" in out.columns or "y" in out.columns
+    has_ll = "lat" in out.columns or "lon" in out.columns
+    for a, b in (("x", "y"), ("lat", "lon")):
+        if (a in out.columns) != (b in out.columns):
+            missing = b if a in out.columns else a
+            failures.add(
+                None, missing, f"`{a}` and `{b}` together", "<missing column>"
+            )
+    if not has_xy and not has_ll:
+        failures.add(None, "x/y or lat/lon", "a position: columns x and y, or lat and lon",
+                     "<missing column>")
+    failures.raise_if_any()
+
+    for name in out.columns:
+        col = known.get(name)
+        if col is None:
+            continue
+        out[name] = _parse_column(out[name], col, failures, table)
+
+    # One coordinate system per table: x/y when the table has them, otherwise lat/lon.
+    a, b = ("x", "y") if "x" in out.columns else ("lat", "lon")
+    if a in out.columns:
+        for c in (a, b):
+            for pos in np.flatnonzero(np.isnan(out[c].to_numpy())):
+                if not _already(failures, int(pos), c):
+                    failures.add(int(pos), c, known[c].expected, frame.iloc[pos, renamed.index(c)])
+
+    if "window_start" in out.columns and "window_end" in out.columns:
+        start, end = out["window_start"], out["window_end"]
+        bad_window = (start.notna() & end.notna() & (end < start)).to_numpy()
+        for pos in np.flatnonzero(bad_window):
+            failures.add(
+                int(pos), "window_end", f"not before window_start ({start.iat[pos]})",
+                str(end.iat[pos]),
+            )
+
+    if id_col in out.columns:
+        ids = out[id_col]
+        dup = ids.duplicated(keep=False) & ids.notna()
+        first: dict[str, int] = {}
+        for pos in np.flatnonzero(dup.to_numpy()):
+            ident = ids.iat[pos]
+            if ident in first:
+                failures.add(
+                    int(pos), id_col, f"a unique id (already on row {first[ident] + 1})", ident
+                )
+            else:
+                first[ident] = int(pos)
+    failures.rows.sort(key=lambda r: (r["row"] is not None, r["row"] or 0))
+    failures.raise_if_any()
+    return out
+
+
+def _already(failures: _Failures, pos: int, column: str) -> bool:
+    return (pos + 1, column) in {(r["row"], r["column"]) for r in failures.rows}
+
+
+def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: str) -> pd.Series:
+    # Typed columns (from Parquet, Excel or a user's frame) take a vectorised path;
+    # text columns (CSV cells) are parsed cell by cell, so nothing is coerced silently.
+    dtype = series.dtype
+    if col.kind == "int" and (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)) and not pd.api.types.is_bool_dtype(dtype):
+        vals = series.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(vals)
+        filled = np.where(missing, col.default, vals)
+        bad = ~np.isfinite(filled) | (filled != np.round(filled))
+        if col.low is not None:
+            bad |= filled < col.low
+        if col.high is not None:
+            bad |= filled > col.high
+        for pos in np.flatnonzero(bad):
+            failures.add(int(pos), col.name, col.expected, series.iat[pos])
+        ints = np.where(bad, col.default, filled).astype(np.int64)
+        return pd.Series(ints, index=series.index, name=col.name)
+    if col.kind == "float" and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        vals = series.to_numpy(dtype=float, na_value=np.nan).copy()
+        present = ~np.isnan(vals)
+        bad = present & ~np.isfinite(vals)
+        with np.errstate(invalid="ignore"):
+            if col.low is not None:
+                bad |= present & (vals < col.low)
+            if col.high is not None:
+                bad |= present & (vals > col.high)
+        for pos in np.flatnonzero(bad):
+            failures.add(int(pos), col.name, col.expected, series.iat[pos])
+        vals[bad] = np.nan
+        return pd.Series(vals, index=series.index, name=col.name)
+    if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(dtype):
+        out = series
+        if getattr(dtype, "tz", None) is not None:
+            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+        return pd.Series(out.to_numpy(dtype="datetime64[ns]"), index=series.index, name=col.name)
+    values = series.to_numpy(dtype=object)
+    n = len(values)
+    if col.kind in ("id", "str", "list"):
+        parsed: list[Any] = [None] * n
+        is_id = col.kind == "id"
+        for pos, v in enumerate(values):
+            if type(v) is str:
+                text = v.strip()
+                ok = bool(text)
+            elif _is_missing(v):
+                ok, text = False, ""
+            elif is_id:
+                ok, text = _parse_id(v)
+            else:
+                ok, text = True, str(v).strip()
+            if ok:
+                parsed[pos] = text
+            elif is_id or col.required:
+                failures.add(pos, col.name, col.expected, v)
+        return pd.Series(parsed, index=series.index, dtype=object, name=col.name)
+    if col.kind == "int":
+        ints = np.empty(n, dtype=np.int64)
+        for pos, v in enumerate(values):
+            if _is_missing(v):
+                ints[pos] = col.default
+                continue
+            ok, p = _parse_int(v)
+            if ok and col.low is not None and p < col.low:
+                ok = False
+            if ok and col.high is not None and p > col.high:
+                ok = False
+            if not ok:
+                failures.add(pos, col.name, col.expected, v)
+                p = col.default
+            ints[pos] = p
+        return pd.Series(ints, index=series.index, name=col.name)
+    if col.kind == "float":
+        floats = np.full(n, np.nan)
+        for pos, v in enumerate(values):
+            if _is_missing(v):
+                continue
+            ok, f = _parse_float(v)
+            if ok and col.low is not None and f < col.low:
+                ok = False
+            if ok and col.high is not None and f > col.high:
+                ok = False
+            if not ok:
+                failures.add(pos, col.name, col.expected, v)
+                continue
+            floats[pos] = f
+        return pd.Series(floats, index=series.index, name=col.name)
+    # datetime from text or objects
+    stamps = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    for pos, v in enumerate(values):
+        if _is_missing(v):
+            continue
+        if isinstance(v, (bool, np.bool_, numbers.Real)):
+            failures.add(pos, col.name, col.expected, v)
+            continue
+        try:
+            ts = pd.Timestamp(v.strip() if isinstance(v, str) else v)
+        except (ValueError, TypeError, OverflowError):
+            failures.add(pos, col.name, col.expected, v)
+            continue
+        if ts is pd.NaT:
+            failures.add(pos, col.name, col.expected, v)
+            continue
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC").tz_localize(None)
+        stamps[pos] = ts.to_datetime64()
+    return pd.Series(stamps, index=series.index, name=col.name)

@@ -1,0 +1,203 @@
+"""Solving a :class:`~matchcore.problem.TransportProblem`, phase by phase, and certifying it.
+
+:func:`solve` packs connected components into batches, solves each batch's
+circulation with the chosen back-end once per phase of the objective
+(restricting each next phase to the optimal face of the previous one), checks
+every phase's optimality with :mod:`.certify`, and returns units per edge.
+:func:`verify` re-checks any units array, whoever produced it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SolverError
+from ..problem import FlowNetwork, TransportProblem
+from .certify import Certificate, check_flow, potentials, residual, restrict
+from .registry import AUTO_ORDER, BACKENDS, Backend, FlowSolver, available_solvers, get_backend
+
+__all__ = [
+    "AUTO_ORDER",
+    "BACKENDS",
+    "Backend",
+    "Certificate",
+    "FlowSolver",
+    "Solution",
+    "available_solvers",
+    "get_backend",
+    "solve",
+    "verify",
+]
+
+
+@dataclass
+class Solution:
+    """Units per candidate edge, and how they were found."""
+
+    units: np.ndarray
+    solver: str
+    exact: bool
+    certificate: Certificate | None
+    n_batches: int = 0
+    seconds: float = 0.0
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _batch_arrays(problem: TransportProblem, edges: np.ndarray):
+    net, needs, resources = problem.network(edges)
+    a, m = len(needs), len(edges)
+    return net, needs, resources, a, m
+
+
+def _phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: int,
+                need_cost: np.ndarray, edge_cost: np.ndarray) -> np.ndarray:
+    return np.concatenate(
+        [need_cost[needs], edge_cost[edges], np.zeros(n_res, dtype=np.int64)]
+    ).astype(np.int64)
+
+
+def _sub(net: FlowNetwork, free: np.ndarray, cost: np.ndarray, supply: np.ndarray) -> FlowNetwork:
+    return FlowNetwork(net.n_nodes, net.tail[free], net.head[free], net.capacity[free],
+                       cost[free], supply)
+
+
+def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "auto") -> Solution:
+    """Solve the problem exactly (or greedily with ``solver="greedy"``).
+
+    Parameters
+    ----------
+    problem : TransportProblem
+    solver : str or callable, default "auto"
+        A registered name, ``"auto"`` (the fastest exact back-end installed)
+        or a :class:`FlowSolver` callable.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    InputError
+        Unknown or unavailable solver; costs out of the 64-bit range.
+    SolverError
+        A back-end failed, or returned a flow that is infeasible or not optimal.
+    """
+    backend = get_backend(solver)
+    problem.check_range()
+    start = time.perf_counter()
+    if not backend.exact:
+        units = np.asarray(backend.load()(problem), dtype=np.int64)
+        return Solution(units, backend.name, False, None, 0, time.perf_counter() - start)
+    fn = backend.load()
+    phases = problem.phases()
+    units = np.zeros(problem.n_edges, dtype=np.int64)
+    cert = Certificate(phases=[name for name, _, _ in phases[:-1]])
+    seconds = {name: 0.0 for name, _, _ in phases}
+    batches = problem.batches()
+    for edges in batches:
+        net, needs, resources, a, m = _batch_arrays(problem, edges)
+        free = np.ones(net.n_arcs, dtype=bool)
+        fixed = np.zeros(net.n_arcs, dtype=np.int64)
+        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        flow = fixed
+        for k, (name, need_cost, edge_cost) in enumerate(phases):
+            t0 = time.perf_counter()
+            cost = _phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
+            sub = _sub(net, free, cost, supply)
+            if sub.n_arcs == 0:
+                sub_flow = np.zeros(0, dtype=np.int64)
+            else:
+                sub_flow = np.asarray(fn(sub), dtype=np.int64)
+            problems = check_flow(sub, sub_flow)
+            if problems:
+                raise SolverError(
+                    f"solver {backend.name!r} returned an infeasible flow in phase {name!r}: "
+                    + "; ".join(problems)
+                )
+            flow = fixed.copy()
+            flow[free] = sub_flow
+            if k < len(phases) - 1:
+                d = potentials(net.n_nodes, *residual(sub, sub_flow))
+                if d is None:
+                    raise SolverError(
+                        f"solver {backend.name!r} returned a flow that is not optimal in "
+                        f"phase {name!r} (its residual graph has a negative cycle)"
+                    )
+                sub_free, sub_fixed, supply = restrict(sub, d)
+                where = np.flatnonzero(free)
+                newly = where[~sub_free]
+                fixed[newly] = sub_fixed[~sub_free]
+                free[newly] = False
+            seconds[name] += time.perf_counter() - t0
+        units[edges] = flow[a : a + m]
+    return Solution(units, backend.name, True, cert, len(batches),
+                    time.perf_counter() - start, seconds)
+
+
+def verify(problem: TransportProblem, units: np.ndarray) -> Certificate:
+    """Certify feasibility and (lexicographic) optimality of ``units``.
+
+    Parameters
+    ----------
+    problem : TransportProblem
+    units : ndarray of int, shape (n_edges,)
+
+    Returns
+    -------
+    Certificate
+        ``bool(cert)`` is True when feasible and optimal in every phase.
+    """
+    phases = problem.phases()[:-1]
+    cert = Certificate(phases=[name for name, _, _ in phases])
+    units = np.asarray(units)
+    if units.shape != (problem.n_edges,):
+        cert.feasible = cert.optimal = False
+        cert.problems.append(f"units has shape {units.shape}, expected ({problem.n_edges},)")
+        return cert
+    if not np.issubdtype(units.dtype, np.integer):
+        if not np.all(np.isfinite(units)) or not np.all(units == np.rint(units)):
+            cert.feasible = cert.optimal = False
+            cert.problems.append("units are not integers")
+            return cert
+    units = units.astype(np.int64)
+    served = np.bincount(problem.need, weights=units, minlength=problem.n_needs)
+    used = np.bincount(problem.resource, weights=units, minlength=problem.n_resources)
+    if (units < 0).any():
+        cert.problems.append(f"{int((units < 0).sum())} edges carry negative units")
+    if (served > problem.demand).any():
+        bad = np.flatnonzero(served > problem.demand)
+        cert.problems.append(f"{len(bad)} needs get more than their demand (first: index {bad[0]})")
+    if (used > problem.capacity).any():
+        bad = np.flatnonzero(used > problem.capacity)
+        cert.problems.append(
+            f"{len(bad)} resources give more than their capacity (first: index {bad[0]})"
+        )
+    if cert.problems:
+        cert.feasible = cert.optimal = False
+        return cert
+    for edges in problem.batches():
+        net, needs, resources, a, m = _batch_arrays(problem, edges)
+        flow = np.concatenate(
+            [served[needs], units[edges], used[resources]]
+        ).astype(np.int64)
+        free = np.ones(net.n_arcs, dtype=bool)
+        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        for name, need_cost, edge_cost in phases:
+            cost = _phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
+            sub = _sub(net, free, cost, supply)
+            d = potentials(net.n_nodes, *residual(sub, flow[free]))
+            if d is None:
+                cert.optimal = False
+                cert.problems.append(
+                    f"phase {name!r}: the residual graph has a negative cycle, so a better "
+                    "solution exists"
+                )
+                return cert
+            sub_free, _, supply = restrict(sub, d)
+            where = np.flatnonzero(free)
+            free[where[~sub_free]] = False
+    return cert
