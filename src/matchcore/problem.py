@@ -149,9 +149,14 @@ class TransportProblem:
 
     @property
     def tolerance(self) -> float:
-        """Bound on |float objective − optimum| due to the integer scale."""
+        """Bound on the float-score gap of an optimum of the rounded scores.
+
+        Each rounded score is within ``0.5 / scale`` of the float one, so two
+        solutions' objectives can swap by at most ``units / scale``
+        (``<= units × max|score| × 2**-19``).
+        """
         units = float(min(self.demand.sum(), self.capacity.sum()))
-        return units * 0.5 / self.scale
+        return units / self.scale
 
     def phases(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """The objective's phases as ``(name, hub→need cost, edge cost)``, minimised in turn.

@@ -243,7 +243,7 @@ def _show(value: Any) -> str:
     if value is None or value is pd.NA or value is pd.NaT:
         return "a missing value"
     if isinstance(value, float) and math.isnan(value):
-        return "NaN"
+        return "a missing value"
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
