@@ -12,8 +12,8 @@ connected components at a time, into a min-cost *circulation* on a
 Every back-end solves that network. Scores are floats; network back-ends
 need integers, so scores are scaled by ``2**20 / max|score|`` and rounded
 (:attr:`TransportProblem.scale`): the solution is exactly optimal for the
-rounded scores, and within ``units × max|score| × 2**-20`` of the optimum of
-the float scores.
+rounded scores, and within ``units / scale <= units × max|score| × 2**-19`` of
+the optimum of the float scores (:attr:`TransportProblem.tolerance`).
 
 The lexicographic objective ("coverage": most priority-weighted units, then
 the best score) is solved in phases, never with a big-M weight: each phase
