@@ -132,8 +132,15 @@ def match(
         components = components.iloc[kept].reset_index(drop=True)
     timings["score"] = time.perf_counter() - t
 
-    problem = TransportProblem(graph.need, graph.resource, district.demand, district.capacity,
-                               score, district.priority, objective)
+    problem = TransportProblem(
+        graph.need,
+        graph.resource,
+        district.demand,
+        district.capacity,
+        score,
+        district.priority,
+        objective,
+    )
     solution = solve(problem, solver)
     timings["solve"] = solution.seconds
 
@@ -144,14 +151,22 @@ def match(
         if not cert:
             raise SolverError(f"solver {solution.solver!r} failed the certificate: {cert.problems}")
         solution.certificate = cert
-    options = {"max_distance": max_distance, "scope": scope, "max_candidates": k,
-               "objective": objective, "solver": solver if isinstance(solver, str) else "custom",
-               "taxonomy": taxonomy}
-    return MatchResult(district, graph, score, components, problem, solution, weights,
-                       options, timings)
+    options = {
+        "max_distance": max_distance,
+        "scope": scope,
+        "max_candidates": k,
+        "objective": objective,
+        "solver": solver if isinstance(solver, str) else "custom",
+        "taxonomy": taxonomy,
+    }
+    return MatchResult(
+        district, graph, score, components, problem, solution, weights, options, timings
+    )
 
 
-def _validate_edges(edges: pd.DataFrame, need_ids: np.ndarray, res_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _validate_edges(
+    edges: pd.DataFrame, need_ids: np.ndarray, res_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not isinstance(edges, pd.DataFrame):
         raise InputError(f"edges must be a DataFrame; got {type(edges).__name__}")
     frame = edges.rename(columns=canonical_columns(edges.columns))
@@ -166,24 +181,39 @@ def _validate_edges(edges: pd.DataFrame, need_ids: np.ndarray, res_ids: np.ndarr
     i = np.minimum(i, max(len(need_ids) - 1, 0))
     j = np.searchsorted(res_ids, res)
     j = np.minimum(j, max(len(res_ids) - 1, 0))
-    ok_i = (len(need_ids) > 0) & (need_ids[i] == need) if len(need_ids) else np.zeros(len(need), bool)
+    ok_i = (
+        (len(need_ids) > 0) & (need_ids[i] == need) if len(need_ids) else np.zeros(len(need), bool)
+    )
     ok_j = (len(res_ids) > 0) & (res_ids[j] == res) if len(res_ids) else np.zeros(len(res), bool)
     for pos in range(len(frame)):
         place = f"edge {need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
         if not ok_i[pos]:
-            problems.append(f"`need_id` must name a need of the needs table; got {need[pos]!r} for {place}")
+            problems.append(
+                f"`need_id` must name a need of the needs table; got {need[pos]!r} for {place}"
+            )
         if not ok_j[pos]:
-            problems.append(f"`resource_id` must name a resource of the resources table; got {res[pos]!r} for {place}")
+            problems.append(
+                "`resource_id` must name a resource of the resources table; "
+                f"got {res[pos]!r} for {place}"
+            )
         if not np.isfinite(score[pos]):
-            problems.append(f"`score` must be a finite number; got {frame['score'].iat[pos]!r} for {place}")
+            problems.append(
+                f"`score` must be a finite number; got {frame['score'].iat[pos]!r} for {place}"
+            )
     key = pd.Series(list(zip(need, res)))
-    for pos in np.flatnonzero(key.duplicated().to_numpy()):
-        problems.append(f"`need_id`/`resource_id` must be a unique pair; got a repeat for edge "
-                        f"{need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)")
+    for dup in np.flatnonzero(key.duplicated().to_numpy()):
+        pos = int(dup)
+        problems.append(
+            f"`need_id`/`resource_id` must be a unique pair; got a repeat for edge "
+            f"{need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
+        )
     if problems:
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise InputError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in edges:\n  - "
-                         + "\n  - ".join(problems[:20]) + more)
+        raise InputError(
+            f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in edges:\n  - "
+            + "\n  - ".join(problems[:20])
+            + more
+        )
     return i.astype(np.int64), j.astype(np.int64), score
 
 
@@ -239,17 +269,25 @@ def solve_assignment(
     i, j, score = _validate_edges(edges, need_ids, res_ids)
     order = np.lexsort((j, i))
     i, j, score = i[order], j[order], score[order]
-    problem = TransportProblem(i, j, n["demand"].to_numpy(np.int64),
-                               r["capacity"].to_numpy(np.int64), score,
-                               np.ones(len(n), dtype=np.int64), objective)
+    problem = TransportProblem(
+        i,
+        j,
+        n["demand"].to_numpy(np.int64),
+        r["capacity"].to_numpy(np.int64),
+        score,
+        np.ones(len(n), dtype=np.int64),
+        objective,
+    )
     solution = solve(problem, solver)
     used = solution.units > 0
-    out = pd.DataFrame({
-        "need_id": need_ids[i[used]],
-        "resource_id": res_ids[j[used]],
-        "units": solution.units[used],
-        "score": score[used],
-    })
+    out = pd.DataFrame(
+        {
+            "need_id": need_ids[i[used]],
+            "resource_id": res_ids[j[used]],
+            "units": solution.units[used],
+            "score": score[used],
+        }
+    )
     out.attrs["solver"] = solution.solver
     out.attrs["objective"] = objective
     out.attrs["exact"] = solution.exact
@@ -267,15 +305,21 @@ def _validate_table(frame: pd.DataFrame, table: str, id_col: str, qty: str) -> p
         raise InputError(f"`{id_col}` is a required column of {table}; got {list(frame.columns)}")
     ids_raw = f[id_col]
     failures = _Failures(table, [None if pd.isna(v) else str(v) for v in ids_raw], None, table)
-    ids = _parse_column(ids_raw, Column(id_col, "id", True, expected="a unique, non-empty id"),
-                        failures, table)
+    ids = _parse_column(
+        ids_raw, Column(id_col, "id", True, expected="a unique, non-empty id"), failures, table
+    )
     if qty in f.columns:
-        q = _parse_column(f[qty], Column(qty, "int", default=1, low=1,
-                                         expected="an integer >= 1"), failures, table)
+        q = _parse_column(
+            f[qty],
+            Column(qty, "int", default=1, low=1, expected="an integer >= 1"),
+            failures,
+            table,
+        )
     else:
         q = pd.Series(np.ones(len(f), dtype=np.int64))
-    for pos in np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy()):
-        failures.add(int(pos), id_col, "a unique id", ids.iat[pos])
+    dups = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy())
+    for pos in dups.tolist():
+        failures.add(pos, id_col, "a unique id", ids.iat[pos])
     failures.raise_if_any()
     out = pd.DataFrame({id_col: ids.to_numpy(dtype=object), qty: q.to_numpy(np.int64)})
     return out.sort_values(id_col, kind="stable").reset_index(drop=True)

@@ -107,13 +107,15 @@ class MatchResult:
 
     @cached_property
     def _served(self) -> np.ndarray:
-        return np.bincount(self.graph.need, weights=self.units,
-                           minlength=self.graph.n_needs).astype(np.int64)
+        return np.bincount(
+            self.graph.need, weights=self.units, minlength=self.graph.n_needs
+        ).astype(np.int64)
 
     @cached_property
     def _used(self) -> np.ndarray:
-        return np.bincount(self.graph.resource, weights=self.units,
-                           minlength=self.graph.n_resources).astype(np.int64)
+        return np.bincount(
+            self.graph.resource, weights=self.units, minlength=self.graph.n_resources
+        ).astype(np.int64)
 
     @property
     def objective(self) -> dict[str, Any]:
@@ -121,8 +123,7 @@ class MatchResult:
         u = self.units
         return {
             "objective": self.problem.objective,
-            "priority_weighted_units": int(
-                (self.district.priority[self.graph.need] * u).sum()),
+            "priority_weighted_units": int((self.district.priority[self.graph.need] * u).sum()),
             "units": int(u.sum()),
             "score": float((self.score * u).sum()),
         }
@@ -188,23 +189,37 @@ class MatchResult:
         assigned, resources (``;``-separated, most units first), score
         (Σ score·units) and status (``not_started``).
         """
-        a = self.assignments.sort_values(["need_id", "units", "resource_id"],
-                                         ascending=[True, False, True], kind="stable")
+        a = self.assignments.sort_values(
+            ["need_id", "units", "resource_id"], ascending=[True, False, True], kind="stable"
+        )
         a = a.assign(weighted=a["score"] * a["units"])
         grouped = a.groupby("need_id", sort=True)
-        per = pd.DataFrame({
-            "resources": grouped["resource_id"].agg(";".join),
-            "assigned": grouped["units"].sum(),
-            "score": grouped["weighted"].sum(),
-        })
+        per = pd.DataFrame(
+            {
+                "resources": grouped["resource_id"].agg(";".join),
+                "assigned": grouped["units"].sum(),
+                "score": grouped["weighted"].sum(),
+            }
+        )
         needs = self.district.needs.set_index("need_id")
-        per = per.join(needs[[c for c in ("community", "grid", "category", "demand")
-                              if c in needs.columns]])
+        per = per.join(
+            needs[[c for c in ("community", "grid", "category", "demand") if c in needs.columns]]
+        )
         per = per.reset_index()
         per.insert(0, "project_id", "P-" + per["need_id"].astype(str))
         per["status"] = "not_started"
-        cols = ["project_id", "need_id", "community", "grid", "category", "demand",
-                "assigned", "resources", "score", "status"]
+        cols = [
+            "project_id",
+            "need_id",
+            "community",
+            "grid",
+            "category",
+            "demand",
+            "assigned",
+            "resources",
+            "score",
+            "status",
+        ]
         for c in cols:
             if c not in per.columns:
                 per[c] = None
@@ -214,8 +229,12 @@ class MatchResult:
     def _reasons(self) -> np.ndarray:
         f = self.graph.funnel
         reason = np.full(self.graph.n_needs, "outbid", dtype=object)
-        for col, name in (("skills", "skills_missing"), ("time_overlap", "no_time_overlap"),
-                          ("in_reach", "out_of_reach"), ("compatible", "no_compatible_resource")):
+        for col, name in (
+            ("skills", "skills_missing"),
+            ("time_overlap", "no_time_overlap"),
+            ("in_reach", "out_of_reach"),
+            ("compatible", "no_compatible_resource"),
+        ):
             reason[f[col].to_numpy() == 0] = name
         return reason
 
@@ -229,18 +248,20 @@ class MatchResult:
         d = self.district
         short = np.flatnonzero(self._served < d.demand)
         n_cand = np.bincount(self.graph.need, minlength=self.graph.n_needs)
-        frame = pd.DataFrame({
-            "need_id": d.need_ids[short],
-            "community": _col(d.needs, "community")[short],
-            "grid": _col(d.needs, "grid")[short],
-            "category": d.needs["category"].to_numpy(dtype=object)[short],
-            "priority": d.priority[short],
-            "demand": d.demand[short],
-            "assigned": self._served[short],
-            "unmet": d.demand[short] - self._served[short],
-            "reason": self._reasons[short],
-            "n_candidates": n_cand[short],
-        })
+        frame = pd.DataFrame(
+            {
+                "need_id": d.need_ids[short],
+                "community": _col(d.needs, "community")[short],
+                "grid": _col(d.needs, "grid")[short],
+                "category": d.needs["category"].to_numpy(dtype=object)[short],
+                "priority": d.priority[short],
+                "demand": d.demand[short],
+                "assigned": self._served[short],
+                "unmet": d.demand[short] - self._served[short],
+                "reason": self._reasons[short],
+                "n_candidates": n_cand[short],
+            }
+        )
         return frame
 
     @cached_property
@@ -257,18 +278,21 @@ class MatchResult:
         n_edges = np.bincount(g.resource, minlength=g.n_resources)
         need_short = (self._served < d.demand)[g.need]
         open_edges = np.bincount(g.resource, weights=need_short, minlength=g.n_resources)
-        reason = np.where(n_edges == 0, "no_candidate",
-                          np.where(open_edges == 0, "needs_met", "not_chosen"))
-        return pd.DataFrame({
-            "resource_id": d.resource_ids[idle],
-            "community": _col(d.resources, "community")[idle],
-            "category": d.resources["category"].to_numpy(dtype=object)[idle],
-            "provider_kind": _col(d.resources, "provider_kind")[idle],
-            "capacity": d.capacity[idle],
-            "used": self._used[idle],
-            "spare": spare[idle],
-            "reason": reason[idle],
-        })
+        reason = np.where(
+            n_edges == 0, "no_candidate", np.where(open_edges == 0, "needs_met", "not_chosen")
+        )
+        return pd.DataFrame(
+            {
+                "resource_id": d.resource_ids[idle],
+                "community": _col(d.resources, "community")[idle],
+                "category": d.resources["category"].to_numpy(dtype=object)[idle],
+                "provider_kind": _col(d.resources, "provider_kind")[idle],
+                "capacity": d.capacity[idle],
+                "used": self._used[idle],
+                "spare": spare[idle],
+                "reason": reason[idle],
+            }
+        )
 
     @cached_property
     def metrics(self) -> pd.Series:
@@ -302,7 +326,7 @@ class MatchResult:
         np.True_
         """
         d, g = self.district, self.graph
-        pos = np.searchsorted(d.need_ids, str(need_id))
+        pos = int(np.searchsorted(d.need_ids, str(need_id)))
         if pos >= d.n_needs or d.need_ids[pos] != str(need_id):
             raise InputError(f"no need with id {need_id!r} in this result")
         lo, hi = np.searchsorted(g.need, [pos, pos + 1])
@@ -312,28 +336,35 @@ class MatchResult:
         spare = d.capacity[res] - self._used[res]
         full = self._served[pos] >= d.demand[pos]
         why = []
-        for e, u, j, s in zip(edges, units, res, spare):
+        for u, j, s in zip(units, res, spare):
             if u > 0:
                 why.append(f"chosen: {u} unit{'s' if u > 1 else ''}")
             elif s <= 0:
-                takers = self._takers(j, exclude=pos)
+                takers = self._takers(int(j), exclude=int(pos))
                 why.append("resource full: its capacity went to " + takers)
             elif full:
                 why.append("not needed: the need is already served by other candidates")
             else:
                 why.append("not chosen: it would not improve the objective")
-        cand = pd.DataFrame({
-            "resource_id": g.resource_ids[res],
-            "category": d.resources["category"].to_numpy(dtype=object)[res],
-            "distance": g.distance[edges],
-            **{c: self.components[c].to_numpy()[edges] for c in COMPONENTS},
-            "score": self.score[edges],
-            "units": units,
-            "chosen": units > 0,
-            "spare_capacity": spare,
-            "why": why,
-        }).sort_values(["units", "score", "resource_id"], ascending=[False, False, True],
-                       kind="stable").reset_index(drop=True)
+        cand = (
+            pd.DataFrame(
+                {
+                    "resource_id": g.resource_ids[res],
+                    "category": d.resources["category"].to_numpy(dtype=object)[res],
+                    "distance": g.distance[edges],
+                    **{c: self.components[c].to_numpy()[edges] for c in COMPONENTS},
+                    "score": self.score[edges],
+                    "units": units,
+                    "chosen": units > 0,
+                    "spare_capacity": spare,
+                    "why": why,
+                }
+            )
+            .sort_values(
+                ["units", "score", "resource_id"], ascending=[False, False, True], kind="stable"
+            )
+            .reset_index(drop=True)
+        )
         served = int(self._served[pos])
         demand = int(d.demand[pos])
         reason = None if served >= demand else str(self._reasons[pos])
@@ -385,7 +416,7 @@ class MatchResult:
             for k, v in m.items()
         )
         reasons = self.unmet["reason"].value_counts()
-        reason_rows = "".join(f"<li>{html.escape(k)}: {v}</li>" for k, v in reasons.items())
+        reason_rows = "".join(f"<li>{html.escape(str(k))}: {v}</li>" for k, v in reasons.items())
         return (
             "<div><strong>matchcore.MatchResult</strong> — solver "
             f"<code>{html.escape(self.solver)}</code>"
