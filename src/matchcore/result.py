@@ -30,7 +30,7 @@ REASONS: dict[str, str] = {
     "out_of_reach": "compatible resources exist, but none within reach",
     "no_time_overlap": "resources within reach, but none available at the needed time",
     "skills_missing": "resources available in time, but none with every required skill",
-    "outbid": "candidates exist, but their capacity went where it served more",
+    "outbid": "candidates exist, but their capacity ran out or went where it served more",
 }
 
 
