@@ -390,7 +390,7 @@ def build_candidates(
     >>> needs, resources = mc.synthetic.tiny()
     >>> g = mc.build_candidates(needs, resources, max_distance=2000)
     >>> g.n_edges
-    6
+    4
     """
     from .schema import validate_needs, validate_resources
 

@@ -20,7 +20,7 @@ from .errors import InputError, SolverError
 from .io import PathLike, read_needs, read_resources
 from .problem import OBJECTIVES, Objective, TransportProblem
 from .result import MatchResult
-from .schema import canonical_columns
+from .schema import _show, canonical_columns
 from .scoring import Weights, score_edges
 from .solvers import solve, verify
 from .taxonomy import Taxonomy
@@ -198,7 +198,7 @@ def _validate_edges(
             )
         if not np.isfinite(score[pos]):
             problems.append(
-                f"`score` must be a finite number; got {frame['score'].iat[pos]!r} for {place}"
+                f"`score` must be a finite number; got {_show(frame['score'].iat[pos])} for {place}"
             )
     key = pd.Series(list(zip(need, res)))
     for dup in np.flatnonzero(key.duplicated().to_numpy()):

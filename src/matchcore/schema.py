@@ -443,6 +443,10 @@ def _validate(
         if col is None:
             continue
         out[name] = _parse_column(out[name], col, failures, table)
+    # Optional integer columns (demand, capacity, priority) are always present downstream.
+    for col in columns:
+        if col.kind == "int" and col.name not in out.columns:
+            out[col.name] = np.full(n, col.default, dtype=np.int64)
 
     # One coordinate system per table: x/y when the table has them, otherwise lat/lon.
     a, b = ("x", "y") if "x" in out.columns else ("lat", "lon")

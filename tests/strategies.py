@@ -1,0 +1,326 @@
+"""Every hypothesis strategy of the test suite, shared (import from here).
+
+Two families:
+
+* :func:`instances` — random transportation instances (explicit edges and
+  scores, as for :func:`matchcore.solve_assignment`) with ties, zero scores,
+  empty lists and isolated nodes; :func:`random_instance` draws the same kind
+  from a numpy seed, for sweeps of hundreds of cases;
+* :func:`districts` — random small districts (needs and resources as
+  DataFrames, the input of :func:`matchcore.match`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from hypothesis import strategies as st
+
+from matchcore.problem import TransportProblem
+
+__all__ = [
+    "CATEGORIES",
+    "Instance",
+    "districts",
+    "instances",
+    "random_district",
+    "random_instance",
+    "relabel_district",
+    "shuffle_district",
+]
+
+#: Scores that tie often, zero included.
+TIED_SCORES = (0.0, 0.25, 0.5, 0.5, 0.75, 1.0)
+
+
+@dataclass
+class Instance:
+    """A transportation instance: ids sorted, edges as index arrays.
+
+    ``weight`` is the per-unit value of each need in the first phase of the
+    coverage objective (priorities); ``solve_assignment`` uses all ones.
+    """
+
+    need_ids: list[str]
+    resource_ids: list[str]
+    demand: np.ndarray
+    capacity: np.ndarray
+    need: np.ndarray
+    resource: np.ndarray
+    score: np.ndarray
+    weight: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.weight is None:
+            self.weight = np.ones(len(self.need_ids), dtype=np.int64)
+        order = np.lexsort((self.resource, self.need))
+        self.need = np.asarray(self.need, dtype=np.int64)[order]
+        self.resource = np.asarray(self.resource, dtype=np.int64)[order]
+        self.score = np.asarray(self.score, dtype=float)[order]
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.need)
+
+    def problem(self, objective: str = "coverage") -> TransportProblem:
+        return TransportProblem(
+            self.need, self.resource, np.asarray(self.demand, np.int64),
+            np.asarray(self.capacity, np.int64), self.score,
+            np.asarray(self.weight, np.int64), objective,  # type: ignore[arg-type]
+        )
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """``(edges, needs, resources)`` as :func:`matchcore.solve_assignment` takes them."""
+        edges = pd.DataFrame({
+            "need_id": [self.need_ids[i] for i in self.need],
+            "resource_id": [self.resource_ids[j] for j in self.resource],
+            "score": self.score,
+        })
+        needs = pd.DataFrame({"need_id": self.need_ids, "demand": self.demand})
+        resources = pd.DataFrame({"resource_id": self.resource_ids, "capacity": self.capacity})
+        return edges, needs, resources
+
+
+def _ids(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{k:02d}" for k in range(n)]
+
+
+@st.composite
+def instances(
+    draw: st.DrawFn,
+    *,
+    max_needs: int = 6,
+    max_resources: int = 6,
+    max_units: int = 4,
+    max_edges: int | None = None,
+    negative: bool = False,
+    priorities: bool = False,
+) -> Instance:
+    """Random transportation instances.
+
+    Scores mix a tied set (zeros included) with arbitrary floats; some needs
+    and resources have no edge (isolated), and either list may be empty.
+    ``negative`` allows scores below zero; ``priorities`` draws need weights 1-5.
+    """
+    n = draw(st.integers(0, max_needs))
+    m = draw(st.integers(0, max_resources))
+    demand = np.array(draw(st.lists(st.integers(1, max_units), min_size=n, max_size=n)),
+                      dtype=np.int64)
+    capacity = np.array(draw(st.lists(st.integers(1, max_units), min_size=m, max_size=m)),
+                        dtype=np.int64)
+    pairs = [(i, j) for i in range(n) for j in range(m)]
+    chosen = (draw(st.lists(st.sampled_from(pairs), unique=True, max_size=max_edges))
+              if pairs else [])
+    low = -1.0 if negative else 0.0
+    value = st.one_of(
+        st.sampled_from(TIED_SCORES if not negative else (*TIED_SCORES, -0.5)),
+        st.floats(low, 1.0, allow_nan=False, allow_infinity=False),
+    )
+    score = draw(st.lists(value, min_size=len(chosen), max_size=len(chosen)))
+    weight = (
+        np.array(draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)), dtype=np.int64)
+        if priorities else None
+    )
+    return Instance(
+        _ids("n", n), _ids("r", m), demand, capacity,
+        np.array([p[0] for p in chosen], dtype=np.int64),
+        np.array([p[1] for p in chosen], dtype=np.int64),
+        np.array(score, dtype=float), weight,
+    )
+
+
+def random_instance(
+    rng: np.random.Generator,
+    *,
+    max_needs: int = 7,
+    max_resources: int = 7,
+    max_units: int = 4,
+    density: float | None = None,
+    priorities: bool = True,
+) -> Instance:
+    """A random instance from a numpy generator (for seeded sweeps).
+
+    Scores come from a small tied set half of the time (zeros included);
+    density varies so that some instances have no edge at all.
+    """
+    n = int(rng.integers(0, max_needs + 1))
+    m = int(rng.integers(0, max_resources + 1))
+    p = float(rng.uniform(0.0, 0.8)) if density is None else density
+    mask = rng.random((n, m)) < p
+    need, resource = np.nonzero(mask)
+    if rng.random() < 0.5:
+        score = rng.choice(np.array(TIED_SCORES), size=len(need))
+    else:
+        score = np.round(rng.random(len(need)), int(rng.integers(1, 6)))
+    weight = rng.integers(1, 6, size=n) if priorities else None
+    return Instance(
+        _ids("n", n), _ids("r", m),
+        rng.integers(1, max_units + 1, size=n), rng.integers(1, max_units + 1, size=m),
+        need, resource, score, weight,
+    )
+
+
+# ---------------------------------------------------------------------------
+# districts
+
+#: Categories of random districts: related pairs under the default taxonomy
+#: (elderly_care–medical 0.6, elderly_care–cleaning 0.4, repair–cleaning 0.3)
+#: and one with no relative among them (legal_aid).
+CATEGORIES = ("elderly_care", "medical", "repair", "cleaning", "legal_aid")
+COMMUNITIES = ("东湖社区", "西山社区", "南苑社区")
+GRIDS = ("G1", "G2")
+SKILLS = ("护理", "驾驶", "电工")
+DAYS = tuple(pd.Timestamp("2024-05-01") + pd.Timedelta(hours=12 * k) for k in range(6))
+
+
+def _maybe(draw: st.DrawFn, values: st.SearchStrategy, p_none: bool = True):
+    return draw(st.one_of(st.none(), values) if p_none else values)
+
+
+@st.composite
+def _skills(draw: st.DrawFn) -> str | None:
+    items = draw(st.lists(st.sampled_from(SKILLS), unique=True, max_size=3))
+    if not items:
+        return draw(st.sampled_from([None, ""]))
+    sep = draw(st.sampled_from([";", "；", "; "]))
+    return sep.join(items)
+
+
+@st.composite
+def _window(draw: st.DrawFn) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    start = draw(st.one_of(st.none(), st.sampled_from(DAYS)))
+    if start is None:
+        return None, draw(st.one_of(st.none(), st.sampled_from(DAYS)))
+    end = draw(st.one_of(st.none(), st.sampled_from([d for d in DAYS if d >= start])))
+    return start, end
+
+
+@st.composite
+def districts(
+    draw: st.DrawFn,
+    *,
+    max_needs: int = 8,
+    max_resources: int = 6,
+    extent: int = 3000,
+    windows: bool = True,
+    skills: bool = True,
+    radius: bool = True,
+    min_needs: int = 0,
+    min_resources: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Random small districts ``(needs, resources)`` on an ``extent``-metre square.
+
+    Positions lie on a 100 m lattice (so that distances tie and hit reach
+    limits exactly); communities, grids, skills (``;`` and ``；``), windows,
+    service radii and co-building partners are drawn when enabled.
+    """
+    n = draw(st.integers(min_needs, max_needs))
+    m = draw(st.integers(min_resources, max_resources))
+    coord = st.integers(0, extent // 100).map(lambda v: float(v * 100))
+
+    def rows(k: int, kind: str) -> dict[str, list]:
+        cols: dict[str, list] = {"category": [], "x": [], "y": [], "community": [], "grid": []}
+        if skills:
+            cols["skills"] = []
+        if windows:
+            cols["window_start"], cols["window_end"] = [], []
+        for _ in range(k):
+            cols["category"].append(draw(st.sampled_from(CATEGORIES)))
+            cols["x"].append(draw(coord))
+            cols["y"].append(draw(coord))
+            cols["community"].append(_maybe(draw, st.sampled_from(COMMUNITIES)))
+            cols["grid"].append(_maybe(draw, st.sampled_from(GRIDS)))
+            if skills:
+                # Needs ask for few skills, resources offer more: both outcomes happen.
+                cols["skills"].append(draw(_skills()) if kind == "resource" or
+                                      draw(st.booleans()) else None)
+            if windows:
+                s, e = draw(_window())
+                cols["window_start"].append(s)
+                cols["window_end"].append(e)
+        return cols
+
+    need_cols = rows(n, "need")
+    needs = pd.DataFrame({
+        "need_id": [f"N-{k:03d}" for k in range(n)],
+        **need_cols,
+        "demand": draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)),
+        "priority": draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)),
+    })
+    res_cols = rows(m, "resource")
+    resources = pd.DataFrame({
+        "resource_id": [f"R-{k:03d}" for k in range(m)],
+        **res_cols,
+        "capacity": draw(st.lists(st.integers(1, 3), min_size=m, max_size=m)),
+    })
+    if radius:
+        resources["max_distance"] = draw(st.lists(
+            st.one_of(st.none(), st.sampled_from([0.0, 500.0, 1000.0, 1500.0])),
+            min_size=m, max_size=m))
+        resources["partner_communities"] = draw(st.lists(
+            st.one_of(st.none(), st.lists(st.sampled_from(COMMUNITIES), unique=True,
+                                          min_size=1).map("；".join)),
+            min_size=m, max_size=m))
+    for frame in (needs, resources):
+        for col in ("window_start", "window_end"):
+            if col in frame.columns:
+                frame[col] = pd.to_datetime(frame[col])
+        for col in ("x", "y"):
+            frame[col] = frame[col].astype(float)
+    return needs, resources
+
+
+def random_district(
+    rng: np.random.Generator, n_needs: int = 40, n_resources: int = 25, extent: float = 3000.0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded random district with every optional column (for sweeps)."""
+    def base(k: int, prefix: str) -> pd.DataFrame:
+        return pd.DataFrame({
+            f"{prefix}_id": [f"{prefix[0].upper()}-{v:04d}" for v in range(k)],
+            "category": rng.choice(CATEGORIES, size=k),
+            "x": np.round(rng.uniform(0, extent, size=k), -1),
+            "y": np.round(rng.uniform(0, extent, size=k), -1),
+            "community": rng.choice(np.array([*COMMUNITIES, None], dtype=object), size=k),
+            "grid": rng.choice(np.array([*GRIDS, None], dtype=object), size=k),
+            "skills": rng.choice(np.array([None, "护理", "驾驶；护理", "电工;驾驶;护理"],
+                                          dtype=object), size=k),
+        })
+    needs = base(n_needs, "need").assign(
+        demand=rng.integers(1, 4, size=n_needs), priority=rng.integers(1, 6, size=n_needs))
+    needs["skills"] = np.where(rng.random(n_needs) < 0.6, None, needs["skills"])
+    resources = base(n_resources, "resource").assign(
+        capacity=rng.integers(1, 5, size=n_resources),
+        max_distance=rng.choice(np.array([np.nan, 600.0, 1200.0]), size=n_resources),
+    )
+    return needs, resources
+
+
+def shuffle_district(
+    needs: pd.DataFrame, resources: pd.DataFrame, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same district with its rows in another order (and a fresh index)."""
+    rng = np.random.default_rng(seed)
+    return (
+        needs.iloc[rng.permutation(len(needs))].reset_index(drop=True),
+        resources.iloc[rng.permutation(len(resources))].reset_index(drop=True),
+    )
+
+
+def relabel_district(
+    needs: pd.DataFrame, resources: pd.DataFrame, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str], dict[str, str]]:
+    """The same district with ids renamed so that their order changes.
+
+    Returns the frames and the maps old id -> new id.
+    """
+    rng = np.random.default_rng(seed)
+    nmap = dict(zip(needs["need_id"], [f"x{v:04d}" for v in rng.permutation(len(needs))]))
+    rmap = dict(zip(resources["resource_id"],
+                    [f"y{v:04d}" for v in rng.permutation(len(resources))]))
+    return (
+        needs.assign(need_id=needs["need_id"].map(nmap)),
+        resources.assign(resource_id=resources["resource_id"].map(rmap)),
+        nmap, rmap,
+    )

@@ -1,0 +1,441 @@
+"""Every bad input raises one InputError whose message names the table, the row
+(by id and by row / file line), the column, what was expected and what was found."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import matchcore as mc
+
+
+def needs_frame(**columns) -> pd.DataFrame:
+    """Three valid needs N1..N3; keyword arguments replace or add columns."""
+    base = {
+        "need_id": ["N1", "N2", "N3"],
+        "category": ["repair", "repair", "medical"],
+        "x": [0.0, 100.0, 200.0],
+        "y": [0.0, 0.0, 0.0],
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def resources_frame(**columns) -> pd.DataFrame:
+    base = {
+        "resource_id": ["R1", "R2", "R3"],
+        "category": ["repair", "medical", "medical"],
+        "x": [0.0, 100.0, 200.0],
+        "y": [0.0, 0.0, 0.0],
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def esc(text: str) -> str:
+    return re.escape(text)
+
+
+# ---------------------------------------------------------------------------
+# required columns and ids
+
+
+@pytest.mark.parametrize("column", ["need_id", "category"])
+def test_missing_required_column_of_needs(column):
+    with pytest.raises(mc.InputError, match=esc(f"`{column}` is a required column of needs")):
+        mc.read_needs(needs_frame().drop(columns=[column]))
+
+
+def test_missing_required_column_of_resources():
+    with pytest.raises(mc.InputError, match=esc("`resource_id` is a required column of resources")):
+        mc.read_resources(resources_frame().drop(columns=["resource_id"]))
+
+
+def test_missing_position_columns():
+    with pytest.raises(mc.InputError, match=esc("`x/y or lat/lon` is a required column")):
+        mc.read_needs(needs_frame().drop(columns=["x", "y"]))
+
+
+def test_half_a_coordinate_pair():
+    with pytest.raises(mc.InputError, match=esc("`y` is a required column of needs; "
+                                                "expected `x` and `y` together")):
+        mc.read_needs(needs_frame().drop(columns=["y"]))
+
+
+def test_column_given_twice_under_two_names():
+    frame = needs_frame().assign(**{"需求编号": ["a", "b", "c"]})
+    with pytest.raises(mc.InputError, match=esc("two columns 'need_id' and '需求编号'")):
+        mc.read_needs(frame)
+
+
+def test_missing_id():
+    with pytest.raises(
+        mc.InputError,
+        match=esc("`need_id` must be a unique, non-empty id; got a missing value for need "
+                  "without id (row 2 of needs)"),
+    ):
+        mc.read_needs(needs_frame(need_id=["N1", None, "N3"]))
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_empty_id(empty):
+    with pytest.raises(
+        mc.InputError,
+        match=esc(f"`resource_id` must be a unique, non-empty id; got {empty!r} for resource "
+                  "without id (row 3 of resources)"),
+    ):
+        mc.read_resources(resources_frame(resource_id=["R1", "R2", empty]))
+
+
+def test_duplicate_id():
+    with pytest.raises(
+        mc.InputError,
+        match=esc("`need_id` must be a unique id (already on row 1); got 'N1' for need 'N1' "
+                  "(row 3 of needs)"),
+    ):
+        mc.read_needs(needs_frame(need_id=["N1", "N2", "N1"]))
+
+
+def test_duplicate_id_after_stripping_spaces():
+    with pytest.raises(mc.InputError, match=esc("already on row 1); got 'N1'")):
+        mc.read_needs(needs_frame(need_id=["N1", "N2", " N1 "]))
+
+
+@pytest.mark.parametrize("value", [None, "", " "])
+def test_missing_category(value):
+    with pytest.raises(
+        mc.InputError,
+        match=esc("`category` must be a non-empty category; got ") + ".*"
+        + esc("for need 'N2' (row 2 of needs)"),
+    ):
+        mc.read_needs(needs_frame(category=["repair", value, "medical"]))
+
+
+# ---------------------------------------------------------------------------
+# quantities
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("three", "'three'"), (2.5, "2.5"), (-1, "-1"), (0, "0"),
+                         ("2.5", "'2.5'"), ("1e3", "'1e3'"), (True, "True")]
+)
+def test_bad_demand(value, shown):
+    demand = pd.Series([1, value, 2], dtype=object)
+    with pytest.raises(
+        mc.InputError,
+        match=esc(f"`demand` must be an integer >= 1; got {shown} for need 'N2' (row 2 of needs)"),
+    ):
+        mc.read_needs(needs_frame(demand=demand))
+
+
+@pytest.mark.parametrize(("value", "shown"), [(2.5, "2.5"), (-1.0, "-1.0"), (0.0, "0.0")])
+def test_bad_demand_in_a_float_column(value, shown):
+    with pytest.raises(
+        mc.InputError,
+        match=esc(f"`demand` must be an integer >= 1; got {shown} for need 'N3' (row 3 of needs)"),
+    ):
+        mc.read_needs(needs_frame(demand=[1.0, 2.0, value]))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("three", "'three'"), (2.5, "2.5"), (-1, "-1"), (0, "0")]
+)
+def test_bad_capacity(value, shown):
+    capacity = pd.Series([value, 1, 2], dtype=object)
+    with pytest.raises(
+        mc.InputError,
+        match=esc(f"`capacity` must be an integer >= 1; got {shown} for resource 'R1' "
+                  "(row 1 of resources)"),
+    ):
+        mc.read_resources(resources_frame(capacity=capacity))
+
+
+@pytest.mark.parametrize("value", [0, 6, -3, 2.5, "high"])
+def test_priority_outside_1_to_5(value):
+    with pytest.raises(
+        mc.InputError,
+        match=esc("`priority` must be an integer from 1 to 5; got ") + ".*"
+        + esc("for need 'N3' (row 3 of needs)"),
+    ):
+        mc.read_needs(needs_frame(priority=pd.Series([1, 5, value], dtype=object)))
+
+
+# ---------------------------------------------------------------------------
+# positions
+
+
+@pytest.mark.parametrize(("value", "shown"), [(np.nan, "a missing value"), (np.inf, "inf"),
+                                              (-np.inf, "-inf"), ("east", "'east'")])
+def test_bad_coordinate(value, shown):
+    with pytest.raises(
+        mc.InputError,
+        match=esc(f"`x` must be a finite number (metres); got {shown} for need 'N2' "
+                  "(row 2 of needs)"),
+    ):
+        mc.read_needs(needs_frame(x=pd.Series([0.0, value, 1.0], dtype=object)))
+
+
+def test_missing_coordinate_in_a_float_column():
+    with pytest.raises(mc.InputError, match=esc("`y` must be a finite number (metres); got a "
+                                                "missing value for resource 'R3'")):
+        mc.read_resources(resources_frame(y=[0.0, 1.0, np.nan]))
+
+
+@pytest.mark.parametrize("lat", [90.5, -91.0])
+def test_latitude_out_of_range(lat):
+    frame = needs_frame(lat=[30.0, lat, 30.1], lon=[120.0, 120.0, 120.0]).drop(columns=["x", "y"])
+    with pytest.raises(
+        mc.InputError,
+        match=esc(f"`lat` must be a latitude from -90 to 90; got {lat} for need 'N2' "
+                  "(row 2 of needs)"),
+    ):
+        mc.read_needs(frame)
+
+
+@pytest.mark.parametrize("lon", [180.5, -200.0])
+def test_longitude_out_of_range(lon):
+    frame = resources_frame(lat=[30.0, 30.0, 30.1], lon=[120.0, 120.0, lon]).drop(
+        columns=["x", "y"])
+    with pytest.raises(
+        mc.InputError,
+        match=esc(f"`lon` must be a longitude from -180 to 180; got {lon} for resource 'R3' "
+                  "(row 3 of resources)"),
+    ):
+        mc.read_resources(frame)
+
+
+def test_nan_latitude():
+    frame = needs_frame(lat=[30.0, np.nan, 30.1], lon=[120.0, 120.0, 120.0]).drop(
+        columns=["x", "y"])
+    with pytest.raises(mc.InputError, match=esc("`lat` must be a latitude from -90 to 90; got a "
+                                                "missing value for need 'N2' (row 2 of needs)")):
+        mc.read_needs(frame)
+
+
+# ---------------------------------------------------------------------------
+# windows, radius
+
+
+def test_window_end_before_start():
+    with pytest.raises(
+        mc.InputError,
+        match=esc("`window_end` must be not before window_start (2024-05-02 09:00:00); got "
+                  "'2024-05-01 09:00:00' for need 'N2' (row 2 of needs)"),
+    ):
+        mc.read_needs(needs_frame(window_start=[None, "2024-05-02 09:00", None],
+                                  window_end=[None, "2024-05-01 09:00", None]))
+
+
+def test_unparseable_window():
+    with pytest.raises(mc.InputError, match=esc("`window_start` must be a date and time; got "
+                                                "'next tuesday' for resource 'R1'")):
+        mc.read_resources(resources_frame(window_start=["next tuesday", None, None]))
+
+
+def test_number_is_not_a_window():
+    with pytest.raises(mc.InputError, match=esc("`window_end` must be a date and time; got 5 "
+                                                "for resource 'R2'")):
+        mc.read_resources(resources_frame(window_end=pd.Series([None, 5, None], dtype=object)))
+
+
+@pytest.mark.parametrize(("value", "shown"), [(-1.0, "-1.0"), (np.inf, "inf"), ("far", "'far'")])
+def test_bad_service_radius(value, shown):
+    with pytest.raises(
+        mc.InputError,
+        match=esc(f"`max_distance` must be a finite distance >= 0 (metres); got {shown} for "
+                  "resource 'R2' (row 2 of resources)"),
+    ):
+        mc.read_resources(resources_frame(max_distance=pd.Series([100.0, value, None],
+                                                                 dtype=object)))
+
+
+def test_chinese_header_is_named_by_its_canonical_column():
+    frame = needs_frame().rename(columns={"need_id": "需求编号"}).assign(需求数量=[1, -1, 1])
+    with pytest.raises(mc.InputError, match=esc("`demand` must be an integer >= 1; got -1 for "
+                                                "need 'N2' (row 2 of needs)")):
+        mc.read_needs(frame)
+
+
+# ---------------------------------------------------------------------------
+# all at once, failures frame
+
+
+def test_every_problem_is_reported_at_once():
+    frame = needs_frame(demand=["three", 1, 0], priority=[9, 3, 3], x=[0.0, np.nan, 1.0])
+    with pytest.raises(mc.InputError) as info:
+        mc.read_needs(frame)
+    err = info.value
+    assert str(err).startswith("4 problems in needs:")
+    f = err.failures
+    assert list(f.columns) == ["table", "row", "line", "id", "column", "expected", "found"]
+    assert sorted(zip(f["id"], f["column"])) == [
+        ("N1", "demand"), ("N1", "priority"), ("N2", "x"), ("N3", "demand")]
+    assert set(f["table"]) == {"needs"}
+    assert f["row"].tolist() == sorted(f["row"].tolist())
+
+
+def test_long_lists_are_cut_after_twenty_with_a_count():
+    n = 25
+    frame = pd.DataFrame({"need_id": [f"N{k}" for k in range(n)], "category": ["repair"] * n,
+                          "x": [0.0] * n, "y": [0.0] * n, "demand": [-1] * n})
+    with pytest.raises(mc.InputError, match=r"and 5 more \(see the `failures` attribute\)") as info:
+        mc.read_needs(frame)
+    assert str(info.value).count("`demand` must be") == 20
+    assert len(info.value.failures) == 25
+    assert info.value.failures["id"].tolist() == [f"N{k}" for k in range(n)]
+
+
+def test_input_error_is_a_value_error():
+    assert issubclass(mc.InputError, ValueError)
+    assert issubclass(mc.InputError, mc.MatchcoreError)
+    assert issubclass(mc.SolverError, RuntimeError)
+    with pytest.raises(ValueError, match="demand"):
+        mc.read_needs(needs_frame(demand=[0, 1, 1]))
+
+
+def test_not_a_frame():
+    with pytest.raises(mc.InputError, match="expected a DataFrame or a path to a file; got list"):
+        mc.read_needs([1, 2])
+
+
+# ---------------------------------------------------------------------------
+# arguments of match / solve_assignment
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_distance": -5}, "max_distance must be a number >= 0 (metres); got -5"),
+        ({"max_distance": "far"}, "max_distance must be a number >= 0 (metres); got 'far'"),
+        ({"max_distance": float("nan")}, "max_distance must be a number >= 0"),
+        ({"scope": "city"}, "scope must be one of ['grid', 'community', 'street'] or None; "
+                            "got 'city'"),
+        ({"objective": "fast"}, "objective must be one of ['coverage', 'score']; got 'fast'"),
+        ({"max_candidates": 0}, "max_candidates must be an integer >= 1 or None; got 0"),
+        ({"max_candidates": 2.5}, "max_candidates must be an integer >= 1 or None; got 2.5"),
+        ({"max_candidates": True}, "max_candidates must be an integer >= 1 or None; got True"),
+        ({"weights": {"type": 1}}, "weights must be a matchcore.Weights; got dict"),
+        ({"taxonomy": "default"}, "taxonomy must be a matchcore.Taxonomy; got str"),
+        ({"solver": "cplex"}, "unknown solver 'cplex'; valid: ['auto', 'ortools', 'highs', "
+                              "'networkx', 'greedy'] or a callable"),
+    ],
+)
+def test_bad_match_argument(tiny, kwargs, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.match(*tiny, **kwargs)
+
+
+def test_mixed_coordinate_systems(tiny):
+    needs, resources = tiny
+    resources = resources.drop(columns=["x", "y"]).assign(lat=30.0, lon=120.0)
+    with pytest.raises(mc.InputError, match=esc("needs and resources must use the same "
+                                                "coordinates: needs use x/y, resources use "
+                                                "lat/lon")):
+        mc.match(needs, resources)
+
+
+def edges_frame(**columns) -> pd.DataFrame:
+    base = {"need_id": ["a", "a", "b"], "resource_id": ["x", "y", "x"], "score": [0.9, 0.5, 0.8]}
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+AB = pd.DataFrame({"need_id": ["a", "b"], "demand": [1, 2]})
+XY = pd.DataFrame({"resource_id": ["x", "y"], "capacity": [1, 1]})
+
+
+@pytest.mark.parametrize(
+    ("edges", "message"),
+    [
+        (edges_frame(need_id=["a", "c", "b"]),
+         "`need_id` must name a need of the needs table; got 'c' for edge 'c'-'y' "
+         "(row 2 of edges)"),
+        (edges_frame(resource_id=["x", "y", "z"]),
+         "`resource_id` must name a resource of the resources table; got 'z' for edge "
+         "'b'-'z' (row 3 of edges)"),
+        (edges_frame(score=[0.9, np.inf, 0.8]),
+         "`score` must be a finite number; got inf for edge 'a'-'y' (row 2 of edges)"),
+        (edges_frame(score=[0.9, "high", 0.8]),
+         "`score` must be a finite number; got 'high' for edge 'a'-'y' (row 2 of edges)"),
+        (edges_frame(score=[0.9, None, 0.8]),
+         "`score` must be a finite number; got a missing value for edge 'a'-'y' (row 2 of edges)"),
+        (edges_frame(resource_id=["x", "x", "x"]),
+         "`need_id`/`resource_id` must be a unique pair; got a repeat for edge 'a'-'x' "
+         "(row 2 of edges)"),
+        (edges_frame().drop(columns=["score"]),
+         "edges lacks required column(s) ['score']"),
+    ],
+)
+def test_bad_edges(edges, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.solve_assignment(edges, AB, XY)
+
+
+@pytest.mark.parametrize(
+    ("needs", "resources", "message"),
+    [
+        (AB.assign(demand=[1, 0]), XY,
+         "`demand` must be an integer >= 1; got 0 for need 'b' (row 2 of needs)"),
+        (AB, XY.assign(capacity=["two", 1]),
+         "`capacity` must be an integer >= 1; got 'two' for resource 'x' (row 1 of resources)"),
+        (AB.assign(need_id=["a", "a"]), XY,
+         "`need_id` must be a unique id; got 'a' for need 'a' (row 2 of needs)"),
+        (AB.drop(columns=["need_id"]), XY, "`need_id` is a required column of needs"),
+        (AB, XY.assign(resource_id=["x", None]),
+         "`resource_id` must be a unique, non-empty id; got a missing value for resource "
+         "without id (row 2 of resources)"),
+    ],
+)
+def test_bad_bare_tables(needs, resources, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.solve_assignment(edges_frame(), needs, resources)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"type": -0.1}, "`type` must be a finite number >= 0; got -0.1"),
+        ({"locality": float("nan")}, "`locality` must be a finite number >= 0; got nan"),
+        ({"priority": float("inf")}, "`priority` must be a finite number >= 0; got inf"),
+        ({"partner": "0.1"}, "`partner` must be a finite number >= 0; got '0.1'"),
+        ({"partner": True}, "`partner` must be a finite number >= 0; got True"),
+        ({"distance_scale": 0}, "`distance_scale` must be a finite number > 0 (metres); got 0"),
+        ({"type": 0, "locality": 0, "priority": 0, "partner": 0},
+         "at least one weight must be > 0"),
+    ],
+)
+def test_bad_weights(kwargs, message):
+    with pytest.raises(mc.InputError, match=esc("invalid Weights: " if "at least" in message
+                                                else "") + ".*" + esc(message)):
+        mc.Weights(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("affinities", "message"),
+    [
+        ({("a", "b"): 1.5}, "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): 1.5"),
+        ({("a", "b"): "high"}, "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): "
+                               "'high'"),
+    ],
+)
+def test_bad_taxonomy(affinities, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.Taxonomy(affinities)
+
+
+def test_bad_taxonomy_table():
+    frame = pd.DataFrame({"need_category": ["a", "b"], "resource_category": ["b", "c"],
+                          "affinity": [0.5, 2]})
+    with pytest.raises(mc.InputError, match=esc("row 2: affinity must be from 0 to 1; got 2")):
+        mc.Taxonomy.from_frame(frame)
+    with pytest.raises(mc.InputError, match="needs columns need_category, resource_category"):
+        mc.Taxonomy.from_frame(frame.drop(columns=["affinity"]))
+
+
+def test_explain_unknown_need(tiny):
+    r = mc.match(*tiny, max_distance=2000)
+    with pytest.raises(mc.InputError, match=esc("no need with id 'N9' in this result")):
+        r.explain("N9")
