@@ -1,0 +1,155 @@
+"""Files in and out: CSV (UTF-8, UTF-8 with BOM, GB18030), Excel, JSON, Parquet."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import matchcore as mc
+
+
+def full_needs() -> pd.DataFrame:
+    needs, _ = mc.synthetic.tiny()
+    return needs.assign(
+        skills=["护理;陪诊", None, "辅导", None, "问诊"],
+        window_start=pd.to_datetime(["2024-05-01 08:00", None, "2024-05-02 00:00", None, None]),
+        window_end=pd.to_datetime(["2024-05-01 12:00", None, None, None, None]),
+        备注=["一", "二", None, "四", "五"],
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx", ".json", ".parquet"])
+def test_round_trip(tmp_path, suffix):
+    needs = mc.read_needs(full_needs())
+    path = mc.write_table(needs, tmp_path / f"needs{suffix}")
+    assert path.exists()
+    back = mc.read_needs(path)
+    for col in ("need_id", "category", "community", "grid", "description", "skills"):
+        assert back[col].tolist() == needs[col].tolist(), col
+    for col in ("demand", "priority"):
+        assert back[col].tolist() == needs[col].tolist(), col
+    np.testing.assert_array_equal(back[["x", "y"]].to_numpy(float), needs[["x", "y"]].to_numpy())
+    for col in ("window_start", "window_end"):
+        pd.testing.assert_series_equal(back[col], needs[col], check_dtype=False)
+    assert back["备注"].tolist() == needs["备注"].tolist()
+    # The same round whatever the file format.
+    a = mc.match(back, mc.synthetic.tiny()[1], max_distance=2000).assignments
+    b = mc.match(needs, mc.synthetic.tiny()[1], max_distance=2000).assignments
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_resources_round_trip_with_chinese_headers(tmp_path):
+    _, resources = mc.synthetic.tiny()
+    zh = resources.rename(columns={"resource_id": "资源编号", "category": "类别",
+                                   "capacity": "可供数量", "provider": "提供方",
+                                   "partner_communities": "共建社区"})
+    for suffix in (".csv", ".xlsx", ".json", ".parquet"):
+        back = mc.read_resources(mc.write_table(zh, tmp_path / f"res{suffix}"))
+        assert back["resource_id"].tolist() == ["R1", "R2", "R3", "R4"]
+        assert back["capacity"].tolist() == [3, 2, 2, 1]
+        assert back["provider"].tolist() == resources["provider"].tolist()
+
+
+def test_csv_is_written_with_a_bom(tmp_path):
+    path = mc.write_table(pd.DataFrame({"社区": ["东湖社区"]}), tmp_path / "a.csv")
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert "东湖社区" in data.decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_csv_encodings(tmp_path, encoding):
+    text = "需求编号,类别,需求数量,社区,x,y\nN1,repair,2,东湖社区,0,0\nN2,repair,1,西山社区,5,5\n"
+    path = tmp_path / "needs.csv"
+    path.write_bytes(text.encode(encoding))
+    out = mc.read_needs(path)
+    assert out["need_id"].tolist() == ["N1", "N2"]
+    assert out["community"].tolist() == ["东湖社区", "西山社区"]
+    assert out["demand"].tolist() == [2, 1]
+
+
+def test_csv_messages_name_the_file_line(tmp_path):
+    # Header is line 1, so the third data row is line 4.
+    text = "need_id,category,demand,x,y\nN1,repair,1,0,0\nN2,repair,1,0,0\nN3,repair,three,0,0\n"
+    path = tmp_path / "needs.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        mc.InputError,
+        match=re.escape("`demand` must be an integer >= 1; got 'three' for need 'N3' "
+                        "(row 3 of needs, line 4 of needs.csv)"),
+    ) as info:
+        mc.read_needs(path)
+    assert str(info.value).startswith("1 problem in needs (needs.csv):")
+    assert info.value.failures[["row", "line"]].values.tolist() == [[3, 4]]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("R9,repair,2.5,0,0,", "`capacity` must be an integer >= 1; got '2.5' for resource 'R9'"),
+        ("R9,repair,1,nan,0,", "`x` must be a finite number (metres); got 'nan' for resource 'R9'"),
+        ("R9,repair,1,inf,0,", "`x` must be a finite number (metres); got 'inf' for resource 'R9'"),
+        ("R9,repair,1,,0,", "`x` must be a finite number (metres); got a missing value for "
+                            "resource 'R9'"),
+        ("R9,repair,1,0,0,-5", "`max_distance` must be a finite distance >= 0 (metres); got '-5' "
+                               "for resource 'R9'"),
+        (",repair,1,0,0,", "`resource_id` must be a unique, non-empty id; got a missing value "
+                           "for resource without id"),
+        ("R1,repair,1,0,0,", "`resource_id` must be a unique id (already on row 1); got 'R1' "
+                             "for resource 'R1'"),
+        ("R9,,1,0,0,", "`category` must be a non-empty category; got a missing value for "
+                       "resource 'R9'"),
+    ],
+)
+def test_csv_bad_cell(tmp_path, line, message):
+    text = f"resource_id,category,capacity,x,y,max_distance\nR1,repair,1,0,0,\n{line}\n"
+    path = tmp_path / "res.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(mc.InputError, match=re.escape(message + " (row 2 of resources, "
+                                                      "line 3 of res.csv)")):
+        mc.read_resources(path)
+
+
+def test_excel_messages_name_the_sheet_row(tmp_path):
+    frame = pd.DataFrame({"need_id": ["N1", "N2"], "category": ["repair", "repair"],
+                          "x": [0, 0], "y": [0, 0], "priority": [3, 7]})
+    path = mc.write_table(frame, tmp_path / "needs.xlsx")
+    with pytest.raises(mc.InputError, match=re.escape("got 7 for need 'N2' (row 2 of needs, "
+                                                      "line 3 of needs.xlsx)")):
+        mc.read_needs(path)
+
+
+def test_json_and_parquet_messages_name_the_row(tmp_path):
+    frame = pd.DataFrame({"need_id": ["N1", "N2"], "category": ["repair", "repair"],
+                          "x": [0.0, 0.0], "y": [0.0, 0.0], "demand": [1, -2]})
+    for suffix in (".json", ".parquet"):
+        path = mc.write_table(frame, tmp_path / f"needs{suffix}")
+        with pytest.raises(mc.InputError, match=re.escape(
+                "got -2 for need 'N2' (row 2 of needs)")):
+            mc.read_needs(path)
+
+
+def test_unknown_suffix_and_missing_file(tmp_path):
+    with pytest.raises(mc.InputError, match="cannot tell the format"):
+        mc.read_needs(tmp_path / "needs.doc")
+    with pytest.raises(mc.InputError, match="no such file"):
+        mc.read_needs(tmp_path / "nothing.csv")
+    with pytest.raises(mc.InputError, match="cannot tell the format"):
+        mc.write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.doc")
+
+
+def test_undecodable_text(tmp_path):
+    path = tmp_path / "needs.csv"
+    path.write_bytes(b"need_id,category\n\xff\xfe\xfa,x\n\x81")
+    with pytest.raises(mc.InputError, match="neither UTF-8 nor GB18030"):
+        mc.read_needs(path)
+
+
+def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
+    mc.write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.csv")
+    mc.write_table(pd.DataFrame({"a": [2]}), tmp_path / "out.csv")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    assert pd.read_csv(tmp_path / "out.csv")["a"].tolist() == [2]
