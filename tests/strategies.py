@@ -145,9 +145,13 @@ def random_instance(
     Scores come from a small tied set half of the time (zeros included);
     density varies so that some instances have no edge at all.
     """
-    n = int(rng.integers(0, max_needs + 1))
-    m = int(rng.integers(0, max_resources + 1))
-    p = float(rng.uniform(0.0, 0.8)) if density is None else density
+    # Mostly non-trivial; now and then an empty list or no edge at all.
+    n = 0 if rng.random() < 0.04 else int(rng.integers(1, max_needs + 1))
+    m = 0 if rng.random() < 0.04 else int(rng.integers(1, max_resources + 1))
+    if density is None:
+        p = 0.0 if rng.random() < 0.04 else float(rng.uniform(0.15, 0.8))
+    else:
+        p = density
     mask = rng.random((n, m)) < p
     need, resource = np.nonzero(mask)
     if rng.random() < 0.5:

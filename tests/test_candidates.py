@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import districts
 
 import matchcore as mc
 from matchcore.schema import split_list
+from strategies import districts
 
 
 def _txt(v) -> str | None:

@@ -42,6 +42,8 @@ OBJECTIVES: tuple[str, ...] = get_args(Objective)
 
 #: Resolution of the integer score scale: 2**SCORE_BITS steps up to max|score|.
 SCORE_BITS = 20
+#: Largest exponent of the score scale (2**1000 is finite; 2**1024 is not).
+MAX_SCALE_EXPONENT = 1000
 #: Bound kept on |cost| × (nodes + 1) so that OR-Tools' cost scaling cannot overflow int64.
 INT64_HEADROOM = 2**62
 #: Components are packed into batches of about this many edges before solving.
@@ -140,7 +142,8 @@ class TransportProblem:
         top = float(np.abs(self.score).max()) if self.n_edges else 0.0
         if top == 0.0:
             return 1.0
-        return float(2.0 ** (SCORE_BITS - np.ceil(np.log2(top))))
+        # Capped so that subnormal scores cannot overflow the scale to inf.
+        return float(2.0 ** min(SCORE_BITS - np.ceil(np.log2(top)), MAX_SCALE_EXPONENT))
 
     @property
     def score_int(self) -> np.ndarray:
