@@ -9,6 +9,7 @@ that Excel opens Chinese text correctly.
 from __future__ import annotations
 
 import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -106,9 +107,11 @@ def read_table(path: PathLike, *, sheet: str | int = 0) -> tuple[pd.DataFrame, i
             return frame, 2
         if fmt == "json":
             text = decode_text(p.read_bytes(), str(p))
-            frame = pd.read_json(io.StringIO(text), orient="records", dtype=False,
-                                 convert_dates=False)
-            return frame, None
+            # json + DataFrame rather than read_json: no type or date guessing at all.
+            data = json.loads(text)
+            if not isinstance(data, (list, dict)):
+                raise InputError(f"{str(p)!r} must hold a list of records or a dict of columns")
+            return pd.DataFrame(data), None
         return pd.read_parquet(p), None
     except InputError:
         raise
@@ -118,7 +121,7 @@ def read_table(path: PathLike, *, sheet: str | int = 0) -> tuple[pd.DataFrame, i
             f"reading {fmt} files needs an optional dependency: "
             f"pip install 'matchcore[{extra}]' ({err})"
         ) from err
-    except (ValueError, pd.errors.ParserError) as err:
+    except (ValueError, pd.errors.ParserError, json.JSONDecodeError) as err:
         raise InputError(f"cannot read {str(p)!r} as {fmt}: {err}") from err
 
 
