@@ -1,0 +1,199 @@
+"""The certificate is itself tested: corrupted solutions are rejected, and
+infeasibility is told apart from sub-optimality."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import matchcore as mc
+from matchcore.problem import TransportProblem
+from matchcore.solvers import solve, verify
+from matchcore.solvers.certify import check_flow, potentials, residual
+from strategies import instances
+
+
+def problem(need, resource, demand, capacity, score, weight=None, objective="coverage"):
+    weight = np.ones(len(demand), np.int64) if weight is None else np.asarray(weight)
+    return TransportProblem(np.array(need), np.array(resource), np.array(demand),
+                            np.array(capacity), np.array(score, dtype=float), weight, objective)
+
+
+# need a: edges to x (0.9) and y (0.4); need b: edge to x (0.8); one unit each.
+P = problem([0, 0, 1], [0, 1, 0], [1, 1], [1, 1], [0.9, 0.4, 0.8])
+OPTIMAL = np.array([0, 1, 1])  # two units (coverage) beats a-x alone
+
+
+def assert_infeasible(cert, text):
+    assert not cert.feasible and not cert.optimal and not cert
+    assert any(text in p for p in cert.problems), cert.problems
+    assert "infeasible" in repr(cert)
+
+
+def assert_suboptimal(cert, phase):
+    assert cert.feasible and not cert.optimal and not cert
+    assert any(f"phase {phase!r}" in p for p in cert.problems), cert.problems
+    assert "feasible, not optimal" in repr(cert)
+
+
+def test_the_optimum_is_certified():
+    cert = verify(P, OPTIMAL)
+    assert cert and cert.feasible and cert.optimal and cert.problems == []
+    assert cert.phases == ["coverage", "score"]
+    assert "certified optimal" in repr(cert)
+    np.testing.assert_array_equal(solve(P, "highs").units, OPTIMAL)
+
+
+def test_move_a_unit_to_a_worse_edge():
+    q = problem([0, 0], [0, 1], [1], [1, 1], [0.9, 0.4])
+    assert verify(q, np.array([1, 0]))
+    assert_suboptimal(verify(q, np.array([0, 1])), "score")
+
+
+def test_exceed_a_demand():
+    assert_infeasible(verify(P, np.array([1, 1, 1])), "needs get more than their demand")
+
+
+def test_exceed_a_capacity():
+    assert_infeasible(verify(P, np.array([1, 0, 1])), "resources give more than their capacity")
+
+
+def test_negative_units():
+    assert_infeasible(verify(P, np.array([-1, 1, 1])), "edges carry negative units")
+
+
+@pytest.mark.parametrize("units", [np.array([0, 0.5, 1]), np.array([0, np.nan, 1])])
+def test_non_integer_units(units):
+    assert_infeasible(verify(P, units), "units are not integers")
+
+
+def test_integral_floats_are_accepted():
+    assert verify(P, OPTIMAL.astype(float))
+
+
+def test_wrong_shape():
+    assert_infeasible(verify(P, np.array([0, 1])), "units has shape (2,), expected (3,)")
+
+
+def test_fewer_units_fail_the_coverage_phase():
+    assert_suboptimal(verify(P, np.array([1, 0, 0])), "coverage")
+    assert_suboptimal(verify(P, np.array([0, 0, 0])), "coverage")
+
+
+def test_shift_units_between_needs():
+    # One unit of x: the urgent need (weight 5) must get it.
+    q = problem([0, 1], [0, 0], [1, 1], [1], [0.2, 0.9], weight=[5, 1])
+    assert verify(q, np.array([1, 0]))
+    assert_suboptimal(verify(q, np.array([0, 1])), "coverage")
+    # Same weights: the better score must get it.
+    q = problem([0, 1], [0, 0], [1, 1], [1], [0.2, 0.9])
+    assert verify(q, np.array([0, 1]))
+    assert_suboptimal(verify(q, np.array([1, 0])), "score")
+
+
+def test_score_objective_rejects_a_useless_unit_only_when_it_costs():
+    q = problem([0], [0], [1], [1], [-0.5], objective="score")
+    assert verify(q, np.array([0]))
+    assert_suboptimal(verify(q, np.array([1])), "score")
+    assert verify(problem([0], [0], [1], [1], [0.0], objective="score"), np.array([1]))
+
+
+@given(instances(priorities=True, max_units=3))
+def test_corrupting_an_optimum_is_always_caught(inst):
+    prob = inst.problem("coverage")
+    units = solve(prob, "highs").units
+    assert verify(prob, units)
+    used = np.flatnonzero(units > 0)
+    assume(len(used) > 0)
+    e = int(used[0])
+    less = units.copy()
+    less[e] -= 1  # a unit fewer is always worse in the coverage phase
+    assert_suboptimal(verify(prob, less), "coverage")
+    more = units.copy()
+    i, j = prob.need[e], prob.resource[e]
+    more[e] += int(prob.demand[i]) + int(prob.capacity[j])
+    assert_infeasible(verify(prob, more), "more than their")
+    neg = units.copy()
+    neg[e] = -1
+    assert not verify(prob, neg).feasible
+
+
+@given(instances(priorities=True, max_units=3), st.data())
+def test_feasible_moves_keep_feasibility_and_worse_ones_are_rejected(inst, data):
+    prob = inst.problem("coverage")
+    units = solve(prob, "highs").units
+    used = np.flatnonzero(units > 0)
+    assume(len(used) > 0 and prob.n_edges > 1)
+    e = data.draw(st.sampled_from(used.tolist()))
+    f = data.draw(st.sampled_from([k for k in range(prob.n_edges) if k != e]))
+    moved = units.copy()
+    moved[e] -= 1
+    moved[f] += 1
+    served = np.bincount(prob.need, moved, prob.n_needs)
+    used_cap = np.bincount(prob.resource, moved, prob.n_resources)
+    cert = verify(prob, moved)
+    feasible = (served <= prob.demand).all() and (used_cap <= prob.capacity).all()
+    assert cert.feasible is bool(feasible)
+    if feasible:
+        # Accepted only if it is exactly as good in every phase.
+        from oracle import lex_objective
+
+        same = lex_objective(prob, moved) == lex_objective(prob, units)
+        assert bool(cert) is same
+
+
+def test_match_result_verify_on_a_corrupted_result(tiny):
+    r = mc.match(*tiny, max_distance=2000)
+    assert r.verify()
+    r.solution.units = r.units.copy()
+    r.solution.units[np.flatnonzero(r.units)[0]] -= 1
+    cert = r.verify()
+    assert cert.feasible and not cert.optimal
+    with pytest.raises(mc.SolverError, match="failed its certificate"):
+        r.verify(raise_error=True)
+
+
+# ---------------------------------------------------------------------------
+# potentials (Bellman–Ford) against networkx
+
+
+@given(st.integers(1, 7).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(-5, 10)),
+             max_size=14))))
+def test_potentials_match_networkx(graph):
+    n, arcs = graph
+    tail = np.array([a[0] for a in arcs], dtype=np.int64)
+    head = np.array([a[1] for a in arcs], dtype=np.int64)
+    cost = np.array([a[2] for a in arcs], dtype=np.int64)
+    d = potentials(n, tail, head, cost)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(range(n))
+    for t, h, c in arcs:
+        g.add_edge(t, h, weight=c)
+    negative = nx.negative_edge_cycle(g) if arcs else False
+    if negative:
+        assert d is None
+    else:
+        assert d is not None
+        assert (d[head] <= d[tail] + cost).all()
+        assert (d <= 0).all()
+
+
+def test_residual_and_check_flow():
+    from matchcore.problem import FlowNetwork
+
+    net = FlowNetwork(3, np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([2, 2, 2]),
+                      np.array([1, -3, 1]), np.zeros(3, np.int64))
+    t, h, c = residual(net, np.array([2, 2, 2]))
+    assert sorted(zip(t.tolist(), h.tolist(), c.tolist())) == [(0, 2, -1), (1, 0, -1), (2, 1, 3)]
+    assert check_flow(net, np.array([1, 1, 1])) == []
+    assert check_flow(net, np.array([1, 2, 1])) == ["flow is not conserved at 2 nodes"]
+    assert check_flow(net, np.array([3, 3, 3])) == ["3 arcs exceed their capacity"]
+    assert check_flow(net, np.array([-1, -1, -1])) == ["3 arcs carry negative flow"]
+    assert potentials(3, np.array([0, 1, 2]), np.array([1, 2, 0]),
+                      np.array([1, -3, 1])) is None
+
