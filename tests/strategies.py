@@ -74,12 +74,14 @@ class Instance:
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``(edges, needs, resources)`` as :func:`matchcore.solve_assignment` takes them."""
         edges = pd.DataFrame({
-            "need_id": [self.need_ids[i] for i in self.need],
-            "resource_id": [self.resource_ids[j] for j in self.resource],
+            "need_id": pd.Series([self.need_ids[i] for i in self.need], dtype=object),
+            "resource_id": pd.Series([self.resource_ids[j] for j in self.resource], dtype=object),
             "score": self.score,
         })
-        needs = pd.DataFrame({"need_id": self.need_ids, "demand": self.demand})
-        resources = pd.DataFrame({"resource_id": self.resource_ids, "capacity": self.capacity})
+        needs = pd.DataFrame({"need_id": pd.Series(self.need_ids, dtype=object),
+                              "demand": self.demand})
+        resources = pd.DataFrame({"resource_id": pd.Series(self.resource_ids, dtype=object),
+                                  "capacity": self.capacity})
         return edges, needs, resources
 
 
