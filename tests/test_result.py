@@ -197,7 +197,8 @@ def test_projects_carry_need_fields(tiny):
     assert list(p.columns) == ["project_id", "need_id", "community", "grid", "category",
                                "demand", "assigned", "resources", "score", "status"]
     assert p[["need_id", "community", "grid", "category", "demand", "assigned"]].values.tolist() \
-        == [["N1", "东湖社区", "G1", "elderly_care", 2, 2], ["N2", "东湖社区", "G1", "repair", 1, 1],
+        == [["N1", "东湖社区", "G1", "elderly_care", 2, 2],
+            ["N2", "东湖社区", "G1", "repair", 1, 1],
             ["N3", "西山社区", "G2", "childcare", 3, 2]]
     a = r.assignments
     assert list(a.columns) == ["project_id", "need_id", "resource_id", "units", "score", "type",
