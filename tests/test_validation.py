@@ -439,3 +439,13 @@ def test_explain_unknown_need(tiny):
     r = mc.match(*tiny, max_distance=2000)
     with pytest.raises(mc.InputError, match=esc("no need with id 'N9' in this result")):
         r.explain("N9")
+
+
+def test_repeated_header():
+    # Regression: a frame with the same header twice crashed with pandas'
+    # "Length mismatch" ValueError instead of an InputError naming the column.
+    frame = pd.DataFrame([["N1", "repair", 0.0, 0.0, "N2"]],
+                         columns=["need_id", "category", "x", "y", "need_id"])
+    with pytest.raises(mc.InputError, match=esc("`need_id` must be one column per name; got "
+                                                "\"two columns 'need_id' and 'need_id'\"")):
+        mc.read_needs(frame)

@@ -400,7 +400,8 @@ def _validate(
         )
     source = source or table
     mapping = canonical_columns(frame.columns)
-    renamed = list(mapping.values())
+    # One name per column, repeated headers included (a dict of them would drop one).
+    renamed = [mapping[c] for c in frame.columns]
     id_col = _ID_COLUMN[table]
     n = len(frame)
     raw_ids: list[str | None] = [None] * n
@@ -410,7 +411,7 @@ def _validate(
     failures = _Failures(table, raw_ids, line_offset, source)
 
     seen: dict[str, Any] = {}
-    for raw, name in mapping.items():
+    for raw, name in zip(frame.columns, renamed):
         if name in seen:
             failures.add(
                 None, name, "one column per name", f"two columns {seen[name]!r} and {raw!r}"
