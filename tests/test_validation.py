@@ -449,3 +449,19 @@ def test_repeated_header():
     with pytest.raises(mc.InputError, match=esc("`need_id` must be one column per name; got "
                                                 "\"two columns 'need_id' and 'need_id'\"")):
         mc.read_needs(frame)
+
+
+def test_dates_beyond_the_supported_range(data_dir):
+    # Regression: "9999-12-31" (a common "open-ended" sentinel) was cast to
+    # datetime64[ns] and wrapped around to 1816 without a word.
+    with pytest.raises(mc.InputError, match=esc(
+            "`window_end` must be a date and time from 1677-09-22 to 2262-04-11 (leave the cell "
+            "empty when open); got '9999-12-31' for need 'N1' (row 1 of needs, line 2 of "
+            "open_ended_window_9999_wrapped_around.csv)")):
+        mc.read_needs(data_dir / "open_ended_window_9999_wrapped_around.csv")
+    typed = needs_frame(window_end=pd.to_datetime(["2024-05-01", "9999-12-31", None]))
+    with pytest.raises(mc.InputError, match=esc("got Timestamp('9999-12-31 00:00:00') for need "
+                                                "'N2' (row 2 of needs)")):
+        mc.read_needs(typed)
+    ok = mc.read_needs(needs_frame(window_end=pd.to_datetime(["2024-05-01", "2262-04-10", None])))
+    assert ok["window_end"].iloc[1] == pd.Timestamp("2262-04-10")

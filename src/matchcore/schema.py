@@ -487,6 +487,9 @@ def _already(failures: _Failures, pos: int, column: str) -> bool:
     return (pos + 1, column) in {(r["row"], r["column"]) for r in failures.rows}
 
 
+_DATE_RANGE = "a date and time from 1677-09-22 to 2262-04-11 (leave the cell empty when open)"
+
+
 def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: str) -> pd.Series:
     # Typed columns (from Parquet, Excel or a user's frame) take a vectorised path;
     # text columns (CSV cells) are parsed cell by cell, so nothing is coerced silently.
@@ -521,6 +524,11 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
         out = series
         if getattr(dtype, "tz", None) is not None:
             out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+        # Beyond datetime64[ns] (9999-12-31 for "open-ended") the cast would wrap silently.
+        far = (out.notna() & ((out < pd.Timestamp.min) | (out > pd.Timestamp.max))).to_numpy()
+        for pos in np.flatnonzero(far):
+            failures.add(int(pos), col.name, _DATE_RANGE, series.iat[pos])
+        out = out.where(~far)
         return pd.Series(out.to_numpy(dtype="datetime64[ns]"), index=series.index, name=col.name)
     values = series.to_numpy(dtype=object)
     n = len(values)
@@ -591,5 +599,8 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
             continue
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
+        if not pd.Timestamp.min <= ts <= pd.Timestamp.max:
+            failures.add(pos, col.name, _DATE_RANGE, v)
+            continue
         stamps[pos] = ts.to_datetime64()
     return pd.Series(stamps, index=series.index, name=col.name)
