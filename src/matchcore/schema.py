@@ -526,8 +526,8 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
             out = out.dt.tz_convert("UTC").dt.tz_localize(None)
         # Beyond datetime64[ns] (9999-12-31 for "open-ended") the cast would wrap silently.
         far = (out.notna() & ((out < pd.Timestamp.min) | (out > pd.Timestamp.max))).to_numpy()
-        for pos in np.flatnonzero(far):
-            failures.add(int(pos), col.name, _DATE_RANGE, series.iat[pos])
+        for pos in np.flatnonzero(far).tolist():
+            failures.add(pos, col.name, _DATE_RANGE, series.iat[pos])
         out = out.where(~far)
         return pd.Series(out.to_numpy(dtype="datetime64[ns]"), index=series.index, name=col.name)
     values = series.to_numpy(dtype=object)
