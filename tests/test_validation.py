@@ -465,3 +465,13 @@ def test_dates_beyond_the_supported_range(data_dir):
         mc.read_needs(typed)
     ok = mc.read_needs(needs_frame(window_end=pd.to_datetime(["2024-05-01", "2262-04-10", None])))
     assert ok["window_end"].iloc[1] == pd.Timestamp("2262-04-10")
+
+
+def test_edge_problems_are_attached_as_failures():
+    edges = pd.DataFrame({"need_id": ["a", "q", "b"], "resource_id": ["x", "y", "w"],
+                          "score": [0.5, float("nan"), 0.5]})
+    with pytest.raises(mc.InputError, match="3 problems in edges") as info:
+        mc.solve_assignment(edges, AB, XY)
+    f = info.value.failures
+    assert f[["row", "id", "column"]].values.tolist() == [
+        [2, "q-y", "need_id"], [2, "q-y", "score"], [3, "b-w", "resource_id"]]

@@ -173,10 +173,19 @@ def _validate_edges(
     missing = [c for c in ("need_id", "resource_id", "score") if c not in frame.columns]
     if missing:
         raise InputError(f"edges lacks required column(s) {missing}; got {list(edges.columns)}")
-    problems = []
+    problems: list[str] = []
+    records: list[dict[str, Any]] = []
     need = frame["need_id"].map(lambda v: str(v).strip()).to_numpy(dtype=object)
     res = frame["resource_id"].map(lambda v: str(v).strip()).to_numpy(dtype=object)
     score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
+
+    def fail(pos: int, column: str, rule: str, found: str) -> None:
+        place = f"edge {need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
+        problems.append(f"`{column}` must {rule}; got {found} for {place}")
+        records.append({"table": "edges", "row": pos + 1, "line": None,
+                        "id": f"{need[pos]}-{res[pos]}", "column": column,
+                        "expected": rule, "found": found})
+
     i = np.searchsorted(need_ids, need)
     i = np.minimum(i, max(len(need_ids) - 1, 0))
     j = np.searchsorted(res_ids, res)
@@ -186,33 +195,22 @@ def _validate_edges(
     )
     ok_j = (len(res_ids) > 0) & (res_ids[j] == res) if len(res_ids) else np.zeros(len(res), bool)
     for pos in range(len(frame)):
-        place = f"edge {need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
         if not ok_i[pos]:
-            problems.append(
-                f"`need_id` must name a need of the needs table; got {need[pos]!r} for {place}"
-            )
+            fail(pos, "need_id", "name a need of the needs table", repr(need[pos]))
         if not ok_j[pos]:
-            problems.append(
-                "`resource_id` must name a resource of the resources table; "
-                f"got {res[pos]!r} for {place}"
-            )
+            fail(pos, "resource_id", "name a resource of the resources table", repr(res[pos]))
         if not np.isfinite(score[pos]):
-            problems.append(
-                f"`score` must be a finite number; got {_show(frame['score'].iat[pos])} for {place}"
-            )
+            fail(pos, "score", "be a finite number", _show(frame["score"].iat[pos]))
     key = pd.Series(list(zip(need, res)))
     for dup in np.flatnonzero(key.duplicated().to_numpy()):
-        pos = int(dup)
-        problems.append(
-            f"`need_id`/`resource_id` must be a unique pair; got a repeat for edge "
-            f"{need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
-        )
+        fail(int(dup), "need_id`/`resource_id", "be a unique pair", "a repeat")
     if problems:
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
         raise InputError(
             f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in edges:\n  - "
             + "\n  - ".join(problems[:20])
-            + more
+            + more,
+            pd.DataFrame(records),
         )
     return i.astype(np.int64), j.astype(np.int64), score
 
