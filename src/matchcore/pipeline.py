@@ -183,7 +183,7 @@ def _validate_edges(
         place = f"edge {need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
         problems.append(f"`{column}` must {rule}; got {found} for {place}")
         records.append({"table": "edges", "row": pos + 1, "line": None,
-                        "id": f"{need[pos]}-{res[pos]}", "column": column,
+                        "id": f"{need[pos]}-{res[pos]}", "column": column.replace("`", ""),
                         "expected": rule, "found": found})
 
     i = np.searchsorted(need_ids, need)
