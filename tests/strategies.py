@@ -215,12 +215,14 @@ def districts(
     radius: bool = True,
     min_needs: int = 0,
     min_resources: int = 0,
+    latlon: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Random small districts ``(needs, resources)`` on an ``extent``-metre square.
 
     Positions lie on a 100 m lattice (so that distances tie and hit reach
     limits exactly); communities, grids, skills (``;`` and ``；``), windows,
-    service radii and co-building partners are drawn when enabled.
+    service radii and co-building partners are drawn when enabled. With
+    ``latlon`` the positions are given as WGS84 ``lat``/``lon`` near 30°N, 120°E.
     """
     n = draw(st.integers(min_needs, max_needs))
     m = draw(st.integers(min_resources, max_resources))
@@ -275,6 +277,14 @@ def districts(
                 frame[col] = pd.to_datetime(frame[col])
         for col in ("x", "y"):
             frame[col] = frame[col].astype(float)
+    if latlon:
+        metres_per_degree = 6_371_008.8 * np.pi / 180
+        needs, resources = (
+            f.assign(lat=30.0 + f["y"] / metres_per_degree,
+                     lon=120.0 + f["x"] / (metres_per_degree * np.cos(np.radians(30.0))))
+            .drop(columns=["x", "y"])
+            for f in (needs, resources)
+        )
     return needs, resources
 
 

@@ -311,3 +311,21 @@ def test_empty_lists():
     assert r.assignments.empty
     assert r.unmet["reason"].tolist() == ["no_compatible_resource"]
     assert r.verify()
+
+
+def haversine(lat1, lon1, lat2, lon2, r=6_371_008.8):
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(
+        np.radians(lon2 - lon1) / 2) ** 2
+    return 2 * r * np.arcsin(np.sqrt(a))
+
+
+@given(districts(latlon=True, windows=False, skills=False, radius=False))
+def test_lat_lon_distances_are_close_to_great_circle(district):
+    needs, resources = district
+    f = mc.build_candidates(needs, resources).to_frame()
+    n = needs.set_index("need_id").loc[f["need_id"]]
+    r = resources.set_index("resource_id").loc[f["resource_id"]]
+    want = haversine(n["lat"].to_numpy(), n["lon"].to_numpy(), r["lat"].to_numpy(),
+                     r["lon"].to_numpy())
+    np.testing.assert_allclose(f["distance"], want, rtol=2e-3, atol=1e-6)

@@ -242,3 +242,12 @@ def test_determinism_on_larger_seeded_districts():
         keys.append(match_key(mc.match(*shuffle_district(needs, resources, k),
                                        max_distance=1000)))
         assert all(key == keys[0] for key in keys)
+
+
+@given(districts(latlon=True), objectives, seeds)
+def test_row_order_changes_nothing_with_lat_lon(district, objective, seed):
+    a = mc.match(*district, max_distance=1500, objective=objective)
+    b = mc.match(*shuffle_district(*district, seed), max_distance=1500, objective=objective)
+    assert match_key(a) == match_key(b)
+    np.testing.assert_array_equal(a.graph.distance, b.graph.distance)
+    assert a.verify()
