@@ -1,8 +1,9 @@
 """Shared test configuration: hypothesis profiles and small fixed districts.
 
-Profiles: ``dev`` (the default, quick) and ``ci`` (more examples, still well
-under a minute); ``ci`` is selected when the ``CI`` environment variable is
-set, and ``HYPOTHESIS_PROFILE`` overrides both.
+Profiles: ``dev`` (the default, quick), ``ci`` (more examples, still well
+under two minutes) and ``thorough`` (bug hunts by hand); ``ci`` is selected
+when the ``CI`` environment variable is set, and ``HYPOTHESIS_PROFILE``
+overrides both.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ settings.register_profile(
     max_examples=120,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+# For bug hunts by hand: HYPOTHESIS_PROFILE=thorough pytest tests/test_properties.py
+settings.register_profile(
+    "thorough",
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
     print_blob=True,
 )
 settings.load_profile(

@@ -13,13 +13,13 @@ from matchcore.schema import canonical_columns, split_list
 def test_defaults_are_filled_when_optional_columns_are_absent(data_dir):
     # Regression: validation used to leave `demand`, `priority` and `capacity`
     # out when the columns were absent, and match() failed with KeyError.
-    needs = mc.read_needs(data_dir / "needs_without_demand_or_priority.csv")
-    resources = mc.read_resources(data_dir / "resources_without_capacity.csv")
+    needs = mc.read_needs(data_dir / "absent_default_columns_keyerror_needs.csv")
+    resources = mc.read_resources(data_dir / "absent_default_columns_keyerror_resources.csv")
     assert needs["demand"].tolist() == [1, 1]
     assert needs["priority"].tolist() == [3, 3]
     assert resources["capacity"].tolist() == [1]
-    r = mc.match(data_dir / "needs_without_demand_or_priority.csv",
-                 data_dir / "resources_without_capacity.csv")
+    r = mc.match(data_dir / "absent_default_columns_keyerror_needs.csv",
+                 data_dir / "absent_default_columns_keyerror_resources.csv")
     assert r.assignments["units"].sum() == 1
     assert r.verify()
 
