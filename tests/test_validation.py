@@ -475,3 +475,51 @@ def test_edge_problems_are_attached_as_failures():
     f = info.value.failures
     assert f[["row", "id", "column"]].values.tolist() == [
         [2, "q-y", "need_id"], [2, "q-y", "score"], [3, "b-w", "resource_id"]]
+
+
+@pytest.mark.parametrize("value", [1e20, 2**63, "99999999999999999999"])
+def test_quantities_beyond_int64(value):
+    # Regression (found by the fuzz test below): 1e20 in a float column was cast
+    # to int64 and wrapped around to a negative demand without a word; 2**63 as
+    # an object crashed with OverflowError.
+    demand = pd.Series([1, value, 1], dtype=object if not isinstance(value, float) else float)
+    with pytest.raises(mc.InputError, match=esc("`demand` must be an integer >= 1; got ")
+                       + ".*" + esc("for need 'N2' (row 2 of needs)")):
+        mc.read_needs(needs_frame(demand=demand))
+
+
+# ---------------------------------------------------------------------------
+# fuzz: any cell gives a parsed frame or an InputError, never another exception
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+cells = st.one_of(
+    st.none(), st.booleans(), st.integers(-10, 10), st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
+    st.sampled_from(["", " ", "3", "2.0", "1e3", "nan", "inf", "2024-05-01", "9999-12-31",
+                     "2024-05-01T08:00+08:00", "护理；驾驶", "NaT", "-0"]),
+    st.just(pd.Timestamp("2024-05-01")), st.just(pd.NaT), st.just(float("nan")),
+)
+NEED_COLS = ["need_id", "category", "demand", "x", "y", "community", "grid", "priority",
+             "skills", "window_start", "window_end", "description"]
+RES_COLS = ["resource_id", "category", "capacity", "lat", "lon", "max_distance",
+            "partner_communities", "provider", "window_start", "window_end"]
+
+
+@given(st.sampled_from(["needs", "resources"]), st.data())
+def test_fuzzed_cells_never_crash(table, data):
+    cols = NEED_COLS if table == "needs" else RES_COLS
+    n = data.draw(st.integers(0, 4))
+    frame = pd.DataFrame({c: pd.Series(data.draw(st.lists(cells, min_size=n, max_size=n)),
+                                       dtype=object) for c in cols})
+    before = frame.copy(deep=True)
+    read = mc.read_needs if table == "needs" else mc.read_resources
+    try:
+        out = read(frame)
+    except mc.InputError as err:
+        assert err.failures is not None and len(err.failures) > 0
+        assert str(err).splitlines()[0].endswith(f"in {table}:")
+    else:
+        assert len(out) == n
+    pd.testing.assert_frame_equal(frame, before)

@@ -498,7 +498,8 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
         vals = series.to_numpy(dtype=float, na_value=np.nan)
         missing = np.isnan(vals)
         filled = np.where(missing, col.default, vals)
-        bad = ~np.isfinite(filled) | (filled != np.round(filled))
+        # Beyond int64 the cast would wrap around silently.
+        bad = ~np.isfinite(filled) | (filled != np.round(filled)) | (np.abs(filled) >= 2.0**63)
         if col.low is not None:
             bad |= filled < col.low
         if col.high is not None:
@@ -557,6 +558,8 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
                 ints[pos] = col.default
                 continue
             ok, p = _parse_int(v)
+            if ok and not -(2**63) <= p < 2**63:
+                ok = False
             if ok and col.low is not None and p < col.low:
                 ok = False
             if ok and col.high is not None and p > col.high:
