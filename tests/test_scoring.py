@@ -94,3 +94,12 @@ def test_weights_total_and_dict():
     assert w.as_dict() == {"type": 0.5, "locality": 0.25, "priority": 0.25, "partner": 0.0,
                            "distance_scale": 1000.0}
     assert mc.Weights().total == pytest.approx(1.0)
+
+
+def test_numpy_numbers_are_accepted_as_weights_and_affinities():
+    # Regression: np.int64 / np.float32 weights (e.g. read from a table) were
+    # refused as "not a finite number".
+    w = mc.Weights(type=np.int64(1), locality=np.float32(0.5), priority=np.float64(0.25),
+                   partner=0, distance_scale=np.int32(500))
+    assert w.total == pytest.approx(1.75)
+    assert mc.Taxonomy({("a", "b"): np.float32(0.5)}).affinity("a", "b") == 0.5

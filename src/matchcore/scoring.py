@@ -14,6 +14,7 @@ every match can be explained.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -66,10 +67,11 @@ class Weights:
         bad = []
         for name in COMPONENTS:
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v < 0:
+            if (not isinstance(v, numbers.Real) or isinstance(v, bool)
+                    or not math.isfinite(v) or v < 0):
                 bad.append(f"`{name}` must be a finite number >= 0; got {v!r}")
         s = self.distance_scale
-        if not isinstance(s, (int, float)) or isinstance(s, bool) or not math.isfinite(s) or s <= 0:
+        if not isinstance(s, numbers.Real) or isinstance(s, bool) or not math.isfinite(s) or s <= 0:
             bad.append(f"`distance_scale` must be a finite number > 0 (metres); got {s!r}")
         if not bad and self.total == 0:
             bad.append("at least one weight must be > 0")

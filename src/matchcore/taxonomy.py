@@ -8,6 +8,7 @@ the resource cannot serve the need at all (no candidate edge is built).
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ class Taxonomy:
         bad = [
             f"({a!r}, {b!r}): {v!r}"
             for (a, b), v in self.affinities.items()
-            if not (isinstance(v, (int, float)) and 0.0 <= float(v) <= 1.0)
+            if not (isinstance(v, numbers.Real) and 0.0 <= float(v) <= 1.0)
         ]
         if bad:
             raise InputError(
