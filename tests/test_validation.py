@@ -523,3 +523,28 @@ def test_fuzzed_cells_never_crash(table, data):
     else:
         assert len(out) == n
     pd.testing.assert_frame_equal(frame, before)
+
+
+@given(st.data())
+def test_fuzzed_solve_assignment_tables_never_crash(data):
+    ids = st.one_of(st.sampled_from(["a", "b", "x", "y", " a ", ""]), st.none(),
+                    st.integers(0, 2), st.floats(allow_nan=True))
+    k = data.draw(st.integers(0, 4))
+    edges = pd.DataFrame({
+        "need_id": pd.Series(data.draw(st.lists(ids, min_size=k, max_size=k)), dtype=object),
+        "resource_id": pd.Series(data.draw(st.lists(ids, min_size=k, max_size=k)), dtype=object),
+        "score": pd.Series(data.draw(st.lists(cells, min_size=k, max_size=k)), dtype=object),
+    })
+    n = data.draw(st.integers(0, 3))
+    needs = pd.DataFrame({
+        "need_id": pd.Series(data.draw(st.lists(ids, min_size=n, max_size=n)), dtype=object),
+        "demand": pd.Series(data.draw(st.lists(cells, min_size=n, max_size=n)), dtype=object)})
+    resources = pd.DataFrame({"resource_id": pd.Series(["x", "y"], dtype=object),
+                              "capacity": [1, 2]})
+    try:
+        out = mc.solve_assignment(edges, needs, resources)
+    except mc.InputError as err:
+        # Table problems carry failures; the one other refusal is the 64-bit range check.
+        assert (err.failures is not None and len(err.failures) > 0) or "too large" in str(err)
+    else:
+        assert (out["units"] > 0).all()
