@@ -251,3 +251,24 @@ def test_row_order_changes_nothing_with_lat_lon(district, objective, seed):
     assert match_key(a) == match_key(b)
     np.testing.assert_array_equal(a.graph.distance, b.graph.distance)
     assert a.verify()
+
+
+@given(
+    districts(),
+    st.sampled_from([None, 0.0, 700.0, 2500.0]),
+    st.sampled_from([None, "street", "community", "grid"]),
+    st.sampled_from([None, 1, 2]),
+    objectives,
+    st.sampled_from([None, mc.Taxonomy.exact(), mc.Taxonomy({("repair", "cleaning"): 0.5})]),
+)
+def test_any_option_combination_is_certified(district, max_distance, scope, k, objective, tax):
+    r = mc.match(*district, max_distance=max_distance, scope=scope, max_candidates=k,
+                 objective=objective, taxonomy=tax)
+    assert r.verify()
+    if k is not None:
+        assert np.bincount(r.graph.need, minlength=1).max(initial=0) <= k
+    served = np.bincount(r.graph.need, r.units, r.graph.n_needs)
+    assert (served <= r.district.demand).all()
+    for need_id in r.district.need_ids[:3]:
+        e = r.explain(need_id)
+        assert e.candidates["units"].sum() == served[list(r.district.need_ids).index(need_id)]
