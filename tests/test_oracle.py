@@ -73,3 +73,31 @@ def test_large_seeded_sweep(objective):
     for _ in range(400):
         inst = random_instance(rng, max_needs=10, max_resources=10, max_units=6)
         check(inst.problem(objective), brute=False)
+
+
+def float_optimum(problem) -> float:
+    """Best Σ score·units for the *float* scores, by an LP (the matrix is totally unimodular)."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    m = problem.n_edges
+    if m == 0:
+        return 0.0
+    rows = np.concatenate([problem.need, problem.n_needs + problem.resource])
+    a = coo_matrix((np.ones(2 * m), (rows, np.tile(np.arange(m), 2))),
+                   shape=(problem.n_needs + problem.n_resources, m))
+    b = np.concatenate([problem.demand, problem.capacity]).astype(float)
+    res = linprog(-problem.score, A_ub=a, b_ub=b, bounds=(0, None), method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
+@given(instances(negative=True, max_units=6))
+def test_float_objective_is_within_the_stated_tolerance(inst):
+    """README: the float objective is within ``problem.tolerance`` of the true optimum."""
+    p = inst.problem("score")
+    units = solve(p).units
+    got = float(p.score @ units)
+    best = float_optimum(p)
+    assert got <= best + 1e-9 * max(1.0, abs(best))
+    assert got >= best - p.tolerance - 1e-9 * max(1.0, abs(best))
