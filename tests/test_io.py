@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import matchcore as mc
+from matchcore.io import read_table
 
 
 def full_needs() -> pd.DataFrame:
@@ -153,3 +154,16 @@ def test_write_is_atomic_and_leaves_no_temporary_files(tmp_path):
     mc.write_table(pd.DataFrame({"a": [2]}), tmp_path / "out.csv")
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
     assert pd.read_csv(tmp_path / "out.csv")["a"].tolist() == [2]
+
+
+def test_line_numbers_survive_multiline_cells_and_blank_lines(data_dir):
+    # Regression: a quoted description spanning two lines (Alt+Enter in Excel) and a
+    # blank line shifted every later line number; N3 is on line 6, not line 4.
+    path = data_dir / "multiline_cell_shifted_line_numbers.csv"
+    with pytest.raises(mc.InputError, match=re.escape(
+            "got 'zero' for need 'N3' (row 3 of needs, line 6 of "
+            "multiline_cell_shifted_line_numbers.csv)")):
+        mc.read_needs(path)
+    frame, lines = read_table(path)
+    assert lines == [2, 4, 6]
+    assert frame["description"].tolist()[0] == "独居老人\r\n需要助餐"  # kept as written

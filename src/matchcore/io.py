@@ -8,6 +8,7 @@ that Excel opens Chinese text correctly.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -65,7 +66,23 @@ def decode_text(data: bytes, name: str = "<bytes>") -> str:
     raise InputError(f"{name} is neither UTF-8 nor GB18030 text")
 
 
-def read_table(path: PathLike, *, sheet: str | int = 0) -> tuple[pd.DataFrame, int | None]:
+def _row_lines(text: str, sep: str, n_rows: int) -> list[int] | int:
+    """The file line on which each data row of a CSV text starts (blank lines skipped)."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    starts: list[int] = []
+    header = False
+    line = 1
+    for record in reader:
+        if record and header:
+            starts.append(line)
+        header = header or bool(record)
+        line = reader.line_num + 1
+    return starts if len(starts) == n_rows else 2
+
+
+def read_table(
+    path: PathLike, *, sheet: str | int = 0
+) -> tuple[pd.DataFrame, int | list[int] | None]:
     """Read a file into a frame of raw cells, without validation.
 
     Parameters
@@ -80,9 +97,10 @@ def read_table(path: PathLike, *, sheet: str | int = 0) -> tuple[pd.DataFrame, i
     frame : pandas.DataFrame
         CSV and JSON cells as text (empty cells missing); Excel and Parquet
         cells with their stored types.
-    line_offset : int or None
+    line_offset : int, list of int or None
         The file line of the first data row, for error messages (CSV: 2;
-        Excel: 2, the row number Excel shows), or None.
+        Excel: 2, the row number Excel shows), or None; for a CSV whose
+        quoted cells span lines (or with blank lines), the line of every row.
 
     Raises
     ------
@@ -101,6 +119,9 @@ def read_table(path: PathLike, *, sheet: str | int = 0) -> tuple[pd.DataFrame, i
                 io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
                 na_values=[""], skipinitialspace=False,
             )
+            if text.count("\n") > len(frame) + 1:
+                # Quoted cells spanning lines, or blank lines: row k is not line k + 2.
+                return frame, _row_lines(text, sep, len(frame))
             return frame, 2
         if fmt == "excel":
             frame = pd.read_excel(p, sheet_name=sheet, dtype=object)

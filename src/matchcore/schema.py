@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -68,6 +68,9 @@ STATUSES: dict[str, str] = {
     "completed": "已经完成",
     "cancelled": "已取消",
 }
+
+#: File line of the first data row, or of every row (CSV cells may span lines).
+LineOffset = int | Sequence[int] | None
 
 Kind = Literal["id", "str", "int", "float", "datetime", "list"]
 
@@ -180,7 +183,9 @@ def split_list(value: Any) -> tuple[str, ...]:
 class _Failures:
     """Collects the problems of one table; raises them all at once."""
 
-    def __init__(self, table: str, ids: list[str | None], line_offset: int | None, source: str):
+    def __init__(
+        self, table: str, ids: list[str | None], line_offset: LineOffset, source: str
+    ):
         self.table = table
         self.ids = ids
         self.line_offset = line_offset
@@ -189,7 +194,12 @@ class _Failures:
 
     def add(self, pos: int | None, column: str, expected: str, found: Any) -> None:
         row = None if pos is None else pos + 1
-        line = None if (pos is None or self.line_offset is None) else pos + self.line_offset
+        if pos is None or self.line_offset is None:
+            line = None
+        elif isinstance(self.line_offset, (int, np.integer)):
+            line = pos + int(self.line_offset)
+        else:
+            line = int(self.line_offset[pos])
         ident = None if pos is None else self.ids[pos]
         self.rows.append(
             {
@@ -316,7 +326,9 @@ def _parse_id(value: Any) -> tuple[bool, str]:
 # validation
 
 
-def validate_needs(frame: pd.DataFrame, *, source: str | None = None, line_offset: int | None = None) -> pd.DataFrame:
+def validate_needs(
+    frame: pd.DataFrame, *, source: str | None = None, line_offset: LineOffset = None
+) -> pd.DataFrame:
     """Validate a needs list (需求清单) and return a new, parsed frame.
 
     Parameters
@@ -326,9 +338,10 @@ def validate_needs(frame: pd.DataFrame, *, source: str | None = None, line_offse
         Chinese aliases of :data:`ALIASES`). Never modified.
     source : str, optional
         The file it came from, named in error messages.
-    line_offset : int, optional
-        File line of the first data row (2 for a CSV with one header line);
-        when given, messages name the line as well as the row.
+    line_offset : int or sequence of int, optional
+        File line of the first data row (2 for a CSV with one header line),
+        or the line of every row; when given, messages name the line as well
+        as the row.
 
     Returns
     -------
@@ -354,7 +367,7 @@ def validate_needs(frame: pd.DataFrame, *, source: str | None = None, line_offse
 
 
 def validate_resources(
-    frame: pd.DataFrame, *, source: str | None = None, line_offset: int | None = None
+    frame: pd.DataFrame, *, source: str | None = None, line_offset: LineOffset = None
 ) -> pd.DataFrame:
     """Validate a resources list (资源清单) and return a new, parsed frame.
 
@@ -364,8 +377,8 @@ def validate_resources(
         One row per resource (English names or Chinese aliases). Never modified.
     source : str, optional
         The file it came from, named in error messages.
-    line_offset : int, optional
-        File line of the first data row, named in messages when given.
+    line_offset : int or sequence of int, optional
+        File line of the first data row (or of every row), named in messages.
 
     Returns
     -------
@@ -392,7 +405,7 @@ def _validate(
     table: str,
     columns: tuple[Column, ...],
     source: str | None,
-    line_offset: int | None,
+    line_offset: LineOffset,
 ) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise InputError(
