@@ -1,0 +1,43 @@
+"""The benchmark harness runs end to end on a tiny grid (so that it cannot rot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("matchcore_benchmarks_run", RUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_grid_writes_report_and_exact_peers_agree(tmp_path):
+    run = _load()
+    result = run.main(["--quick", "--sizes", "120", "--repeats", "1", "--out", str(tmp_path)])
+    assert len(result["cells"]) == 4
+    for cell in result["cells"]:
+        assert cell["exact_objectives_equal"], cell
+        assert cell["certified"], cell
+        runs = cell["runs"]
+        for name in (
+            "matchcore_match",
+            "matchcore_solve",
+            "ortools_script",
+            "highs_lp",
+            "networkx",
+            "greedy",
+            "floor",
+        ):
+            assert name in runs
+        assert runs["greedy"]["gap"] >= 0
+        assert runs["matchcore_solve"]["objective"] == runs["ortools_script"]["objective"]
+    text = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
+    assert "ratio to the hand-written OR-Tools" in text
+    assert "Scaling" in text
+    data = json.loads((tmp_path / "benchmarks.json").read_text())
+    assert data["machine"]["cores"] >= 1
