@@ -272,3 +272,13 @@ def test_any_option_combination_is_certified(district, max_distance, scope, k, o
     for need_id in r.district.need_ids[:3]:
         e = r.explain(need_id)
         assert e.candidates["units"].sum() == served[list(r.district.need_ids).index(need_id)]
+
+
+@given(districts(), objectives, st.integers(-4, 6))
+def test_weights_scaled_by_a_power_of_two_keep_the_assignment(district, objective, k):
+    w = mc.Weights()
+    scaled = mc.Weights(type=w.type * 2.0**k, locality=w.locality * 2.0**k,
+                        priority=w.priority * 2.0**k, partner=w.partner * 2.0**k)
+    a = mc.match(*district, max_distance=1500, objective=objective, weights=w)
+    b = mc.match(*district, max_distance=1500, objective=objective, weights=scaled)
+    assert match_key(a) == match_key(b)
