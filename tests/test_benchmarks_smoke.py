@@ -41,3 +41,19 @@ def test_tiny_grid_writes_report_and_exact_peers_agree(tmp_path):
     assert "Scaling" in text
     data = json.loads((tmp_path / "benchmarks.json").read_text())
     assert data["machine"]["cores"] >= 1
+
+
+def test_verify_with_solve_duals_agrees_and_rejects_a_worse_solution():
+    import numpy as np
+
+    import matchcore as mc
+    from matchcore.solvers import verify
+
+    r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+    duals = r.solution.duals
+    assert duals, "solve keeps its phase potentials"
+    assert verify(r.problem, r.solution.units, duals)
+    # The duals of the optimum must not certify a worse (empty) assignment.
+    empty = np.zeros_like(r.solution.units)
+    assert not verify(r.problem, empty, duals)
+    assert not verify(r.problem, empty)

@@ -146,7 +146,7 @@ def match(
 
     if certify and solution.exact:
         t = time.perf_counter()
-        cert = verify(problem, solution.units)
+        cert = verify(problem, solution.units, solution.duals)
         timings["certify"] = time.perf_counter() - t
         if not cert:
             raise SolverError(f"solver {solution.solver!r} failed the certificate: {cert.problems}")

@@ -45,6 +45,9 @@ class Solution:
     n_batches: int = 0
     seconds: float = 0.0
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    #: Optimal potentials per batch and phase (all but the last), the dual
+    #: certificate found while solving; :func:`verify` re-checks them in one pass.
+    duals: list[list[np.ndarray]] | None = None
 
 
 def _batch_arrays(problem: TransportProblem, edges: np.ndarray):
@@ -98,8 +101,10 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
     cert = Certificate(phases=[name for name, _, _ in phases[:-1]])
     seconds = {name: 0.0 for name, _, _ in phases}
     batches = problem.batches()
+    duals: list[list[np.ndarray]] = []
     for edges in batches:
         net, needs, resources, a, m = _batch_arrays(problem, edges)
+        duals.append([])
         free = np.ones(net.n_arcs, dtype=bool)
         fixed = np.zeros(net.n_arcs, dtype=np.int64)
         supply = np.zeros(net.n_nodes, dtype=np.int64)
@@ -127,6 +132,7 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
                         f"solver {backend.name!r} returned a flow that is not optimal in "
                         f"phase {name!r} (its residual graph has a negative cycle)"
                     )
+                duals[-1].append(d)
                 sub_free, sub_fixed, supply = restrict(sub, d)
                 where = np.flatnonzero(free)
                 newly = where[~sub_free]
@@ -135,16 +141,25 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
             seconds[name] += time.perf_counter() - t0
         units[edges] = flow[a : a + m]
     return Solution(units, backend.name, True, cert, len(batches),
-                    time.perf_counter() - start, seconds)
+                    time.perf_counter() - start, seconds, duals)
 
 
-def verify(problem: TransportProblem, units: np.ndarray) -> Certificate:
+def verify(
+    problem: TransportProblem,
+    units: np.ndarray,
+    duals: list[list[np.ndarray]] | None = None,
+) -> Certificate:
     """Certify feasibility and (lexicographic) optimality of ``units``.
 
     Parameters
     ----------
     problem : TransportProblem
     units : ndarray of int, shape (n_edges,)
+    duals : list of list of ndarray, optional
+        :attr:`Solution.duals` of the solve that produced ``units``: each is
+        checked against the residual graph in one pass (a valid one is a
+        proof of optimality on its own); missing or failing ones are
+        recomputed by Bellman–Ford, so a wrong hint never certifies.
 
     Returns
     -------
@@ -179,17 +194,19 @@ def verify(problem: TransportProblem, units: np.ndarray) -> Certificate:
     if cert.problems:
         cert.feasible = cert.optimal = False
         return cert
-    for edges in problem.batches():
-        net, needs, resources, a, m = _batch_arrays(problem, edges)
+    for b, edges in enumerate(problem.batches()):
+        net, needs, resources, _, _ = _batch_arrays(problem, edges)
+        hints = duals[b] if duals is not None and b < len(duals) else []
         flow = np.concatenate(
             [served[needs], units[edges], used[resources]]
         ).astype(np.int64)
         free = np.ones(net.n_arcs, dtype=bool)
         supply = np.zeros(net.n_nodes, dtype=np.int64)
-        for name, need_cost, edge_cost in phases:
+        for k, (name, need_cost, edge_cost) in enumerate(phases):
             cost = _phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
             sub = _sub(net, free, cost, supply)
-            d = potentials(net.n_nodes, *residual(sub, flow[free]))
+            hint = hints[k] if k < len(hints) else None
+            d = potentials(net.n_nodes, *residual(sub, flow[free]), hint=hint)
             if d is None:
                 cert.optimal = False
                 cert.problems.append(

@@ -25,7 +25,7 @@ __all__ = ["Certificate", "potentials", "residual", "restrict"]
 
 
 def residual(network: FlowNetwork, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Residual arcs ``(tail, head, cost)`` of a flow: forward where flow < cap, backward where flow > 0."""
+    """Residual arcs ``(tail, head, cost)``: forward where flow < cap, backward where flow > 0."""
     fwd = flow < network.capacity
     bwd = flow > 0
     tail = np.concatenate([network.tail[fwd], network.head[bwd]])
@@ -34,14 +34,28 @@ def residual(network: FlowNetwork, flow: np.ndarray) -> tuple[np.ndarray, np.nda
     return tail, head, cost
 
 
-def potentials(n_nodes: int, tail: np.ndarray, head: np.ndarray, cost: np.ndarray) -> np.ndarray | None:
+def potentials(
+    n_nodes: int,
+    tail: np.ndarray,
+    head: np.ndarray,
+    cost: np.ndarray,
+    hint: np.ndarray | None = None,
+) -> np.ndarray | None:
     """Shortest-path potentials from a virtual root joined to every node at cost 0.
 
     Returns ``d`` with ``d[head] <= d[tail] + cost`` on every arc, or None when
     a negative cycle exists. Bellman–Ford that only relaxes arcs leaving nodes
     whose distance changed in the previous round; each round is a few numpy
     operations over those arcs.
+
+    A ``hint`` (potentials found earlier, e.g. while solving) is returned as
+    is when it satisfies every arc: any such ``d`` proves that no negative
+    cycle exists, so the check is one pass over the arcs instead of a
+    Bellman–Ford. A hint that fails is ignored.
     """
+    if hint is not None and hint.shape == (n_nodes,):
+        if len(tail) == 0 or bool((cost + hint[tail] - hint[head] >= 0).all()):
+            return hint
     d = np.zeros(n_nodes, dtype=np.int64)
     if len(tail) == 0:
         return d
