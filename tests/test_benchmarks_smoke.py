@@ -76,3 +76,19 @@ def test_vectorised_edge_validation_keeps_its_messages():
     assert "4 problems" in text
     assert "'zz'" in text and "'q'" in text and "finite" in text and "unique pair" in text
     assert "(row 2 of edges)" in text
+
+
+def test_peel_forces_tree_flow_and_leaves_cycles():
+    import numpy as np
+
+    from matchcore.problem import FlowNetwork
+    from matchcore.solvers.presolve import peel
+
+    # A path 0->1->2 hanging off a 2-cycle 2<->3; node 0 supplies 2, node 3 takes 2.
+    net = FlowNetwork(4, np.array([0, 1, 2, 3]), np.array([1, 2, 3, 2]),
+                      np.array([5, 5, 5, 5]), np.array([1, 1, 1, -1]),
+                      np.array([2, 0, 0, -2]))
+    flow, rest, remainder = peel(net)
+    assert flow[:2].tolist() == [2, 2]
+    assert rest.tolist() == [False, False, True, True]
+    assert remainder.supply.tolist() == [0, 0, 2, -2]

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import SolverError
 from ..problem import FlowNetwork, TransportProblem
 from .certify import Certificate, check_flow, potentials, residual, restrict
+from .presolve import peel
 from .registry import AUTO_ORDER, BACKENDS, Backend, FlowSolver, available_solvers, get_backend
 
 __all__ = [
@@ -115,6 +116,12 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
             sub = _sub(net, free, cost, supply)
             if sub.n_arcs == 0:
                 sub_flow = np.zeros(0, dtype=np.int64)
+            elif k > 0:
+                # A restricted phase is mostly a forest: its flow is forced there,
+                # and only the cycles left need the back-end (exact either way).
+                sub_flow, rest, remainder = peel(sub)
+                if remainder.n_arcs:
+                    sub_flow[rest] = np.asarray(fn(remainder), dtype=np.int64)
             else:
                 sub_flow = np.asarray(fn(sub), dtype=np.int64)
             problems = check_flow(sub, sub_flow)
