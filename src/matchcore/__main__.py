@@ -1,0 +1,7 @@
+"""``python -m matchcore``: the same as the ``matchcore`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,339 @@
+"""The ``matchcore`` command: demo, match, generate, validate, explain.
+
+Every subcommand is dispatched as ``args.func(args)`` and returns an exit code:
+0 ok, 2 bad input (the :class:`~matchcore.InputError` message, no traceback),
+1 any other error. Outputs are written atomically with
+:func:`matchcore.write_table`; nothing is written until the work succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+
+class Progress:
+    """A small stderr progress bar; silent when ``quiet``."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._last = ""
+
+    def __call__(self, step: str, done: float) -> None:
+        if self.quiet:
+            return
+        width = 30
+        fill = int(round(done * width))
+        line = f"\r[{'#' * fill}{'.' * (width - fill)}] {done:4.0%} {step:<20}"
+        sys.stderr.write(line)
+        if done >= 1.0:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    print(text, flush=True)
+
+
+def _weights(text: str | None) -> Any:
+    import matchcore as mc
+
+    if not text:
+        return None
+    values: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            values[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise mc.InputError(
+                f"--weights must look like 'locality=0.5,type=0.3'; got {text!r}"
+            )
+    try:
+        return mc.Weights(**values)
+    except TypeError as err:
+        raise mc.InputError(f"--weights: {err}") from err
+
+
+def _match(args: argparse.Namespace, needs: Any, resources: Any, progress: Progress) -> Any:
+    import matchcore as mc
+
+    taxonomy = mc.Taxonomy.from_file(args.taxonomy) if args.taxonomy else None
+    progress("matching", 0.1)
+    result = mc.match(
+        needs, resources, weights=_weights(args.weights), max_distance=args.max_distance,
+        objective=args.objective, solver=args.solver, scope=args.scope, taxonomy=taxonomy,
+        max_candidates=args.max_candidates,
+    )
+    progress("matched", 1.0)
+    return result
+
+
+def _write_result(result: Any, out: Path) -> list[Path]:
+    import matchcore as mc
+
+    tables = {"projects.csv": result.projects, "assignments.csv": result.assignments,
+              "unmet.csv": result.unmet, "idle.csv": result.idle}
+    return [mc.write_table(frame, out / name) for name, frame in tables.items()]
+
+
+def _summary(result: Any, seconds: float) -> str:
+    from matchcore import metrics
+
+    m = result.metrics
+    lines = [
+        f"needs      {int(m['n_needs']):>8,}   demand   {int(m['demand_units']):>8,} units",
+        f"resources  {int(m['n_resources']):>8,}   capacity {int(m['capacity_units']):>8,} units",
+        f"candidates {int(m['n_edges']):>8,}",
+        f"coverage   {int(m['assigned_units']):,} of {int(m['demand_units']):,} units "
+        f"({m['unit_coverage']:.1%}); priority-weighted {m['priority_weighted_coverage']:.1%}; "
+        f"{int(m['needs_fully_served']):,} needs fully served",
+        "per community:",
+    ]
+    for row in metrics.by_community(result).itertuples(index=False):
+        lines.append(f"  {row.community:<12} {int(row.assigned_units):>6,} / "
+                     f"{int(row.demand_units):<6,} {row.unit_coverage:6.1%}")
+    reasons = result.unmet["reason"].value_counts()
+    lines.append("unmet needs by reason:" + ("" if len(reasons) else " none"))
+    for reason, count in reasons.items():
+        lines.append(f"  {reason:<24} {count:>6,}")
+    kind = "certified exact" if result.is_exact else "inexact"
+    lines.append(f"solver     {result.solver} ({kind}), solve {result.solution.seconds:.3f} s, "
+                 f"total {seconds:.2f} s")
+    return "\n".join(lines)
+
+
+def _map(result: Any, path: Path, title: str) -> str:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from matchcore.plot import district_map
+    except ImportError as err:
+        return f"map skipped: plotting is not available ({err}); pip install 'matchcore[plot]'"
+    import os
+    import tempfile
+    import warnings
+
+    ax = district_map(result, title=title)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            # Without a CJK font, matplotlib warns once per missing glyph.
+            warnings.filterwarnings("ignore", message="Glyph .* missing")
+            ax.figure.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+        plt.close(ax.figure)
+    return f"map        {path}"
+
+
+# --------------------------------------------------------------------- commands
+def cmd_demo(args: argparse.Namespace) -> int:
+    from matchcore import synthetic
+
+    progress = Progress(args.quiet)
+    t = time.perf_counter()
+    progress("generating", 0.0)
+    needs, resources = synthetic.district("seed_street", seed=args.seed)
+    if args.max_distance is None:
+        args.max_distance = synthetic.suggested_max_distance("seed_street")
+    result = _match(args, needs, resources, progress)
+    seconds = time.perf_counter() - t
+    out = Path(args.output)
+    _say(args, f"matchcore demo: the synthetic street 'seed_street' (seed {args.seed}), "
+               f"max_distance {args.max_distance:g} m")
+    _say(args, _summary(result, seconds))
+    written = _write_result(result, out)
+    _say(args, _map(result, out / "map.png", "seed_street: needs, resources and matches"))
+    _say(args, f"wrote {', '.join(p.name for p in written)} to {out.resolve()}")
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    import matchcore as mc
+
+    progress = Progress(args.quiet)
+    t = time.perf_counter()
+    progress("reading", 0.0)
+    needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
+    result = _match(args, needs, resources, progress)
+    _say(args, _summary(result, time.perf_counter() - t))
+    written = _write_result(result, Path(args.output))
+    if args.map:
+        _say(args, _map(result, Path(args.output) / "map.png", "needs, resources and matches"))
+    _say(args, f"wrote {', '.join(p.name for p in written)} to {Path(args.output).resolve()}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    import matchcore as mc
+    from matchcore import synthetic
+
+    needs, resources = synthetic.district(args.preset, seed=args.seed,
+                                          progress=Progress(args.quiet))
+    out = Path(args.output)
+    ext = args.format
+    paths = [mc.write_table(needs, out / f"needs.{ext}"),
+             mc.write_table(resources, out / f"resources.{ext}")]
+    _say(args, f"{args.preset} (seed {args.seed}): {len(needs):,} needs, {len(resources):,} "
+               f"resources; suggested --max-distance "
+               f"{synthetic.suggested_max_distance(args.preset):g}")
+    _say(args, "wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    import matchcore as mc
+
+    kind = args.kind
+    if kind == "auto":
+        from matchcore.io import read_table
+        from matchcore.schema import canonical_columns
+
+        frame, _ = read_table(args.file)
+        names = set(canonical_columns(frame.columns).values())
+        kind = "resources" if "resource_id" in names and "need_id" not in names else "needs"
+    reader = mc.read_needs if kind == "needs" else mc.read_resources
+    table = reader(args.file)
+    _say(args, f"{args.file}: a valid {kind} list of {len(table):,} rows")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    import matchcore as mc
+
+    needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
+    result = _match(args, needs, resources, Progress(True))
+    explanation = result.explain(args.need_id)
+    _say(args, explanation.text)
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        _say(args, explanation.candidates.to_string(index=False, float_format="{:.3f}".format))
+    return 0
+
+
+# ----------------------------------------------------------------------- parser
+def _match_options(p: argparse.ArgumentParser, max_distance: float | None = None) -> None:
+    p.add_argument("--max-distance", type=float, default=max_distance, metavar="M",
+                   help="global reach in metres (default: unlimited, or the preset's suggestion)")
+    p.add_argument("--weights", metavar="W",
+                   help="score weights, e.g. 'locality=0.5,type=0.3,priority=0.2,partner=0'")
+    p.add_argument("--objective", choices=["coverage", "score"], default="coverage",
+                   help="coverage first (default), or the best total score")
+    p.add_argument("--solver", default="auto",
+                   help="auto, ortools, highs, networkx or greedy (default auto)")
+    p.add_argument("--scope", choices=["grid", "community", "street"], default=None,
+                   help="match only within the same grid or community")
+    p.add_argument("--taxonomy", metavar="FILE",
+                   help="category affinities (CSV/Excel/JSON), see matchcore.Taxonomy")
+    p.add_argument("--max-candidates", type=int, default=None, metavar="K",
+                   help="keep the K best candidates per need")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``matchcore`` command."""
+    from matchcore import __version__
+    from matchcore.synthetic import PRESETS
+
+    parser = argparse.ArgumentParser(
+        prog="matchcore",
+        description="Match a district's needs (需求清单) to its resources (资源清单) and "
+                    "write the project list (项目清单).",
+        epilog="Exit codes: 0 ok, 2 bad input, 1 other errors.",
+    )
+    parser.add_argument("--version", action="version", version=f"matchcore {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("demo", help="run the whole pipeline on the synthetic street",
+                       description="Generate 'seed_street', match it, print a summary and "
+                                   "write CSVs and a map.")
+    p.add_argument("-o", "--output", default="matchcore-demo", help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic street")
+    _match_options(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("match", help="match a needs list to a resources list",
+                       description="Match NEEDS to RESOURCES and write projects, assignments, "
+                                   "unmet needs and idle resources as CSV (with BOM).")
+    p.add_argument("needs", help="needs list: CSV, Excel, JSON or Parquet")
+    p.add_argument("resources", help="resources list: CSV, Excel, JSON or Parquet")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--map", action="store_true", help="also draw map.png")
+    _match_options(p)
+    p.set_defaults(func=cmd_match)
+
+    p = sub.add_parser("generate", help="write a synthetic district",
+                       description="Write needs and resources of a synthetic preset.")
+    p.add_argument("preset", choices=list(PRESETS), help="the preset")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--format", choices=["csv", "parquet", "json", "xlsx"], default="csv",
+                   help="file format (default csv, with BOM)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("validate", help="check a needs or resources file",
+                       description="Print every problem of a list; exit 2 if there is any.")
+    p.add_argument("file", help="the list to check")
+    p.add_argument("--kind", choices=["auto", "needs", "resources"], default="auto",
+                   help="which list it is (default: from its id column)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("explain", help="why a need was served the way it was",
+                       description="Match, then show every candidate of NEED_ID and why.")
+    p.add_argument("needs", help="needs list")
+    p.add_argument("resources", help="resources list")
+    p.add_argument("need_id", metavar="NEED_ID", help="the need to explain")
+    _match_options(p)
+    p.set_defaults(func=cmd_explain)
+
+    try:
+        from .ledger_cli import register
+    except ImportError:
+        pass
+    else:
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``matchcore`` command; returns the exit code.
+
+    Examples
+    --------
+    >>> main(["validate", "no-such-file.csv"])
+    2
+    """
+    from matchcore.errors import InputError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as err:
+        print(f"matchcore: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("matchcore: interrupted", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - the last line of defence: one line, exit 1
+        print(f"matchcore: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
