@@ -57,7 +57,7 @@ def test_seed_street_calibrated_counts(street):
 
 
 def test_structure_is_realistic(street):
-    needs, resources = street
+    _needs, resources = street
     single = resources.query("provider_kind == 'volunteer'")["capacity"].median()
     team = resources.query("provider_kind == 'volunteer_team'")["capacity"].median()
     assert team > 5 * single

@@ -28,7 +28,7 @@ class Progress:
         if self.quiet:
             return
         width = 30
-        fill = int(round(done * width))
+        fill = round(done * width)
         line = f"\r[{'#' * fill}{'.' * (width - fill)}] {done:4.0%} {step:<20}"
         sys.stderr.write(line)
         if done >= 1.0:
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("matchcore: interrupted", file=sys.stderr)
         return 1
-    except Exception as err:  # noqa: BLE001 - the last line of defence: one line, exit 1
+    except Exception as err:
         print(f"matchcore: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
 

@@ -1,0 +1,104 @@
+"""The ``matchcore`` command, run in a subprocess exactly as users run it."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import matchcore as mc
+
+
+def run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "matchcore", *map(str, args)],
+        capture_output=True, text=True, encoding="utf-8", cwd=cwd, timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("district")
+    needs, resources = mc.synthetic.district("seed_street", n_needs=200)
+    mc.write_table(needs, folder / "needs.csv")
+    mc.write_table(resources, folder / "resources.csv")
+    return folder
+
+
+def test_version_and_help():
+    out = run("--version")
+    assert out.returncode == 0 and mc.__version__ in out.stdout
+    for sub in ("demo", "match", "generate", "validate", "explain"):
+        out = run(sub, "--help")
+        assert out.returncode == 0 and "usage: matchcore" in out.stdout
+
+
+def test_demo_outputs_add_up(tmp_path):
+    out = run("--quiet", "demo", "-o", tmp_path / "demo")
+    assert out.returncode == 0, out.stderr
+    assert "coverage" in out.stdout and "unmet needs by reason" in out.stdout
+    assert str((tmp_path / "demo").resolve()) in out.stdout
+    assert "Traceback" not in out.stderr
+    for name in ("projects.csv", "assignments.csv", "unmet.csv", "idle.csv"):
+        assert (tmp_path / "demo" / name).read_bytes()[:3] == b"\xef\xbb\xbf"
+    needs, _ = mc.synthetic.district("seed_street")
+    assignments = pd.read_csv(tmp_path / "demo" / "assignments.csv", encoding="utf-8-sig")
+    unmet = pd.read_csv(tmp_path / "demo" / "unmet.csv", encoding="utf-8-sig")
+    projects = pd.read_csv(tmp_path / "demo" / "projects.csv", encoding="utf-8-sig")
+    assert assignments["units"].sum() + unmet["unmet"].sum() == needs["demand"].sum()
+    assert projects["assigned"].sum() == assignments["units"].sum()
+    if "map skipped" not in out.stdout:
+        assert (tmp_path / "demo" / "map.png").stat().st_size > 0
+
+
+def test_match_and_explain(files, tmp_path):
+    out = run("-q", "match", files / "needs.csv", files / "resources.csv", "-o", tmp_path,
+              "--max-distance", 700, "--weights", "locality=0.5,type=0.5", "--solver", "highs")
+    assert out.returncode == 0, out.stderr
+    assert "highs" in out.stdout
+    assert (tmp_path / "projects.csv").exists()
+    out = run("explain", files / "needs.csv", files / "resources.csv", "N-0001",
+              "--max-distance", 700)
+    assert out.returncode == 0, out.stderr
+    assert "need 'N-0001'" in out.stdout
+
+
+def test_generate(tmp_path):
+    out = run("-q", "generate", "seed_street", "-o", tmp_path, "--seed", 2)
+    assert out.returncode == 0, out.stderr
+    needs = mc.read_needs(tmp_path / "needs.csv")
+    expected, _ = mc.synthetic.district("seed_street", seed=2)
+    assert needs["need_id"].tolist() == expected["need_id"].tolist()
+    assert "suggested --max-distance 700" in out.stdout
+
+
+def test_validate_good_and_bad(files, tmp_path):
+    out = run("validate", files / "resources.csv")
+    assert out.returncode == 0 and "valid resources list" in out.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("need_id,category,demand,x,y\nN1,repair,-1,0,0\nN2,repair,two,0,0\n",
+                   encoding="utf-8")
+    out = run("validate", bad)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert "`demand`" in out.stderr and "row 1" in out.stderr and "row 2" in out.stderr
+    assert "line 3" in out.stderr
+
+
+def test_bad_input_writes_nothing(files, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("need_id,category,x,y\nN1,,0,0\n", encoding="utf-8")
+    out = run("match", bad, files / "resources.csv", "-o", tmp_path / "out")
+    assert out.returncode == 2 and "`category`" in out.stderr
+    assert not (tmp_path / "out").exists()
+    out = run("match", files / "needs.csv", files / "resources.csv", "-o", tmp_path / "out",
+              "--weights", "locality=lots")
+    assert out.returncode == 2 and "--weights" in out.stderr
+    out = run("validate", tmp_path / "missing.csv")
+    assert out.returncode == 2 and "no such file" in out.stderr
+
+
+def test_main_in_process(tmp_path):
+    from matchcore.cli import main
+
+    assert main(["validate", str(tmp_path / "none.csv")]) == 2
