@@ -18,10 +18,10 @@ __all__ = ["main"]
 
 
 class Progress:
-    """A small stderr progress bar; silent when ``quiet``."""
+    """A small stderr progress bar; silent when ``quiet`` or stderr is not a terminal."""
 
     def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+        self.quiet = quiet or not sys.stderr.isatty()
         self._last = ""
 
     def __call__(self, step: str, done: float) -> None:
@@ -97,9 +97,10 @@ def _summary(result: Any, seconds: float) -> str:
         f"{int(m['needs_fully_served']):,} needs fully served",
         "per community:",
     ]
-    for row in metrics.by_community(result).itertuples(index=False):
-        lines.append(f"  {row.community:<12} {int(row.assigned_units):>6,} / "
-                     f"{int(row.demand_units):<6,} {row.unit_coverage:6.1%}")
+    per = metrics.by_community(result)
+    for name, got, want, share in zip(per["community"], per["assigned_units"].to_numpy(),
+                                      per["demand_units"].to_numpy(), per["unit_coverage"]):
+        lines.append(f"  {name:<12} {int(got):>6,} / {int(want):<6,} {share:6.1%}")
     reasons = result.unmet["reason"].value_counts()
     lines.append("unmet needs by reason:" + ("" if len(reasons) else " none"))
     for reason, count in reasons.items():
@@ -124,18 +125,18 @@ def _map(result: Any, path: Path, title: str) -> str:
     import tempfile
     import warnings
 
-    ax = district_map(result, title=title)
+    fig: Any = district_map(result, title=title).figure
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
     os.close(fd)
     try:
         with warnings.catch_warnings():
             # Without a CJK font, matplotlib warns once per missing glyph.
             warnings.filterwarnings("ignore", message="Glyph .* missing")
-            ax.figure.savefig(tmp, dpi=120, bbox_inches="tight")
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-        plt.close(ax.figure)
+        plt.close(fig)
     return f"map        {path}"
 
 
