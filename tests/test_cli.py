@@ -85,6 +85,15 @@ def test_validate_good_and_bad(files, tmp_path):
     assert "line 3" in out.stderr
 
 
+def test_validate_prints_every_problem(tmp_path):
+    bad = tmp_path / "many.csv"
+    rows = "".join(f"N{k},repair,-{k},0,0\n" for k in range(1, 31))
+    bad.write_text("need_id,category,demand,x,y\n" + rows, encoding="utf-8")
+    out = run("validate", bad)
+    assert out.returncode == 2
+    assert "30 problems" in out.stderr and "'N30'" in out.stderr and "line 31" in out.stderr
+
+
 def test_bad_input_writes_nothing(files, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("need_id,category,x,y\nN1,,0,0\n", encoding="utf-8")

@@ -196,7 +196,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     import matchcore as mc
+    from matchcore.errors import MAX_LISTED_FAILURES
 
     kind = args.kind
     if kind == "auto":
@@ -207,7 +210,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
         names = set(canonical_columns(frame.columns).values())
         kind = "resources" if "resource_id" in names and "need_id" not in names else "needs"
     reader = mc.read_needs if kind == "needs" else mc.read_resources
-    table = reader(args.file)
+    try:
+        table = reader(args.file)
+    except mc.InputError as err:
+        failures = err.failures
+        if failures is None or len(failures) <= MAX_LISTED_FAILURES:
+            raise
+        # The message lists the first problems only; validate prints them all.
+        print(f"matchcore: error: {len(failures)} problems in {args.file}:", file=sys.stderr)
+        for rec in failures.to_dict("records"):
+            line: Any = rec["line"]
+            where = f"row {rec['row']}" + ("" if pd.isna(line) else f", line {int(line)}")
+            print(f"  - `{rec['column']}` must be {rec['expected']}; got {rec['found']} for "
+                  f"{kind[:-1]} {rec['id']!r} ({where})", file=sys.stderr)
+        return 2
     _say(args, f"{args.file}: a valid {kind} list of {len(table):,} rows")
     return 0
 
