@@ -258,6 +258,10 @@ def write_table(frame: pd.DataFrame, path: PathLike) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=p.parent)
     os.close(fd)
+    # mkstemp creates the file private (0600); give it the permissions a plain open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         if fmt == "csv":
             sep = "\t" if p.suffix.lower() == ".tsv" else ","
