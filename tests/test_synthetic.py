@@ -110,3 +110,16 @@ def test_progress_is_reported():
 def test_city_100k_size():
     needs, resources = synthetic.district("city_100k")
     assert len(needs) == 100_000 and len(resources) >= 100_000
+
+
+def test_seed_street_is_pinned():
+    """Golden values of seed 0: a change of platform, pandas or generator code must not move
+    them (a NumPy release that changes its Generator streams would, and must be noted)."""
+    needs, resources = synthetic.district("seed_street", seed=0)
+    assert int(needs["demand"].sum()) == 3592
+    assert int(resources["capacity"].sum()) == 3260
+    first = needs.iloc[0]
+    assert (first["category"], first["community"], first["grid"]) == (
+        "childcare", "东湖社区", "第01网格")
+    assert (first["lat"], first["lon"]) == (30.587649, 114.29276)
+    assert resources.iloc[0]["lat"] == 30.590319
