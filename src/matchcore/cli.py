@@ -22,7 +22,6 @@ class Progress:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet or not sys.stderr.isatty()
-        self._last = ""
 
     def __call__(self, step: str, done: float) -> None:
         if self.quiet:
@@ -34,10 +33,6 @@ class Progress:
         if done >= 1.0:
             sys.stderr.write("\n")
         sys.stderr.flush()
-
-
-def _say(args: argparse.Namespace, text: str) -> None:
-    print(text, flush=True)
 
 
 def _weights(text: str | None) -> Any:
@@ -153,12 +148,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = _match(args, needs, resources, progress)
     seconds = time.perf_counter() - t
     out = Path(args.output)
-    _say(args, f"matchcore demo: the synthetic street 'seed_street' (seed {args.seed}), "
+    print(f"matchcore demo: the synthetic street 'seed_street' (seed {args.seed}), "
                f"max_distance {args.max_distance:g} m")
-    _say(args, _summary(result, seconds))
+    print(_summary(result, seconds))
     written = _write_result(result, out)
-    _say(args, _map(result, out / "map.png", "seed_street: needs, resources and matches"))
-    _say(args, f"wrote {', '.join(p.name for p in written)} to {out.resolve()}")
+    print(_map(result, out / "map.png", "seed_street: needs, resources and matches"))
+    print(f"wrote {', '.join(p.name for p in written)} to {out.resolve()}")
     return 0
 
 
@@ -170,11 +165,11 @@ def cmd_match(args: argparse.Namespace) -> int:
     progress("reading", 0.0)
     needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
     result = _match(args, needs, resources, progress)
-    _say(args, _summary(result, time.perf_counter() - t))
+    print(_summary(result, time.perf_counter() - t))
     written = _write_result(result, Path(args.output))
     if args.map:
-        _say(args, _map(result, Path(args.output) / "map.png", "needs, resources and matches"))
-    _say(args, f"wrote {', '.join(p.name for p in written)} to {Path(args.output).resolve()}")
+        print(_map(result, Path(args.output) / "map.png", "needs, resources and matches"))
+    print(f"wrote {', '.join(p.name for p in written)} to {Path(args.output).resolve()}")
     return 0
 
 
@@ -188,10 +183,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     ext = args.format
     paths = [mc.write_table(needs, out / f"needs.{ext}"),
              mc.write_table(resources, out / f"resources.{ext}")]
-    _say(args, f"{args.preset} (seed {args.seed}): {len(needs):,} needs, {len(resources):,} "
+    print(f"{args.preset} (seed {args.seed}): {len(needs):,} needs, {len(resources):,} "
                f"resources; suggested --max-distance "
                f"{synthetic.suggested_max_distance(args.preset):g}")
-    _say(args, "wrote " + ", ".join(str(p) for p in paths))
+    print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
@@ -224,7 +219,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"  - `{rec['column']}` must be {rec['expected']}; got {rec['found']} for "
                   f"{kind[:-1]} {rec['id']!r} ({where})", file=sys.stderr)
         return 2
-    _say(args, f"{args.file}: a valid {kind} list of {len(table):,} rows")
+    print(f"{args.file}: a valid {kind} list of {len(table):,} rows")
     return 0
 
 
@@ -234,11 +229,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
     result = _match(args, needs, resources, Progress(True))
     explanation = result.explain(args.need_id)
-    _say(args, explanation.text)
+    print(explanation.text)
     import pandas as pd
 
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        _say(args, explanation.candidates.to_string(index=False, float_format="{:.3f}".format))
+        print(explanation.candidates.to_string(index=False, float_format="{:.3f}".format))
     return 0
 
 

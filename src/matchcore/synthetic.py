@@ -216,6 +216,8 @@ class Spec:
         Share of needs that require one skill.
     max_distance : float
         Suggested global ``max_distance`` in metres (5–40 candidates per need).
+    street : str
+        Name of the street (街道) or city, in the extra ``street`` column.
     """
 
     n_needs: int = 1_260
@@ -529,7 +531,7 @@ def _resources(
     n_grids = len(place.grid_comm)
     # Organisations (units, enterprises) may offer more than one resource.
     org = np.isin(np.array(kinds)[kind_p], ["unit", "enterprise"])
-    extra = org & (rng.random(n_p) < (spec.resources_per_provider - 1.0) / 1.0)
+    extra = org & (rng.random(n_p) < spec.resources_per_provider - 1.0)
     per = 1 + extra.astype(np.int64)
     provider = np.repeat(np.arange(n_p), per)
     kind = kind_p[provider]
