@@ -129,7 +129,9 @@ def _window(frame: pd.DataFrame) -> np.ndarray:
     return win
 
 
-def _positions(needs: pd.DataFrame, resources: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
+def _positions(
+    needs: pd.DataFrame, resources: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
     n_xy = "x" in needs.columns
     r_xy = "x" in resources.columns
     if n_xy != r_xy:
@@ -170,13 +172,16 @@ def to_district(needs: pd.DataFrame, resources: pd.DataFrame) -> District:
             return frame[name].astype(object)
         return pd.Series([None] * len(frame), dtype=object)
 
-    (nc, rc), categories = _codes([needs["category"].astype(object),
-                                   resources["category"].astype(object)])
+    (nc, rc), categories = _codes(
+        [needs["category"].astype(object), resources["category"].astype(object)]
+    )
     (ncomm, rcomm), communities = _codes([col(needs, "community"), col(resources, "community")])
-    (ngrid, rgrid), _ = _codes([
-        col(needs, "community").fillna("") + "\x1f" + col(needs, "grid").fillna("\x00"),
-        col(resources, "community").fillna("") + "\x1f" + col(resources, "grid").fillna("\x00"),
-    ])
+    (ngrid, rgrid), _ = _codes(
+        [
+            col(needs, "community").fillna("") + "\x1f" + col(needs, "grid").fillna("\x00"),
+            col(resources, "community").fillna("") + "\x1f" + col(resources, "grid").fillna("\x00"),
+        ]
+    )
     # A grid is only known when the grid column is filled in.
     ngrid[col(needs, "grid").isna().to_numpy()] = -1
     rgrid[col(resources, "grid").isna().to_numpy()] = -1
@@ -278,8 +283,14 @@ class CandidateGraph:
     def subset(self, keep: np.ndarray) -> CandidateGraph:
         """The graph with only the edges where ``keep`` (bool or indices) holds."""
         return CandidateGraph(
-            self.need_ids, self.resource_ids, self.need[keep], self.resource[keep],
-            self.distance[keep], self.affinity[keep], self.funnel, self.pruned,
+            self.need_ids,
+            self.resource_ids,
+            self.need[keep],
+            self.resource[keep],
+            self.distance[keep],
+            self.affinity[keep],
+            self.funnel,
+            self.pruned,
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -320,8 +331,11 @@ class CandidateGraph:
         graph.add_nodes_from((("need", i) for i in self.need_ids), bipartite=0)
         graph.add_nodes_from((("resource", j) for j in self.resource_ids), bipartite=1)
         graph.add_edges_from(
-            (("need", self.need_ids[a]), ("resource", self.resource_ids[b]),
-             {"distance": float(d), "affinity": float(f)})
+            (
+                ("need", self.need_ids[a]),
+                ("resource", self.resource_ids[b]),
+                {"distance": float(d), "affinity": float(f)},
+            )
             for a, b, d, f in zip(self.need, self.resource, self.distance, self.affinity)
         )
         return graph
@@ -340,8 +354,8 @@ def _pairs_within(
                 f"({len(a_xy) * len(b_xy):,} here); set max_distance or give resources "
                 "a service radius (max_distance column)"
             )
-        ia, ib = np.meshgrid(np.arange(len(a_xy)), np.arange(len(b_xy)), indexing="ij")
-        ia, ib = ia.ravel(), ib.ravel()
+        grid_a, grid_b = np.meshgrid(np.arange(len(a_xy)), np.arange(len(b_xy)), indexing="ij")
+        ia, ib = grid_a.ravel(), grid_b.ravel()
         dist = np.hypot(*(a_xy[ia] - b_xy[ib]).T)
         return ia.astype(np.int64), ib.astype(np.int64), dist
     pairs = cKDTree(a_xy).sparse_distance_matrix(cKDTree(b_xy), radius, output_type="ndarray")
@@ -497,7 +511,9 @@ def _group(codes: np.ndarray, n: int) -> list[np.ndarray]:
     return [order[bounds[k] : bounds[k + 1]] for k in range(n)]
 
 
-def keep_best(graph: CandidateGraph, score: np.ndarray, k: int) -> tuple[CandidateGraph, np.ndarray]:
+def keep_best(
+    graph: CandidateGraph, score: np.ndarray, k: int
+) -> tuple[CandidateGraph, np.ndarray]:
     """Keep the ``k`` best-scoring edges of each need (ties: lower resource id first).
 
     Returns the pruned graph and the indices of the kept edges.
@@ -514,5 +530,13 @@ def keep_best(graph: CandidateGraph, score: np.ndarray, k: int) -> tuple[Candida
         graph.need[kept], minlength=graph.n_needs
     )
     sub = graph.subset(kept)
-    return CandidateGraph(sub.need_ids, sub.resource_ids, sub.need, sub.resource,
-                          sub.distance, sub.affinity, sub.funnel, pruned), kept
+    return CandidateGraph(
+        sub.need_ids,
+        sub.resource_ids,
+        sub.need,
+        sub.resource,
+        sub.distance,
+        sub.affinity,
+        sub.funnel,
+        pruned,
+    ), kept

@@ -57,25 +57,32 @@ def summary(result: MatchResult) -> pd.Series:
     total_units = int(units.sum())
     prio = d.priority
     comm = by_community(result)
-    return pd.Series({
-        "n_needs": d.n_needs,
-        "n_resources": d.n_resources,
-        "n_edges": result.graph.n_edges,
-        "demand_units": int(demand.sum()),
-        "capacity_units": int(d.capacity.sum()),
-        "assigned_units": total_units,
-        "unit_coverage": _ratio(total_units, demand.sum()),
-        "needs_fully_served": int((served >= demand).sum()),
-        "needs_partly_served": int(((served > 0) & (served < demand)).sum()),
-        "needs_unserved": int((served == 0).sum()),
-        "need_coverage": _ratio((served >= demand).sum(), len(demand)),
-        "priority_weighted_coverage": _ratio((prio * served).sum(), (prio * demand).sum()),
-        "utilisation": _ratio(total_units, d.capacity.sum()),
-        "mean_distance": float((dist * units).sum() / total_units) if total_units else float("nan"),
-        "max_distance": float(dist[units > 0].max()) if total_units else float("nan"),
-        "total_score": float((result.score * units).sum()),
-        "community_fairness": jain_index(comm["unit_coverage"].to_numpy()) if len(comm) else float("nan"),
-    }, dtype=object)
+    return pd.Series(
+        {
+            "n_needs": d.n_needs,
+            "n_resources": d.n_resources,
+            "n_edges": result.graph.n_edges,
+            "demand_units": int(demand.sum()),
+            "capacity_units": int(d.capacity.sum()),
+            "assigned_units": total_units,
+            "unit_coverage": _ratio(total_units, demand.sum()),
+            "needs_fully_served": int((served >= demand).sum()),
+            "needs_partly_served": int(((served > 0) & (served < demand)).sum()),
+            "needs_unserved": int((served == 0).sum()),
+            "need_coverage": _ratio((served >= demand).sum(), len(demand)),
+            "priority_weighted_coverage": _ratio((prio * served).sum(), (prio * demand).sum()),
+            "utilisation": _ratio(total_units, d.capacity.sum()),
+            "mean_distance": float((dist * units).sum() / total_units)
+            if total_units
+            else float("nan"),
+            "max_distance": float(dist[units > 0].max()) if total_units else float("nan"),
+            "total_score": float((result.score * units).sum()),
+            "community_fairness": jain_index(comm["unit_coverage"].to_numpy())
+            if len(comm)
+            else float("nan"),
+        },
+        dtype=object,
+    )
 
 
 def by_community(result: MatchResult) -> pd.DataFrame:
@@ -89,16 +96,22 @@ def by_community(result: MatchResult) -> pd.DataFrame:
     ['community', 'n_needs', 'demand_units', 'assigned_units', 'unit_coverage']
     """
     d = result.district
-    comm = (d.needs["community"].fillna("(none)") if "community" in d.needs.columns
-            else pd.Series(["(none)"] * d.n_needs))
-    frame = pd.DataFrame({"community": comm.to_numpy(dtype=object), "demand": d.demand,
-                          "served": result._served})
+    comm = (
+        d.needs["community"].fillna("(none)")
+        if "community" in d.needs.columns
+        else pd.Series(["(none)"] * d.n_needs)
+    )
+    frame = pd.DataFrame(
+        {"community": comm.to_numpy(dtype=object), "demand": d.demand, "served": result._served}
+    )
     g = frame.groupby("community", sort=True)
-    out = pd.DataFrame({
-        "n_needs": g.size(),
-        "demand_units": g["demand"].sum(),
-        "assigned_units": g["served"].sum(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "n_needs": g.size(),
+            "demand_units": g["demand"].sum(),
+            "assigned_units": g["served"].sum(),
+        }
+    ).reset_index()
     out["unit_coverage"] = out["assigned_units"] / out["demand_units"]
     return out
 

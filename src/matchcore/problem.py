@@ -120,9 +120,7 @@ class TransportProblem:
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
-            raise InputError(
-                f"objective must be one of {list(OBJECTIVES)}; got {self.objective!r}"
-            )
+            raise InputError(f"objective must be one of {list(OBJECTIVES)}; got {self.objective!r}")
 
     @property
     def n_needs(self) -> int:
@@ -204,9 +202,7 @@ class TransportProblem:
         need_label, _ = self.components()
         edge_label = need_label[self.need]
         order = np.argsort(edge_label, kind="stable")
-        labels, starts, counts = np.unique(
-            edge_label[order], return_index=True, return_counts=True
-        )
+        _, starts, counts = np.unique(edge_label[order], return_index=True, return_counts=True)
         out, current, size = [], [], 0
         for start, count in zip(starts, counts):
             current.append(order[start : start + count])

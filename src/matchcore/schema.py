@@ -126,9 +126,7 @@ RESOURCE_COLUMNS: tuple[Column, ...] = (
     *_COMMON[1:],
     Column("provider", "str"),
     Column("provider_kind", "str"),
-    Column(
-        "max_distance", "float", low=0.0, expected="a finite distance >= 0 (metres)"
-    ),
+    Column("max_distance", "float", low=0.0, expected="a finite distance >= 0 (metres)"),
     Column("partner_communities", "list"),
 )
 
@@ -183,16 +181,15 @@ def split_list(value: Any) -> tuple[str, ...]:
 class _Failures:
     """Collects the problems of one table; raises them all at once."""
 
-    def __init__(
-        self, table: str, ids: list[str | None], line_offset: LineOffset, source: str
-    ):
+    def __init__(self, table: str, ids: list[str | None], line_offset: LineOffset, source: str):
         self.table = table
         self.ids = ids
         self.line_offset = line_offset
         self.source = source
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, pos: int | None, column: str, expected: str, found: Any) -> None:
+    def add(self, pos: Any, column: str, expected: str, found: Any) -> None:
+        pos = None if pos is None else int(pos)
         row = None if pos is None else pos + 1
         if pos is None or self.line_offset is None:
             line = None
@@ -444,19 +441,21 @@ def _validate(
     for a, b in (("x", "y"), ("lat", "lon")):
         if (a in out.columns) != (b in out.columns):
             missing = b if a in out.columns else a
-            failures.add(
-                None, missing, f"`{a}` and `{b}` together", "<missing column>"
-            )
+            failures.add(None, missing, f"`{a}` and `{b}` together", "<missing column>")
     if not has_xy and not has_ll:
-        failures.add(None, "x/y or lat/lon", "a position: columns x and y, or lat and lon",
-                     "<missing column>")
+        failures.add(
+            None,
+            "x/y or lat/lon",
+            "a position: columns x and y, or lat and lon",
+            "<missing column>",
+        )
     failures.raise_if_any()
 
     for name in out.columns:
-        col = known.get(name)
-        if col is None:
+        spec = known.get(name)
+        if spec is None:
             continue
-        out[name] = _parse_column(out[name], col, failures, table)
+        out[name] = _parse_column(out[name], spec, failures, table)
     # Optional integer columns (demand, capacity, priority) are always present downstream.
     for col in columns:
         if col.kind == "int" and col.name not in out.columns:
@@ -466,16 +465,18 @@ def _validate(
     a, b = ("x", "y") if "x" in out.columns else ("lat", "lon")
     if a in out.columns:
         for c in (a, b):
-            for pos in np.flatnonzero(np.isnan(out[c].to_numpy())):
+            for pos in np.flatnonzero(np.isnan(out[c].to_numpy())).tolist():
                 if not _already(failures, int(pos), c):
                     failures.add(int(pos), c, known[c].expected, frame.iloc[pos, renamed.index(c)])
 
     if "window_start" in out.columns and "window_end" in out.columns:
         start, end = out["window_start"], out["window_end"]
         bad_window = (start.notna() & end.notna() & (end < start)).to_numpy()
-        for pos in np.flatnonzero(bad_window):
+        for pos in np.flatnonzero(bad_window).tolist():
             failures.add(
-                int(pos), "window_end", f"not before window_start ({start.iat[pos]})",
+                int(pos),
+                "window_end",
+                f"not before window_start ({start.iat[pos]})",
                 str(end.iat[pos]),
             )
 
@@ -483,7 +484,7 @@ def _validate(
         ids = out[id_col]
         dup = ids.duplicated(keep=False) & ids.notna()
         first: dict[str, int] = {}
-        for pos in np.flatnonzero(dup.to_numpy()):
+        for pos in np.flatnonzero(dup.to_numpy()).tolist():
             ident = ids.iat[pos]
             if ident in first:
                 failures.add(
@@ -507,7 +508,11 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
     # Typed columns (from Parquet, Excel or a user's frame) take a vectorised path;
     # text columns (CSV cells) are parsed cell by cell, so nothing is coerced silently.
     dtype = series.dtype
-    if col.kind == "int" and (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)) and not pd.api.types.is_bool_dtype(dtype):
+    if (
+        col.kind == "int"
+        and (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype))
+        and not pd.api.types.is_bool_dtype(dtype)
+    ):
         vals = series.to_numpy(dtype=float, na_value=np.nan)
         missing = np.isnan(vals)
         filled = np.where(missing, col.default, vals)
@@ -517,11 +522,15 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
             bad |= filled < col.low
         if col.high is not None:
             bad |= filled > col.high
-        for pos in np.flatnonzero(bad):
+        for pos in np.flatnonzero(bad).tolist():
             failures.add(int(pos), col.name, col.expected, series.iat[pos])
         ints = np.where(bad, col.default, filled).astype(np.int64)
         return pd.Series(ints, index=series.index, name=col.name)
-    if col.kind == "float" and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+    if (
+        col.kind == "float"
+        and pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+    ):
         vals = series.to_numpy(dtype=float, na_value=np.nan).copy()
         present = ~np.isnan(vals)
         bad = present & ~np.isfinite(vals)
@@ -530,7 +539,7 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
                 bad |= present & (vals < col.low)
             if col.high is not None:
                 bad |= present & (vals > col.high)
-        for pos in np.flatnonzero(bad):
+        for pos in np.flatnonzero(bad).tolist():
             failures.add(int(pos), col.name, col.expected, series.iat[pos])
         vals[bad] = np.nan
         return pd.Series(vals, index=series.index, name=col.name)
