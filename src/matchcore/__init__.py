@@ -39,9 +39,19 @@ __all__ = [
     "build_candidates",
     "match",
     "metrics",
+    "plot",
     "read_needs",
     "read_resources",
     "solve_assignment",
     "synthetic",
     "write_table",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `matchcore.plot` imports matplotlib, so it is loaded on first use, not at import.
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'matchcore' has no attribute {name!r}")
