@@ -15,6 +15,7 @@ from . import metrics, synthetic
 from .candidates import CandidateGraph, build_candidates
 from .errors import InputError, MatchcoreError, MatchcoreWarning, SolverError
 from .io import read_needs, read_resources, write_table
+from .ledger import ProjectLedger
 from .pipeline import match, solve_assignment
 from .result import Explanation, MatchResult
 from .scoring import Weights
@@ -31,6 +32,7 @@ __all__ = [
     "MatchResult",
     "MatchcoreError",
     "MatchcoreWarning",
+    "ProjectLedger",
     "SolverError",
     "Taxonomy",
     "Weights",
