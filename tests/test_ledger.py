@@ -229,3 +229,26 @@ def test_rematch_keeps_fixed_projects_and_capacity(ledger):
     # A second rematch subtracts from full capacities again, not twice.
     report2 = ledger.rematch(max_distance=2000)
     assert report2.n_changed == 0 and report2.n_new == 0
+
+
+def test_rematch_on_seed_street_respects_capacity(tmp_path):
+    needs, resources = mc.synthetic.district("seed_street", seed=0)
+    reach = mc.synthetic.suggested_max_distance("seed_street")
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        led.add_round(mc.match(needs, resources, max_distance=reach))
+        ids = led.projects()["project_id"].tolist()
+        for pid in ids[: len(ids) // 3]:
+            led.set_status(pid, "in_progress")
+        for pid in ids[len(ids) // 3 : len(ids) // 2]:
+            led.set_status(pid, "cancelled")
+        fixed = led.assignments().set_index("project_id").loc[ids[: len(ids) // 3]]
+        new = needs.iloc[:20].assign(need_id="X" + needs["need_id"].iloc[:20].astype(str))
+        report = led.rematch(new, max_distance=reach)
+        assert report.n_new > 0 and bool(report.result.verify())
+        after = led.assignments().set_index("project_id").loc[ids[: len(ids) // 3]]
+        pd.testing.assert_frame_equal(after, fixed)
+        live = led.projects().query("status != 'cancelled'")
+        assert not live["need_id"].duplicated().any()
+        used = led.assignments().merge(live[["project_id"]]).groupby("resource_id")["units"].sum()
+        cap = resources.set_index("resource_id")["capacity"]
+        assert (used <= cap.reindex(used.index)).all()
