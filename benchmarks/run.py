@@ -266,12 +266,7 @@ def machine() -> dict:
 
 
 COLUMNS = [
-    "matchcore_match",
-    "matchcore_solve",
-    "solve_assignment",
-    "ortools_script",
-    "highs_lp",
-    "networkx",
+    *EXACT,
     "greedy",
     "matchcore_greedy",
     "floor",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .errors import InputError
-from .schema import STATUSES
+from .schema import PROJECT_COLUMNS, STATUSES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import MatchResult
@@ -74,16 +74,7 @@ _SCHEMA_V1 = (
 MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1}
 
 _PROJECT_COLUMNS = [
-    "project_id",
-    "need_id",
-    "community",
-    "grid",
-    "category",
-    "demand",
-    "assigned",
-    "resources",
-    "score",
-    "status",
+    *PROJECT_COLUMNS,
     "round",
     "updated_round",
     "created_at",

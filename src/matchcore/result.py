@@ -19,6 +19,7 @@ import pandas as pd
 from .candidates import CandidateGraph, District
 from .errors import InputError
 from .problem import TransportProblem
+from .schema import PROJECT_COLUMNS
 from .scoring import COMPONENTS, Weights
 from .solvers import Certificate, Solution, verify
 
@@ -208,18 +209,7 @@ class MatchResult:
         per = per.reset_index()
         per.insert(0, "project_id", "P-" + per["need_id"].astype(str))
         per["status"] = "not_started"
-        cols = [
-            "project_id",
-            "need_id",
-            "community",
-            "grid",
-            "category",
-            "demand",
-            "assigned",
-            "resources",
-            "score",
-            "status",
-        ]
+        cols = list(PROJECT_COLUMNS)
         for c in cols:
             if c not in per.columns:
                 per[c] = None

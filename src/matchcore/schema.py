@@ -25,6 +25,7 @@ from .errors import MAX_LISTED_FAILURES, InputError
 __all__ = [
     "ALIASES",
     "NEED_COLUMNS",
+    "PROJECT_COLUMNS",
     "RESOURCE_COLUMNS",
     "STATUSES",
     "canonical_columns",
@@ -60,6 +61,20 @@ ALIASES: dict[str, str] = {
     "项目编号": "project_id",
     "状态": "status",
 }
+
+#: Columns of the project list (项目清单), in order.
+PROJECT_COLUMNS: tuple[str, ...] = (
+    "project_id",
+    "need_id",
+    "community",
+    "grid",
+    "category",
+    "demand",
+    "assigned",
+    "resources",
+    "score",
+    "status",
+)
 
 #: Project statuses, with the words used on the street's project map.
 STATUSES: dict[str, str] = {
