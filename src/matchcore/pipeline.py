@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .candidates import Scope, candidates_of, check_reach, keep_best, to_district
+from .candidates import (
+    CandidateGraph,
+    District,
+    Scope,
+    candidates_of,
+    check_reach,
+    keep_best,
+    to_district,
+)
 from .errors import InputError, SolverError
 from .io import PathLike, read_needs, read_resources
 from .problem import OBJECTIVES, Objective, TransportProblem
@@ -107,32 +116,95 @@ def match(
     0      N1         2        R1
     1      N2         1        R2
     """
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
+    weights, k = _check_options(weights, objective, max_candidates, max_distance, scope)
+    prepared = _prepare(needs, resources, max_distance=max_distance, scope=scope,
+                        taxonomy=taxonomy)
+    return _solve_round(prepared, weights, k=k, objective=objective, solver=solver,
+                        certify=certify)
+
+
+# ---------------------------------------------------------------------------
+# The steps of match(), shared with matchcore.analysis (baselines, sweeps).
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """Validated lists and their unscored candidate graph (internal).
+
+    ``arrival[k]`` is the input row of the k-th need in id order (the order
+    the needs list was given in).
+    """
+
+    district: District
+    graph: CandidateGraph
+    arrival: np.ndarray
+    max_distance: float | None
+    scope: Scope | None
+    taxonomy: Taxonomy | None
+    timings: dict[str, float]
+
+
+def _check_options(
+    weights: Weights | None,
+    objective: str,
+    max_candidates: Any,
+    max_distance: float | None,
+    scope: Scope | None,
+) -> tuple[Weights, int | None]:
+    """Check the arguments of :func:`match` before any list is read."""
     weights = Weights() if weights is None else weights
     if not isinstance(weights, Weights):
         raise InputError(f"weights must be a matchcore.Weights; got {type(weights).__name__}")
     _check_objective(objective)
     k = _check_max_candidates(max_candidates)
     check_reach(max_distance, scope)
+    return weights, k
+
+
+def _prepare(
+    needs: pd.DataFrame | PathLike,
+    resources: pd.DataFrame | PathLike,
+    *,
+    max_distance: float | None,
+    scope: Scope | None,
+    taxonomy: Taxonomy | None,
+) -> _Prepared:
+    """Validate both lists and build their candidate graph (steps 1–2 of ``match``)."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
     needs_v = read_needs(needs)
     resources_v = read_resources(resources)
     district = to_district(needs_v, resources_v)
+    arrival = (
+        needs_v.reset_index(drop=True).sort_values("need_id", kind="stable").index.to_numpy()
+    ).astype(np.int64)
     timings["validate"] = time.perf_counter() - t
 
     t = time.perf_counter()
     graph = candidates_of(district, taxonomy=taxonomy, max_distance=max_distance, scope=scope)
     timings["candidates"] = time.perf_counter() - t
+    return _Prepared(district, graph, arrival, max_distance, scope, taxonomy, timings)
 
+
+def _score_round(
+    prepared: _Prepared, weights: Weights, k: int | None, timings: dict[str, float]
+) -> tuple[CandidateGraph, np.ndarray, pd.DataFrame]:
+    """Score the candidate edges and keep the ``k`` best of each need (step 3)."""
     t = time.perf_counter()
-    score, components = score_edges(district, graph, weights)
+    graph = prepared.graph
+    score, components = score_edges(prepared.district, graph, weights)
     if k is not None:
         graph, kept = keep_best(graph, score, k)
         score = score[kept]
         components = components.iloc[kept].reset_index(drop=True)
     timings["score"] = time.perf_counter() - t
+    return graph, score, components
 
-    problem = TransportProblem(
+
+def _problem_of(
+    district: District, graph: CandidateGraph, score: np.ndarray, objective: Objective
+) -> TransportProblem:
+    return TransportProblem(
         graph.need,
         graph.resource,
         district.demand,
@@ -141,6 +213,34 @@ def match(
         district.priority,
         objective,
     )
+
+
+def _options(
+    prepared: _Prepared, k: int | None, objective: Objective, solver: str
+) -> dict[str, Any]:
+    return {
+        "max_distance": prepared.max_distance,
+        "scope": prepared.scope,
+        "max_candidates": k,
+        "objective": objective,
+        "solver": solver,
+        "taxonomy": prepared.taxonomy,
+    }
+
+
+def _solve_round(
+    prepared: _Prepared,
+    weights: Weights,
+    *,
+    k: int | None,
+    objective: Objective,
+    solver: str | Callable[..., np.ndarray],
+    certify: bool,
+) -> MatchResult:
+    """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``)."""
+    timings = dict(prepared.timings)
+    graph, score, components = _score_round(prepared, weights, k, timings)
+    problem = _problem_of(prepared.district, graph, score, objective)
     solution = solve(problem, solver)
     timings["solve"] = solution.seconds
 
@@ -151,16 +251,9 @@ def match(
         if not cert:
             raise SolverError(f"solver {solution.solver!r} failed the certificate: {cert.problems}")
         solution.certificate = cert
-    options = {
-        "max_distance": max_distance,
-        "scope": scope,
-        "max_candidates": k,
-        "objective": objective,
-        "solver": solver if isinstance(solver, str) else "custom",
-        "taxonomy": taxonomy,
-    }
+    options = _options(prepared, k, objective, solver if isinstance(solver, str) else "custom")
     return MatchResult(
-        district, graph, score, components, problem, solution, weights, options, timings
+        prepared.district, graph, score, components, problem, solution, weights, options, timings
     )
 
 
