@@ -14,7 +14,7 @@ import numpy as np
 
 from ..problem import TransportProblem
 
-__all__ = ["solve_greedy"]
+__all__ = ["fill_in_order", "solve_greedy"]
 
 
 def solve_greedy(problem: TransportProblem) -> np.ndarray:
@@ -36,16 +36,53 @@ def solve_greedy(problem: TransportProblem) -> np.ndarray:
     else:
         order = np.lexsort((problem.resource, problem.need, -score))
         order = order[score[order] > 0]
-    demand = problem.demand.astype(np.int64).tolist()
-    capacity = problem.capacity.astype(np.int64).tolist()
-    need = problem.need.tolist()
-    resource = problem.resource.tolist()
-    units = [0] * problem.n_edges
-    for e in order.tolist():
-        i, j = need[e], resource[e]
-        u = min(demand[i], capacity[j])
+    return fill_in_order(order, problem.need, problem.resource, problem.demand,
+                         problem.capacity)
+
+
+def fill_in_order(
+    order: np.ndarray,
+    need: np.ndarray,
+    resource: np.ndarray,
+    demand: np.ndarray,
+    capacity: np.ndarray,
+) -> np.ndarray:
+    """Let each edge of ``order`` in turn take all the units its need and resource have left.
+
+    The sequential core of every hand rule (greedy, nearest first, first come
+    first served): one pass over plain lists, O(len(order)).
+
+    Parameters
+    ----------
+    order : ndarray of int
+        Edge indices, in the order they take units (edges left out take none).
+    need, resource : ndarray of int, shape (n_edges,)
+        End points of each edge.
+    demand, capacity : ndarray of int
+        Units each need wants and each resource offers.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_edges,)
+        Units per edge (feasible).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fill_in_order(np.array([1, 0]), np.array([0, 1]), np.array([0, 0]),
+    ...               np.array([1, 1]), np.array([1])).tolist()
+    [0, 1]
+    """
+    left = np.asarray(demand, dtype=np.int64).tolist()
+    spare = np.asarray(capacity, dtype=np.int64).tolist()
+    need_l = np.asarray(need).tolist()
+    res_l = np.asarray(resource).tolist()
+    units = [0] * len(need_l)
+    for e in np.asarray(order, dtype=np.int64).tolist():
+        i, j = need_l[e], res_l[e]
+        u = min(left[i], spare[j])
         if u > 0:
             units[e] = u
-            demand[i] -= u
-            capacity[j] -= u
+            left[i] -= u
+            spare[j] -= u
     return np.asarray(units, dtype=np.int64)
