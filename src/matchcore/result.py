@@ -23,7 +23,7 @@ from .schema import PROJECT_COLUMNS
 from .scoring import COMPONENTS, Weights
 from .solvers import Certificate, Solution, verify
 
-__all__ = ["REASONS", "Explanation", "MatchResult"]
+__all__ = ["REASONS", "Alternative", "Explanation", "MatchResult"]
 
 #: Why a need is not (fully) served, in funnel order.
 REASONS: dict[str, str] = {
@@ -33,6 +33,60 @@ REASONS: dict[str, str] = {
     "skills_missing": "resources available in time, but none with every required skill",
     "outbid": "candidates exist, but their capacity ran out or went where it served more",
 }
+
+
+@dataclass
+class Alternative:
+    """The nearest candidate of a need that was not fully served, and who took it.
+
+    Attributes
+    ----------
+    resource_id : str
+        The nearest candidate resource whose capacity went (at least partly)
+        to other needs; the nearest candidate when none did.
+    distance : float
+        Metres from the need to it.
+    score : float
+        The score this need would have had with it.
+    capacity : int
+        Its capacity.
+    units : int
+        Units it gave this need.
+    spare : int
+        Units of it left unused.
+    takers : pandas.DataFrame
+        The other needs holding its capacity, most urgent first: need_id,
+        priority, units, score (their score with it), distance.
+    """
+
+    resource_id: str
+    distance: float
+    score: float
+    capacity: int
+    units: int
+    spare: int
+    takers: pd.DataFrame
+
+    def sentence(self) -> str:
+        """One line saying what blocked this resource."""
+        head = f"nearest alternative: {self.resource_id} ({self.distance:.0f} m, score " \
+            f"{self.score:.3f} for this need, capacity {self.capacity})"
+        t = self.takers
+        if len(t):
+            shown = [
+                f"{n} (priority {p}, {u} unit{'s' if u > 1 else ''}, score {s:.3f})"
+                for n, p, u, s in zip(t["need_id"].head(3), t["priority"].head(3),
+                                      t["units"].head(3), t["score"].head(3))
+            ]
+            more = f" and {len(t) - 3} more" if len(t) > 3 else ""
+            taken = int(t["units"].sum())
+            text = f"{head}: {taken} of its units went to " + ", ".join(shown) + more
+            if self.units:
+                text += f"; {self.units} to this need"
+            return text
+        if self.spare:
+            return f"{head}: {self.spare} of its units were left unused"
+        return f"{head}: all its capacity went to this need"
 
 
 @dataclass
@@ -49,21 +103,32 @@ class Explanation:
         The unmet reason, or None when fully served.
     text : str
         A readable summary.
+    alternative : Alternative or None
+        For a need not fully served although it has candidates (reason
+        ``outbid``): its nearest candidate and the needs that took its
+        capacity. None otherwise.
     """
 
     need: pd.Series
     candidates: pd.DataFrame
     reason: str | None
     text: str
+    alternative: Alternative | None = None
 
     def __str__(self) -> str:
         return self.text
 
     def _repr_html_(self) -> str:
-        return (
+        out = (
             f"<p>{html.escape(self.text).replace(chr(10), '<br>')}</p>"
             + self.candidates.to_html(index=False, float_format=lambda v: f"{v:.3f}")
         )
+        if self.alternative is not None and len(self.alternative.takers):
+            out += f"<p>Needs holding {html.escape(self.alternative.resource_id)}:</p>"
+            out += self.alternative.takers.to_html(
+                index=False, float_format=lambda v: f"{v:.3f}"
+            )
+        return out
 
 
 @dataclass(eq=False)
@@ -368,9 +433,47 @@ class MatchResult:
         ]
         if len(g.pruned) and g.pruned[pos]:
             lines.append(f"{int(g.pruned[pos])} more candidates were cut by max_candidates")
+        alternative = None
         if reason is not None:
             lines.append(f"unmet: {reason} — {REASONS[reason]}")
-        return Explanation(d.needs.iloc[pos], cand, reason, "\n".join(lines))
+            if reason == "outbid" and len(edges):
+                alternative = self._alternative(pos, edges)
+                lines.append(alternative.sentence())
+        return Explanation(d.needs.iloc[pos], cand, reason, "\n".join(lines), alternative)
+
+    def _alternative(self, pos: int, edges: np.ndarray) -> Alternative:
+        """The nearest candidate of need ``pos`` held by other needs (else the nearest)."""
+        d, g = self.district, self.graph
+        res = g.resource[edges]
+        held = np.flatnonzero((g.need != pos) & (self.units > 0))
+        others = np.bincount(g.resource[held], weights=self.units[held],
+                             minlength=g.n_resources)[res] > 0
+        # Nearest first, ties by resource id; candidates held by others before the rest.
+        k = int(np.lexsort((res, g.distance[edges], ~others))[0])
+        e, j = int(edges[k]), int(res[k])
+        mine = held[g.resource[held] == j]
+        pr = d.priority[g.need[mine]]
+        takers = pd.DataFrame(
+            {
+                "need_id": g.need_ids[g.need[mine]],
+                "priority": pr,
+                "units": self.units[mine],
+                "score": self.score[mine],
+                "distance": g.distance[mine],
+            }
+        )
+        takers = takers.sort_values(
+            ["priority", "score", "need_id"], ascending=[False, False, True], kind="stable"
+        ).reset_index(drop=True)
+        return Alternative(
+            resource_id=str(g.resource_ids[j]),
+            distance=float(g.distance[e]),
+            score=float(self.score[e]),
+            capacity=int(d.capacity[j]),
+            units=int(self.units[e]),
+            spare=int(d.capacity[j] - self._used[j]),
+            takers=takers,
+        )
 
     def _takers(self, j: int, exclude: int) -> str:
         g = self.graph
