@@ -3,7 +3,8 @@
 A :class:`MatchResult` holds the arrays of the round and builds its tables on
 first use: ``projects`` (项目清单), ``assignments``, ``unmet`` (each with a reason),
 ``idle``, ``metrics``; ``explain(need_id)`` shows every candidate of a need and
-why it was or was not chosen, and ``verify()`` certifies the solution.
+why it was or was not chosen (and, for an unmet need, which needs took its
+nearest alternative), and ``verify()`` certifies the solution.
 """
 
 from __future__ import annotations
@@ -367,6 +368,10 @@ class MatchResult:
         Returns
         -------
         Explanation
+            For a need not fully served although it has candidates (reason
+            ``outbid``), ``alternative`` names its nearest candidate held by
+            other needs (the nearest candidate when none is) and those needs,
+            with their priorities and scores; ``text`` says it in a sentence.
 
         Raises
         ------
@@ -379,6 +384,8 @@ class MatchResult:
         >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
         >>> r.explain("N1").candidates["chosen"].any()
         np.True_
+        >>> r.explain("N3").alternative.resource_id
+        'R3'
         """
         d, g = self.district, self.graph
         pos = int(np.searchsorted(d.need_ids, str(need_id)))
