@@ -217,7 +217,7 @@ def test_sweep_rows_match_each_match(line):
         m = mc.match(needs, resources, max_distance=1500, weights=w).metrics
         row = frame.set_index("label").loc[label]
         for col in ("unit_coverage", "priority_weighted_coverage", "need_coverage",
-                    "mean_distance", "community_fairness", "total_score"):
+                    "mean_distance", "community_fairness", "coverage_gini", "total_score"):
             assert row[col] == pytest.approx(float(m[col]))
     assert frame["pareto"].dtype == bool
     assert frame["pareto"].tolist() == pareto_front(

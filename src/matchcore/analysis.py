@@ -34,8 +34,8 @@ __all__ = ["RULES", "SWEEP_COLUMNS", "baseline", "compare", "pareto_front", "swe
 #: The hand rules of :func:`baseline`.
 RULES: tuple[str, ...] = ("nearest", "fcfs")
 
-#: Columns of the frame :func:`sweep` returns (``coverage_gini`` joins them
-#: after ``community_fairness`` when :func:`matchcore.metrics.summary` has it).
+#: Columns of the frame :func:`sweep` returns (a metric that
+#: :func:`matchcore.metrics.summary` does not report is left out).
 SWEEP_COLUMNS: tuple[str, ...] = (
     "label",
     "w_type",
@@ -47,11 +47,14 @@ SWEEP_COLUMNS: tuple[str, ...] = (
     "need_coverage",
     "mean_distance",
     "community_fairness",
+    "coverage_gini",
     "total_score",
     "pareto",
 )
 
 _METRICS = SWEEP_COLUMNS[5:-1]
+#: Metrics of older summaries that may be missing.
+_OPTIONAL = ("coverage_gini",)
 
 
 # ---------------------------------------------------------------------------
@@ -323,7 +326,9 @@ def sweep(
         One row per weighting, in the given order, with the columns of
         :data:`SWEEP_COLUMNS`: label, w_type, w_locality, w_priority,
         w_partner, unit_coverage, priority_weighted_coverage, need_coverage,
-        mean_distance, community_fairness, total_score and pareto (True when
+        mean_distance, community_fairness, coverage_gini (Gini of coverage
+        across communities, see :func:`matchcore.metrics.summary`),
+        total_score and pareto (True when
         no other row has at least as high priority-weighted coverage, at most
         as short a mean distance and at least as high community fairness,
         and is better in one of them; see :func:`pareto_front`).
@@ -356,9 +361,8 @@ def sweep(
         row: dict[str, object] = {"label": label}
         row.update({f"w_{c}": float(getattr(w, c)) for c in COMPONENTS})
         for name in _METRICS:
-            row[name] = float(m[name])
-            if name == "community_fairness" and "coverage_gini" in m.index:
-                row["coverage_gini"] = float(m["coverage_gini"])
+            if name in m.index or name not in _OPTIONAL:
+                row[name] = float(m[name])
         rows.append(row)
     frame = pd.DataFrame(rows)
     frame["pareto"] = pareto_front(
