@@ -11,13 +11,13 @@ Examples
 True
 """
 
-from . import metrics, synthetic
+from . import analysis, metrics, synthetic
 from .candidates import CandidateGraph, build_candidates
 from .errors import InputError, MatchcoreError, MatchcoreWarning, SolverError
 from .io import read_needs, read_resources, write_table
 from .ledger import ProjectLedger
 from .pipeline import match, solve_assignment
-from .result import Explanation, MatchResult
+from .result import Alternative, Explanation, MatchResult
 from .scoring import Weights
 from .solvers import Certificate, available_solvers
 from .taxonomy import Taxonomy
@@ -25,6 +25,7 @@ from .taxonomy import Taxonomy
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alternative",
     "CandidateGraph",
     "Certificate",
     "Explanation",
@@ -37,6 +38,7 @@ __all__ = [
     "Taxonomy",
     "Weights",
     "__version__",
+    "analysis",
     "available_solvers",
     "build_candidates",
     "match",
