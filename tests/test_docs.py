@@ -7,8 +7,7 @@ importing matchcore.
 
 Every ```` ```python ```` block of a guide runs, in page order and in one namespace per
 page, in a fresh folder (output is shown in ```` ```text ```` blocks, which are not
-checked). A page stops at the first block that uses ``matchcore.analysis``, which
-is documented but may not be installed yet.
+checked).
 """
 
 from __future__ import annotations
@@ -39,12 +38,7 @@ _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def _blocks(page: str) -> list[str]:
-    blocks = []
-    for code in _BLOCK.findall((DOCS / page).read_text(encoding="utf-8")):
-        if "matchcore.analysis" in code:
-            break
-        blocks.append(code)
-    return blocks
+    return _BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs not installed")
