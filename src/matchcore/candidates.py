@@ -381,7 +381,7 @@ def build_candidates(
     max_distance : float, optional
         Global reach in metres. A resource's own ``max_distance`` also
         applies; without either, reach is unlimited.
-    scope : {"grid", "community", "street"}, optional
+    scope : {None, "grid", "community", "street"}
         Only match within the same grid, the same community, or anywhere in
         the street (the default).
 

@@ -75,7 +75,7 @@ def match(
         Score weights; ``Weights()`` when None.
     max_distance : float, optional
         Global reach in metres (each resource's own ``max_distance`` also applies).
-    scope : {"grid", "community", "street"}, optional
+    scope : {None, "grid", "community", "street"}
         Restrict matches to the same grid or community.
     taxonomy : Taxonomy, optional
         Category affinities; ``Taxonomy.default()`` when None.
