@@ -66,3 +66,30 @@ def test_status_map_rejects_unknown_status():
 def test_find_cjk_font_returns_a_name_or_none():
     font = mc.plot.find_cjk_font()
     assert font is None or isinstance(font, str)
+
+
+def _draw_without_missing_glyphs(fig, tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font")
+        fig.savefig(tmp_path / "fig.png")
+
+
+@pytest.mark.skipif(mc.plot.find_cjk_font() is None, reason="no CJK font installed")
+def test_chinese_renders_without_changing_global_font_settings(result, tmp_path):
+    import matplotlib.pyplot as plt
+
+    before = list(plt.rcParams["font.family"])
+    ax = mc.plot.district_map(result, title="东湖社区")
+    _draw_without_missing_glyphs(ax.figure, tmp_path)
+    # Axes made by the caller (title and tick labels made before the plot) too.
+    fig, ax = plt.subplots()
+    mc.plot.status_map(
+        pd.DataFrame({"x": [0, 1], "y": [0, 1], "status": ["completed", "已取消"]}),
+        ax=ax,
+        title="项目",
+    )
+    _draw_without_missing_glyphs(fig, tmp_path)
+    assert list(plt.rcParams["font.family"]) == before
+    plt.close("all")

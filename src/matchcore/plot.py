@@ -7,11 +7,12 @@ never imports it.
 
 Chinese names (communities, providers) need a CJK font. The first plot looks
 for one among the installed fonts (Noto Sans CJK, Source Han Sans, WenQuanYi,
-SimHei, Microsoft YaHei, PingFang, ...) and adds it to matplotlib's sans-serif
-*fallback* list, so Latin text keeps its font and only the missing glyphs come
-from the CJK font. Without one, a :class:`~matchcore.MatchcoreWarning` says so
-and the names show as boxes. On Debian or Ubuntu, ``apt-get install
-fonts-wqy-microhei`` (1.6 MB) is enough.
+SimHei, Microsoft YaHei, PingFang, ...) and every plot appends it to the font
+families of the texts it draws, as a *fallback*: Latin text keeps its font and
+only the missing glyphs come from the CJK font. matplotlib's global
+``rcParams`` are left untouched. Without a CJK font, a
+:class:`~matchcore.MatchcoreWarning` says so and the names show as boxes. On
+Debian or Ubuntu, ``apt-get install fonts-wqy-microhei`` (1.6 MB) is enough.
 """
 
 from __future__ import annotations
@@ -117,19 +118,11 @@ def find_cjk_font() -> str | None:
 
 
 def _setup(texts: Iterable[Any] = ()) -> Any:
-    """Import pyplot, make sure a CJK fallback font is in place, warn if none is."""
+    """Import pyplot, look for a CJK font once, warn if Chinese text will lack one."""
     import matplotlib.pyplot as plt
 
     if "font" not in _STATE:
-        font = find_cjk_font()
-        _STATE["font"] = font
-        if font is not None:
-            families = list(plt.rcParams["font.family"])
-            if font not in families:
-                # Appended to font.family (matplotlib falls back across that list,
-                # not within the generic sans-serif list): Latin text keeps its
-                # font; only glyphs the first fonts lack (Chinese) come from this one.
-                plt.rcParams["font.family"] = [*families, font]
+        _STATE["font"] = find_cjk_font()
     if _STATE["font"] is None and any(isinstance(t, str) and _CJK_TEXT.search(t) for t in texts):
         warnings.warn(
             "no CJK font found, so Chinese names will show as empty boxes; install one "
@@ -138,6 +131,26 @@ def _setup(texts: Iterable[Any] = ()) -> Any:
             stacklevel=3,
         )
     return plt
+
+
+def _cjk(*artists: Any) -> None:
+    """Append the CJK font to the font families of every text drawn by these artists.
+
+    matplotlib falls back across a text's family list, glyph by glyph: Latin
+    text keeps its font and only the glyphs the first fonts lack (Chinese) come
+    from the CJK font. Set per text, not in ``rcParams``, so the user's global
+    settings stay as they were. Tick labels made later copy the first tick's.
+    """
+    font = _STATE.get("font")
+    if font is None:
+        return
+    from matplotlib.text import Text
+
+    for artist in artists:
+        for text in artist.findobj(Text):
+            families = list(text.get_fontfamily())
+            if font not in families:
+                text.set_fontfamily([*families, font])
 
 
 def _new_ax(ax: Axes | None, size: tuple[float, float] = (8.0, 6.5)) -> Axes:
@@ -440,6 +453,7 @@ def district_map(
             f"(solver {result.solver})"
         )
     ax.set_title(title)
+    _cjk(ax)
     del plt
     return ax
 
@@ -600,6 +614,7 @@ def status_map(projects: pd.DataFrame, *, ax: Axes | None = None, title: str | N
         ax.set_aspect("equal", adjustable="datalim")
     ax.grid(True, color="#eeeeee", zorder=0)
     ax.set_title(title if title is not None else f"Projects by status ({len(projects)})")
+    _cjk(ax)
     del plt
     return ax
 
