@@ -255,3 +255,15 @@ def test_make_figures_writes_every_plot(make_figures, tmp_path):
 def test_pareto_mask_of_make_figures(make_figures):
     mask = make_figures.pareto_mask([1.0, 2.0, 3.0, 2.5], [0.5, 0.7, 0.9, 0.6])
     assert mask.tolist() == [True, True, True, False]
+
+
+def test_charts_with_nothing_assigned():
+    needs = pd.DataFrame({"need_id": ["A"], "category": ["repair"], "x": [0.0], "y": [0.0]})
+    res = pd.DataFrame({"resource_id": ["R"], "category": ["repair"], "x": [5e3], "y": [0.0]})
+    r = mc.match(needs, res, max_distance=100)
+    ax = mc.plot.score_components(r)
+    assert ax.get_xlim()[1] >= r.weights.total
+    ax = mc.plot.coverage_by_community(r)
+    assert any("0/1 served, 1 unmet" in t for t in _texts(ax))
+    ax = mc.plot.unmet_by_reason(r)
+    assert "1 units" in _texts(ax)

@@ -975,7 +975,7 @@ def score_components(
             zorder=2,
         )
         left += values[:, k]
-    top = max(float(left.max()), 1e-9)
+    top = float(left.max()) if left.max() > 0 else w.total  # nothing assigned: the full scale
     for p, s, n in zip(pos, left, counts):
         ax.text(s + top * 0.01, p, f"{s:.3f}  ({n} units)", va="center", fontsize=8)
     ax.set_yticks(pos, rows)
