@@ -267,3 +267,24 @@ def test_charts_with_nothing_assigned():
     assert any("0/1 served, 1 unmet" in t for t in _texts(ax))
     ax = mc.plot.unmet_by_reason(r)
     assert "1 units" in _texts(ax)
+
+
+def test_frontier_joins_only_the_front_of_the_view(sweep_frame):
+    # Pareto on more metrics than the two drawn: "type" is Pareto-optimal (say, on
+    # fairness) but beaten on both axes by "urgent", so it is labelled, not joined.
+    ax = mc.plot.frontier(sweep_frame.assign(pareto=True))
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [261.0, 319.0, 404.0]
+    assert "type" in _texts(ax)
+
+
+def test_frontier_draws_a_sweep(tiny):
+    from matchcore.analysis import sweep
+
+    weights = {
+        "default": mc.Weights(),
+        "near": mc.Weights(type=0, locality=1, priority=0, partner=0),
+    }
+    frame = sweep(*tiny, weights, max_distance=2000)
+    ax = mc.plot.frontier(frame)
+    assert ax.get_lines() and ax.get_xlabel()

@@ -1007,7 +1007,21 @@ SWEEP_LABELS: dict[str, str] = {
     "mean_distance": "mean distance per assigned unit (m)",
     "community_fairness": "community fairness (Jain's index)",
     "total_score": "total score",
+    "coverage_gini": "coverage Gini across communities",
 }
+#: Sweep columns where lower is better (higher is better for the others).
+_LOWER_IS_BETTER = frozenset({"mean_distance", "max_distance", "coverage_gini"})
+
+
+def _front_2d(x: np.ndarray, y: np.ndarray, x_lower: bool, y_lower: bool) -> np.ndarray:
+    """Mask of the points no other point beats on both x and y (ties do not beat)."""
+    gx = -x if x_lower else x  # larger is better from here on
+    gy = -y if y_lower else y
+    no_worse = (gx[None, :] >= gx[:, None]) & (gy[None, :] >= gy[:, None])
+    better = (gx[None, :] > gx[:, None]) | (gy[None, :] > gy[:, None])
+    return np.asarray(~(no_worse & better).any(axis=1), dtype=bool)
+
+
 _PERCENT_COLUMNS = frozenset({"unit_coverage", "priority_weighted_coverage", "need_coverage"})
 
 
@@ -1022,8 +1036,11 @@ def frontier(
     """The trade-off between two metrics over a sweep of weights.
 
     Every row (one weighting) is a point coloured by its community fairness;
-    the Pareto-optimal rows are drawn larger, joined in order of ``x`` and
-    labelled.
+    the Pareto-optimal rows (column ``pareto``) are drawn larger and labelled.
+    A line joins, in order of ``x``, those of them that no other beats on both
+    ``x`` and ``y`` (lower is better for mean_distance, max_distance and
+    coverage_gini, higher for the others): the sweep's Pareto set may count
+    more metrics than the two drawn.
 
     Parameters
     ----------
@@ -1106,7 +1123,10 @@ def frontier(
     )
     idx = np.flatnonzero(pareto)
     idx = idx[np.lexsort((yv[idx], xv[idx]))]
-    ax.plot(xv[idx], yv[idx], color="black", lw=1.0, ls="-", zorder=2)
+    # The sweep's Pareto set may count more metrics than these two: join only the
+    # Pareto points that no other one beats in this view, in order of x.
+    front = idx[_front_2d(xv[idx], yv[idx], x in _LOWER_IS_BETTER, y in _LOWER_IS_BETTER)]
+    ax.plot(xv[front], yv[front], color="black", lw=1.0, ls="-", zorder=2)
     for r, i in enumerate(idx):
         ax.annotate(
             labels[i],
@@ -1141,7 +1161,7 @@ def frontier(
                 color="black",
                 mfc="#bbbbbb",
                 mew=1.4,
-                label="Pareto-optimal (joined)",
+                label="Pareto-optimal (joined: the front in this view)",
             ),
             Line2D(
                 [],
