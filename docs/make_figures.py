@@ -47,50 +47,17 @@ def _matchcore() -> Any:
     return matchcore
 
 
-def pareto_mask(x: Any, y: Any) -> Any:
-    """Rows that no other row beats on both: lower ``x`` and higher ``y``."""
-    import numpy as np
-
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    no_worse = (x[None, :] <= x[:, None]) & (y[None, :] >= y[:, None])
-    better = (x[None, :] < x[:, None]) | (y[None, :] > y[:, None])
-    return ~(no_worse & better).any(axis=1)
-
-
 def weight_frame(mc: Any, needs: Any, resources: Any, max_distance: float) -> Any:
-    """One row per weighting of :data:`WEIGHTINGS`: the weights and the round's metrics."""
-    import pandas as pd
+    """One row per weighting of :data:`WEIGHTINGS`, from :func:`matchcore.analysis.sweep`.
 
-    rows = []
-    for label, (w_type, w_loc, w_prio, w_partner) in WEIGHTINGS.items():
-        weights = mc.Weights(type=w_type, locality=w_loc, priority=w_prio, partner=w_partner)
-        result = mc.match(
-            needs, resources, weights=weights, max_distance=max_distance, objective="score"
-        )
-        m = mc.metrics.summary(result)
-        rows.append(
-            {
-                "label": label,
-                "w_type": w_type,
-                "w_locality": w_loc,
-                "w_priority": w_prio,
-                "w_partner": w_partner,
-                **{
-                    k: float(m[k])
-                    for k in (
-                        "unit_coverage",
-                        "priority_weighted_coverage",
-                        "need_coverage",
-                        "mean_distance",
-                        "community_fairness",
-                        "total_score",
-                    )
-                },
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame["pareto"] = pareto_mask(frame["mean_distance"], frame["priority_weighted_coverage"])
-    return frame
+    Objective "score": under "coverage" every weighting serves the same units,
+    so the frontier would be flat.
+    """
+    family = {
+        label: mc.Weights(type=t, locality=loc, priority=p, partner=q)
+        for label, (t, loc, p, q) in WEIGHTINGS.items()
+    }
+    return mc.analysis.sweep(needs, resources, family, max_distance=max_distance, objective="score")
 
 
 def project_statuses(mc: Any, result: Any, needs: Any, seed: int) -> Any:

@@ -252,11 +252,6 @@ def test_make_figures_writes_every_plot(make_figures, tmp_path):
     assert all(p.stat().st_size > 5_000 for p in written)
 
 
-def test_pareto_mask_of_make_figures(make_figures):
-    mask = make_figures.pareto_mask([1.0, 2.0, 3.0, 2.5], [0.5, 0.7, 0.9, 0.6])
-    assert mask.tolist() == [True, True, True, False]
-
-
 def test_charts_with_nothing_assigned():
     needs = pd.DataFrame({"need_id": ["A"], "category": ["repair"], "x": [0.0], "y": [0.0]})
     res = pd.DataFrame({"resource_id": ["R"], "category": ["repair"], "x": [5e3], "y": [0.0]})
