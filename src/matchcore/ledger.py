@@ -609,15 +609,41 @@ class ProjectLedger:
         return pd.DataFrame(self._conn.execute(sql + " ORDER BY id", args).fetchall(),
                             columns=cols)
 
+    def rounds(self) -> pd.DataFrame:
+        """The rounds recorded: number, time (UTC, ISO 8601) and match options.
+
+        Returns
+        -------
+        pandas.DataFrame
+            round, created_at, options (a dict per round; options that are not
+            plain values, such as a taxonomy, are stored as their repr).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.rounds()["options"].iat[0]["max_distance"]
+        2000
+        """
+        rows = self._conn.execute(
+            "SELECT round, created_at, options FROM rounds ORDER BY round"
+        ).fetchall()
+        return pd.DataFrame(
+            [(int(r), at, json.loads(opts)) for r, at, opts in rows],
+            columns=["round", "created_at", "options"],
+        )
+
     def project_points(
         self, status: str | None = None, community: str | None = None
     ) -> pd.DataFrame:
         """The project list with each project's position (its need's x/y or lat/lon).
 
         The position comes from the latest round that recorded the project's
-        need. Columns: those of :meth:`projects`, then ``x``, ``y``, ``lat``,
-        ``lon`` (those the needs lists had; ``x``/``y`` always present, NaN
-        when unknown).
+        need. Columns: those of :meth:`projects`, then those of ``x``, ``y``,
+        ``lat``, ``lon`` that the needs lists had (``x``/``y``, all NaN, when
+        no position is known).
 
         Parameters
         ----------
@@ -649,7 +675,7 @@ class ProjectLedger:
                 v = record.get(c)
                 values.append(float(v) if isinstance(v, (int, float)) else float("nan"))
         table = pd.DataFrame({"need_id": [str(r[0]) for r in rows], **pos})
-        keep = ["x", "y"] + [c for c in ("lat", "lon") if table[c].notna().any()]
+        keep = [c for c in ("x", "y", "lat", "lon") if table[c].notna().any()] or ["x", "y"]
         table = table[["need_id", *keep]]
         return projects.merge(table, on="need_id", how="left", validate="many_to_one")
 
@@ -820,7 +846,7 @@ class ProjectLedger:
         maps: dict[str | None, Any] = {}
         for name in [None, *self._communities()]:
             frame = points if name is None else points[points["community"] == name]
-            where = self.path.stem if name is None else name
+            where = "all communities" if name is None else name
             ax: Any = status_map(
                 frame.reset_index(drop=True),
                 title=f"{where}: {len(frame)} projects by status",
