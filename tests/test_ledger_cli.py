@@ -72,8 +72,12 @@ def test_init_add_status_export(tiny_files, capsys, tmp_path):
     }
     assert main(["ledger", "export", str(led), str(tmp_path / "east.csv"),
                  "--community", "东湖社区"]) == 0
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'east.csv'}\n"
     east = pd.read_csv(tmp_path / "east.csv", encoding="utf-8-sig")
     assert east["project_id"].tolist() == ["P-N1", "P-N2"]
+    assert main(["-q", "ledger", "export", str(led), str(tmp_path / "new") + "/"]) == 0
+    assert capsys.readouterr().out == ""
+    assert len(pd.read_csv(tmp_path / "new" / "projects.csv", encoding="utf-8-sig")) == 3
 
 
 def test_export_per_community_and_maps(street_files, tmp_path, capsys):

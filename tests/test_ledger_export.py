@@ -124,3 +124,35 @@ def test_status_maps(street, tmp_path):
     labels = [t.get_text() for t in axes[None].get_legend().get_texts()]
     assert any(label.endswith(f"({counts['completed']})") for label in labels)
     plt.close("all")
+
+
+def test_empty_ledger(tmp_path):
+    from matchcore.geo import to_geojson
+
+    with mc.ProjectLedger(tmp_path / "empty.db") as led:
+        assert len(led.project_points()) == 0
+        fc = to_geojson(led)
+        assert fc["features"] == [] and fc["properties"]["n_projects"] == 0
+        assert [p.name for p in led.export_all(tmp_path / "out")] == ["projects.csv"]
+        pytest.importorskip("matplotlib")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        assert list(led.status_maps(tmp_path / "maps")) == [None]
+
+
+def test_nullable_columns_are_json_safe():
+    from matchcore.geo import to_geojson
+
+    frame = pd.DataFrame({
+        "project_id": ["P1", "P2"],
+        "x": [0.0, 1.0], "y": [0.0, 1.0],
+        "n": pd.array([1, None], dtype="Int64"),
+        "ok": pd.array([True, None], dtype="boolean"),
+        "at": pd.to_datetime(["2024-01-01", None]),
+    })
+    props = [f["properties"] for f in to_geojson(frame)["features"]]
+    assert [p["n"] for p in props] == [1, None]
+    assert [p["ok"] for p in props] == [True, None]
+    assert [p["at"] for p in props] == ["2024-01-01T00:00:00", None]
+    json.dumps(props, allow_nan=False)

@@ -69,9 +69,24 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
+def _column(series: pd.Series) -> list[Any]:
+    """A column as JSON values: whole-array conversion for numbers, cell by cell otherwise."""
+    # Fast paths for plain numpy dtypes only (nullable extension dtypes hold pd.NA).
+    kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else "O"
+    if kind in "iub":
+        return list(series.to_numpy().tolist())
+    if kind == "f":
+        arr = series.to_numpy(dtype=float)
+        out: list[Any] = arr.tolist()
+        for k in np.flatnonzero(~np.isfinite(arr)).tolist():
+            out[k] = None
+        return out
+    return [v if type(v) is str else _clean(v) for v in series.to_numpy(dtype=object).tolist()]
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts of JSON values, column by column (no NaN anywhere)."""
-    columns = [[_clean(v) for v in frame[c].to_numpy(dtype=object)] for c in frame.columns]
+    columns = [_column(frame[c]) for c in frame.columns]
     names = [str(c) for c in frame.columns]
     return [dict(zip(names, row)) for row in zip(*columns)] if names else [{}] * len(frame)
 
@@ -245,7 +260,8 @@ def _write_json(data: dict[str, Any], path: PathLike) -> Path:
     """Write ``data`` as UTF-8 JSON atomically (a temporary file, then a rename)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=1)
+    # Compact: a street's collection is megabytes, and indenting triples the time.
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:

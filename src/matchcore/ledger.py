@@ -674,9 +674,12 @@ class ProjectLedger:
             for c, values in pos.items():
                 v = record.get(c)
                 values.append(float(v) if isinstance(v, (int, float)) else float("nan"))
-        table = pd.DataFrame({"need_id": [str(r[0]) for r in rows], **pos})
+        table = pd.DataFrame(
+            {"need_id": pd.Series([str(r[0]) for r in rows], dtype=object), **pos}
+        )
         keep = [c for c in ("x", "y", "lat", "lon") if table[c].notna().any()] or ["x", "y"]
         table = table[["need_id", *keep]]
+        projects["need_id"] = projects["need_id"].astype(object)
         return projects.merge(table, on="need_id", how="left", validate="many_to_one")
 
     def export(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             ) from err
     if args.per_community and args.community is not None:
         raise InputError("give --community or --per-community, not both")
+    if args.out.endswith(("/", os.sep)) and not args.per_community:
+        Path(args.out).mkdir(parents=True, exist_ok=True)  # "out/": a folder, projects.csv
     with _open(args.ledger) as led:
         if args.per_community:
             written = led.export_all(args.out, format=args.format or "csv")
