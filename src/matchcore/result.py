@@ -223,6 +223,20 @@ class MatchResult:
             raise SolverError(f"the solution failed its certificate: {cert.problems}")
         return cert
 
+    def to_geojson(self, path: Any = None, *, lines: bool = True) -> dict[str, Any]:
+        """Needs, resources and assignment lines as GeoJSON; see :func:`matchcore.geo.to_geojson`.
+
+        Examples
+        --------
+        >>> import matchcore as mc
+        >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+        >>> r.to_geojson(lines=False)["properties"]["n_needs"]
+        5
+        """
+        from .geo import to_geojson
+
+        return to_geojson(self, path, lines=lines)
+
     # ------------------------------------------------------------------ tables
     @cached_property
     def assignments(self) -> pd.DataFrame:

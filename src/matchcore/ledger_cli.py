@@ -1,0 +1,306 @@
+"""``matchcore ledger``: keep the project list (项目清单) across rounds in a ledger file.
+
+Actions: ``init``, ``add`` (match two lists and record the round), ``rematch``
+(match again around the projects already in progress or done), ``status``
+(change a project's status, show one project, or count projects by status and
+community) and ``export`` (the list as CSV, Excel, JSON or GeoJSON, per
+community, and status maps). :func:`register` adds them to the ``matchcore``
+parser; they follow its conventions: exit code 0 ok, 2 bad input (the
+:class:`~matchcore.InputError` message, no traceback), 1 other errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .cli import Progress, _match, _match_options, _summary, _weights
+
+__all__ = ["register"]
+
+#: Options of ``matchcore match`` that ``rematch`` takes from the last round when not given.
+_REUSED = ("max_distance", "scope", "max_candidates", "objective", "solver")
+
+
+def _rematch_accepts() -> set[str]:
+    """The optional keywords this ProjectLedger.rematch names explicitly."""
+    from .ledger import ProjectLedger
+
+    params = inspect.signature(ProjectLedger.rematch).parameters
+    return {name for name in ("stickiness", "dropped_resources") if name in params}
+
+
+def _open(path: str, *, create: bool = False) -> Any:
+    from .errors import InputError
+    from .ledger import ProjectLedger
+
+    p = Path(path)
+    if not create and not p.is_file():
+        raise InputError(
+            f"no ledger at {str(p)!r}; create it with `matchcore ledger init {path}`"
+        )
+    return ProjectLedger(p)
+
+
+def _quiet(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False))
+
+
+# --------------------------------------------------------------------- actions
+def cmd_init(args: argparse.Namespace) -> int:
+    existed = Path(args.ledger).is_file() and Path(args.ledger).stat().st_size > 0
+    with _open(args.ledger, create=True) as led:
+        if existed:
+            print(f"{args.ledger}: already a matchcore ledger ({led.n_rounds} rounds, "
+                  f"{len(led.projects())} projects); left unchanged")
+        else:
+            print(f"created ledger {args.ledger}")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    import matchcore as mc
+
+    progress = Progress(_quiet(args))
+    t = time.perf_counter()
+    with _open(args.ledger) as led:
+        progress("reading", 0.0)
+        needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
+        result = _match(args, needs, resources, progress)
+        rnd = led.add_round(result, by=args.by)
+        if not _quiet(args):
+            print(_summary(result, time.perf_counter() - t))
+        print(f"round {rnd} recorded in {args.ledger}: {len(result.projects):,} projects")
+    return 0
+
+
+def cmd_rematch(args: argparse.Namespace) -> int:
+    import matchcore as mc
+
+    progress = Progress(_quiet(args))
+    t = time.perf_counter()
+    with _open(args.ledger) as led:
+        rounds = led.rounds()
+        last = rounds["options"].iat[-1] if len(rounds) else {}
+        reused = []
+        for name in _REUSED:
+            if getattr(args, name) is None and last.get(name) is not None:
+                setattr(args, name, last[name])
+                reused.append(f"{name.replace('_', '-')} {last[name]}")
+        options: dict[str, Any] = {
+            "weights": _weights(args.weights),
+            "max_distance": args.max_distance,
+            "scope": args.scope,
+            "max_candidates": args.max_candidates,
+            "objective": args.objective or "coverage",
+            "solver": args.solver or "auto",
+            "taxonomy": mc.Taxonomy.from_file(args.taxonomy) if args.taxonomy else None,
+        }
+        if getattr(args, "stickiness", None) is not None:
+            options["stickiness"] = args.stickiness
+        if getattr(args, "drop_resource", None):
+            options["dropped_resources"] = list(args.drop_resource)
+        progress("reading", 0.0)
+        needs = mc.read_needs(args.needs) if args.needs else None
+        resources = mc.read_resources(args.resources) if args.resources else None
+        progress("matching", 0.1)
+        report = led.rematch(needs, resources, by=args.by, **options)
+        progress("matched", 1.0)
+        if not _quiet(args):
+            if reused:
+                print(f"options of round {int(rounds['round'].iat[-1])}: " + ", ".join(reused))
+            print(_summary(report.result, time.perf_counter() - t))
+        print(f"round {report.round} recorded in {args.ledger}: {report.n_new:,} new, "
+              f"{report.n_changed:,} changed, {report.n_dropped:,} cancelled (no units left)")
+    return 0
+
+
+def _status_table(led: Any) -> str:
+    import pandas as pd
+
+    from .schema import STATUSES
+
+    projects = led.projects()
+    n = led.n_rounds
+    head = f"{led.path}: {n} round{'' if n == 1 else 's'}, {len(projects):,} projects"
+    if not len(projects):
+        return head
+    community = projects["community"].fillna("(none)")
+    table = pd.crosstab(community, projects["status"]).reindex(
+        columns=list(STATUSES), fill_value=0
+    )
+    table.loc["total"] = table.sum()
+    table["total"] = table.sum(axis=1)
+    table.columns = pd.Index([f"{k} {v}" for k, v in STATUSES.items()] + ["total"])
+    table.index.name = "community"
+    with pd.option_context("display.unicode.east_asian_width", True, "display.width", 160):
+        return head + "\n" + table.to_string()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .errors import InputError
+    from .schema import STATUSES
+
+    with _open(args.ledger) as led:
+        if args.project_id is None:
+            if args.by is not None or args.note is not None:
+                raise InputError("--by and --note need PROJECT_ID and STATUS")
+            print(_status_table(led))
+            return 0
+        if args.status is None:
+            if args.by is not None or args.note is not None:
+                raise InputError(f"--by and --note need a STATUS for {args.project_id!r}")
+            row = led.projects().set_index("project_id")
+            if args.project_id not in row.index:
+                raise InputError(f"unknown project {args.project_id!r} in {args.ledger}")
+            p = row.loc[args.project_id]
+            print(f"{args.project_id}: {p['status']} ({STATUSES[p['status']]}), need "
+                  f"{p['need_id']}, {p['community']}, {p['category']}, "
+                  f"{int(p['assigned'])}/{int(p['demand'])} units from {p['resources']}")
+            history = led.history(args.project_id).drop(columns=["id", "project_id"])
+            history = history.astype(object).where(history.notna(), "")
+            with pd.option_context("display.unicode.east_asian_width", True,
+                                   "display.width", 160):
+                print(history.to_string(index=False))
+            return 0
+        words = {v: k for k, v in STATUSES.items()}
+        status = words.get(args.status.strip(), args.status.strip())
+        before = led.projects().set_index("project_id")["status"].get(args.project_id)
+        led.set_status(args.project_id, status, by=args.by, note=args.note)
+        if not _quiet(args):
+            print(f"{args.project_id}: {before} -> {status} ({STATUSES[status]})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .errors import InputError
+
+    if args.maps:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+        except ImportError as err:
+            raise InputError(
+                f"--maps needs matplotlib: pip install 'matchcore[plot]' ({err})"
+            ) from err
+    if args.per_community and args.community is not None:
+        raise InputError("give --community or --per-community, not both")
+    if args.out.endswith(("/", os.sep)) and not args.per_community:
+        Path(args.out).mkdir(parents=True, exist_ok=True)  # "out/": a folder, projects.csv
+    with _open(args.ledger) as led:
+        if args.per_community:
+            written = led.export_all(args.out, format=args.format or "csv")
+        else:
+            written = [led.export(args.out, community=args.community, format=args.format)]
+        maps = list(led.status_maps(args.maps).values()) if args.maps else []
+    if not _quiet(args):
+        for path in [*written, *maps]:
+            print(f"wrote {path}")
+    return 0
+
+
+# ----------------------------------------------------------------------- parser
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ledger", metavar="LEDGER", help="the ledger file (SQLite)")
+    # Also accepted after the action; the top-level -q still works.
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bar and no summary")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``matchcore ledger ...`` to the ``matchcore`` parser's subcommands.
+
+    Parameters
+    ----------
+    subparsers : argparse subparsers action
+        What ``ArgumentParser.add_subparsers`` returned.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="matchcore")
+    >>> register(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(["ledger", "status", "l.db", "P-N1", "in_progress"]).status
+    'in_progress'
+    """
+    ledger = subparsers.add_parser(
+        "ledger", help="keep the project list across rounds (init, add, rematch, status, export)",
+        description="Keep the project list (项目清单) in a ledger file: record rounds, match "
+                    "again around projects in progress, change statuses, export.",
+        epilog="Exit codes: 0 ok, 2 bad input, 1 other errors.",
+    )
+    sub = ledger.add_subparsers(dest="ledger_command", metavar="ACTION")
+    sub.required = True
+
+    p = sub.add_parser("init", help="create an empty ledger",
+                       description="Create LEDGER (an existing ledger is left unchanged).")
+    _common(p)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("add", help="match two lists and record the round",
+                       description="Match NEEDS to RESOURCES and record the result as a new "
+                                   "round; its projects start as not_started (尚未开工).")
+    _common(p)
+    p.add_argument("--needs", required=True, metavar="FILE", help="needs list")
+    p.add_argument("--resources", required=True, metavar="FILE", help="resources list")
+    p.add_argument("--by", help="who records it (audit log)")
+    _match_options(p)
+    p.set_defaults(func=cmd_add)
+
+    accepts = _rematch_accepts()
+    p = sub.add_parser(
+        "rematch", help="match again, keeping projects in progress and done fixed",
+        description="Match the last round's open needs (plus --needs) to the capacity left "
+                    "(plus --resources); match options not given are taken from the last "
+                    "round (the weights and the taxonomy must be given again).",
+    )
+    _common(p)
+    p.add_argument("--needs", metavar="FILE", help="needs to add (an id given again replaces it)")
+    p.add_argument("--resources", metavar="FILE", help="resources to add or replace")
+    p.add_argument("--by", help="who runs it (audit log)")
+    if "stickiness" in accepts:
+        p.add_argument("--stickiness", type=float, default=None, metavar="S",
+                       help="score bonus for keeping a not-started project's resources")
+    if "dropped_resources" in accepts:
+        p.add_argument("--drop-resource", action="extend", nargs="+", metavar="ID",
+                       help="resources withdrawn since the last round")
+    _match_options(p)
+    p.set_defaults(func=cmd_rematch, objective=None, solver=None)
+
+    p = sub.add_parser(
+        "status", help="change a project's status, or count projects by status",
+        description="With PROJECT_ID and STATUS: move the project (not_started -> in_progress "
+                    "-> completed, or cancelled; Chinese words accepted). With PROJECT_ID "
+                    "only: the project and its history. Alone: projects by community and "
+                    "status.",
+    )
+    _common(p)
+    p.add_argument("project_id", nargs="?", metavar="PROJECT_ID", help="the project")
+    p.add_argument("status", nargs="?", metavar="STATUS",
+                   help="not_started, in_progress, completed or cancelled")
+    p.add_argument("--by", help="who made the change")
+    p.add_argument("--note", help="why")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "export", help="write the project list (CSV, Excel, JSON, GeoJSON) and status maps",
+        description="Write the project list to OUT (its suffix picks the format: .csv, "
+                    ".xlsx, .json, .geojson; a folder gets projects.csv).",
+    )
+    _common(p)
+    p.add_argument("out", metavar="OUT", help="output file, or folder")
+    p.add_argument("--community", help="only this community's projects")
+    p.add_argument("--format", choices=["csv", "xlsx", "json", "geojson", "parquet"],
+                   help="the format, whatever OUT's suffix")
+    p.add_argument("--per-community", action="store_true",
+                   help="OUT is a folder: the whole list and one file per community")
+    p.add_argument("--maps", metavar="DIR",
+                   help="also draw status maps (whole street and per community) in DIR")
+    p.set_defaults(func=cmd_export)
