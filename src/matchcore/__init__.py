@@ -11,7 +11,7 @@ Examples
 True
 """
 
-from . import analysis, metrics, synthetic
+from . import analysis, geo, metrics, synthetic
 from .candidates import CandidateGraph, build_candidates
 from .errors import InputError, MatchcoreError, MatchcoreWarning, SolverError
 from .io import read_needs, read_resources, write_table
@@ -41,6 +41,7 @@ __all__ = [
     "analysis",
     "available_solvers",
     "build_candidates",
+    "geo",
     "match",
     "metrics",
     "plot",
