@@ -201,18 +201,26 @@ class TransportProblem:
             return []
         need_label, _ = self.components()
         edge_label = need_label[self.need]
-        order = np.argsort(edge_label, kind="stable")
-        _, starts, counts = np.unique(edge_label[order], return_index=True, return_counts=True)
-        out, current, size = [], [], 0
-        for start, count in zip(starts, counts):
-            current.append(order[start : start + count])
+        sizes = np.bincount(edge_label)
+        # Components in label order; a batch closes once it holds batch_edges edges.
+        labels = np.flatnonzero(sizes)
+        packed: list[int] = []
+        n_batches, size = 0, 0
+        for count in sizes[labels].tolist():  # one step per component, not per edge
+            packed.append(n_batches)
             size += count
             if size >= batch_edges:
-                out.append(np.sort(np.concatenate(current)))
-                current, size = [], 0
-        if current:
-            out.append(np.sort(np.concatenate(current)))
-        return out
+                n_batches, size = n_batches + 1, 0
+        n_batches += int(size > 0)
+        if n_batches == 1:
+            return [np.arange(self.n_edges)]
+        batch_of_label = np.zeros(len(sizes), dtype=np.int64)
+        batch_of_label[labels] = packed
+        edge_batch = batch_of_label[edge_label]
+        # A stable sort keeps each batch's edges in (need, resource) order.
+        order = np.argsort(edge_batch, kind="stable")
+        cuts = np.cumsum(np.bincount(edge_batch, minlength=n_batches))[:-1]
+        return np.split(order, cuts)
 
     def network(self, edges: np.ndarray) -> tuple[FlowNetwork, np.ndarray, np.ndarray]:
         """The circulation network of a batch of edges (all phases share its arcs).
@@ -226,21 +234,25 @@ class TransportProblem:
             ``1 + k`` is ``needs[k]``; ``1 + len(needs) + k`` is ``resources[k]``).
         """
         ei, ej = self.need[edges], self.resource[edges]
-        needs, li = np.unique(ei, return_inverse=True)
-        resources, lj = np.unique(ej, return_inverse=True)
+        # Local numbering by a lookup table: no sort of the batch's edges.
+        needs = np.flatnonzero(np.bincount(ei, minlength=self.n_needs))
+        resources = np.flatnonzero(np.bincount(ej, minlength=self.n_resources))
         a, b = len(needs), len(resources)
+        need_node = np.zeros(self.n_needs, dtype=np.int64)
+        need_node[needs] = 1 + np.arange(a)
+        res_node = np.zeros(self.n_resources, dtype=np.int64)
+        res_node[resources] = 1 + a + np.arange(b)
         n_nodes = 1 + a + b
-        need_node = 1 + np.arange(a)
-        res_node = 1 + a + np.arange(b)
-        tail = np.concatenate([np.zeros(a, np.int64), 1 + li, res_node]).astype(np.int64)
-        head = np.concatenate([need_node, 1 + a + lj, np.zeros(b, np.int64)]).astype(np.int64)
+        hub_a, hub_b = np.zeros(a, np.int64), np.zeros(b, np.int64)
+        tail = np.concatenate([hub_a, need_node[ei], res_node[resources]])
+        head = np.concatenate([need_node[needs], res_node[ej], hub_b])
         cap = np.concatenate(
             [
                 self.demand[needs],
                 np.minimum(self.demand[ei], self.capacity[ej]),
                 self.capacity[resources],
             ]
-        ).astype(np.int64)
+        ).astype(np.int64, copy=False)
         net = FlowNetwork(
             n_nodes, tail, head, cap, np.zeros(len(tail), np.int64), np.zeros(n_nodes, np.int64)
         )

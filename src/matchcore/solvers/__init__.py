@@ -65,6 +65,8 @@ def _phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: i
 
 
 def _sub(net: FlowNetwork, free: np.ndarray, cost: np.ndarray, supply: np.ndarray) -> FlowNetwork:
+    if free.all():  # the first phase: no copies of the arc arrays
+        return FlowNetwork(net.n_nodes, net.tail, net.head, net.capacity, cost, supply)
     return FlowNetwork(net.n_nodes, net.tail[free], net.head[free], net.capacity[free],
                        cost[free], supply)
 

@@ -63,6 +63,7 @@ def potentials(
     t_s, h_s, c_s = tail[order], head[order], cost[order]
     indptr = np.searchsorted(t_s, np.arange(n_nodes + 1))
     active = np.arange(n_nodes)
+    changed = np.zeros(n_nodes, dtype=bool)
     for _ in range(n_nodes + 1):
         starts = indptr[active]
         counts = indptr[active + 1] - starts
@@ -78,8 +79,30 @@ def potentials(
             return d
         heads, cand = heads[better], cand[better]
         np.minimum.at(d, heads, cand)
-        active = np.unique(heads)
+        changed[heads] = True  # the next frontier, without sorting the heads
+        active = np.flatnonzero(changed)
+        changed[active] = False
     return None
+
+
+def net_outflow(n_nodes: int, tail: np.ndarray, head: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Outflow minus inflow at each node, exactly in int64.
+
+    Sums with ``np.bincount`` (float64) when every partial sum is below 2**53,
+    so exact; with ``np.add.at`` otherwise.
+    """
+    flow = np.asarray(flow, dtype=np.int64)
+    if len(flow) == 0:
+        return np.zeros(n_nodes, dtype=np.int64)
+    if int(np.abs(flow).max()) * len(flow) < 2**53:
+        w = flow.astype(np.float64)
+        out = np.bincount(tail, weights=w, minlength=n_nodes)
+        out -= np.bincount(head, weights=w, minlength=n_nodes)
+        return out.astype(np.int64)
+    net = np.zeros(n_nodes, dtype=np.int64)
+    np.add.at(net, tail, flow)
+    np.subtract.at(net, head, flow)
+    return net
 
 
 def reduced_costs(network: FlowNetwork, d: np.ndarray) -> np.ndarray:
@@ -102,9 +125,7 @@ def restrict(network: FlowNetwork, d: np.ndarray) -> tuple[np.ndarray, np.ndarra
     rc = reduced_costs(network, d)
     free = rc == 0
     fixed_flow = np.where(rc < 0, network.capacity, 0).astype(np.int64)
-    supply = network.supply.copy()
-    np.subtract.at(supply, network.tail, fixed_flow)
-    np.add.at(supply, network.head, fixed_flow)
+    supply = network.supply - net_outflow(network.n_nodes, network.tail, network.head, fixed_flow)
     return free, fixed_flow, supply
 
 
@@ -117,9 +138,7 @@ def check_flow(network: FlowNetwork, flow: np.ndarray) -> list[str]:
         problems.append(f"{int((flow < 0).sum())} arcs carry negative flow")
     if (flow > network.capacity).any():
         problems.append(f"{int((flow > network.capacity).sum())} arcs exceed their capacity")
-    net = np.zeros(network.n_nodes, dtype=np.int64)
-    np.add.at(net, network.tail, flow)
-    np.subtract.at(net, network.head, flow)
+    net = net_outflow(network.n_nodes, network.tail, network.head, flow)
     if (net != network.supply).any():
         problems.append(f"flow is not conserved at {int((net != network.supply).sum())} nodes")
     return problems
