@@ -548,3 +548,26 @@ def test_fuzzed_solve_assignment_tables_never_crash(data):
         assert (err.failures is not None and len(err.failures) > 0) or "too large" in str(err)
     else:
         assert (out["units"] > 0).all()
+
+
+def test_repeated_pairs_named_in_row_order_whatever_the_edge_order():
+    edges = pd.DataFrame({
+        "need_id": ["b", "a", " b", "a", "a "],
+        "resource_id": ["y", "x", "y", "y", "x"],
+        "score": [0.5, 0.9, 0.4, 0.3, 0.2],
+    })
+    with pytest.raises(mc.InputError) as err:
+        mc.solve_assignment(edges, AB, XY)
+    rows = err.value.failures["row"].tolist()
+    assert rows == [3, 5]  # the later row of each repeated (stripped) pair
+
+
+def test_edges_in_any_order_give_the_same_assignment():
+    edges = pd.DataFrame({
+        "need_id": ["a", "a", "b", "b"],
+        "resource_id": ["x", "y", "x", "y"],
+        "score": [0.9, 0.5, 0.8, 0.1],
+    })
+    want = mc.solve_assignment(edges, AB, XY, objective="score")
+    got = mc.solve_assignment(edges.iloc[[3, 1, 2, 0]], AB, XY, objective="score")
+    pd.testing.assert_frame_equal(want.reset_index(drop=True), got.reset_index(drop=True))

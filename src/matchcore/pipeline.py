@@ -263,7 +263,10 @@ def _edge_ids(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Strips each distinct value once (ids repeat across edges), not each row.
     """
     codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    stripped = np.array([str(v).strip() for v in uniques], dtype=object)
+    if isinstance(uniques.dtype, pd.StringDtype) and not pd.isna(uniques).any():
+        stripped = np.asarray(pd.Series(uniques).str.strip().to_numpy(object))
+    else:
+        stripped = np.array([str(v).strip() for v in uniques], dtype=object)
     return stripped, codes
 
 
@@ -282,7 +285,11 @@ def _lookup(
 
 def _validate_edges(
     edges: pd.DataFrame, need_ids: np.ndarray, res_ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Edge end points (indices in the sorted id tables), scores, and the (need, resource) order.
+
+    Raises InputError naming every failing row.
+    """
     if not isinstance(edges, pd.DataFrame):
         raise InputError(f"edges must be a DataFrame; got {type(edges).__name__}")
     frame = edges.rename(columns=canonical_columns(edges.columns))
@@ -314,12 +321,26 @@ def _validate_edges(
             fail(pos, "resource_id", "name a resource of the resources table", repr(res[pos]))
         if not finite[pos]:
             fail(pos, "score", "be a finite number", _show(frame["score"].iat[pos]))
-    # Ids equal once stripped must count as one: key on the stripped values' codes.
-    same_need = pd.factorize(need_u)[0][need_code]
-    same_res = pd.factorize(res_u)[0][res_code]
-    key = pd.Series(same_need.astype(np.int64) * (len(res_u) + 1) + same_res)
-    for dup in np.flatnonzero(key.duplicated().to_numpy()):
-        fail(int(dup), "need_id`/`resource_id", "be a unique pair", "a repeat")
+    order: np.ndarray | None = None
+    if ok_i.all() and ok_j.all():
+        # Every id found: equal (stripped) ids have equal indices, so the pair's
+        # position in the sorted tables is its key; sorted keys show the repeats.
+        key = i.astype(np.int64) * max(len(res_ids), 1) + j
+        if len(key) < 2 or bool((key[1:] > key[:-1]).all()):
+            order = np.arange(len(key))  # already sorted by (need, resource), no repeat
+        else:
+            order = np.argsort(key, kind="stable")
+            ks = key[order]
+            repeats = np.sort(order[1:][ks[1:] == ks[:-1]])  # later rows of a pair
+            for dup in repeats.tolist():
+                fail(dup, "need_id`/`resource_id", "be a unique pair", "a repeat")
+    else:
+        # Ids equal once stripped must count as one: key on the stripped values' codes.
+        same_need = pd.factorize(need_u)[0][need_code]
+        same_res = pd.factorize(res_u)[0][res_code]
+        key = same_need.astype(np.int64) * (len(res_u) + 1) + same_res
+        for dup in np.flatnonzero(pd.Series(key).duplicated().to_numpy()):
+            fail(int(dup), "need_id`/`resource_id", "be a unique pair", "a repeat")
     if problems:
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
         raise InputError(
@@ -328,7 +349,8 @@ def _validate_edges(
             + more,
             pd.DataFrame(records),
         )
-    return i.astype(np.int64), j.astype(np.int64), score
+    assert order is not None  # every lookup failed row raised above
+    return i.astype(np.int64), j.astype(np.int64), score, order
 
 
 def solve_assignment(
@@ -380,9 +402,9 @@ def solve_assignment(
     r = _validate_table(resources, "resources", "resource_id", "capacity")
     need_ids = n["need_id"].to_numpy(dtype=object)
     res_ids = r["resource_id"].to_numpy(dtype=object)
-    i, j, score = _validate_edges(edges, need_ids, res_ids)
-    order = np.lexsort((j, i))
-    i, j, score = i[order], j[order], score[order]
+    i, j, score, order = _validate_edges(edges, need_ids, res_ids)
+    if (order != np.arange(len(order))).any():  # not already sorted by (need, resource)
+        i, j, score = i[order], j[order], score[order]
     problem = TransportProblem(
         i,
         j,
