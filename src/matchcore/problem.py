@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .errors import InputError
@@ -184,10 +184,17 @@ class TransportProblem:
             Component of each node (isolated nodes get their own label).
         """
         n = self.n_needs + self.n_resources
-        adj = coo_matrix(
-            (np.ones(self.n_edges, dtype=np.int8), (self.need, self.n_needs + self.resource)),
-            shape=(n, n),
-        )
+        ones = np.ones(self.n_edges, dtype=np.float64)  # csgraph's dtype: no conversion
+        cols = self.n_needs + self.resource
+        if self.n_edges < 2 or bool((self.need[1:] >= self.need[:-1]).all()):
+            # Edges sorted by need are already CSR rows: no sort, no duplicate summing.
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            per_need = np.bincount(self.need, minlength=self.n_needs)
+            np.cumsum(per_need, out=indptr[1 : self.n_needs + 1])
+            indptr[self.n_needs + 1 :] = self.n_edges
+            adj = csr_matrix((ones, cols, indptr), shape=(n, n))
+        else:
+            adj = coo_matrix((ones, (self.need, cols)), shape=(n, n)).tocsr()
         _, labels = connected_components(adj, directed=False)
         return labels[: self.n_needs], labels[self.n_needs :]
 
