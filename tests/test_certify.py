@@ -197,3 +197,15 @@ def test_residual_and_check_flow():
     assert potentials(3, np.array([0, 1, 2]), np.array([1, 2, 0]),
                       np.array([1, -3, 1])) is None
 
+
+
+def test_check_flow_is_exact_beyond_float_precision():
+    from matchcore.problem import FlowNetwork
+    from matchcore.solvers.certify import net_outflow
+
+    big = 2**60 + 1
+    net = FlowNetwork(3, np.array([0, 1]), np.array([1, 2]), np.array([big, big]),
+                      np.zeros(2, np.int64), np.array([big, 0, -big]))
+    assert net_outflow(3, net.tail, net.head, np.array([big, big])).tolist() == [big, 0, -big]
+    assert check_flow(net, np.array([big, big])) == []
+    assert check_flow(net, np.array([big, big - 1])) != []

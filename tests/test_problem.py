@@ -103,3 +103,24 @@ def test_costs_out_of_the_64_bit_range_are_refused():
         mc.match(needs, resources)
     r = mc.match(needs.assign(demand=2**40), resources)
     assert r.assignments["units"].tolist() == [5] and r.verify()
+
+
+@given(instances(max_needs=8, max_resources=8))
+def test_components_do_not_depend_on_edge_order(inst):
+    p = inst.problem()
+    flip = np.arange(p.n_edges)[::-1]
+    q = TransportProblem(p.need[flip], p.resource[flip], p.demand, p.capacity, p.score[flip],
+                         p.weight, p.objective)
+    for x, y in zip(p.components(), q.components()):
+        assert x.tolist() == y.tolist()
+
+
+def test_network_numbers_the_batch_nodes_in_id_order():
+    p = TransportProblem(np.array([0, 2, 2]), np.array([3, 1, 3]), np.array([1, 2, 3]),
+                         np.array([1, 1, 1, 5]), np.array([1.0, 2.0, 3.0]), np.ones(3, np.int64))
+    net, needs, resources = p.network(np.arange(3))
+    assert needs.tolist() == [0, 2] and resources.tolist() == [1, 3]
+    assert net.n_nodes == 5
+    assert net.tail.tolist() == [0, 0, 1, 2, 2, 3, 4]
+    assert net.head.tolist() == [1, 2, 4, 3, 4, 0, 0]
+    assert net.capacity.tolist() == [1, 3, 1, 1, 3, 1, 5]
