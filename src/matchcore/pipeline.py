@@ -294,7 +294,8 @@ def _solve_round(
     options = _options(prepared, k, objective, solver if isinstance(solver, str) else "custom")
     if incumbent is not None:
         options["stickiness"] = stickiness
-        options["incumbent_edges"] = int((components["stickiness"].to_numpy() > 0).sum())
+        # Candidate edges (those max_candidates kept) that are incumbent.
+        options["incumbent_edges"] = int(_incumbent_mask(graph, incumbent).sum())
     return MatchResult(
         prepared.district, graph, score, components, problem, solution, weights, options, timings
     )
@@ -339,16 +340,11 @@ def _check_stickiness(incumbent: Any, stickiness: Any) -> float:
     return float(stickiness)
 
 
-def _add_stickiness(
-    graph: CandidateGraph,
-    score: np.ndarray,
-    components: pd.DataFrame,
-    incumbent: pd.DataFrame,
-    bonus: float,
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Add ``bonus`` to the incumbent candidate edges; a ``stickiness`` component shows it.
+def _incumbent_mask(graph: CandidateGraph, incumbent: pd.DataFrame) -> np.ndarray:
+    """Which candidate edges are incumbent pairs, shape ``(n_edges,)``.
 
-    Internal: ``incumbent`` was checked by :func:`_check_stickiness`.
+    Internal: ``incumbent`` was checked by :func:`_check_stickiness`; pairs
+    that are not candidate edges are ignored.
     """
     frame = incumbent.rename(columns=canonical_columns(incumbent.columns))
     need_u, need_code = _edge_ids(frame["need_id"])
@@ -356,12 +352,21 @@ def _add_stickiness(
     i, ok_i = _lookup(graph.need_ids.astype(str), need_u.astype(str), need_code)
     j, ok_j = _lookup(graph.resource_ids.astype(str), res_u.astype(str), res_code)
     ok = ok_i & ok_j
-    # Edges are sorted by (need, resource): one key per edge, searched once.
     width = np.int64(graph.n_resources + 1)
     edge_key = graph.need.astype(np.int64) * width + graph.resource.astype(np.int64)
     wanted = np.unique(i[ok].astype(np.int64) * width + j[ok].astype(np.int64))
-    sticky = np.isin(edge_key, wanted)
-    bonus_edge = np.where(sticky, bonus, 0.0)
+    return np.isin(edge_key, wanted)
+
+
+def _add_stickiness(
+    graph: CandidateGraph,
+    score: np.ndarray,
+    components: pd.DataFrame,
+    incumbent: pd.DataFrame,
+    bonus: float,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Add ``bonus`` to the incumbent candidate edges; a ``stickiness`` component shows it."""
+    bonus_edge = np.where(_incumbent_mask(graph, incumbent), bonus, 0.0)
     return score + bonus_edge, components.assign(stickiness=bonus_edge)
 
 
