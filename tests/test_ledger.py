@@ -252,3 +252,247 @@ def test_rematch_on_seed_street_respects_capacity(tmp_path):
         used = led.assignments().merge(live[["project_id"]]).groupby("resource_id")["units"].sum()
         cap = resources.set_index("resource_id")["capacity"]
         assert (used <= cap.reindex(used.index)).all()
+
+
+# ---------------------------------------------------------------------------
+# stickiness, backups and dropped-out resources
+
+REACH = mc.synthetic.suggested_max_distance("seed_street")
+
+
+def _copy(src, dst):
+    """A copy of a ledger file (SQLite's online backup, WAL included)."""
+    a, b = sqlite3.connect(src), sqlite3.connect(dst)
+    a.backup(b)
+    a.close()
+    b.close()
+    return dst
+
+
+def _better_placed(needs, resources, assignments, n, seed):
+    """Clones of ``n`` assigned resources moved onto the needs they serve."""
+    pick = assignments.sample(n, random_state=seed)
+    at = needs.set_index("need_id").loc[pick["need_id"]]
+    new = resources.set_index("resource_id").loc[pick["resource_id"]].reset_index()
+    new["resource_id"] = [f"NEW-{k}" for k in range(n)]
+    for col in ("x", "y", "lat", "lon"):
+        if col in new.columns and col in at.columns:
+            new[col] = at[col].to_numpy()
+    return new
+
+
+def _sticky_rounds(tmp_path, needs, resources, change):
+    """Record a round, fix a fifth of it, then rematch copies at growing stickiness."""
+    with mc.ProjectLedger(tmp_path / "base.db") as led:
+        led.add_round(mc.match(needs, resources, max_distance=REACH))
+        ids = led.projects()["project_id"].tolist()
+        fixed_ids = ids[: len(ids) // 5]
+        for pid in fixed_ids[: len(fixed_ids) // 2]:
+            led.set_status(pid, "in_progress")
+        for pid in fixed_ids[len(fixed_ids) // 2 :]:
+            led.set_status(pid, "in_progress")
+            led.set_status(pid, "completed")
+        fixed = led.assignments().set_index("project_id").loc[fixed_ids]
+        new_needs, new_resources = change(led.assignments()[
+            ~led.assignments()["project_id"].isin(fixed_ids)])
+    churn = []
+    for s in (0.0, 0.05, 0.2, 1.0):
+        path = _copy(tmp_path / "base.db", tmp_path / f"s{s}.db")
+        with mc.ProjectLedger(path) as led:
+            report = led.rematch(new_needs, new_resources, stickiness=s, max_distance=REACH)
+            assert report.result.verify()
+            assert report.result.options["stickiness"] == s
+            pd.testing.assert_frame_equal(
+                led.assignments().set_index("project_id").loc[fixed.index.unique()], fixed)
+            churn.append(report.n_changed + report.n_dropped)
+    return churn
+
+
+def test_stickiness_churn_with_new_needs_and_resources(tmp_path):
+    needs, resources = mc.synthetic.district("seed_street", seed=3)
+
+    def change(assignments):
+        new_needs = needs.sample(30, random_state=2).assign(
+            need_id=lambda f: "X" + f["need_id"].astype(str))
+        return new_needs, _better_placed(needs, resources, assignments, 40, 1)
+
+    churn = _sticky_rounds(tmp_path, needs, resources, change)
+    assert churn == sorted(churn, reverse=True) and churn[0] > churn[-1] > 0, churn
+
+
+def test_stickiness_churn_is_zero_when_nothing_forces_a_move(tmp_path):
+    # Only needs the street can serve in full: better-placed resources then
+    # cannot add coverage, so no move is forced and a large bonus keeps every project.
+    needs, resources = mc.synthetic.district("seed_street", seed=3)
+    r = mc.match(needs, resources, max_distance=REACH)
+    full = r.projects.loc[r.projects["assigned"] == r.projects["demand"], "need_id"]
+    needs = needs[needs["need_id"].isin(full)].reset_index(drop=True)
+
+    def change(assignments):
+        return None, _better_placed(needs, resources, assignments, 40, 1)
+
+    churn = _sticky_rounds(tmp_path, needs, resources, change)
+    assert churn == sorted(churn, reverse=True) and churn[0] > 0 and churn[-1] == 0, churn
+
+
+def test_rematch_passes_not_started_assignments_as_incumbent(ledger):
+    ledger.set_status("P-N1", "in_progress")
+    report = ledger.rematch(max_distance=2000)
+    r = report.result
+    assert r.options["stickiness"] == 0.1 and r.options["incumbent_edges"] == 2  # N2, N3
+    sticky = r.assignments.loc[r.assignments["stickiness"] > 0, "need_id"].tolist()
+    assert sticky == ["N2", "N3"]
+    with pytest.raises(mc.InputError, match="rematch sets `incumbent` itself"):
+        ledger.rematch(max_distance=2000, incumbent=r.assignments)
+
+
+def test_rounds_record_backups(ledger):
+    rows = ledger._conn.execute(
+        "SELECT project_id, resource_id, rank, backup_resource_id FROM backups WHERE round = 1"
+    ).fetchall()
+    assert rows == [("P-N1", "R1", 1, "R4")]
+
+
+def _drop_district():
+    """N1 is served by A; B is its only recorded backup (k=1); C is not a candidate."""
+    needs = pd.DataFrame({"need_id": ["N1", "N2"], "category": ["repair", "repair"],
+                          "priority": [5, 3], "x": [0.0, 3000.0], "y": [0.0, 0.0]})
+    resources = pd.DataFrame({
+        "resource_id": ["A", "B", "C"], "category": ["repair"] * 3, "capacity": [1, 1, 1],
+        "x": [10.0, 400.0, 3010.0], "y": [0.0, 0.0, 0.0],
+    })
+    return needs, resources
+
+
+@pytest.fixture
+def drop_ledger(tmp_path):
+    led = mc.ProjectLedger(tmp_path / "d.db")
+    led.add_round(mc.match(*_drop_district(), max_distance=1000), backups=1)
+    yield led
+    led.close()
+
+
+# A new resource nearer to N1 than its backup B (but farther than A).
+NEARER = pd.DataFrame({"resource_id": ["E"], "category": ["repair"], "x": [100.0], "y": [0.0]})
+
+
+@pytest.mark.parametrize("status", ["not_started", "in_progress"])
+@pytest.mark.parametrize("stickiness, expected", [(0.0, "E"), (0.5, "B")])
+def test_dropped_resource_backups_first(drop_ledger, status, stickiness, expected):
+    led = drop_ledger
+    if status == "in_progress":
+        led.set_status("P-N1", "in_progress")
+    report = led.rematch(None, NEARER, dropped_resources=["A"], stickiness=stickiness,
+                         max_distance=1000, by="李明")
+    assert report.dropped_resources == ("A",) and report.n_affected == 1
+    assert report.n_reassigned == 1 and report.n_to_backup == int(expected == "B")
+    assert report.result.verify()
+    p = led.projects().set_index("project_id")
+    assert p.at["P-N1", "status"] == status and p.at["P-N1", "resources"] == expected
+    assert led.assignments("P-N1")["resource_id"].tolist() == [expected]
+    assert "A" not in set(report.result.district.resources["resource_id"])
+    # Recorded, never deleted: the resource row stays, marked as dropped.
+    rounds = led._conn.execute("SELECT round FROM resources WHERE resource_id = 'A'").fetchall()
+    assert rounds == [(1,), (2,)]
+    assert led._conn.execute(
+        "SELECT resource_id, round, by, n_projects FROM dropped_resources").fetchall() == [
+        ("A", 2, "李明", 1)]
+    ended = led._conn.execute(
+        "SELECT active FROM assignments WHERE project_id = 'P-N1' AND resource_id = 'A'"
+    ).fetchall()
+    assert ended == [(0,)]
+    actions = led.audit()["action"].tolist()
+    for action in ("resource_dropped", "assignment_ended", "rematch_dropped"):
+        assert action in actions
+    # Later rounds leave it out too, until it is listed again.
+    again = led.rematch(max_distance=1000)
+    assert "A" not in set(again.result.district.resources["resource_id"])
+    back = led.rematch(None, _drop_district()[1].iloc[[0]], max_distance=1000)
+    assert "A" in set(back.result.district.resources["resource_id"])
+    assert "resource_returned" in led.audit()["action"].tolist()
+
+
+def test_dropped_resource_keeps_completed_projects(drop_ledger):
+    led = drop_ledger
+    led.set_status("P-N1", "in_progress")
+    led.set_status("P-N1", "completed")
+    report = led.rematch(dropped_resources=["A"], max_distance=1000)
+    assert report.n_affected == 0
+    assert led.assignments("P-N1")["resource_id"].tolist() == ["A"]  # done is done
+
+
+def test_in_progress_project_without_replacement_stays_in_progress(drop_ledger):
+    led = drop_ledger
+    led.set_status("P-N1", "in_progress")
+    report = led.rematch(dropped_resources=["A", "B"], max_distance=1000)
+    assert report.n_affected == 1 and report.n_reassigned == 0 and report.n_to_backup == 0
+    p = led.projects().set_index("project_id")
+    assert p.at["P-N1", "status"] == "in_progress" and p.at["P-N1", "assigned"] == 0
+    assert len(led.assignments("P-N1")) == 0
+
+
+@pytest.mark.parametrize(
+    "dropped, message",
+    [
+        (["Z", "A", "Y"], r"'Y' is not a resource of the last round; 'Z' is not"),
+        (["E"], r"'E' is also listed in new_resources"),
+    ],
+)
+def test_dropped_resources_validation(drop_ledger, dropped, message):
+    n = drop_ledger.n_rounds
+    with pytest.raises(mc.InputError, match=message):
+        drop_ledger.rematch(None, NEARER, dropped_resources=dropped, max_distance=1000)
+    assert drop_ledger.n_rounds == n
+
+
+def test_dropped_twice_is_an_error(drop_ledger):
+    drop_ledger.rematch(dropped_resources="A", max_distance=1000)
+    with pytest.raises(mc.InputError, match=r"'A' already dropped out in round 2"):
+        drop_ledger.rematch(dropped_resources=["A"], max_distance=1000)
+
+
+def test_dropped_resources_on_seed_street(tmp_path):
+    needs, resources = mc.synthetic.district("seed_street", seed=0)
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        led.add_round(mc.match(needs, resources, max_distance=REACH))
+        ids = led.projects()["project_id"].tolist()
+        for pid in ids[::4]:
+            led.set_status(pid, "in_progress")
+        busiest = led.assignments().groupby("resource_id")["units"].sum().nlargest(8).index
+        live = led.assignments()
+        hit = set(live.loc[live["resource_id"].isin(busiest), "project_id"])
+        untouched = led.assignments().set_index("project_id").loc[
+            [p for p in ids[::4] if p not in hit]]
+        report = led.rematch(dropped_resources=list(busiest), max_distance=REACH)
+        assert report.result.verify()
+        assert report.n_affected == len(hit) > 0
+        assert 0 < report.n_to_backup <= report.n_reassigned <= report.n_affected
+        now = led.assignments()
+        assert not now["resource_id"].isin(busiest).any()
+        pd.testing.assert_frame_equal(
+            now.set_index("project_id").loc[untouched.index.unique()], untouched)
+        status = led.projects().set_index("project_id")["status"]
+        assert (status.loc[[p for p in ids[::4]]] == "in_progress").all()
+        cap = resources.set_index("resource_id")["capacity"]
+        used = now.groupby("resource_id")["units"].sum()
+        assert (used <= cap.reindex(used.index)).all()
+
+
+def test_version_1_ledger_is_migrated(tmp_path):
+    from matchcore.ledger import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    for sql in MIGRATIONS[1]:
+        conn.execute(sql)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.commit()
+    conn.close()
+    with mc.ProjectLedger(path) as led:
+        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        led.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        assert len(led._conn.execute("SELECT * FROM backups").fetchall()) == 1
+        audit = led.audit()
+        assert audit.loc[audit["action"] == "migrate", "detail"].tolist() == [
+            '{"from_version": 1, "to_version": 2}']

@@ -213,3 +213,77 @@ def test_split_need_lists_resources_most_units_first():
     r = mc.match(needs, resources)
     assert r.projects["assigned"].tolist() == [4]
     assert r.projects["resources"].tolist() == ["b;a"]
+
+
+# ---------------------------------------------------------------------------
+# backups
+
+
+def _backup_district():
+    """Two repair needs and four repair resources on a line (metres).
+
+    Both needs want A (nearest, capacity 1); B (capacity 2) serves the other,
+    so after the round A has no spare unit, B one, C and D one each.
+    """
+    needs = pd.DataFrame({"need_id": ["N1", "N2"], "category": ["repair", "repair"],
+                          "priority": [5, 3], "x": [0.0, 50.0], "y": [0.0, 0.0]})
+    resources = pd.DataFrame({
+        "resource_id": ["A", "B", "C", "D"],
+        "category": ["repair"] * 4,
+        "capacity": [1, 2, 1, 1],
+        "x": [10.0, 300.0, 600.0, 900.0],
+        "y": [0.0] * 4,
+    })
+    return needs, resources
+
+
+def test_backups_by_hand():
+    r = mc.match(*_backup_district(), max_distance=2000)
+    assert r.assignments[["need_id", "resource_id"]].values.tolist() == [["N1", "A"], ["N2", "B"]]
+    b = r.backups(k=2)
+    assert b.columns.tolist() == ["need_id", "resource_id", "rank", "backup_resource_id",
+                                  "score", "distance", "spare_units"]
+    assert b[["need_id", "resource_id", "rank", "backup_resource_id", "spare_units"]] \
+        .values.tolist() == [["N1", "A", 1, "B", 1], ["N1", "A", 2, "C", 1],
+                             ["N2", "B", 1, "C", 1], ["N2", "B", 2, "D", 1]]
+    np.testing.assert_allclose(b["distance"], [300.0, 600.0, 550.0, 850.0])
+    # Each backup's score is the need's score with it, best first.
+    edges = r.graph.to_frame().assign(score=r.score).set_index(["need_id", "resource_id"])
+    expected = edges.loc[list(zip(b["need_id"], b["backup_resource_id"])), "score"]
+    np.testing.assert_allclose(b["score"], expected.to_numpy())
+    assert (b.groupby(["need_id", "resource_id"])["score"].diff().dropna() <= 0).all()
+    assert len(r.backups()) == 5 and r.backups()["rank"].max() == 3
+    assert len(r.backups(k=1)) == 2
+
+
+def test_backups_skip_full_resources_and_follow_ids_not_rows():
+    needs, resources = _backup_district()
+    r = mc.match(needs, resources, max_distance=2000)
+    assert "A" not in set(r.backups(k=10)["backup_resource_id"])  # A is full
+    shuffled = mc.match(needs.iloc[::-1], resources.sample(frac=1, random_state=3),
+                        max_distance=2000)
+    pd.testing.assert_frame_equal(shuffled.backups(), r.backups())
+
+
+def test_backups_empty_and_bad_k():
+    needs, resources = _backup_district()
+    r = mc.match(needs, resources.assign(category="childcare"), max_distance=2000,
+                 taxonomy=mc.Taxonomy.exact())
+    empty = r.backups()
+    assert len(empty) == 0 and "backup_resource_id" in empty.columns
+    for bad in (0, -1, 1.5, True, "3"):
+        with pytest.raises(mc.InputError, match="`k` must be an integer >= 1"):
+            r.backups(bad)
+
+
+@given(districts())
+def test_backups_have_spare_capacity_and_are_candidates(district):
+    r = mc.match(*district, max_distance=1500)
+    b = r.backups(k=2)
+    spare = r.district.resources.set_index("resource_id")["capacity"] - r.assignments.groupby(
+        "resource_id")["units"].sum().reindex(r.district.resource_ids, fill_value=0)
+    assert (b["spare_units"].to_numpy() == spare.loc[b["backup_resource_id"]].to_numpy()).all()
+    assert (b["spare_units"] > 0).all() and (b["resource_id"] != b["backup_resource_id"]).all()
+    cand = set(zip(r.graph.to_frame()["need_id"], r.graph.to_frame()["resource_id"]))
+    assert all(p in cand for p in zip(b["need_id"], b["backup_resource_id"]))
+    assert (b.groupby(["need_id", "resource_id"]).size() <= 2).all()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,7 +34,7 @@ PathLike = str | os.PathLike[str]
 #: PRAGMA application_id of a matchcore ledger ("MCLG").
 APPLICATION_ID = 0x4D434C47
 #: The schema version this code writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Allowed status moves; completed and cancelled are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -70,8 +70,24 @@ _SCHEMA_V1 = (
     " action TEXT NOT NULL, project_id TEXT, round INTEGER, by TEXT, detail TEXT)",
 )
 
+# Version 2: each round's backups per assignment, and resources that dropped out
+# (marked, never deleted; ``returned_round`` is set when one is listed again).
+_SCHEMA_V2 = (
+    "CREATE TABLE backups (round INTEGER NOT NULL, project_id TEXT NOT NULL,"
+    " need_id TEXT NOT NULL, resource_id TEXT NOT NULL, rank INTEGER NOT NULL,"
+    " backup_resource_id TEXT NOT NULL, score REAL, distance REAL, spare_units INTEGER,"
+    " PRIMARY KEY (round, project_id, resource_id, rank))",
+    "CREATE TABLE dropped_resources (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " resource_id TEXT NOT NULL, round INTEGER NOT NULL, at TEXT NOT NULL, by TEXT,"
+    " n_projects INTEGER NOT NULL, returned_round INTEGER)",
+    "CREATE INDEX dropped_resources_id ON dropped_resources (resource_id)",
+)
+
 #: Migration hook: the SQL steps that bring a ledger *to* each version.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+
+#: Backups recorded per assignment (see :meth:`MatchResult.backups`).
+N_BACKUPS = 3
 
 _PROJECT_COLUMNS = [
     *PROJECT_COLUMNS,
@@ -114,6 +130,16 @@ class RematchReport:
         Projects created in this round.
     n_dropped : int
         Not-started projects that lost all their units (cancelled, noted).
+    dropped_resources : tuple of str
+        The resources that left in this round (``dropped_resources=``).
+    n_affected : int
+        Not-started and in-progress projects that had units on them.
+    n_reassigned : int
+        Affected projects whose lost units were all replaced in this round
+        (their active units are back to at least what they were).
+    n_to_backup : int
+        Re-assigned projects that got at least one unit from a backup
+        recorded for the resource they lost.
     """
 
     round: int
@@ -121,6 +147,10 @@ class RematchReport:
     n_changed: int
     n_new: int
     n_dropped: int
+    dropped_resources: tuple[str, ...] = ()
+    n_affected: int = 0
+    n_reassigned: int = 0
+    n_to_backup: int = 0
 
 
 class ProjectLedger:
@@ -225,7 +255,9 @@ class ProjectLedger:
                 c.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(step),)
                 )
-                self._audit(c, "migrate", detail={"to_version": step})
+            if version < SCHEMA_VERSION:
+                self._audit(c, "migrate",
+                            detail={"from_version": version, "to_version": SCHEMA_VERSION})
             if version == 0:
                 c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 c.execute("INSERT OR REPLACE INTO meta VALUES ('application', 'matchcore-ledger')")
@@ -284,7 +316,9 @@ class ProjectLedger:
         """The number of rounds recorded."""
         return int(self._conn.execute("SELECT count(*) FROM rounds").fetchone()[0])
 
-    def add_round(self, result: MatchResult, *, by: str | None = None) -> int:
+    def add_round(
+        self, result: MatchResult, *, by: str | None = None, backups: int = N_BACKUPS
+    ) -> int:
         """Record a match result as a new round; its projects start as ``not_started``.
 
         A need that already has a not-started project keeps its project id
@@ -297,6 +331,9 @@ class ProjectLedger:
             The output of :func:`matchcore.match`.
         by : str, optional
             Who recorded it (kept in the audit log).
+        backups : int, default 3
+            Backups recorded per assignment (:meth:`MatchResult.backups`);
+            :meth:`rematch` prefers them when a resource drops out.
 
         Returns
         -------
@@ -319,7 +356,7 @@ class ProjectLedger:
         3
         """
         with self._write() as c:
-            rnd, _, _ = self._record(c, result, by=by, rematch=False)
+            rnd, _, _ = self._record(c, result, by=by, rematch=False, backups=backups)
         return rnd
 
     record = add_round
@@ -332,8 +369,20 @@ class ProjectLedger:
         by: str | None,
         rematch: bool,
         resources: pd.DataFrame | None = None,
+        extend: dict[str, str] | None = None,
+        backups: int = N_BACKUPS,
     ) -> tuple[int, int, int]:
-        """Store ``result`` as a new round; returns (round, n_changed, n_new)."""
+        """Store ``result`` as a new round; returns (round, n_changed, n_new).
+
+        ``extend`` maps need ids to in-progress projects that lost units to a
+        dropped resource: their new assignments are added to the project,
+        which keeps its status and its other assignments.
+        """
+        extend = extend or {}
+        if backups is not None and (
+            isinstance(backups, bool) or not isinstance(backups, int) or backups < 0
+        ):
+            raise InputError(f"`backups` must be an integer >= 0; got {backups!r}")
         rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
         at = _now()
         options = {k: (v if isinstance(v, (int, float, str, type(None))) else repr(v))
@@ -353,66 +402,106 @@ class ProjectLedger:
              for r in _records(resources)],
         )
         projects = result.projects
-        assignments = result.assignments
-        by_need = {need: rows for need, rows in assignments.groupby("need_id", sort=False)}
+        assign_records = _records(result.assignments)
+        by_need: dict[str, list[dict[str, Any]]] = {}
+        for a in assign_records:
+            by_need.setdefault(str(a["need_id"]), []).append(a)
+        # One read of the live projects and their assignments, not one query per need.
+        live: dict[str, tuple[str, str]] = {
+            need: (pid, status) for need, pid, status in c.execute(
+                "SELECT need_id, project_id, status FROM projects WHERE status IN (?, ?)"
+                " ORDER BY round, project_id", _LIVE,
+            )
+        }
+        old_units: dict[str, list[tuple[str, int]]] = {}
+        for pid, rid, units in c.execute(
+            "SELECT a.project_id, a.resource_id, a.units FROM assignments a JOIN projects p"
+            " USING (project_id) WHERE a.active = 1 AND p.status = 'not_started'"
+            " ORDER BY a.project_id, a.resource_id"
+        ):
+            old_units.setdefault(pid, []).append((rid, int(units)))
+        taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
         n_changed = n_new = 0
+        pids: dict[str, str] = {}
+        audits: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        creates: list[tuple[Any, ...]] = []
+        ended: list[tuple[str]] = []
+        inserts: list[tuple[Any, ...]] = []
+
+        def audit(action: str, pid: str, detail: dict[str, Any]) -> None:
+            audits.append((at, action, pid, rnd, by,
+                           json.dumps(detail, ensure_ascii=False, default=str)))
+
         for p in _records(projects):
             need = str(p["need_id"])
-            live = c.execute(
-                "SELECT project_id, status FROM projects WHERE need_id = ? AND status IN (?, ?)"
-                " ORDER BY round DESC LIMIT 1",
-                (need, *_LIVE),
-            ).fetchone()
-            rows = by_need[p["need_id"]]
-            if live is not None and live[1] == "in_progress":
+            rows = by_need[need]
+            if need in extend:
+                pid = extend[need]
+                audit("reassign", pid, {"in_progress": True, "added": p["resources"]})
+            elif need in live and live[need][1] == "not_started":
+                pid = live[need][0]
+                new = sorted((str(a["resource_id"]), int(a["units"])) for a in rows)
+                changed = old_units.get(pid, []) != new
+                n_changed += changed
+                ended.append((pid,))
+                updates.append(
+                    (rnd, _none(p["community"]), _none(p["grid"]), p["category"], p["demand"],
+                     p["assigned"], p["resources"], p["score"], at, pid)
+                )
+                audit("reassign", pid, {"changed": changed, "resources": p["resources"]})
+            elif need in live:
                 raise InputError(
-                    f"need {need!r} already has project {live[0]!r} in progress; "
+                    f"need {need!r} already has project {live[need][0]!r} in progress; "
                     "use ProjectLedger.rematch, which keeps it fixed"
                 )
-            if live is not None:
-                pid = live[0]
-                old = c.execute(
-                    "SELECT resource_id, units FROM assignments WHERE project_id = ? AND active = 1"
-                    " ORDER BY resource_id", (pid,),
-                ).fetchall()
-                new = sorted(zip(rows["resource_id"].astype(str), rows["units"].astype(int)))
-                changed = [(r, int(u)) for r, u in old] != new
-                n_changed += changed
-                c.execute("UPDATE assignments SET active = 0 WHERE project_id = ?", (pid,))
-                c.execute(
-                    "UPDATE projects SET updated_round=?, community=?, grid=?, category=?,"
-                    " demand=?, assigned=?, resources=?, score=?, updated_at=?"
-                    " WHERE project_id=?",
-                    (rnd, _none(p["community"]), _none(p["grid"]), p["category"], p["demand"],
-                     p["assigned"], p["resources"], p["score"], at, pid),
-                )
-                self._audit(c, "reassign", project_id=pid, round=rnd, by=by,
-                            detail={"changed": changed, "resources": p["resources"]})
             else:
                 pid = "P-" + need
-                if c.execute("SELECT 1 FROM projects WHERE project_id = ?", (pid,)).fetchone():
+                if pid in taken:
                     pid = f"{pid}-R{rnd}"
+                taken.add(pid)
                 n_new += 1
-                c.execute(
-                    "INSERT INTO projects VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                creates.append(
                     (pid, rnd, rnd, need, _none(p["community"]), _none(p["grid"]),
                      p["category"], p["demand"], p["assigned"], p["resources"], p["score"],
-                     "not_started", at, at),
+                     "not_started", at, at)
                 )
-                c.execute(
-                    "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (pid, None, "not_started", by, f"round {rnd}", at),
-                )
-                self._audit(c, "create", project_id=pid, round=rnd, by=by,
-                            detail={"need_id": need, "resources": p["resources"]})
-            for a in _records(rows):
-                c.execute(
-                    "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
-                    " score, data) VALUES (?,?,?,?,?,?,?)",
-                    (pid, rnd, need, str(a["resource_id"]), int(a["units"]), a["score"],
-                     json.dumps(a, ensure_ascii=False)),
-                )
+                audit("create", pid, {"need_id": need, "resources": p["resources"]})
+            pids[need] = pid
+            inserts += [
+                (pid, rnd, need, str(a["resource_id"]), int(a["units"]), a["score"],
+                 json.dumps(a, ensure_ascii=False))
+                for a in rows
+            ]
+        c.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?", ended)
+        c.executemany(
+            "UPDATE projects SET updated_round=?, community=?, grid=?, category=?,"
+            " demand=?, assigned=?, resources=?, score=?, updated_at=? WHERE project_id=?",
+            updates,
+        )
+        c.executemany("INSERT INTO projects VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", creates)
+        c.executemany(
+            "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
+            " VALUES (?,?,?,?,?,?)",
+            [(row[0], None, "not_started", by, f"round {rnd}", at) for row in creates],
+        )
+        c.executemany(
+            "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
+            audits,
+        )
+        c.executemany(
+            "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
+            " score, data) VALUES (?,?,?,?,?,?,?)",
+            inserts,
+        )
+        if backups:
+            b = result.backups(backups)
+            b = b[b["need_id"].astype(str).isin(pids)]
+            c.executemany(
+                "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
+                [(rnd, pids[str(n)], str(n), str(r), int(k), str(br), float(sc), float(dist),
+                  int(sp)) for n, r, k, br, sc, dist, sp in b.itertuples(index=False)],
+            )
         self._audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
                     detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed})
         return rnd, n_changed, n_new
@@ -880,6 +969,9 @@ class ProjectLedger:
         new_resources: pd.DataFrame | None = None,
         *,
         by: str | None = None,
+        stickiness: float = 0.1,
+        dropped_resources: Iterable[str] | None = None,
+        backups: int = N_BACKUPS,
         **match_options: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
@@ -887,11 +979,21 @@ class ProjectLedger:
         The next round's needs are the last round's needs that have no
         in-progress, completed or cancelled project, plus ``new_needs`` (a
         need id given again replaces its row). Its resources are the last
-        round's plus ``new_resources`` (same rule), each less the units of
-        in-progress and completed projects. Not-started projects keep their
-        id and get the new assignment; those left without units are
-        cancelled with a note. No stickiness yet: a not-started project may
-        move to other resources when that is better.
+        round's plus ``new_resources`` (same rule), less those that dropped
+        out, each less the units of in-progress and completed projects.
+        Not-started projects keep their id and get the new assignment; their
+        current resources get the ``stickiness`` bonus, so a project moves only
+        when that gains more than ``stickiness`` per unit. Those left without
+        units are cancelled with a note.
+
+        Resources in ``dropped_resources`` leave for good (they are marked in
+        the ledger, never deleted; listing one again in ``new_resources``
+        brings it back). The live assignments on them end. The needs of the
+        not-started and in-progress projects that had units on them go back
+        into the round (an in-progress project asks only for the units it
+        lost and keeps its status and its other resources), and their edges to
+        the backups recorded for the lost resource get the stickiness bonus:
+        backups first, while the solve stays exact.
 
         Parameters
         ----------
@@ -899,12 +1001,27 @@ class ProjectLedger:
             Lists to add.
         by : str, optional
             Who ran it (audit log).
+        stickiness : float, default 0.1
+            Bonus in score units for each not-started project's current
+            resources and for the backups of lost ones (see
+            :func:`matchcore.match`); 0 re-matches freely.
+        dropped_resources : iterable of str, optional
+            Ids of resources that dropped out.
+        backups : int, default 3
+            Backups recorded per assignment of the new round.
         **match_options
             Passed to :func:`matchcore.match` (``max_distance``, ``scope``, ...).
 
         Returns
         -------
         RematchReport
+
+        Raises
+        ------
+        InputError
+            No round recorded yet; a dropped resource that the last round did
+            not list, that already left, or that is also in ``new_resources``;
+            an ``incumbent`` in ``match_options`` (rematch sets it).
 
         Examples
         --------
@@ -916,26 +1033,40 @@ class ProjectLedger:
         >>> report = ledger.rematch(max_distance=2000)
         >>> report.round, report.n_changed
         (2, 0)
+        >>> report = ledger.rematch(dropped_resources=["R1"], max_distance=2000)
+        >>> report.n_affected, report.n_reassigned, report.n_to_backup
+        (1, 0, 0)
         """
         from .io import read_needs, read_resources
         from .pipeline import match
 
         if self.n_rounds == 0:
             raise InputError("rematch needs a recorded round; call add_round first")
+        if "incumbent" in match_options:
+            raise InputError(
+                "rematch sets `incumbent` itself (the not-started projects' assignments); "
+                "do not pass it"
+            )
+        c = self._conn
         needs = self._latest("needs", "need_id")
         resources = self._latest("resources", "resource_id")
-        if new_needs is not None:
-            new_n = read_needs(new_needs)
+        new_n = read_needs(new_needs) if new_needs is not None else None
+        new_r = read_resources(new_resources) if new_resources is not None else None
+        returned = set() if new_r is None else set(new_r["resource_id"].astype(str))
+        gone = {
+            r[0]: r[1] for r in c.execute(
+                "SELECT resource_id, round FROM dropped_resources WHERE returned_round IS NULL"
+            )
+        }
+        drop = self._check_dropped(dropped_resources, resources, gone, returned)
+        if new_n is not None:
             needs = pd.concat(
                 [needs[~needs["need_id"].astype(str).isin(new_n["need_id"].astype(str))],
                  _frame_from_records(new_n)], ignore_index=True)
-        if new_resources is not None:
-            new_r = read_resources(new_resources)
+        if new_r is not None:
             resources = pd.concat(
-                [resources[~resources["resource_id"].astype(str)
-                           .isin(new_r["resource_id"].astype(str))],
+                [resources[~resources["resource_id"].astype(str).isin(returned)],
                  _frame_from_records(new_r)], ignore_index=True)
-        c = self._conn
         settled = {
             r[0] for r in c.execute(
                 "SELECT need_id FROM projects p WHERE round = (SELECT max(round) FROM projects q"
@@ -943,10 +1074,34 @@ class ProjectLedger:
                 " 'cancelled')"
             )
         }
-        if new_needs is not None:
+        if new_n is not None:
             # A need given again is a new request, even if its old project is settled.
             settled -= set(new_n["need_id"].astype(str))
         needs = needs[~needs["need_id"].astype(str).isin(settled)]
+
+        live = self._live_assignments()
+        lost = live[live["resource_id"].isin(drop)]
+        affected = sorted(set(lost["project_id"]))
+        # In-progress projects that lost units come back asking for those units only.
+        lost_ip = lost[lost["status"] == "in_progress"]
+        if new_n is not None:
+            lost_ip = lost_ip[~lost_ip["need_id"].isin(set(new_n["need_id"].astype(str)))]
+        extend = dict(zip(lost_ip["need_id"], lost_ip["project_id"]))
+        if extend:
+            units_lost = lost_ip.groupby("need_id")["units"].sum()
+            back = self._need_rows(sorted(extend)).assign(
+                demand=lambda f: f["need_id"].map(units_lost).astype("int64")
+            )
+            needs = pd.concat([needs, back], ignore_index=True)
+        sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)]
+        preferred = self._backups_of(lost)
+        incumbent = (
+            pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True)
+            .drop_duplicates()
+            .sort_values(["need_id", "resource_id"])
+            .reset_index(drop=True)
+        )
+
         used = dict(c.execute(
             "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
             " USING (project_id) WHERE a.active = 1 AND p.status IN ('in_progress', 'completed')"
@@ -957,20 +1112,47 @@ class ProjectLedger:
             capacity=[int(cap) - int(used.get(str(rid), 0))
                       for rid, cap in zip(resources["resource_id"], resources["capacity"])]
         )
-        resources = resources[resources["capacity"] > 0].reset_index(drop=True)
-        result = match(needs.reset_index(drop=True), resources, **match_options)
+        out = set(gone) - returned | set(drop)
+        resources = resources[
+            (resources["capacity"] > 0) & ~resources["resource_id"].astype(str).isin(out)
+        ].reset_index(drop=True)
+        result = match(needs.reset_index(drop=True), resources, incumbent=incumbent,
+                       stickiness=stickiness, **match_options)
+        before = live.groupby("project_id")["units"].sum()
         with self._write() as w:
             rnd, n_changed, n_new = self._record(
-                w, result, by=by, rematch=True, resources=full
+                w, result, by=by, rematch=True, resources=full, extend=extend, backups=backups
             )
+            at = _now()
+            for rid in sorted(returned & set(gone)):
+                w.execute("UPDATE dropped_resources SET returned_round = ? WHERE resource_id = ?"
+                          " AND returned_round IS NULL", (rnd, rid))
+                self._audit(w, "resource_returned", round=rnd, by=by,
+                            detail={"resource_id": rid, "dropped_in_round": gone[rid]})
+            for rid in drop:
+                mine = lost[lost["resource_id"] == rid]
+                w.execute(
+                    "INSERT INTO dropped_resources (resource_id, round, at, by, n_projects)"
+                    " VALUES (?,?,?,?,?)", (rid, rnd, at, by, len(mine)),
+                )
+                self._audit(w, "resource_dropped", round=rnd, by=by,
+                            detail={"resource_id": rid,
+                                    "projects": sorted(set(mine["project_id"]))})
+            for pid, rid, units in zip(lost["project_id"], lost["resource_id"], lost["units"]):
+                w.execute("UPDATE assignments SET active = 0 WHERE project_id = ?"
+                          " AND resource_id = ? AND active = 1", (pid, rid))
+                self._audit(w, "assignment_ended", project_id=pid, round=rnd, by=by,
+                            detail={"resource_id": rid, "units": int(units),
+                                    "why": "resource dropped out"})
+            for pid in sorted(set(extend.values())):
+                self._refresh_project(w, pid, rnd, at)
             matched = set(result.projects["need_id"].astype(str))
-            dropped = [
+            cancelled = [
                 pid for pid, need in w.execute(
                     "SELECT project_id, need_id FROM projects WHERE status = 'not_started'"
                 ).fetchall() if need not in matched
             ]
-            at = _now()
-            for pid in dropped:
+            for pid in cancelled:
                 w.execute("UPDATE projects SET status='cancelled', updated_at=?,"
                           " updated_round=? WHERE project_id=?", (at, rnd, pid))
                 w.execute("UPDATE assignments SET active = 0 WHERE project_id = ?", (pid,))
@@ -982,7 +1164,115 @@ class ProjectLedger:
                 self._audit(w, "set_status", project_id=pid, round=rnd, by=by,
                             detail={"from": "not_started", "to": "cancelled",
                                     "note": "rematch: no units"})
-        return RematchReport(rnd, result, n_changed, n_new, len(dropped))
+            n_reassigned, n_to_backup = self._replaced(w, affected, before, rnd, preferred)
+            if drop:
+                self._audit(w, "rematch_dropped", round=rnd, by=by,
+                            detail={"dropped_resources": drop, "n_affected": len(affected),
+                                    "n_reassigned": n_reassigned, "n_to_backup": n_to_backup})
+        return RematchReport(rnd, result, n_changed, n_new, len(cancelled), tuple(drop),
+                             len(affected), n_reassigned, n_to_backup)
+
+    def _check_dropped(
+        self,
+        dropped: Iterable[str] | None,
+        resources: pd.DataFrame,
+        gone: dict[str, int],
+        returned: set[str],
+    ) -> list[str]:
+        """Sorted distinct ids of ``dropped``, each a resource of the last round still here."""
+        if dropped is None:
+            return []
+        if isinstance(dropped, str):
+            dropped = [dropped]
+        try:
+            ids = sorted({str(v).strip() for v in dropped})
+        except TypeError as err:
+            raise InputError(
+                f"`dropped_resources` must be an iterable of resource ids; got {dropped!r}"
+            ) from err
+        known = set(resources["resource_id"].astype(str)) if len(resources) else set()
+        problems = [f"{r!r} is not a resource of the last round" for r in ids if r not in known]
+        problems += [f"{r!r} already dropped out in round {gone[r]}" for r in ids
+                     if r in gone and r not in returned]
+        problems += [f"{r!r} is also listed in new_resources" for r in ids if r in returned]
+        if problems:
+            raise InputError(
+                "`dropped_resources` must name resources of the last round that are still "
+                "available; got: " + "; ".join(problems)
+            )
+        return ids
+
+    def _live_assignments(self) -> pd.DataFrame:
+        """Active assignments of not-started and in-progress projects, with the status."""
+        cols = ["project_id", "need_id", "resource_id", "units", "round", "status"]
+        rows = self._conn.execute(
+            "SELECT a.project_id, a.need_id, a.resource_id, a.units, a.round, p.status"
+            " FROM assignments a JOIN projects p USING (project_id)"
+            " WHERE a.active = 1 AND p.status IN (?, ?) ORDER BY a.project_id, a.resource_id",
+            _LIVE,
+        ).fetchall()
+        frame = pd.DataFrame(rows, columns=cols)
+        frame["units"] = frame["units"].astype("int64")
+        return frame
+
+    def _need_rows(self, need_ids: list[str]) -> pd.DataFrame:
+        """Each need's row as last recorded (whatever the round)."""
+        records = []
+        for need in need_ids:
+            row = self._conn.execute(
+                "SELECT data FROM needs WHERE need_id = ? ORDER BY round DESC LIMIT 1", (need,)
+            ).fetchone()
+            records.append(json.loads(row[0]))
+        return pd.DataFrame(records)
+
+    def _backups_of(self, lost: pd.DataFrame) -> pd.DataFrame:
+        """(need_id, backup resource_id) recorded for the lost assignments."""
+        pairs: list[tuple[str, str]] = []
+        for pid, rid, rnd in zip(lost["project_id"], lost["resource_id"], lost["round"]):
+            pairs += self._conn.execute(
+                "SELECT need_id, backup_resource_id FROM backups WHERE round = ?"
+                " AND project_id = ? AND resource_id = ? ORDER BY rank",
+                (int(rnd), pid, rid),
+            ).fetchall()
+        return pd.DataFrame(pairs, columns=["need_id", "resource_id"])
+
+    def _refresh_project(self, c: sqlite3.Connection, pid: str, rnd: int, at: str) -> None:
+        """Recompute an in-progress project's assigned, resources and score from its
+        active assignments."""
+        rows = c.execute(
+            "SELECT resource_id, units, score FROM assignments WHERE project_id = ?"
+            " AND active = 1 ORDER BY units DESC, resource_id", (pid,),
+        ).fetchall()
+        c.execute(
+            "UPDATE projects SET updated_round=?, assigned=?, resources=?, score=?, updated_at=?"
+            " WHERE project_id=?",
+            (rnd, sum(int(u) for _, u, _ in rows), ";".join(r for r, _, _ in rows),
+             sum(float(s or 0.0) * int(u) for _, u, s in rows), at, pid),
+        )
+        self._audit(c, "reassign", project_id=pid, round=rnd,
+                    detail={"in_progress": True, "resources": [r for r, _, _ in rows]})
+
+    def _replaced(
+        self,
+        c: sqlite3.Connection,
+        affected: list[str],
+        before: pd.Series,
+        rnd: int,
+        preferred: pd.DataFrame,
+    ) -> tuple[int, int]:
+        """How many affected projects got all their units back, and how many of those
+        got a unit from a recorded backup."""
+        backup_pairs = set(zip(preferred["need_id"], preferred["resource_id"]))
+        n_back = n_backup = 0
+        for pid in affected:
+            rows = c.execute(
+                "SELECT need_id, resource_id, units, round FROM assignments"
+                " WHERE project_id = ? AND active = 1", (pid,),
+            ).fetchall()
+            if sum(int(u) for _, _, u, _ in rows) >= int(before.get(pid, 0)):
+                n_back += 1
+                n_backup += any(r == rnd and (n, res) in backup_pairs for n, res, _, r in rows)
+        return n_back, n_backup
 
 
 def _frame_from_records(frame: pd.DataFrame) -> pd.DataFrame:

@@ -62,6 +62,8 @@ def match(
     objective: Objective = "coverage",
     solver: str | Callable[..., np.ndarray] = "auto",
     certify: bool = True,
+    incumbent: pd.DataFrame | None = None,
+    stickiness: float = 0.0,
 ) -> MatchResult:
     """Match needs to resources: the best project list, exact and explained.
 
@@ -90,6 +92,19 @@ def match(
     certify : bool, default True
         Check the solution's optimality certificate (exact solvers are
         certified while solving; this re-checks from scratch).
+    incumbent : DataFrame, optional
+        Columns need_id, resource_id: the current assignment (or any pairs
+        to prefer). Their candidate edges get the ``stickiness`` bonus; pairs
+        that are not candidates this round get nothing.
+    stickiness : float, default 0.0
+        A bonus, in score units (>= 0), added to the score of every incumbent
+        candidate edge: a need moves away from its incumbent resource only
+        when that gains more than ``stickiness`` per unit. It is kept as the
+        ``stickiness`` column of ``result.components`` (so ``score`` is the
+        weighted sum of the other components plus it) and recorded in
+        ``result.options``. The result stays exact and certified for the
+        bonus-adjusted score; coverage comes first as always, so stickiness
+        never costs a unit of coverage.
 
     Returns
     -------
@@ -115,12 +130,20 @@ def match(
       need_id  assigned resources
     0      N1         2        R1
     1      N2         1        R2
+
+    Keep the current assignment unless a move gains more than 0.2 per unit:
+
+    >>> sticky = mc.match(needs, resources, max_distance=2000,
+    ...                   incumbent=r.assignments, stickiness=0.2)
+    >>> sticky.components["stickiness"].max(), sticky.options["stickiness"]
+    (np.float64(0.2), 0.2)
     """
     weights, k = _check_options(weights, objective, max_candidates, max_distance, scope)
+    bonus = _check_stickiness(incumbent, stickiness)
     prepared = _prepare(needs, resources, max_distance=max_distance, scope=scope,
                         taxonomy=taxonomy)
     return _solve_round(prepared, weights, k=k, objective=objective, solver=solver,
-                        certify=certify)
+                        certify=certify, incumbent=incumbent, stickiness=bonus)
 
 
 # ---------------------------------------------------------------------------
@@ -187,12 +210,25 @@ def _prepare(
 
 
 def _score_round(
-    prepared: _Prepared, weights: Weights, k: int | None, timings: dict[str, float]
+    prepared: _Prepared,
+    weights: Weights,
+    k: int | None,
+    timings: dict[str, float],
+    *,
+    incumbent: pd.DataFrame | None = None,
+    stickiness: float = 0.0,
 ) -> tuple[CandidateGraph, np.ndarray, pd.DataFrame]:
-    """Score the candidate edges and keep the ``k`` best of each need (step 3)."""
+    """Score the candidate edges and keep the ``k`` best of each need (step 3).
+
+    With an ``incumbent`` (checked by :func:`_check_stickiness`), its edges
+    get the ``stickiness`` bonus and ``components`` a ``stickiness`` column.
+    """
     t = time.perf_counter()
     graph = prepared.graph
     score, components = score_edges(prepared.district, graph, weights)
+    if incumbent is not None:
+        # Before keep_best: the k best are chosen on the bonus-adjusted score.
+        score, components = _add_stickiness(graph, score, components, incumbent, stickiness)
     if k is not None:
         graph, kept = keep_best(graph, score, k)
         score = score[kept]
@@ -236,10 +272,14 @@ def _solve_round(
     objective: Objective,
     solver: str | Callable[..., np.ndarray],
     certify: bool,
+    incumbent: pd.DataFrame | None = None,
+    stickiness: float = 0.0,
 ) -> MatchResult:
     """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``)."""
     timings = dict(prepared.timings)
-    graph, score, components = _score_round(prepared, weights, k, timings)
+    graph, score, components = _score_round(
+        prepared, weights, k, timings, incumbent=incumbent, stickiness=stickiness
+    )
     problem = _problem_of(prepared.district, graph, score, objective)
     solution = solve(problem, solver)
     timings["solve"] = solution.seconds
@@ -252,9 +292,82 @@ def _solve_round(
             raise SolverError(f"solver {solution.solver!r} failed the certificate: {cert.problems}")
         solution.certificate = cert
     options = _options(prepared, k, objective, solver if isinstance(solver, str) else "custom")
+    if incumbent is not None:
+        options["stickiness"] = stickiness
+        # Candidate edges (those max_candidates kept) that are incumbent.
+        options["incumbent_edges"] = int(_incumbent_mask(graph, incumbent).sum())
     return MatchResult(
         prepared.district, graph, score, components, problem, solution, weights, options, timings
     )
+
+
+def _check_stickiness(incumbent: Any, stickiness: Any) -> float:
+    """Check ``incumbent`` (a DataFrame or None) and ``stickiness`` (a number >= 0)."""
+    if (
+        isinstance(stickiness, bool)
+        or not isinstance(stickiness, (int, float, np.integer, np.floating))
+        or not np.isfinite(stickiness)
+        or stickiness < 0
+    ):
+        raise InputError(
+            f"`stickiness` must be a finite number >= 0 (score units); got {stickiness!r}"
+        )
+    if incumbent is None:
+        if stickiness:
+            raise InputError(
+                f"`stickiness` ({stickiness!r}) needs an `incumbent` assignment to stick to; "
+                "pass incumbent=<DataFrame with need_id, resource_id>"
+            )
+        return float(stickiness)
+    if not isinstance(incumbent, pd.DataFrame):
+        raise InputError(
+            f"`incumbent` must be a DataFrame with columns need_id, resource_id; "
+            f"got {type(incumbent).__name__}"
+        )
+    frame = incumbent.rename(columns=canonical_columns(incumbent.columns))
+    missing = [c for c in ("need_id", "resource_id") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"incumbent lacks required column(s) {missing}; got {list(incumbent.columns)}"
+        )
+    for col in ("need_id", "resource_id"):
+        bad = np.flatnonzero(frame[col].isna().to_numpy())
+        if len(bad):
+            raise InputError(
+                f"`{col}` must be a non-empty id; got a missing value in row {bad[0] + 1} "
+                f"of incumbent ({len(bad)} row(s) in all)"
+            )
+    return float(stickiness)
+
+
+def _incumbent_mask(graph: CandidateGraph, incumbent: pd.DataFrame) -> np.ndarray:
+    """Which candidate edges are incumbent pairs, shape ``(n_edges,)``.
+
+    Internal: ``incumbent`` was checked by :func:`_check_stickiness`; pairs
+    that are not candidate edges are ignored.
+    """
+    frame = incumbent.rename(columns=canonical_columns(incumbent.columns))
+    need_u, need_code = _edge_ids(frame["need_id"])
+    res_u, res_code = _edge_ids(frame["resource_id"])
+    i, ok_i = _lookup(graph.need_ids.astype(str), need_u.astype(str), need_code)
+    j, ok_j = _lookup(graph.resource_ids.astype(str), res_u.astype(str), res_code)
+    ok = ok_i & ok_j
+    width = np.int64(graph.n_resources + 1)
+    edge_key = graph.need.astype(np.int64) * width + graph.resource.astype(np.int64)
+    wanted = np.unique(i[ok].astype(np.int64) * width + j[ok].astype(np.int64))
+    return np.isin(edge_key, wanted)
+
+
+def _add_stickiness(
+    graph: CandidateGraph,
+    score: np.ndarray,
+    components: pd.DataFrame,
+    incumbent: pd.DataFrame,
+    bonus: float,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Add ``bonus`` to the incumbent candidate edges; a ``stickiness`` component shows it."""
+    bonus_edge = np.where(_incumbent_mask(graph, incumbent), bonus, 0.0)
+    return score + bonus_edge, components.assign(stickiness=bonus_edge)
 
 
 def _edge_ids(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -243,7 +243,8 @@ class MatchResult:
         """One row per (need, resource) pair that carries units.
 
         Columns: project_id, need_id, resource_id, units, score, the score
-        components (type, locality, priority, partner) and distance (metres).
+        components (type, locality, priority, partner, and stickiness when
+        the match had an incumbent) and distance (metres).
         """
         used = np.flatnonzero(self.units > 0)
         g = self.graph
@@ -257,7 +258,9 @@ class MatchResult:
                 "score": self.score[used],
             }
         )
-        for name in COMPONENTS:
+        # The weighted components, then the stickiness bonus when the match had one.
+        extra = [c for c in self.components.columns if c not in COMPONENTS]
+        for name in (*COMPONENTS, *extra):
             frame[name] = self.components[name].to_numpy()[used]
         frame["distance"] = g.distance[used]
         return frame
@@ -371,6 +374,77 @@ class MatchResult:
 
         return summary(self)
 
+    def backups(self, k: int = 3) -> pd.DataFrame:
+        """The ``k`` best other candidate resources of each assignment that have spare units.
+
+        For every assignment (need, resource), the need's other candidate
+        resources that still have spare capacity after the round, best score
+        first: the ones to call when the assigned resource drops out. Spare
+        units are not reserved: two assignments may list the same backup.
+
+        Parameters
+        ----------
+        k : int, default 3
+            How many backups per assignment, at most.
+
+        Returns
+        -------
+        pandas.DataFrame
+            need_id, resource_id (the assignment), rank (1 = best),
+            backup_resource_id, score (the need's score with the backup),
+            distance (metres), spare_units (the backup's capacity left after
+            the round); sorted by need_id, resource_id, rank. Assignments
+            without a backup have no row.
+
+        Raises
+        ------
+        InputError
+            If ``k`` is not an integer >= 1.
+
+        Examples
+        --------
+        >>> import matchcore as mc
+        >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+        >>> r.backups(k=1)[["need_id", "resource_id", "backup_resource_id", "spare_units"]]
+          need_id resource_id backup_resource_id  spare_units
+        0      N1          R1                 R4            1
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"`k` must be an integer >= 1; got {k!r}")
+        g, d = self.graph, self.district
+        assigned = np.flatnonzero(self.units > 0)
+        spare = d.capacity - self._used
+        # Every (assignment, candidate edge of the same need) pair, without a loop:
+        # edges are sorted by need, so a need's candidates are one CSR slice.
+        indptr = np.searchsorted(g.need, np.arange(g.n_needs + 1))
+        need = g.need[assigned]
+        starts, counts = indptr[need], indptr[need + 1] - indptr[need]
+        owner = np.repeat(np.arange(len(assigned)), counts)
+        offsets = np.cumsum(counts) - counts
+        edge = np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
+        res = g.resource[edge]
+        keep = (res != g.resource[assigned][owner]) & (spare[res] > 0)
+        owner, edge, res = owner[keep], edge[keep], res[keep]
+        # Best first; ties by resource id (index order is id order), so row order is moot.
+        order = np.lexsort((res, -self.score[edge], owner))
+        owner, edge, res = owner[order], edge[order], res[order]
+        first = np.searchsorted(owner, owner)
+        rank = np.arange(len(owner)) - first + 1
+        top = rank <= k
+        owner, edge, res, rank = owner[top], edge[top], res[top], rank[top]
+        a = assigned[owner]
+        return pd.DataFrame(
+            {
+                "need_id": g.need_ids[g.need[a]],
+                "resource_id": g.resource_ids[g.resource[a]],
+                "rank": rank.astype(np.int64),
+                "backup_resource_id": g.resource_ids[res],
+                "score": self.score[edge].astype(float),
+                "distance": g.distance[edge].astype(float),
+                "spare_units": spare[res].astype(np.int64),
+            }
+        )
+
     # ------------------------------------------------------------------ explain
     def explain(self, need_id: str) -> Explanation:
         """Every candidate of a need, with its score components, and why it was (not) chosen.
@@ -428,7 +502,7 @@ class MatchResult:
                     "resource_id": g.resource_ids[res],
                     "category": d.resources["category"].to_numpy(dtype=object)[res],
                     "distance": g.distance[edges],
-                    **{c: self.components[c].to_numpy()[edges] for c in COMPONENTS},
+                    **{c: self.components[c].to_numpy()[edges] for c in self.components},
                     "score": self.score[edges],
                     "units": units,
                     "chosen": units > 0,

@@ -1,0 +1,30 @@
+"""The rematch benchmark runs end to end on a small district (so that it cannot rot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rematch.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("matchcore_bench_rematch", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_rematch_benchmark_writes_report(tmp_path):
+    bench = _load()
+    result = bench.main(["--quick", "--out", str(tmp_path)])
+    assert [c["scope"] for c in result["cells"]] == ["street", "community"]
+    for cell in result["cells"]:
+        assert cell["certified"] and cell["same_coverage"], cell
+        assert cell["n_changed"] > 0 and cell["n_needs"] > cell["n_changed"]
+        assert cell["ratio"] > 0 and 0 < cell["touched_need_share"] <= 1
+    text = (tmp_path / "rematch.md").read_text(encoding="utf-8")
+    assert "| scope | needs | edges | full match (s) | rematch (s) | ratio" in text
+    data = json.loads((tmp_path / "rematch.json").read_text())
+    assert data["preset"] == "seed_street" and data["machine"]["cores"] >= 1
