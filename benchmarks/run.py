@@ -28,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import districts
 import matchcore as mc
 import peers
+from matchcore import synthetic
 from matchcore.candidates import candidates_of, to_district
 from matchcore.problem import TransportProblem
 from matchcore.schema import validate_needs, validate_resources
@@ -52,6 +52,12 @@ EXACT = (
     "networkx",
 )
 ROOT = Path(__file__).resolve().parent.parent
+#: Supply / demand ratio of capacity units per category (``district(scarcity=...)``).
+SCARCITY = {"scarce": 0.6, "ample": 1.5}
+#: The library's presets at their own size; other sizes scale ``district_10k``.
+PRESET_OF_SIZE = {10_000: "district_10k", 100_000: "city_100k", 1_000_000: "city_1m"}
+#: Needs per community when a size has no preset of its own (district_10k's density).
+NEEDS_PER_COMMUNITY = 250
 
 
 def _rss() -> int:
@@ -83,29 +89,51 @@ class PeakMemory:
         return self.peak - self.base
 
 
+def district(n: int, scarcity: str, seed: int):
+    """Needs, resources, preset name and reach of a grid cell, from :mod:`matchcore.synthetic`.
+
+    Sizes with a preset use it as is (only ``scarcity`` overridden); other
+    sizes (10^3, the smoke test's) scale ``district_10k`` down, one community
+    per ``NEEDS_PER_COMMUNITY`` needs and its share of volunteer teams.
+    """
+    preset = PRESET_OF_SIZE.get(n, "district_10k")
+    overrides: dict = {"scarcity": SCARCITY[scarcity]}
+    if n not in PRESET_OF_SIZE:
+        comm = max(1, round(n / NEEDS_PER_COMMUNITY))
+        overrides |= {"n_needs": n, "n_communities": comm, "team_members": comm * 420}
+    needs, resources = synthetic.district(preset, seed=seed, **overrides)
+    label = preset if n in PRESET_OF_SIZE else f"{preset}(n_needs={n:,})"
+    return needs, resources, label, synthetic.suggested_max_distance(preset)
+
+
 def instance(n: int, dist: str, scarcity: str, seed: int):
-    needs, resources = districts.generate(n, scarcity=scarcity, seed=seed)
+    needs, resources, label, reach = district(n, scarcity, seed)
     d = to_district(validate_needs(needs), validate_resources(resources))
-    graph = candidates_of(d, max_distance=districts.MAX_DISTANCE)
+    graph = candidates_of(d, max_distance=reach)
     score, _ = score_edges(d, graph, DISTRIBUTIONS[dist])
     problem = TransportProblem(
         graph.need, graph.resource, d.demand, d.capacity, score, d.priority, "score"
     )
-    return needs, resources, d, problem
+    return needs, resources, d, problem, label, reach
 
 
-def runners(needs, resources, d, problem, dist):
+def runners(needs, resources, d, problem, dist, reach):
     arrays = (problem.need, problem.resource, problem.score_int, problem.demand, problem.capacity)
     edges = None
+    steps: dict[str, float] = {}
 
     def match():
         r = mc.match(
             needs,
             resources,
             weights=DISTRIBUTIONS[dist],
-            max_distance=districts.MAX_DISTANCE,
+            max_distance=reach,
             objective="score",
         )
+        t = time.perf_counter()
+        _ = r.projects  # end to end: the project list is part of the work
+        steps.clear()
+        steps.update(r.timings, projects=time.perf_counter() - t)
         return r.solution.units
 
     def engine():
@@ -122,7 +150,7 @@ def runners(needs, resources, d, problem, dist):
     for name, fn in peers.PEERS.items():
         out[name] = lambda fn=fn: fn(*arrays)
     out["matchcore_greedy"] = lambda: solve(problem, "greedy").units
-    return out
+    return out, steps
 
 
 def _edges_frame(d, problem):
@@ -173,13 +201,15 @@ def plan(n: int, dist: str, scarcity: str, full: bool) -> list[str]:
 
 def time_cell(n, dist, scarcity, seed, repeats, full, log):
     t = time.perf_counter()
-    needs, resources, d, problem = instance(n, dist, scarcity, seed)
+    needs, resources, d, problem, label, reach = instance(n, dist, scarcity, seed)
     setup = time.perf_counter() - t
     nl, _ = problem.components()
     sizes = np.bincount(nl[np.unique(problem.need)]) if problem.n_edges else np.zeros(1)
     cell = {
         "n_needs": n,
         "n_resources": len(problem.capacity),
+        "preset": label,
+        "max_distance": reach,
         "distribution": dist,
         "scarcity": scarcity,
         "seed": seed,
@@ -189,7 +219,7 @@ def time_cell(n, dist, scarcity, seed, repeats, full, log):
         "setup_seconds": setup,
         "runs": {},
     }
-    run = runners(needs, resources, d, problem, dist)
+    run, steps = runners(needs, resources, d, problem, dist, reach)
     score = problem.score_int
     for name in plan(n, dist, scarcity, full):
         reps = 1 if name == "networkx" else repeats
@@ -211,6 +241,7 @@ def time_cell(n, dist, scarcity, seed, repeats, full, log):
             f"  {name:18s} {rec['seconds']:9.3f} s  {rec['peak_mb']:8.1f} MB  "
             f"obj {rec.get('objective', '-')}"
         )
+    cell["match_timings"] = dict(steps)
     objs = {k: v["objective"] for k, v in cell["runs"].items() if k in EXACT}
     best = max(objs.values()) if objs else None
     cell["exact_objectives_equal"] = len(set(objs.values())) <= 1
@@ -306,7 +337,7 @@ def report(result: dict) -> str:
     for c in cells:
         ref = c["runs"].get("ortools_script", {}).get("seconds")
         row = [
-            f"{c['n_needs']:,}",
+            f"{c['n_needs']:,} ({c.get('preset', '?')})",
             c["distribution"],
             c["scarcity"],
             f"{c['n_edges']:,}",
@@ -348,25 +379,36 @@ def report(result: dict) -> str:
     lines += [f"| {k} | {v:.2f} |" for k, v in result["exponents"].items()]
     lines += ["", "## Targets", ""]
     lines += [f"- {t}" for t in result["targets"]]
-    lines += ["", "## Reading the numbers", "", *NOTES, ""]
+    lines += ["", "## Reading the numbers", "", *notes(cells), ""]
     return "\n".join(lines)
 
 
-NOTES = [
-    "- The districts come from `benchmarks/districts.py`: communities are clusters 3 km apart "
-    "and the reach is 800 m, so ~97% of the needs fall into one connected component. Component "
-    "decomposition and a per-batch process pool cannot split that component; on such "
-    "geometry matchcore's first phase is one OR-Tools solve of the same size as the "
-    "hand-written script's, and `matchcore_solve` can only approach 1.0x of it, not beat it.",
-    "- `matchcore_solve` does more than the script: it compiles the network, solves the score "
-    "phase, computes and keeps its dual potentials (the certificate), restricts to the optimal "
-    "face and solves the tie-break phase that makes every exact back-end return the same "
-    "assignment. The tie-break phase is mostly a forest, solved by exact leaf peeling in numpy.",
-    "- OR-Tools' Python solve does not release the GIL (two threads take as long as one after "
-    "the other), so batches are solved one after the other.",
-    "- `highs_lp` and `networkx` run only where they finish in reasonable time "
-    "(`--full` runs them everywhere).",
-]
+def notes(cells: list[dict]) -> list[str]:
+    share = [c["largest_component_share"] for c in cells]
+    geometry = (
+        f"the largest connected component holds {min(share):.0%}–{max(share):.0%} of the needs"
+        if share
+        else "no cells"
+    )
+    return [
+        "- The districts are `matchcore.synthetic.district` presets (`district_10k`, "
+        "`city_100k`, `city_1m`; 10^3 and smaller sizes scale `district_10k` down, one "
+        f"community per {NEEDS_PER_COMMUNITY} needs), fixed seed, reach "
+        "`suggested_max_distance(preset)`; scarcity overrides the preset's supply/demand ratio "
+        f"({', '.join(f'{k} {v}' for k, v in SCARCITY.items())}); \"mixed\" scores are "
+        "`Weights()`, \"ties\" only the taxonomy's affinity (few levels, many optima). Here "
+        + geometry
+        + ": component decomposition and a per-batch process pool cannot split it, so "
+        "matchcore's first phase is one solve of about the size of the hand-written script's.",
+        "- `matchcore_match` builds the project list too (`result.projects`); its per-step "
+        "times are in the JSON (`match_timings`).",
+        "- `matchcore_solve` does more than the script: it compiles the network, solves the score "
+        "phase, computes and keeps its dual potentials (the certificate), restricts to the "
+        "optimal face and solves the tie-break phase that makes every exact back-end return "
+        "the same assignment.",
+        "- `highs_lp` and `networkx` run only where they finish in reasonable time "
+        "(`--full` runs them everywhere).",
+    ]
 
 
 def targets(cells: list[dict]) -> list[str]:
@@ -447,7 +489,7 @@ def main(argv: list[str] | None = None) -> dict:
     cells = []
     for n in sizes:
         for dist in DISTRIBUTIONS:
-            for scarcity in districts.SCARCITY:
+            for scarcity in SCARCITY:
                 if n >= 1_000_000 and not (dist == "mixed" and scarcity == "scarce"):
                     continue
                 print(f"{n:,} needs, {dist} scores, {scarcity}", flush=True)
