@@ -571,3 +571,42 @@ def test_edges_in_any_order_give_the_same_assignment():
     want = mc.solve_assignment(edges, AB, XY, objective="score")
     got = mc.solve_assignment(edges.iloc[[3, 1, 2, 0]], AB, XY, objective="score")
     pd.testing.assert_frame_equal(want.reset_index(drop=True), got.reset_index(drop=True))
+
+
+text_cells = st.one_of(
+    st.none(), st.text(max_size=6),
+    st.sampled_from(["", " ", "3", " 3 ", "2.0", "1e3", "1_000", "nan", "inf", "-0", "9" * 20,
+                     "2024-05-01", " 2024-05-01 08:00 ", "9999-12-31", "2024-05-01T08:00+08:00",
+                     "next tuesday", "护理；驾驶", "\u3000N1\u3000", "0.5", "-91", "1e400"]),
+)
+
+
+@given(st.sampled_from(["needs", "resources"]), st.data())
+def test_text_columns_parse_as_cell_by_cell(table, data):
+    """The whole-column path for text cells (CSV) gives the cell-by-cell results and messages."""
+    from unittest import mock
+
+    from matchcore import schema
+
+    cols = NEED_COLS if table == "needs" else RES_COLS
+    n = data.draw(st.integers(0, 5))
+    frame = pd.DataFrame({c: pd.Series(data.draw(st.lists(text_cells, min_size=n, max_size=n)),
+                                       dtype=object) for c in cols})
+    validate = schema.validate_needs if table == "needs" else schema.validate_resources
+
+    def outcome():
+        try:
+            return validate(frame, source="x.csv", line_offset=2), None
+        except mc.InputError as err:
+            return None, (str(err), err.failures)
+
+    fast, fast_err = outcome()
+    with mock.patch.object(schema, "_all_text", lambda series: None):
+        slow, slow_err = outcome()
+    if slow_err is None:
+        assert fast_err is None
+        pd.testing.assert_frame_equal(fast, slow)
+    else:
+        assert fast_err is not None
+        assert fast_err[0] == slow_err[0]
+        pd.testing.assert_frame_equal(fast_err[1], slow_err[1])

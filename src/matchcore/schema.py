@@ -432,7 +432,11 @@ def _validate(
     raw_ids: list[str | None] = [None] * n
     if id_col in renamed:
         series = frame.iloc[:, renamed.index(id_col)]
-        raw_ids = [None if _is_missing(v) else _parse_id(v)[1] or None for v in series]
+        if _all_text(series) is not None:
+            stripped = _strip(series)
+            raw_ids = np.where(stripped == "", None, stripped).tolist()
+        else:
+            raw_ids = [None if _is_missing(v) else _parse_id(v)[1] or None for v in series]
     failures = _Failures(table, raw_ids, line_offset, source)
 
     seen: dict[str, Any] = {}
@@ -568,6 +572,8 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
             failures.add(pos, col.name, _DATE_RANGE, series.iat[pos])
         out = out.where(~far)
         return pd.Series(out.to_numpy(dtype="datetime64[ns]"), index=series.index, name=col.name)
+    if _all_text(series) is not None:
+        return _parse_text(series, col, failures)
     values = series.to_numpy(dtype=object)
     n = len(values)
     if col.kind in ("id", "str", "list"):
@@ -621,26 +627,129 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
                 continue
             floats[pos] = f
         return pd.Series(floats, index=series.index, name=col.name)
-    # datetime from text or objects
+    # datetime from objects
     stamps = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     for pos, v in enumerate(values):
         if _is_missing(v):
             continue
-        if isinstance(v, (bool, np.bool_, numbers.Real)):
-            failures.add(pos, col.name, col.expected, v)
-            continue
-        try:
-            ts = pd.Timestamp(v.strip() if isinstance(v, str) else v)
-        except (ValueError, TypeError, OverflowError):
-            failures.add(pos, col.name, col.expected, v)
-            continue
-        if ts is pd.NaT:
-            failures.add(pos, col.name, col.expected, v)
-            continue
-        if ts.tzinfo is not None:
-            ts = ts.tz_convert("UTC").tz_localize(None)
-        if not pd.Timestamp.min <= ts <= pd.Timestamp.max:
-            failures.add(pos, col.name, _DATE_RANGE, v)
-            continue
-        stamps[pos] = ts.to_datetime64()
+        expected, stamp = _parse_stamp(v, col)
+        if expected:
+            failures.add(pos, col.name, expected, v)
+        else:
+            stamps[pos] = stamp
     return pd.Series(stamps, index=series.index, name=col.name)
+
+
+def _parse_stamp(value: Any, col: Column) -> tuple[str, np.datetime64]:
+    """A present cell as a datetime64[ns]; the expectation it fails ("" when it parses)."""
+    nat = np.datetime64("NaT", "ns")
+    if isinstance(value, (bool, np.bool_, numbers.Real)):
+        return col.expected, nat
+    try:
+        ts = pd.Timestamp(value.strip() if isinstance(value, str) else value)
+    except (ValueError, TypeError, OverflowError):
+        return col.expected, nat
+    if ts is pd.NaT:
+        return col.expected, nat
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    if not pd.Timestamp.min <= ts <= pd.Timestamp.max:
+        return _DATE_RANGE, nat
+    return "", ts.to_datetime64()
+
+
+# ---------------------------------------------------------------------------
+# text columns (CSV cells, string dtypes): whole-column operations, same rules
+
+
+def _all_text(series: pd.Series) -> pd.Series | None:
+    """The column itself when every present cell is a str (CSV columns, string dtypes)."""
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+        return None
+    return series
+
+
+def _strip(series: pd.Series) -> np.ndarray:
+    """``str.strip()`` of every present cell, ``""`` where missing (Python's whitespace).
+
+    Strips each distinct value once: categories, communities and grids repeat.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    stripped = np.array(
+        [str(u).strip() for u in np.asarray(uniques, dtype=object).tolist()] + [""], dtype=object
+    )
+    return stripped[codes]
+
+
+def _per_distinct(cells: np.ndarray, parse: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``parse(cell) -> (ok, value)`` run once per distinct cell, spread to every cell."""
+    codes, uniques = pd.factorize(cells)
+    results = [parse(u) for u in uniques]
+    ok = np.array([r[0] for r in results], dtype=bool)
+    vals = np.array([r[1] for r in results], dtype=object)
+    return ok[codes], vals[codes]
+
+
+def _parse_text(series: pd.Series, col: Column, failures: _Failures) -> pd.Series:
+    """:func:`_parse_column` of a column whose present cells are all str.
+
+    The same rules as the cell-by-cell parsers (Python's ``str.strip``,
+    ``int`` and ``float``), applied to the whole column, or once per distinct
+    value; failures are reported row by row with the cell as given.
+    """
+    n = len(series)
+    stripped = _strip(series)
+    blank = stripped == ""
+    filled = np.flatnonzero(~blank)
+    if col.kind in ("id", "str", "list"):
+        if col.kind == "id" or col.required:
+            for pos in np.flatnonzero(blank).tolist():
+                failures.add(pos, col.name, col.expected, series.iat[pos])
+        parsed = np.where(blank, None, stripped)
+        return pd.Series(parsed, index=series.index, dtype=object, name=col.name)
+    bad = np.zeros(n, dtype=bool)
+    if col.kind == "int":
+        ints = np.full(n, col.default, dtype=np.int64)
+        ok, vals = _per_distinct(stripped[filled], _parse_int)
+        big = np.array([not -(2**63) <= v < 2**63 for v in vals[ok]], dtype=bool)
+        ok[np.flatnonzero(ok)[big]] = False
+        nums = np.where(ok, vals, 0).astype(np.int64)
+        if col.low is not None:
+            ok &= nums >= col.low
+        if col.high is not None:
+            ok &= nums <= col.high
+        ints[filled[ok]] = nums[ok]
+        bad[filled[~ok]] = True
+        out: np.ndarray = ints
+    elif col.kind == "float":
+        floats = np.full(n, np.nan)
+        try:
+            nums = stripped[filled].astype(float)  # Python's float() on each cell
+        except (ValueError, TypeError):
+            okp, vals = _per_distinct(stripped[filled], _parse_float)
+            nums = np.where(okp, vals, np.nan).astype(float)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(nums)
+            if col.low is not None:
+                ok &= nums >= col.low
+            if col.high is not None:
+                ok &= nums <= col.high
+        floats[filled[ok]] = nums[ok]
+        bad[filled[~ok]] = True
+        out = floats
+    else:
+        stamps = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+        codes, uniques = pd.factorize(series.iloc[filled].to_numpy(dtype=object))
+        results = [_parse_stamp(u, col) for u in uniques]
+        expected = np.array([r[0] for r in results], dtype=object)[codes]
+        good = expected == ""
+        if good.any():
+            stamps[filled[good]] = np.array([r[1] for r in results], dtype="datetime64[ns]")[
+                codes[good]
+            ]
+        for k in np.flatnonzero(~good).tolist():
+            failures.add(int(filled[k]), col.name, expected[k], series.iat[int(filled[k])])
+        return pd.Series(stamps, index=series.index, name=col.name)
+    for pos in np.flatnonzero(bad).tolist():
+        failures.add(pos, col.name, col.expected, series.iat[pos])
+    return pd.Series(out, index=series.index, name=col.name)
