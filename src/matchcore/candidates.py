@@ -89,27 +89,27 @@ def _codes(values: list[pd.Series]) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def _skill_bits(needs: pd.Series, resources: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    items = []
+    """One bit per distinct skill (sorted), one row of words per need / resource.
+
+    Splits each distinct cell once (skill cells repeat), then spreads the rows.
+    """
+    cells = []
     for s in (needs, resources):
-        exploded = s.fillna("").astype(str).str.replace("；", ";").str.split(";").explode()
-        exploded = exploded.str.strip()
-        items.append(exploded[exploded != ""])
-    joined = pd.concat(items)
-    codes, uniques = pd.factorize(joined, sort=True)
-    n_words = max(1, (len(uniques) + 63) // 64)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        items = [split_list(u) for u in np.asarray(uniques, dtype=object).tolist()]
+        cells.append((codes, items))
+    vocab = sorted({w for _, items in cells for cell in items for w in cell})
+    index = {w: k for k, w in enumerate(vocab)}
+    n_words = max(1, (len(vocab) + 63) // 64)
     out = []
-    start = 0
-    for s, it in zip((needs, resources), items):
-        bits = np.zeros((len(s), n_words), dtype=np.uint64)
-        c = codes[start : start + len(it)]
-        start += len(it)
-        rows = it.index.to_numpy()
-        np.bitwise_or.at(
-            bits,
-            (rows, c // 64),
-            np.left_shift(np.uint64(1), (c % 64).astype(np.uint64)),
-        )
-        out.append(bits)
+    for codes, items in cells:
+        # One extra row of zeros for missing cells (code -1).
+        ubits = np.zeros((len(items) + 1, n_words), dtype=np.uint64)
+        for u, cell in enumerate(items):
+            for w in cell:
+                c = index[w]
+                ubits[u, c // 64] |= np.uint64(1) << np.uint64(c % 64)
+        out.append(ubits[codes])
     return out[0], out[1]
 
 
