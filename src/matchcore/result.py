@@ -273,30 +273,40 @@ class MatchResult:
         assigned, resources (``;``-separated, most units first), score
         (Σ score·units) and status (``not_started``).
         """
-        a = self.assignments.sort_values(
-            ["need_id", "units", "resource_id"], ascending=[True, False, True], kind="stable"
-        )
-        a = a.assign(weighted=a["score"] * a["units"])
-        grouped = a.groupby("need_id", sort=True)
-        per = pd.DataFrame(
-            {
-                "resources": grouped["resource_id"].agg(";".join),
-                "assigned": grouped["units"].sum(),
-                "score": grouped["weighted"].sum(),
-            }
-        )
-        needs = self.district.needs.set_index("need_id")
-        per = per.join(
-            needs[[c for c in ("community", "grid", "category", "demand") if c in needs.columns]]
-        )
-        per = per.reset_index()
-        per.insert(0, "project_id", "P-" + per["need_id"].astype(str))
+        # Indices follow the id-sorted lists, so sorting indices sorts ids: per need,
+        # most units first, then resource id; one row per need, built with whole arrays.
+        g = self.graph
+        used = np.flatnonzero(self.units > 0)
+        i, j, u = g.need[used], g.resource[used], self.units[used]
+        order = np.lexsort((j, -u, i))
+        i, j, u, weighted = i[order], j[order], u[order], (self.score[used] * u)[order]
+        first = np.ones(len(i), dtype=bool)
+        first[1:] = i[1:] != i[:-1]
+        starts = np.flatnonzero(first)
+        need = i[starts]
+        rid = g.resource_ids[j].astype(object)
+        if len(starts):
+            parts = np.where(first, rid, ";" + rid)
+            resources = np.add.reduceat(parts, starts).astype(object)
+            assigned = np.add.reduceat(u, starts).astype(np.int64)
+        else:
+            resources = np.zeros(0, dtype=object)
+            assigned = np.zeros(0, dtype=np.int64)
+        group = np.cumsum(first) - 1
+        score = pd.Series(weighted).groupby(group).sum().to_numpy(dtype=float)
+        need_ids = pd.Series(g.need_ids[need], dtype=object)
+        needs = self.district.needs
+        per = pd.DataFrame({"project_id": "P-" + need_ids.astype(str)})
+        per["need_id"] = need_ids.to_numpy()
+        for c in ("community", "grid", "category", "demand"):
+            per[c] = needs[c].take(need).to_numpy() if c in needs.columns else None
+            if c in needs.columns:
+                per[c] = per[c].astype(needs[c].dtype)
+        per["assigned"] = assigned
+        per["resources"] = resources
+        per["score"] = score
         per["status"] = "not_started"
-        cols = list(PROJECT_COLUMNS)
-        for c in cols:
-            if c not in per.columns:
-                per[c] = None
-        return per[cols].reset_index(drop=True)
+        return per[list(PROJECT_COLUMNS)]
 
     @cached_property
     def _reasons(self) -> np.ndarray:
