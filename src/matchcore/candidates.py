@@ -10,6 +10,7 @@ offers every skill i requires. Edges are held as flat arrays sorted by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -342,8 +343,13 @@ class CandidateGraph:
 
 
 def _pairs_within(
-    a_xy: np.ndarray, b_xy: np.ndarray, radius: float
+    a_xy: np.ndarray,
+    b_xy: np.ndarray,
+    radius: float,
+    trees: tuple[Callable[[], cKDTree], Callable[[], cKDTree]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (a, b) within ``radius`` and their distance; ``trees`` builds (or reuses)
+    the two k-d trees of the points."""
     if len(a_xy) == 0 or len(b_xy) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
@@ -358,7 +364,8 @@ def _pairs_within(
         ia, ib = grid_a.ravel(), grid_b.ravel()
         dist = np.hypot(*(a_xy[ia] - b_xy[ib]).T)
         return ia.astype(np.int64), ib.astype(np.int64), dist
-    pairs = cKDTree(a_xy).sparse_distance_matrix(cKDTree(b_xy), radius, output_type="ndarray")
+    ta, tb = trees if trees is not None else (lambda: cKDTree(a_xy), lambda: cKDTree(b_xy))
+    pairs = ta().sparse_distance_matrix(tb(), radius, output_type="ndarray")
     return pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"]
 
 
@@ -449,6 +456,17 @@ def candidates_of(
     compatible = ((aff > 0) @ res_count)[d.need_category] if d.n_needs else np.zeros(0, np.int64)
 
     parts_i, parts_j, parts_d, parts_a = [], [], [], []
+    # One k-d tree per category of each list, reused across category pairs.
+    cache: dict[tuple[int, int], cKDTree] = {}
+
+    def tree(side: int, c: int, xy: np.ndarray) -> Callable[[], cKDTree]:
+        def get() -> cKDTree:
+            if (side, c) not in cache:
+                cache[side, c] = cKDTree(xy)
+            return cache[side, c]
+
+        return get
+
     for a in range(len(cats)):
         ia_all = need_by_cat[a]
         if len(ia_all) == 0:
@@ -458,7 +476,10 @@ def candidates_of(
             if len(jb_all) == 0:
                 continue
             radius = min(reach, float(d.radius[jb_all].max()))
-            ia, jb, dist = _pairs_within(d.need_xy[ia_all], d.resource_xy[jb_all], radius)
+            a_xy, b_xy = d.need_xy[ia_all], d.resource_xy[jb_all]
+            ia, jb, dist = _pairs_within(
+                a_xy, b_xy, radius, (tree(0, a, a_xy), tree(1, int(b), b_xy))
+            )
             i, j = ia_all[ia], jb_all[jb]
             ok = dist <= d.radius[j]
             parts_i.append(i[ok])
@@ -472,25 +493,36 @@ def candidates_of(
     i, j = cat(parts_i, np.int64), cat(parts_j, np.int64)
     dist, affinity = cat(parts_d, np.float64), cat(parts_a, np.float64)
 
+    # One mask through the filters (compacting the edge arrays once, at the end);
+    # the funnel counts each filter's survivors per need.
     if scope == "grid":
-        ok = (d.need_grid[i] >= 0) & (d.need_grid[i] == d.resource_grid[j])
+        keep = (d.need_grid[i] >= 0) & (d.need_grid[i] == d.resource_grid[j])
     elif scope == "community":
-        ok = (d.need_community[i] >= 0) & (d.need_community[i] == d.resource_community[j])
+        keep = (d.need_community[i] >= 0) & (d.need_community[i] == d.resource_community[j])
     else:
-        ok = np.ones(len(i), dtype=bool)
-    i, j, dist, affinity = i[ok], j[ok], dist[ok], affinity[ok]
-    in_reach = np.bincount(i, minlength=d.n_needs)
+        keep = np.ones(len(i), dtype=bool)
+    in_reach = np.bincount(i[keep], minlength=d.n_needs)
 
     nw, rw = d.need_window, d.resource_window
-    ok = (nw[i, 0] <= rw[j, 1]) & (rw[j, 0] <= nw[i, 1])
-    i, j, dist, affinity = i[ok], j[ok], dist[ok], affinity[ok]
-    time_overlap = np.bincount(i, minlength=d.n_needs)
+    lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    if not ((nw[:, 0] == lo).all() and (rw[:, 1] == hi).all()):
+        keep &= nw[:, 0].copy()[i] <= rw[:, 1].copy()[j]
+    if not ((rw[:, 0] == lo).all() and (nw[:, 1] == hi).all()):
+        keep &= rw[:, 0].copy()[j] <= nw[:, 1].copy()[i]
+    time_overlap = np.bincount(i[keep], minlength=d.n_needs)
 
-    ok = np.all((d.need_skills[i] & ~d.resource_skills[j]) == 0, axis=1)
-    i, j, dist, affinity = i[ok], j[ok], dist[ok], affinity[ok]
-    skills = np.bincount(i, minlength=d.n_needs)
+    # Only needs that require a skill can lose an edge here.
+    asks: np.ndarray = d.need_skills.any(axis=1)
+    at = np.flatnonzero(keep & asks[i])
+    lacking: np.ndarray = np.any(
+        (d.need_skills[i[at]] & ~d.resource_skills[j[at]]) != 0, axis=1
+    )
+    keep[at[lacking]] = False
+    at = np.flatnonzero(keep)
+    skills = np.bincount(i[at], minlength=d.n_needs)
 
-    order = np.lexsort((j, i))
+    # Sort by (need, resource): pairs are unique, so one int64 key sorts them.
+    order = at[np.argsort(i[at] * max(d.n_resources, 1) + j[at])]
     funnel = pd.DataFrame(
         {
             "compatible": compatible.astype(np.int64),

@@ -434,7 +434,8 @@ def _validate(
         series = frame.iloc[:, renamed.index(id_col)]
         if _all_text(series) is not None:
             stripped = _strip(series)
-            raw_ids = np.where(stripped == "", None, stripped).tolist()
+            stripped[stripped == ""] = None
+            raw_ids = stripped.tolist()
         else:
             raw_ids = [None if _is_missing(v) else _parse_id(v)[1] or None for v in series]
     failures = _Failures(table, raw_ids, line_offset, source)
@@ -705,7 +706,8 @@ def _parse_text(series: pd.Series, col: Column, failures: _Failures) -> pd.Serie
         if col.kind == "id" or col.required:
             for pos in np.flatnonzero(blank).tolist():
                 failures.add(pos, col.name, col.expected, series.iat[pos])
-        parsed = np.where(blank, None, stripped)
+        parsed = stripped.copy()
+        parsed[blank] = None
         return pd.Series(parsed, index=series.index, dtype=object, name=col.name)
     bad = np.zeros(n, dtype=bool)
     if col.kind == "int":
