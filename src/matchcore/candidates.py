@@ -512,7 +512,7 @@ def candidates_of(
     time_overlap = np.bincount(i[keep], minlength=d.n_needs)
 
     # Only needs that require a skill can lose an edge here.
-    asks: np.ndarray = d.need_skills.any(axis=1)
+    asks = np.asarray(d.need_skills.any(axis=1), dtype=bool)
     at = np.flatnonzero(keep & asks[i])
     lacking: np.ndarray = np.any(
         (d.need_skills[i[at]] & ~d.resource_skills[j[at]]) != 0, axis=1
