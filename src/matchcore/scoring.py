@@ -101,18 +101,17 @@ def score_edges(
     """
     i, j = graph.need, graph.resource
     decay = np.exp(-graph.distance / weights.distance_scale)
-    same_grid = (district.need_grid[i] >= 0) & (district.need_grid[i] == district.resource_grid[j])
-    same_comm = (district.need_community[i] >= 0) & (
-        district.need_community[i] == district.resource_community[j]
-    )
+    grid, comm = district.need_grid[i], district.need_community[i]  # gathered once
+    same_grid = (grid >= 0) & (grid == district.resource_grid[j])
+    same_comm = (comm >= 0) & (comm == district.resource_community[j])
     place = np.where(same_grid, 0.4, np.where(same_comm, 0.2, 0.0))
     locality = 0.6 * decay + place
     priority = (district.priority[i] - 1) / 4.0
-    key = j * (district.n_communities + 1) + district.need_community[i]
-    partner = (
-        (district.need_community[i] >= 0)
-        & np.isin(key, district.partner_keys, assume_unique=False)
-    ).astype(float)
+    if len(district.partner_keys):
+        key = j * (district.n_communities + 1) + comm
+        partner = ((comm >= 0) & np.isin(key, district.partner_keys)).astype(float)
+    else:
+        partner = np.zeros(len(i))
     components = pd.DataFrame(
         {"type": graph.affinity, "locality": locality, "priority": priority, "partner": partner}
     )
