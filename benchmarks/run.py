@@ -51,6 +51,8 @@ EXACT = (
     "highs_lp",
     "networkx",
 )
+#: The exact solvers a user could reach for instead of matchcore.
+PEERS_EXACT = ("ortools_script", "highs_lp", "networkx")
 ROOT = Path(__file__).resolve().parent.parent
 #: Supply / demand ratio of capacity units per category (``district(scarcity=...)``).
 SCARCITY = {"scarce": 0.6, "ample": 1.5}
@@ -304,6 +306,19 @@ COLUMNS = [
 ]
 
 
+def fastest_peer(cell: dict) -> str | None:
+    """The exact peer with the smallest median time in a cell."""
+    timed = {n: cell["runs"][n]["seconds"] for n in PEERS_EXACT if n in cell["runs"]}
+    return min(timed, key=lambda n: timed[n]) if timed else None
+
+
+def _count(names) -> dict:
+    out: dict = {}
+    for n in names:
+        out[n] = out.get(n, 0) + 1
+    return out
+
+
 def report(result: dict) -> str:
     cells, m = result["cells"], result["machine"]
     lines = [
@@ -327,7 +342,14 @@ def report(result: dict) -> str:
         f"{result['repeats']} runs up to 10^4 needs (above, and networkx: 1 run); "
         "memory is peak RSS growth during the runs.",
         "",
-        "## Seconds, and ratio to the hand-written OR-Tools solve",
+        "## Seconds, and ratio to the fastest exact peer",
+        "",
+        "The reference of each row (1x) is the fastest of the exact peers "
+        f"({', '.join(f'`{n}`' for n in PEERS_EXACT)}) in that cell: "
+        + ", ".join(
+            f"`{n}` in {k} cells" for n, k in _count(fastest_peer(c) for c in cells).items()
+        )
+        + ".",
         "",
         "| needs | scores | scarcity | edges | components (largest) | "
         + " | ".join(COLUMNS)
@@ -335,7 +357,7 @@ def report(result: dict) -> str:
         "|" + "---|" * (len(COLUMNS) + 8),
     ]
     for c in cells:
-        ref = c["runs"].get("ortools_script", {}).get("seconds")
+        ref = c["runs"].get(fastest_peer(c) or "", {}).get("seconds")
         row = [
             f"{c['n_needs']:,} ({c.get('preset', '?')})",
             c["distribution"],
@@ -368,6 +390,19 @@ def report(result: dict) -> str:
     for c in cells:
         row = [f"{c['n_needs']:,}", c["distribution"], c["scarcity"]]
         row += [f"{c['runs'][n]['peak_mb']:.0f}" if n in c["runs"] else "–" for n in COLUMNS]
+        lines.append("| " + " | ".join(row) + " |")
+    steps = ["validate", "candidates", "score", "solve", "certify", "projects"]
+    lines += [
+        "",
+        "## Where `match` spends its time (seconds, last run)",
+        "",
+        "| needs | scores | scarcity | " + " | ".join(steps) + " |",
+        "|" + "---|" * (len(steps) + 3),
+    ]
+    for c in cells:
+        t = c.get("match_timings") or {}
+        row = [f"{c['n_needs']:,}", c["distribution"], c["scarcity"]]
+        row += [f"{t[k]:.3g}" if k in t else "–" for k in steps]
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
@@ -478,6 +513,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     if args.from_json is not None:
         result = json.loads(args.from_json.read_text())
+        result["exponents"] = exponents(result["cells"])
         result["targets"] = targets(result["cells"])
         args.from_json.with_suffix(".md").write_text(report(result), encoding="utf-8")
         return result
