@@ -225,14 +225,16 @@ def time_cell(n, dist, scarcity, seed, repeats, full, log):
     score = problem.score_int
     for name in plan(n, dist, scarcity, full):
         reps = 1 if name == "networkx" else repeats
-        times, units = [], None
+        times, cpu, units = [], [], None
         with PeakMemory() as mem:
             for _ in range(reps):
-                t = time.perf_counter()
+                c, t = time.process_time(), time.perf_counter()
                 units = run[name]()
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
         rec = {
             "seconds": statistics.median(times),
+            "cpu_seconds": statistics.median(cpu),
             "all_seconds": times,
             "peak_mb": mem.growth / 2**20,
         }
@@ -328,7 +330,16 @@ def report(result: dict) -> str:
         f"({result['total_seconds']:.0f} s in all). Do not edit by hand.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, "
-        f"numpy {m['numpy']}, scipy {m['scipy']}, OR-Tools {m['ortools']}.",
+        f"numpy {m['numpy']}, scipy {m['scipy']}, OR-Tools {m['ortools']}."
+        + (
+            " The machine is shared: load average (1, 5, 15 min) "
+            + ", then ".join(
+                "(" + ", ".join(f"{x:.1f}" for x in la) + ")" for la in result["load_average"]
+            )
+            + " at the start and end of each run; the JSON has CPU seconds too."
+            if result.get("load_average")
+            else ""
+        ),
         "",
         "Every runner works on the same candidate edges and integer scores, objective "
         '"score" (maximise Σ score·units), in one process. `matchcore_match` is the whole '
@@ -494,6 +505,21 @@ def targets(cells: list[dict]) -> list[str]:
     return out
 
 
+def _merge(old: dict, new: dict) -> dict:
+    """The old run's cells with the new run's added (a new cell replaces its twin)."""
+    def key(c):
+        return c["n_needs"], list(DISTRIBUTIONS).index(c["distribution"]), c["scarcity"]
+
+    cells = {key(c): c for c in old["cells"]} | {key(c): c for c in new["cells"]}
+    out = dict(old)
+    out["cells"] = [cells[k] for k in sorted(cells)]
+    out["command"] = f"{old['command'].strip()}; {new['command'].strip()}"
+    out["total_seconds"] = old["total_seconds"] + new["total_seconds"]
+    out["load_average"] = [*old.get("load_average", []), *new["load_average"]]
+    out["exponents"] = exponents(out["cells"])
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--million", action="store_true", help="add the 10^6 cell (city_1m)")
@@ -502,6 +528,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--sizes", type=int, nargs="*", help="override the sizes")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--merge", action="store_true",
+                   help="add this run's cells to the JSON already in the output directory")
     p.add_argument("--from-json", type=Path, default=None,
                    help="only re-render benchmarks.md beside a benchmarks.json")
     p.add_argument(
@@ -522,6 +550,7 @@ def main(argv: list[str] | None = None) -> dict:
         sizes = [*sizes, 1_000_000]
     out_dir = args.out if args.out is not None else (None if args.quick else ROOT / "docs")
     start = time.perf_counter()
+    load = os.getloadavg()
     cells = []
     for n in sizes:
         for dist in DISTRIBUTIONS:
@@ -551,7 +580,10 @@ def main(argv: list[str] | None = None) -> dict:
         "exponents": exponents(cells),
         "total_seconds": time.perf_counter() - start,
     }
-    result["targets"] = targets(cells)
+    result["load_average"] = [load, os.getloadavg()]
+    if args.merge and out_dir is not None and (out_dir / "benchmarks.json").exists():
+        result = _merge(json.loads((out_dir / "benchmarks.json").read_text()), result)
+    result["targets"] = targets(result["cells"])
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "benchmarks.json").write_text(json.dumps(result, indent=1))
