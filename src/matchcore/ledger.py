@@ -16,9 +16,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
@@ -108,6 +110,34 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         frame.to_json(orient="records", date_format="iso", force_ascii=False)
     )
     return records
+
+
+#: One JSON encoder for audit details (``json.dumps`` builds one per call when given options).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+def _json_lines(frame: pd.DataFrame) -> list[str]:
+    """Each row of ``frame`` as JSON text, in one pass of pandas' JSON writer.
+
+    The same values as ``json.dumps`` of :func:`_records`' rows (NaN/NaT as
+    null, timestamps as ISO text); a JSON string never holds a raw newline.
+    """
+    if not len(frame):
+        return []
+    text = frame.to_json(orient="records", date_format="iso", force_ascii=False)
+    # Rows are objects side by side: "[{...},{...}]". A "},{" inside a row (in a
+    # string or a nested value) would add a piece: then split the slower way.
+    parts = text[2:-2].split("},{")
+    if len(parts) == len(frame):
+        return ["{" + p + "}" for p in parts]
+    text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+    return text.rstrip("\n").split("\n")
+
+
+def _plain(column: pd.Series) -> list[Any]:
+    """A column as Python values, missing ones (NaN, None, NA) as None."""
+    values = column.astype(object)
+    return values.where(column.notna(), None).tolist()
 
 
 def _none(value: Any) -> Any:
@@ -394,18 +424,20 @@ class ProjectLedger:
         resources = result.district.resources if resources is None else resources
         c.executemany(
             "INSERT INTO needs VALUES (?,?,?)",
-            [(rnd, str(r["need_id"]), json.dumps(r, ensure_ascii=False)) for r in _records(needs)],
+            zip(repeat(rnd), needs["need_id"].astype(str).tolist(), _json_lines(needs)),
         )
         c.executemany(
             "INSERT INTO resources VALUES (?,?,?)",
-            [(rnd, str(r["resource_id"]), json.dumps(r, ensure_ascii=False))
-             for r in _records(resources)],
+            zip(repeat(rnd), resources["resource_id"].astype(str).tolist(),
+                _json_lines(resources)),
         )
         projects = result.projects
-        assign_records = _records(result.assignments)
-        by_need: dict[str, list[dict[str, Any]]] = {}
-        for a in assign_records:
-            by_need.setdefault(str(a["need_id"]), []).append(a)
+        # Assignments in project (need id) order, each need's rows as the match listed them.
+        assign = result.assignments
+        assign = assign.iloc[
+            np.argsort(assign["need_id"].astype(str).to_numpy(dtype=object), kind="stable")
+        ]
+        a_need = assign["need_id"].astype(str)
         # One read of the live projects and their assignments, not one query per need.
         live: dict[str, tuple[str, str]] = {
             need: (pid, status) for need, pid, status in c.execute(
@@ -413,13 +445,25 @@ class ProjectLedger:
                 " ORDER BY round, project_id", _LIVE,
             )
         }
-        old_units: dict[str, list[tuple[str, int]]] = {}
-        for pid, rid, units in c.execute(
-            "SELECT a.project_id, a.resource_id, a.units FROM assignments a JOIN projects p"
-            " USING (project_id) WHERE a.active = 1 AND p.status = 'not_started'"
-            " ORDER BY a.project_id, a.resource_id"
-        ):
-            old_units.setdefault(pid, []).append((rid, int(units)))
+        old = pd.DataFrame(
+            c.execute(
+                "SELECT a.project_id, a.resource_id, a.units FROM assignments a JOIN projects p"
+                " USING (project_id) WHERE a.active = 1 AND p.status = 'not_started'"
+            ).fetchall(),
+            columns=["project_id", "resource_id", "units"],
+        ).astype({"project_id": object, "resource_id": object, "units": "int64"})
+        # A not-started project changed when its (resource, units) set differs.
+        keeps = {need: v[0] for need, v in live.items()
+                 if v[1] == "not_started" and need not in extend}
+        new_rows = pd.DataFrame({
+            "project_id": a_need.map(keeps).to_numpy(dtype=object),
+            "resource_id": assign["resource_id"].astype(str).to_numpy(dtype=object),
+            "units": assign["units"].to_numpy(dtype="int64"),
+        })
+        new_rows = new_rows[new_rows["project_id"].notna()]
+        old = old[old["project_id"].isin(set(new_rows["project_id"]))]
+        diff = old.merge(new_rows, how="outer", indicator=True)
+        changed_pids = set(diff.loc[diff["_merge"] != "both", "project_id"])
         taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
         n_changed = n_new = 0
         pids: dict[str, str] = {}
@@ -427,29 +471,27 @@ class ProjectLedger:
         updates: list[tuple[Any, ...]] = []
         creates: list[tuple[Any, ...]] = []
         ended: list[tuple[str]] = []
-        inserts: list[tuple[Any, ...]] = []
-
-        def audit(action: str, pid: str, detail: dict[str, Any]) -> None:
-            audits.append((at, action, pid, rnd, by,
-                           json.dumps(detail, ensure_ascii=False, default=str)))
-
-        for p in _records(projects):
-            need = str(p["need_id"])
-            rows = by_need[need]
+        enc = _ENCODER.encode
+        col = {name: _plain(projects[name]) for name in
+               ("community", "grid", "category", "demand", "assigned", "resources", "score")}
+        for need, comm, grid, cat, demand, assigned, res, score in zip(
+            projects["need_id"].astype(str).tolist(), col["community"], col["grid"],
+            col["category"], col["demand"], col["assigned"], col["resources"], col["score"],
+        ):
             if need in extend:
                 pid = extend[need]
-                audit("reassign", pid, {"in_progress": True, "added": p["resources"]})
+                detail = f'{{"in_progress": true, "added": {enc(res)}}}'
+                audits.append((at, "reassign", pid, rnd, by, detail))
             elif need in live and live[need][1] == "not_started":
                 pid = live[need][0]
-                new = sorted((str(a["resource_id"]), int(a["units"])) for a in rows)
-                changed = old_units.get(pid, []) != new
+                changed = pid in changed_pids
                 n_changed += changed
                 ended.append((pid,))
                 updates.append(
-                    (rnd, _none(p["community"]), _none(p["grid"]), p["category"], p["demand"],
-                     p["assigned"], p["resources"], p["score"], at, pid)
+                    (rnd, comm, grid, cat, demand, assigned, res, score, at, pid)
                 )
-                audit("reassign", pid, {"changed": changed, "resources": p["resources"]})
+                detail = f'{{"changed": {"true" if changed else "false"}, "resources": {enc(res)}}}'
+                audits.append((at, "reassign", pid, rnd, by, detail))
             elif need in live:
                 raise InputError(
                     f"need {need!r} already has project {live[need][0]!r} in progress; "
@@ -462,17 +504,12 @@ class ProjectLedger:
                 taken.add(pid)
                 n_new += 1
                 creates.append(
-                    (pid, rnd, rnd, need, _none(p["community"]), _none(p["grid"]),
-                     p["category"], p["demand"], p["assigned"], p["resources"], p["score"],
+                    (pid, rnd, rnd, need, comm, grid, cat, demand, assigned, res, score,
                      "not_started", at, at)
                 )
-                audit("create", pid, {"need_id": need, "resources": p["resources"]})
+                detail = f'{{"need_id": {enc(need)}, "resources": {enc(res)}}}'
+                audits.append((at, "create", pid, rnd, by, detail))
             pids[need] = pid
-            inserts += [
-                (pid, rnd, need, str(a["resource_id"]), int(a["units"]), a["score"],
-                 json.dumps(a, ensure_ascii=False))
-                for a in rows
-            ]
         c.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?", ended)
         c.executemany(
             "UPDATE projects SET updated_round=?, community=?, grid=?, category=?,"
@@ -492,15 +529,21 @@ class ProjectLedger:
         c.executemany(
             "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
             " score, data) VALUES (?,?,?,?,?,?,?)",
-            inserts,
+            zip(a_need.map(pids).tolist(), repeat(rnd), a_need.tolist(),
+                assign["resource_id"].astype(str).tolist(), _plain(assign["units"]),
+                _plain(assign["score"]), _json_lines(assign)),
         )
         if backups:
             b = result.backups(backups)
             b = b[b["need_id"].astype(str).isin(pids)]
+            b_need = b["need_id"].astype(str)
             c.executemany(
                 "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
-                [(rnd, pids[str(n)], str(n), str(r), int(k), str(br), float(sc), float(dist),
-                  int(sp)) for n, r, k, br, sc, dist, sp in b.itertuples(index=False)],
+                zip(repeat(rnd), b_need.map(pids).tolist(), b_need.tolist(),
+                    b["resource_id"].astype(str).tolist(), _plain(b["rank"]),
+                    b["backup_resource_id"].astype(str).tolist(),
+                    b["score"].astype(float).tolist(), b["distance"].astype(float).tolist(),
+                    _plain(b["spare_units"])),
             )
         self._audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
                     detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed})
@@ -961,7 +1004,8 @@ class ProjectLedger:
             f"SELECT data FROM {table} WHERE round = (SELECT max(round) FROM rounds)"
             f" ORDER BY {key}"
         ).fetchall()
-        return pd.DataFrame([json.loads(r[0]) for r in rows])
+        # One parse of a joined array, not one per row.
+        return pd.DataFrame(json.loads("[" + ",".join(r[0] for r in rows) + "]"))
 
     def rematch(
         self,
