@@ -215,6 +215,18 @@ def test_split_need_lists_resources_most_units_first():
     assert r.projects["resources"].tolist() == ["b;a"]
 
 
+@pytest.mark.parametrize("ids", [["a", "b", "c", "d"], ["a\x1eb", "b", "c", "中"]])
+def test_projects_join_resource_ids_like_a_groupby(ids):
+    from matchcore.result import _joined
+
+    keys = pd.Series(["n1", "n1", "n2", "n3"], name="need_id")
+    values = pd.Series(ids, name="resource_id")
+    got = _joined(keys, values)
+    want = values.groupby(keys, sort=True).agg(";".join)
+    assert got.tolist() == want.tolist() and got.index.tolist() == want.index.tolist()
+    assert _joined(keys.iloc[:0], values.iloc[:0]).empty
+
+
 # ---------------------------------------------------------------------------
 # backups
 
