@@ -824,9 +824,9 @@ class ProjectLedger(LedgerExport):
             " GROUP BY a.resource_id"
         ).fetchall())
         full = resources.reset_index(drop=True)
+        taken_units = full["resource_id"].astype(str).map(used).fillna(0).astype("int64")
         resources = full.assign(
-            capacity=[int(cap) - int(used.get(str(rid), 0))
-                      for rid, cap in zip(resources["resource_id"], resources["capacity"])]
+            capacity=full["capacity"].astype("int64").to_numpy() - taken_units.to_numpy()
         )
         out = set(gone) - returned | set(drop)
         resources = resources[
@@ -868,18 +868,25 @@ class ProjectLedger(LedgerExport):
                     "SELECT project_id, need_id FROM projects WHERE status = 'not_started'"
                 ).fetchall() if need not in matched
             ]
-            for pid in cancelled:
-                w.execute("UPDATE projects SET status='cancelled', updated_at=?,"
-                          " updated_round=? WHERE project_id=?", (at, rnd, pid))
-                w.execute("UPDATE assignments SET active = 0 WHERE project_id = ?", (pid,))
-                w.execute(
-                    "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (pid, "not_started", "cancelled", by, f"rematch round {rnd}: no units", at),
-                )
-                self._audit(w, "set_status", project_id=pid, round=rnd, by=by,
-                            detail={"from": "not_started", "to": "cancelled",
-                                    "note": "rematch: no units"})
+            w.executemany("UPDATE projects SET status='cancelled', updated_at=?,"
+                          " updated_round=? WHERE project_id=?",
+                          [(at, rnd, pid) for pid in cancelled])
+            w.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?",
+                          [(pid,) for pid in cancelled])
+            w.executemany(
+                "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
+                " VALUES (?,?,?,?,?,?)",
+                [(pid, "not_started", "cancelled", by, f"rematch round {rnd}: no units", at)
+                 for pid in cancelled],
+            )
+            detail = _ENCODER.encode(
+                {"from": "not_started", "to": "cancelled", "note": "rematch: no units"}
+            )
+            w.executemany(
+                "INSERT INTO audit (at, action, project_id, round, by, detail)"
+                " VALUES (?,?,?,?,?,?)",
+                [(at, "set_status", pid, rnd, by, detail) for pid in cancelled],
+            )
             n_reassigned, n_to_backup = self._replaced(w, affected, before, rnd, preferred)
             if drop:
                 self._audit(w, "rematch_dropped", round=rnd, by=by,
