@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import signal
@@ -203,6 +204,38 @@ def test_returning_need_gets_round_suffix(ledger):
     with pytest.raises(mc.InputError, match="already has project 'P-N2' in progress"):
         ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
     assert ledger.n_rounds == 2  # the failed round left nothing behind
+
+
+def test_rows_round_trip_through_the_ledger(tmp_path):
+    """Needs, resources and assignments are stored as one JSON row each, whatever the text."""
+    needs, resources = mc.synthetic.tiny()
+    needs = needs.assign(description=['},{"x": 1}', "水管\n维修", None, "a\"b", "},{"])
+    result = mc.match(needs, resources, max_distance=2000)
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        led.add_round(result)
+        stored = led._latest("needs", "need_id")
+        assert stored["description"].tolist() == needs["description"].tolist()
+        assert stored["need_id"].tolist() == sorted(needs["need_id"])
+        back = led._latest("resources", "resource_id")
+        assert back["resource_id"].tolist() == sorted(resources["resource_id"])
+        rows = led._conn.execute("SELECT data FROM assignments ORDER BY id").fetchall()
+        data = [json.loads(r[0]) for r in rows]
+        a = result.assignments.sort_values("need_id", kind="stable")
+        assert [d["resource_id"] for d in data] == a["resource_id"].tolist()
+        assert [d["units"] for d in data] == a["units"].tolist()
+        audit = led.audit()
+        created = audit[audit["action"] == "create"]
+        assert [json.loads(d) for d in created["detail"]] == [
+            {"need_id": n, "resources": r} for n, r in
+            zip(result.projects["need_id"], result.projects["resources"])
+        ]
+        report = led.rematch(max_distance=2000)
+        audit = led.audit()
+        details = [json.loads(d) for d in audit[audit["action"] == "reassign"]["detail"]]
+        assert details == [{"changed": False, "resources": r} for r in result.projects["resources"]]
+        assert report.n_changed == 0
+        assert led._latest("needs", "need_id")["description"].tolist() == \
+            needs["description"].tolist()
 
 
 def test_rematch_keeps_fixed_projects_and_capacity(ledger):

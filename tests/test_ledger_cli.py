@@ -143,6 +143,26 @@ def test_rematch_stickiness_and_dropped_resources(tiny_files, tmp_path, capsys):
         assert used[0] not in ledger.assignments()["resource_id"].tolist()
 
 
+def test_rematch_prints_dropped_resource_counts(tiny_files, tmp_path, capsys):
+    led = tmp_path / "l.db"
+    main(["ledger", "init", str(led)])
+    assert _add(tiny_files, led, "--max-distance", 2000) == 0
+    capsys.readouterr()
+    assert main(["ledger", "rematch", str(led), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "0 affected by dropped resources, 0 re-assigned, 0 to a backup" in out
+    with mc.ProjectLedger(led) as ledger:
+        used = ledger.assignments()["resource_id"].tolist()
+    assert main(["ledger", "rematch", str(led), "-q", "--drop-resource", used[0]]) == 0
+    out = capsys.readouterr().out
+    with mc.ProjectLedger(led) as ledger:
+        audit = ledger.audit()
+    detail = json.loads(audit[audit["action"] == "rematch_dropped"]["detail"].iat[-1])
+    assert detail["n_affected"] >= 1
+    assert (f"{detail['n_affected']} affected by dropped resources, "
+            f"{detail['n_reassigned']} re-assigned, {detail['n_to_backup']} to a backup") in out
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -15,14 +15,30 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .schema import PROJECT_COLUMNS, STATUSES
+from .ledger_export import LedgerExport
+from .ledger_schema import (
+    _ENCODER,
+    _LIVE,
+    _PROJECT_COLUMNS,
+    APPLICATION_ID,
+    MIGRATIONS,
+    N_BACKUPS,
+    SCHEMA_VERSION,
+    TRANSITIONS,
+    _frame_from_records,
+    _json_lines,
+    _now,
+    _plain,
+)
+from .schema import STATUSES
 
 if TYPE_CHECKING:  # pragma: no cover
     from .result import MatchResult
@@ -30,89 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ProjectLedger", "RematchReport"]
 
 PathLike = str | os.PathLike[str]
-
-#: PRAGMA application_id of a matchcore ledger ("MCLG").
-APPLICATION_ID = 0x4D434C47
-#: The schema version this code writes.
-SCHEMA_VERSION = 2
-
-#: Allowed status moves; completed and cancelled are final.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "not_started": frozenset({"in_progress", "cancelled"}),
-    "in_progress": frozenset({"completed", "cancelled"}),
-    "completed": frozenset(),
-    "cancelled": frozenset(),
-}
-_LIVE = ("not_started", "in_progress")
-
-_SCHEMA_V1 = (
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE rounds (round INTEGER PRIMARY KEY, created_at TEXT NOT NULL,"
-    " options TEXT NOT NULL)",
-    "CREATE TABLE needs (round INTEGER NOT NULL, need_id TEXT NOT NULL, data TEXT NOT NULL,"
-    " PRIMARY KEY (round, need_id))",
-    "CREATE TABLE resources (round INTEGER NOT NULL, resource_id TEXT NOT NULL,"
-    " data TEXT NOT NULL, PRIMARY KEY (round, resource_id))",
-    "CREATE TABLE projects (project_id TEXT PRIMARY KEY, round INTEGER NOT NULL,"
-    " updated_round INTEGER NOT NULL, need_id TEXT NOT NULL, community TEXT, grid TEXT,"
-    " category TEXT, demand INTEGER, assigned INTEGER, resources TEXT, score REAL,"
-    " status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)",
-    "CREATE INDEX projects_need ON projects (need_id)",
-    "CREATE TABLE assignments (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " project_id TEXT NOT NULL, round INTEGER NOT NULL, need_id TEXT NOT NULL,"
-    " resource_id TEXT NOT NULL, units INTEGER NOT NULL, score REAL, data TEXT,"
-    " active INTEGER NOT NULL DEFAULT 1)",
-    "CREATE INDEX assignments_project ON assignments (project_id)",
-    "CREATE TABLE status_changes (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " project_id TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, by TEXT,"
-    " note TEXT, at TEXT NOT NULL)",
-    "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
-    " action TEXT NOT NULL, project_id TEXT, round INTEGER, by TEXT, detail TEXT)",
-)
-
-# Version 2: each round's backups per assignment, and resources that dropped out
-# (marked, never deleted; ``returned_round`` is set when one is listed again).
-_SCHEMA_V2 = (
-    "CREATE TABLE backups (round INTEGER NOT NULL, project_id TEXT NOT NULL,"
-    " need_id TEXT NOT NULL, resource_id TEXT NOT NULL, rank INTEGER NOT NULL,"
-    " backup_resource_id TEXT NOT NULL, score REAL, distance REAL, spare_units INTEGER,"
-    " PRIMARY KEY (round, project_id, resource_id, rank))",
-    "CREATE TABLE dropped_resources (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " resource_id TEXT NOT NULL, round INTEGER NOT NULL, at TEXT NOT NULL, by TEXT,"
-    " n_projects INTEGER NOT NULL, returned_round INTEGER)",
-    "CREATE INDEX dropped_resources_id ON dropped_resources (resource_id)",
-)
-
-#: Migration hook: the SQL steps that bring a ledger *to* each version.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
-
-#: Backups recorded per assignment (see :meth:`MatchResult.backups`).
-N_BACKUPS = 3
-
-_PROJECT_COLUMNS = [
-    *PROJECT_COLUMNS,
-    "round",
-    "updated_round",
-    "created_at",
-    "updated_at",
-]
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    # pandas' JSON writer turns NaN/NaT into null and timestamps into ISO text.
-    records: list[dict[str, Any]] = json.loads(
-        frame.to_json(orient="records", date_format="iso", force_ascii=False)
-    )
-    return records
-
-
-def _none(value: Any) -> Any:
-    return None if value is None or (isinstance(value, float) and value != value) else value
-
 
 @dataclass(frozen=True)
 class RematchReport:
@@ -153,7 +86,7 @@ class RematchReport:
     n_to_backup: int = 0
 
 
-class ProjectLedger:
+class ProjectLedger(LedgerExport):
     """A durable project list (项目清单) in one SQLite file.
 
     Parameters
@@ -394,18 +327,20 @@ class ProjectLedger:
         resources = result.district.resources if resources is None else resources
         c.executemany(
             "INSERT INTO needs VALUES (?,?,?)",
-            [(rnd, str(r["need_id"]), json.dumps(r, ensure_ascii=False)) for r in _records(needs)],
+            zip(repeat(rnd), needs["need_id"].astype(str).tolist(), _json_lines(needs)),
         )
         c.executemany(
             "INSERT INTO resources VALUES (?,?,?)",
-            [(rnd, str(r["resource_id"]), json.dumps(r, ensure_ascii=False))
-             for r in _records(resources)],
+            zip(repeat(rnd), resources["resource_id"].astype(str).tolist(),
+                _json_lines(resources)),
         )
         projects = result.projects
-        assign_records = _records(result.assignments)
-        by_need: dict[str, list[dict[str, Any]]] = {}
-        for a in assign_records:
-            by_need.setdefault(str(a["need_id"]), []).append(a)
+        # Assignments in project (need id) order, each need's rows as the match listed them.
+        assign = result.assignments
+        assign = assign.iloc[
+            np.argsort(assign["need_id"].astype(str).to_numpy(dtype=object), kind="stable")
+        ]
+        a_need = assign["need_id"].astype(str)
         # One read of the live projects and their assignments, not one query per need.
         live: dict[str, tuple[str, str]] = {
             need: (pid, status) for need, pid, status in c.execute(
@@ -413,13 +348,25 @@ class ProjectLedger:
                 " ORDER BY round, project_id", _LIVE,
             )
         }
-        old_units: dict[str, list[tuple[str, int]]] = {}
-        for pid, rid, units in c.execute(
-            "SELECT a.project_id, a.resource_id, a.units FROM assignments a JOIN projects p"
-            " USING (project_id) WHERE a.active = 1 AND p.status = 'not_started'"
-            " ORDER BY a.project_id, a.resource_id"
-        ):
-            old_units.setdefault(pid, []).append((rid, int(units)))
+        old = pd.DataFrame(
+            c.execute(
+                "SELECT a.project_id, a.resource_id, a.units FROM assignments a JOIN projects p"
+                " USING (project_id) WHERE a.active = 1 AND p.status = 'not_started'"
+            ).fetchall(),
+            columns=["project_id", "resource_id", "units"],
+        ).astype({"project_id": object, "resource_id": object, "units": "int64"})
+        # A not-started project changed when its (resource, units) set differs.
+        keeps = {need: v[0] for need, v in live.items()
+                 if v[1] == "not_started" and need not in extend}
+        new_rows = pd.DataFrame({
+            "project_id": a_need.map(keeps).to_numpy(dtype=object),
+            "resource_id": assign["resource_id"].astype(str).to_numpy(dtype=object),
+            "units": assign["units"].to_numpy(dtype="int64"),
+        })
+        new_rows = new_rows[new_rows["project_id"].notna()]
+        old = old[old["project_id"].isin(set(new_rows["project_id"]))]
+        diff = old.merge(new_rows, how="outer", indicator=True)
+        changed_pids = set(diff.loc[diff["_merge"] != "both", "project_id"])
         taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
         n_changed = n_new = 0
         pids: dict[str, str] = {}
@@ -427,29 +374,27 @@ class ProjectLedger:
         updates: list[tuple[Any, ...]] = []
         creates: list[tuple[Any, ...]] = []
         ended: list[tuple[str]] = []
-        inserts: list[tuple[Any, ...]] = []
-
-        def audit(action: str, pid: str, detail: dict[str, Any]) -> None:
-            audits.append((at, action, pid, rnd, by,
-                           json.dumps(detail, ensure_ascii=False, default=str)))
-
-        for p in _records(projects):
-            need = str(p["need_id"])
-            rows = by_need[need]
+        enc = _ENCODER.encode
+        col = {name: _plain(projects[name]) for name in
+               ("community", "grid", "category", "demand", "assigned", "resources", "score")}
+        for need, comm, grid, cat, demand, assigned, res, score in zip(
+            projects["need_id"].astype(str).tolist(), col["community"], col["grid"],
+            col["category"], col["demand"], col["assigned"], col["resources"], col["score"],
+        ):
             if need in extend:
                 pid = extend[need]
-                audit("reassign", pid, {"in_progress": True, "added": p["resources"]})
+                detail = f'{{"in_progress": true, "added": {enc(res)}}}'
+                audits.append((at, "reassign", pid, rnd, by, detail))
             elif need in live and live[need][1] == "not_started":
                 pid = live[need][0]
-                new = sorted((str(a["resource_id"]), int(a["units"])) for a in rows)
-                changed = old_units.get(pid, []) != new
+                changed = pid in changed_pids
                 n_changed += changed
                 ended.append((pid,))
                 updates.append(
-                    (rnd, _none(p["community"]), _none(p["grid"]), p["category"], p["demand"],
-                     p["assigned"], p["resources"], p["score"], at, pid)
+                    (rnd, comm, grid, cat, demand, assigned, res, score, at, pid)
                 )
-                audit("reassign", pid, {"changed": changed, "resources": p["resources"]})
+                detail = f'{{"changed": {"true" if changed else "false"}, "resources": {enc(res)}}}'
+                audits.append((at, "reassign", pid, rnd, by, detail))
             elif need in live:
                 raise InputError(
                     f"need {need!r} already has project {live[need][0]!r} in progress; "
@@ -462,17 +407,12 @@ class ProjectLedger:
                 taken.add(pid)
                 n_new += 1
                 creates.append(
-                    (pid, rnd, rnd, need, _none(p["community"]), _none(p["grid"]),
-                     p["category"], p["demand"], p["assigned"], p["resources"], p["score"],
+                    (pid, rnd, rnd, need, comm, grid, cat, demand, assigned, res, score,
                      "not_started", at, at)
                 )
-                audit("create", pid, {"need_id": need, "resources": p["resources"]})
+                detail = f'{{"need_id": {enc(need)}, "resources": {enc(res)}}}'
+                audits.append((at, "create", pid, rnd, by, detail))
             pids[need] = pid
-            inserts += [
-                (pid, rnd, need, str(a["resource_id"]), int(a["units"]), a["score"],
-                 json.dumps(a, ensure_ascii=False))
-                for a in rows
-            ]
         c.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?", ended)
         c.executemany(
             "UPDATE projects SET updated_round=?, community=?, grid=?, category=?,"
@@ -492,15 +432,21 @@ class ProjectLedger:
         c.executemany(
             "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
             " score, data) VALUES (?,?,?,?,?,?,?)",
-            inserts,
+            zip(a_need.map(pids).tolist(), repeat(rnd), a_need.tolist(),
+                assign["resource_id"].astype(str).tolist(), _plain(assign["units"]),
+                _plain(assign["score"]), _json_lines(assign)),
         )
         if backups:
             b = result.backups(backups)
             b = b[b["need_id"].astype(str).isin(pids)]
+            b_need = b["need_id"].astype(str)
             c.executemany(
                 "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
-                [(rnd, pids[str(n)], str(n), str(r), int(k), str(br), float(sc), float(dist),
-                  int(sp)) for n, r, k, br, sc, dist, sp in b.itertuples(index=False)],
+                zip(repeat(rnd), b_need.map(pids).tolist(), b_need.tolist(),
+                    b["resource_id"].astype(str).tolist(), _plain(b["rank"]),
+                    b["backup_resource_id"].astype(str).tolist(),
+                    b["score"].astype(float).tolist(), b["distance"].astype(float).tolist(),
+                    _plain(b["spare_units"])),
             )
         self._audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
                     detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed})
@@ -724,244 +670,14 @@ class ProjectLedger:
             columns=["round", "created_at", "options"],
         )
 
-    def project_points(
-        self, status: str | None = None, community: str | None = None
-    ) -> pd.DataFrame:
-        """The project list with each project's position (its need's x/y or lat/lon).
-
-        The position comes from the latest round that recorded the project's
-        need. Columns: those of :meth:`projects`, then those of ``x``, ``y``,
-        ``lat``, ``lon`` that the needs lists had (``x``/``y``, all NaN, when
-        no position is known).
-
-        Parameters
-        ----------
-        status, community : str, optional
-            Filters, as in :meth:`projects`.
-
-        Returns
-        -------
-        pandas.DataFrame
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> import matchcore as mc
-        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
-        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-        >>> ledger.project_points()[["project_id", "x", "y"]].values.tolist()[0]
-        ['P-N1', 0.0, 0.0]
-        """
-        projects = self.projects(status=status, community=community)
-        # SQLite returns the other columns of the row holding max(round).
-        rows = self._conn.execute(
-            "SELECT need_id, max(round), data FROM needs GROUP BY need_id ORDER BY need_id"
-        ).fetchall()
-        pos: dict[str, list[float]] = {c: [] for c in ("x", "y", "lat", "lon")}
-        for _, _, data in rows:
-            record = json.loads(data)
-            for c, values in pos.items():
-                v = record.get(c)
-                values.append(float(v) if isinstance(v, (int, float)) else float("nan"))
-        table = pd.DataFrame(
-            {"need_id": pd.Series([str(r[0]) for r in rows], dtype=object), **pos}
-        )
-        keep = [c for c in ("x", "y", "lat", "lon") if table[c].notna().any()] or ["x", "y"]
-        table = table[["need_id", *keep]]
-        projects["need_id"] = projects["need_id"].astype(object)
-        return projects.merge(table, on="need_id", how="left", validate="many_to_one")
-
-    def export(
-        self,
-        path: PathLike,
-        *,
-        community: str | None = None,
-        format: str | None = None,
-    ) -> Path:
-        """Write the current project list (with :func:`matchcore.write_table`, or as GeoJSON).
-
-        Parameters
-        ----------
-        path : str or path-like
-            A file, or an existing folder (``projects.<format>`` is written
-            in it, CSV by default).
-        community : str, optional
-            Only this community's projects.
-        format : str, optional
-            ``"csv"`` (UTF-8 with BOM), ``"xlsx"`` (needs openpyxl),
-            ``"json"``, ``"geojson"`` (project points with their status, see
-            :func:`matchcore.geo.to_geojson`) or ``"parquet"``; by default the
-            suffix of ``path`` says which.
-
-        Returns
-        -------
-        pathlib.Path
-            The file written (atomically).
-
-        Raises
-        ------
-        InputError
-            An unknown format or suffix, or a missing optional dependency.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> import matchcore as mc
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> ledger = mc.ProjectLedger(folder / "l.db")
-        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-        >>> ledger.export(folder).name
-        'projects.csv'
-        >>> ledger.export(folder / "东湖.geojson", community="东湖社区").name
-        '东湖.geojson'
-        """
-        from .geo import to_geojson
-        from .io import write_table
-
-        p = Path(path)
-        fmt = _export_format(p, format)
-        if p.is_dir():
-            p = p / f"projects{_EXPORT_SUFFIX[fmt]}"
-        if fmt == "geojson":
-            to_geojson(self.project_points(community=community), p)
-            return p
-        frame = self.projects(community=community)
-        suffix = _EXPORT_SUFFIX[fmt]
-        if p.suffix.lower() == suffix:
-            return write_table(frame, p)
-        # A suffix that does not name the format: write beside, then rename (still atomic).
-        tmp = p.with_name(f".{p.name}.export{suffix}")
-        try:
-            write_table(frame, tmp)
-            os.replace(tmp, p)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return p
-
-    def export_all(self, folder: PathLike, *, format: str = "csv") -> list[Path]:
-        """Write the whole project list and one file per community.
-
-        Files: ``projects.<format>`` and ``projects-<community>.<format>``
-        (characters that cannot be in a file name become ``_``).
-
-        Parameters
-        ----------
-        folder : str or path-like
-            Created when missing.
-        format : str, default "csv"
-            As in :meth:`export`.
-
-        Returns
-        -------
-        list of pathlib.Path
-            The files written, the whole list first, then by community name.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> import matchcore as mc
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> ledger = mc.ProjectLedger(folder / "l.db")
-        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-        >>> [p.name for p in ledger.export_all(folder / "out")]
-        ['projects.csv', 'projects-东湖社区.csv', 'projects-西山社区.csv']
-        """
-        fmt = _export_format(None, format)
-        suffix = _EXPORT_SUFFIX[fmt]
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [self.export(out / f"projects{suffix}", format=fmt)]
-        for name in self._communities():
-            written.append(
-                self.export(out / f"projects-{_file_name(name)}{suffix}", community=name,
-                            format=fmt)
-            )
-        return written
-
-    def _communities(self) -> list[str]:
-        rows = self._conn.execute(
-            "SELECT DISTINCT community FROM projects WHERE community IS NOT NULL"
-            " ORDER BY community"
-        ).fetchall()
-        return [str(r[0]) for r in rows]
-
-    def status_maps(
-        self, folder: PathLike | None = None, *, dpi: int = 120
-    ) -> dict[str | None, Any]:
-        """The status map of the whole street and one per community.
-
-        Drawn with :func:`matchcore.plot.status_map` from :meth:`project_points`
-        (needs matplotlib: ``pip install 'matchcore[plot]'``).
-
-        Parameters
-        ----------
-        folder : str or path-like, optional
-            Save the maps there as ``status_map.png`` and
-            ``status_map-<community>.png`` (atomically) and close them.
-        dpi : int, default 120
-            Resolution of the saved images.
-
-        Returns
-        -------
-        dict
-            Keyed by community, ``None`` for the whole street: the Axes when
-            ``folder`` is None, else the paths written.
-
-        Raises
-        ------
-        InputError
-            If matplotlib is not installed.
-
-        Examples
-        --------
-        >>> import matplotlib; matplotlib.use("Agg")
-        >>> import tempfile, pathlib
-        >>> import matchcore as mc
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> ledger = mc.ProjectLedger(folder / "l.db")
-        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-        >>> sorted(p.name for p in ledger.status_maps(folder / "maps").values())
-        ['status_map-东湖社区.png', 'status_map-西山社区.png', 'status_map.png']
-        """
-        try:
-            import matplotlib.pyplot as plt
-
-            from .plot import status_map
-        except ImportError as err:
-            raise InputError(
-                f"status maps need matplotlib: pip install 'matchcore[plot]' ({err})"
-            ) from err
-        points = self.project_points()
-        out = None if folder is None else Path(folder)
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-        maps: dict[str | None, Any] = {}
-        for name in [None, *self._communities()]:
-            frame = points if name is None else points[points["community"] == name]
-            where = "all communities" if name is None else name
-            ax: Any = status_map(
-                frame.reset_index(drop=True),
-                title=f"{where}: {len(frame)} projects by status",
-            )
-            if out is None:
-                maps[name] = ax
-                continue
-            stem = "status_map" if name is None else f"status_map-{_file_name(name)}"
-            path = out / f"{stem}.png"
-            try:
-                _save_png(ax.figure, path, dpi)
-            finally:
-                plt.close(ax.figure)
-            maps[name] = path
-        return maps
-
     # ------------------------------------------------------------------ rematch
     def _latest(self, table: str, key: str) -> pd.DataFrame:
         rows = self._conn.execute(
             f"SELECT data FROM {table} WHERE round = (SELECT max(round) FROM rounds)"
             f" ORDER BY {key}"
         ).fetchall()
-        return pd.DataFrame([json.loads(r[0]) for r in rows])
+        # One parse of a joined array, not one per row.
+        return pd.DataFrame(json.loads("[" + ",".join(r[0] for r in rows) + "]"))
 
     def rematch(
         self,
@@ -1108,9 +824,9 @@ class ProjectLedger:
             " GROUP BY a.resource_id"
         ).fetchall())
         full = resources.reset_index(drop=True)
+        taken_units = full["resource_id"].astype(str).map(used).fillna(0).astype("int64")
         resources = full.assign(
-            capacity=[int(cap) - int(used.get(str(rid), 0))
-                      for rid, cap in zip(resources["resource_id"], resources["capacity"])]
+            capacity=full["capacity"].astype("int64").to_numpy() - taken_units.to_numpy()
         )
         out = set(gone) - returned | set(drop)
         resources = resources[
@@ -1152,18 +868,25 @@ class ProjectLedger:
                     "SELECT project_id, need_id FROM projects WHERE status = 'not_started'"
                 ).fetchall() if need not in matched
             ]
-            for pid in cancelled:
-                w.execute("UPDATE projects SET status='cancelled', updated_at=?,"
-                          " updated_round=? WHERE project_id=?", (at, rnd, pid))
-                w.execute("UPDATE assignments SET active = 0 WHERE project_id = ?", (pid,))
-                w.execute(
-                    "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (pid, "not_started", "cancelled", by, f"rematch round {rnd}: no units", at),
-                )
-                self._audit(w, "set_status", project_id=pid, round=rnd, by=by,
-                            detail={"from": "not_started", "to": "cancelled",
-                                    "note": "rematch: no units"})
+            w.executemany("UPDATE projects SET status='cancelled', updated_at=?,"
+                          " updated_round=? WHERE project_id=?",
+                          [(at, rnd, pid) for pid in cancelled])
+            w.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?",
+                          [(pid,) for pid in cancelled])
+            w.executemany(
+                "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
+                " VALUES (?,?,?,?,?,?)",
+                [(pid, "not_started", "cancelled", by, f"rematch round {rnd}: no units", at)
+                 for pid in cancelled],
+            )
+            detail = _ENCODER.encode(
+                {"from": "not_started", "to": "cancelled", "note": "rematch: no units"}
+            )
+            w.executemany(
+                "INSERT INTO audit (at, action, project_id, round, by, detail)"
+                " VALUES (?,?,?,?,?,?)",
+                [(at, "set_status", pid, rnd, by, detail) for pid in cancelled],
+            )
             n_reassigned, n_to_backup = self._replaced(w, affected, before, rnd, preferred)
             if drop:
                 self._audit(w, "rematch_dropped", round=rnd, by=by,
@@ -1273,72 +996,3 @@ class ProjectLedger:
                 n_back += 1
                 n_backup += any(r == rnd and (n, res) in backup_pairs for n, res, _, r in rows)
         return n_back, n_backup
-
-
-def _frame_from_records(frame: pd.DataFrame) -> pd.DataFrame:
-    """A validated frame in the same JSON-round-tripped form as the stored rows."""
-    return pd.DataFrame(_records(frame))
-
-
-#: Export formats and their suffixes.
-_EXPORT_SUFFIX: dict[str, str] = {
-    "csv": ".csv",
-    "xlsx": ".xlsx",
-    "json": ".json",
-    "geojson": ".geojson",
-    "parquet": ".parquet",
-}
-_FORMAT_OF_SUFFIX: dict[str, str] = {
-    **{s: f for f, s in _EXPORT_SUFFIX.items()},
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".xlsm": "xlsx",
-    ".pq": "parquet",
-}
-
-
-def _export_format(path: Path | None, format: str | None) -> str:
-    """The export format: ``format`` if given, else from the suffix (a folder: csv)."""
-    fmt: str | None
-    if format is not None:
-        fmt = {"excel": "xlsx"}.get(format.lower(), format.lower())
-        if fmt not in _EXPORT_SUFFIX:
-            raise InputError(
-                f"export `format` must be one of {list(_EXPORT_SUFFIX)}; got {format!r}"
-            )
-        return fmt
-    if path is None or path.is_dir():
-        return "csv"
-    fmt = _FORMAT_OF_SUFFIX.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(
-            f"cannot tell the export format of {str(path)!r} from its suffix; expected one of "
-            f"{sorted(_FORMAT_OF_SUFFIX)} or format= one of {list(_EXPORT_SUFFIX)}"
-        )
-    return fmt
-
-
-def _file_name(name: str) -> str:
-    """A community name made safe as part of a file name."""
-    safe = "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in name).strip()
-    return safe.strip(".") or "_"
-
-
-def _save_png(fig: Any, path: Path, dpi: int) -> None:
-    """Save a figure as PNG atomically (a temporary file, then a rename)."""
-    import tempfile
-    import warnings
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with warnings.catch_warnings():
-            # Without a CJK font, matplotlib warns once per missing glyph.
-            warnings.filterwarnings("ignore", message="Glyph .* missing")
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

@@ -115,7 +115,9 @@ def cmd_rematch(args: argparse.Namespace) -> int:
                 print(f"options of round {int(rounds['round'].iat[-1])}: " + ", ".join(reused))
             print(_summary(report.result, time.perf_counter() - t))
         print(f"round {report.round} recorded in {args.ledger}: {report.n_new:,} new, "
-              f"{report.n_changed:,} changed, {report.n_dropped:,} cancelled (no units left)")
+              f"{report.n_changed:,} changed, {report.n_dropped:,} cancelled (no units left); "
+              f"{report.n_affected:,} affected by dropped resources, "
+              f"{report.n_reassigned:,} re-assigned, {report.n_to_backup:,} to a backup")
     return 0
 
 
