@@ -610,3 +610,23 @@ def test_text_columns_parse_as_cell_by_cell(table, data):
         assert fast_err is not None
         assert fast_err[0] == slow_err[0]
         pd.testing.assert_frame_equal(fast_err[1], slow_err[1])
+
+
+def test_empty_xy_beside_filled_latlon_uses_latlon():
+    # An all-columns Excel template: x/y left empty, lat/lon filled.
+    needs = pd.DataFrame(
+        {
+            "need_id": ["n1", "n2"],
+            "category": ["repair", "repair"],
+            "x": [None, None],
+            "y": [None, None],
+            "lat": [30.59, 30.591],
+            "lon": [114.30, 114.301],
+        }
+    )
+    out = mc.read_needs(needs)
+    assert "x" not in out.columns and out["lat"].tolist() == [30.59, 30.591]
+    # One empty x/y cell among filled ones is still an error of that row.
+    partly = needs.assign(x=[1.0, None], y=[2.0, None])
+    with pytest.raises(mc.InputError, match="row 2"):
+        mc.read_needs(partly)

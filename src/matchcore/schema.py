@@ -482,6 +482,14 @@ def _validate(
             out[col.name] = np.full(n, col.default, dtype=np.int64)
 
     # One coordinate system per table: x/y when the table has them, otherwise lat/lon.
+    # An all-columns template with x/y left empty and lat/lon filled uses lat/lon: the
+    # empty columns carry nothing, so leaving them out loses nothing.
+    if (
+        {"x", "y", "lat", "lon"} <= set(out.columns)
+        and out[["x", "y"]].isna().all(axis=None)
+        and not out[["lat", "lon"]].isna().all(axis=None)
+    ):
+        out = out.drop(columns=["x", "y"])
     a, b = ("x", "y") if "x" in out.columns else ("lat", "lon")
     if a in out.columns:
         for c in (a, b):
