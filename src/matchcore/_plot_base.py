@@ -1,0 +1,238 @@
+"""Shared parts of :mod:`matchcore.plot`: the CJK font fallback, palettes and axes helpers."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import MatchcoreWarning
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+    from .result import MatchResult
+
+
+#: CJK fonts looked for, best first (family names as matplotlib reports them).
+CJK_FONTS: tuple[str, ...] = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Sarasa Gothic SC",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Hiragino Sans GB",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+)
+# Font files that hold one of the fonts above, for a matplotlib font cache that
+# predates the font's installation.
+_CJK_FILES = re.compile(
+    r"(notosanscjk|notosans-?sc|sourcehansans|wqy|simhei|msyh|pingfang|droidsansfallback|uming)",
+    re.I,
+)
+_CJK_TEXT = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+_STATE: dict[str, Any] = {}
+
+STATUS_COLOURS: dict[str, str] = {
+    "not_started": "#9e9e9e",
+    "in_progress": "#1f77b4",
+    "completed": "#2ca02c",
+    "cancelled": "#d62728",
+}
+
+REASON_COLOURS: dict[str, str] = {
+    "no_compatible_resource": "#7f7f7f",
+    "out_of_reach": "#ff7f0e",
+    "no_time_overlap": "#9467bd",
+    "skills_missing": "#8c564b",
+    "outbid": "#d62728",
+}
+
+
+# --------------------------------------------------------------------------- fonts
+def find_cjk_font() -> str | None:
+    """The family name of an installed CJK font, or None.
+
+    Looks in matplotlib's font list first, then among the system's font files
+    (which finds a font installed after matplotlib built its cache).
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> from matchcore import plot
+    >>> plot.find_cjk_font() is None or isinstance(plot.find_cjk_font(), str)
+    True
+    """
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in names:
+            return name
+    for path in font_manager.findSystemFonts():
+        if not _CJK_FILES.search(path):
+            continue
+        try:
+            font_manager.fontManager.addfont(path)
+        except Exception:  # an unreadable font file is simply skipped
+            continue
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in names:
+            return name
+    return None
+
+
+def _setup(texts: Iterable[Any] = ()) -> Any:
+    """Import pyplot, look for a CJK font once, warn if Chinese text will lack one."""
+    import matplotlib.pyplot as plt
+
+    if "font" not in _STATE:
+        _STATE["font"] = find_cjk_font()
+    if _STATE["font"] is None and any(isinstance(t, str) and _CJK_TEXT.search(t) for t in texts):
+        warnings.warn(
+            "no CJK font found, so Chinese names will show as empty boxes; install one "
+            "(e.g. `apt-get install fonts-wqy-microhei` or fonts-noto-cjk) and restart Python",
+            MatchcoreWarning,
+            stacklevel=3,
+        )
+    return plt
+
+
+def _cjk(*artists: Any) -> None:
+    """Append the CJK font to the font families of every text drawn by these artists.
+
+    matplotlib falls back across a text's family list, glyph by glyph: Latin
+    text keeps its font and only the glyphs the first fonts lack (Chinese) come
+    from the CJK font. Set per text, not in ``rcParams``, so the user's global
+    settings stay as they were. Tick labels made later copy the first tick's.
+    """
+    font = _STATE.get("font")
+    if font is None:
+        return
+    from matplotlib.text import Text
+
+    for artist in artists:
+        for text in artist.findobj(Text):
+            families = list(text.get_fontfamily())
+            if font not in families:
+                text.set_fontfamily([*families, font])
+
+
+def _new_ax(ax: Axes | None, size: tuple[float, float] = (8.0, 6.5)) -> Axes:
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _palette(labels: Sequence[str]) -> dict[str, Any]:
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["tab10" if len(labels) <= 10 else "tab20"]
+    return {lab: cmap(k % cmap.N) for k, lab in enumerate(labels)}
+
+
+def _strings(values: Iterable[Any]) -> list[str]:
+    return [str(v) for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))]
+
+
+# --------------------------------------------------------------------------- maps
+def _xy_label(result: MatchResult) -> tuple[str, str]:
+    if result.district.origin is not None:
+        lat0, lon0 = result.district.origin
+        return (f"east of {lon0:.4f}°E (m)", f"north of {lat0:.4f}°N (m)")
+    return ("x (m)", "y (m)")
+
+
+def _map_handles(shown: Sequence[str], colours: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Legend entries of a map: one per category shown, one per kind of symbol."""
+    from matplotlib.lines import Line2D
+
+    cat_handles = [
+        Line2D([], [], marker="o", ls="", color=colours[c], markeredgecolor="black", label=c)
+        for c in shown
+    ]
+    kind_handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            color="#888888",
+            markeredgecolor="black",
+            label="need, fully served",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            color="#888888",
+            alpha=0.45,
+            markeredgecolor="black",
+            label="need, partly served",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            markerfacecolor="white",
+            markeredgecolor="#888888",
+            label="need, unmet",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="s",
+            ls="",
+            color="#888888",
+            markeredgecolor="black",
+            label="resource (size: capacity)",
+        ),
+        Line2D([], [], color="#888888", lw=2, label="assignment (width: units)"),
+    ]
+    return cat_handles, kind_handles
+
+
+
+def _none_to(col: pd.Series | None, n: int) -> list[Any]:
+    if col is None:
+        return [None] * n
+    return [None if pd.isna(v) else str(v) for v in col.to_numpy(dtype=object)]
+
+
+
+
+def _percent_axis(axis: Any) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
+
+def _line(colour: str, style: str, label: str) -> Any:
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=colour, ls=style, lw=1.2, label=label)
+
+
