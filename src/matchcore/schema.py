@@ -532,9 +532,21 @@ def _already(failures: _Failures, pos: int, column: str) -> bool:
 _DATE_RANGE = "a date and time from 1677-09-22 to 2262-04-11 (leave the cell empty when open)"
 
 
+def _out_of_range(col: Column, vals: np.ndarray) -> np.ndarray:
+    """Where ``vals`` lie outside the column's ``[low, high]``; NaN is never out of range."""
+    out = np.zeros(len(vals), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if col.low is not None:
+            out |= vals < col.low
+        if col.high is not None:
+            out |= vals > col.high
+    return out
+
+
 def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: str) -> pd.Series:
-    # Typed columns (from Parquet, Excel or a user's frame) take a vectorised path;
-    # text columns (CSV cells) are parsed cell by cell, so nothing is coerced silently.
+    # Typed columns (from Parquet, Excel or a user's frame) and all-text columns (CSV
+    # cells) take vectorised paths; mixed object columns are parsed cell by cell. No
+    # path coerces silently: every cell that fails its rule is reported.
     dtype = series.dtype
     if (
         col.kind == "int"
@@ -546,10 +558,7 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
         filled = np.where(missing, col.default, vals)
         # Beyond int64 the cast would wrap around silently.
         bad = ~np.isfinite(filled) | (filled != np.round(filled)) | (np.abs(filled) >= 2.0**63)
-        if col.low is not None:
-            bad |= filled < col.low
-        if col.high is not None:
-            bad |= filled > col.high
+        bad |= _out_of_range(col, filled)
         for pos in np.flatnonzero(bad).tolist():
             failures.add(int(pos), col.name, col.expected, series.iat[pos])
         ints = np.where(bad, col.default, filled).astype(np.int64)
@@ -561,12 +570,7 @@ def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: st
     ):
         vals = series.to_numpy(dtype=float, na_value=np.nan).copy()
         present = ~np.isnan(vals)
-        bad = present & ~np.isfinite(vals)
-        with np.errstate(invalid="ignore"):
-            if col.low is not None:
-                bad |= present & (vals < col.low)
-            if col.high is not None:
-                bad |= present & (vals > col.high)
+        bad = present & (~np.isfinite(vals) | _out_of_range(col, vals))
         for pos in np.flatnonzero(bad).tolist():
             failures.add(int(pos), col.name, col.expected, series.iat[pos])
         vals[bad] = np.nan
@@ -724,10 +728,7 @@ def _parse_text(series: pd.Series, col: Column, failures: _Failures) -> pd.Serie
         big = np.array([not -(2**63) <= v < 2**63 for v in vals[ok]], dtype=bool)
         ok[np.flatnonzero(ok)[big]] = False
         nums = np.where(ok, vals, 0).astype(np.int64)
-        if col.low is not None:
-            ok &= nums >= col.low
-        if col.high is not None:
-            ok &= nums <= col.high
+        ok &= ~_out_of_range(col, nums)
         ints[filled[ok]] = nums[ok]
         bad[filled[~ok]] = True
         out: np.ndarray = ints
@@ -738,12 +739,7 @@ def _parse_text(series: pd.Series, col: Column, failures: _Failures) -> pd.Serie
         except (ValueError, TypeError):
             okp, vals = _per_distinct(stripped[filled], _parse_float)
             nums = np.where(okp, vals, np.nan).astype(float)
-        with np.errstate(invalid="ignore"):
-            ok = np.isfinite(nums)
-            if col.low is not None:
-                ok &= nums >= col.low
-            if col.high is not None:
-                ok &= nums <= col.high
+        ok = np.isfinite(nums) & ~_out_of_range(col, nums)
         floats[filled[ok]] = nums[ok]
         bad[filled[~ok]] = True
         out = floats
