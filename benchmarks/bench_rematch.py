@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import sqlite3
 import statistics
@@ -38,7 +36,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import matchcore as mc
+import run  # the benchmark report's machine description
 from matchcore.ledger import ProjectLedger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,17 +47,8 @@ SCOPES: tuple[str | None, ...] = (None, "community")
 
 
 def _machine() -> dict[str, Any]:
-    import scipy
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
-            "sqlite": sqlite3.sqlite_version}
+    """The machine line of run.py's report, plus the versions the ledger depends on."""
+    return {**run.machine(), "pandas": pd.__version__, "sqlite": sqlite3.sqlite_version}
 
 
 def change(needs: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
