@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -167,3 +169,31 @@ def test_line_numbers_survive_multiline_cells_and_blank_lines(data_dir):
     frame, lines = read_table(path)
     assert lines == [2, 4, 6]
     assert frame["description"].tolist()[0] == "独居老人\r\n需要助餐"  # kept as written
+
+
+def test_atomic_file_gives_plain_permissions_and_keeps_the_old_file_on_error(tmp_path):
+    from matchcore.io import atomic_file
+
+    umask = os.umask(0)
+    os.umask(umask)
+    out = tmp_path / "sub" / "a.txt"
+    with atomic_file(out) as tmp:
+        Path(tmp).write_text("first")
+    assert out.read_text() == "first"
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
+    with pytest.raises(RuntimeError), atomic_file(out) as tmp:
+        Path(tmp).write_text("half")
+        raise RuntimeError("writer failed")
+    assert out.read_text() == "first"
+    assert [p.name for p in out.parent.iterdir()] == ["a.txt"]  # no temporary left
+
+
+def test_demo_map_has_plain_permissions(tmp_path):
+    pytest.importorskip("matplotlib")
+    from matchcore.cli import main
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert main(["--quiet", "demo", "-o", str(tmp_path / "demo")]) == 0
+    png = tmp_path / "demo" / "map.png"
+    assert png.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -236,3 +237,12 @@ def _line(colour: str, style: str, label: str) -> Any:
     return Line2D([], [], color=colour, ls=style, lw=1.2, label=label)
 
 
+def save_png(fig: Any, path: Path, dpi: int) -> None:
+    """Save a figure as PNG atomically (see :func:`matchcore.io.atomic_file`)."""
+    from .io import atomic_file
+
+    with warnings.catch_warnings():
+        # Without a CJK font, matplotlib warns once per missing glyph.
+        warnings.filterwarnings("ignore", message="Glyph .* missing")
+        with atomic_file(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")

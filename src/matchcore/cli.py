@@ -113,24 +113,14 @@ def _map(result: Any, path: Path, title: str) -> str:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from matchcore._plot_base import save_png
         from matchcore.plot import district_map
     except ImportError as err:
         return f"map skipped: plotting is not available ({err}); pip install 'matchcore[plot]'"
-    import os
-    import tempfile
-    import warnings
-
     fig: Any = district_map(result, title=title).figure
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        with warnings.catch_warnings():
-            # Without a CJK font, matplotlib warns once per missing glyph.
-            warnings.filterwarnings("ignore", message="Glyph .* missing")
-            fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        save_png(fig, path, 120)
     finally:
-        Path(tmp).unlink(missing_ok=True)
         plt.close(fig)
     return f"map        {path}"
 

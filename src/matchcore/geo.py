@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .io import atomic_file
 from .schema import STATUSES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -259,21 +259,13 @@ def _project_collection(
 def _write_json(data: dict[str, Any], path: PathLike) -> Path:
     """Write ``data`` as UTF-8 JSON atomically (a temporary file, then a rename)."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     # Compact: a street's collection is megabytes, and indenting triples the time.
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.write("\n")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(p, suffix=".tmp") as tmp, open(
+        tmp, "w", encoding="utf-8", newline="\n"
+    ) as fh:
+        fh.write(text)
+        fh.write("\n")
     return p
 
 

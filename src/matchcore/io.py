@@ -13,6 +13,8 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,33 +257,68 @@ def write_table(frame: pd.DataFrame, path: PathLike) -> Path:
     """
     p = Path(path)
     fmt = _format_of(p)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=p.parent)
-    os.close(fd)
-    # mkstemp creates the file private (0600); give it the permissions a plain open() would.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
     try:
-        if fmt == "csv":
-            sep = "\t" if p.suffix.lower() == ".tsv" else ","
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig", sep=sep)
-        elif fmt == "excel":
-            frame.to_excel(tmp, index=False)
-        elif fmt == "json":
-            frame.to_json(tmp, orient="records", force_ascii=False, date_format="iso",
-                          indent=1)
-        else:
-            frame.to_parquet(tmp, index=False)
-        os.replace(tmp, p)
+        with atomic_file(p) as tmp:
+            if fmt == "csv":
+                sep = "\t" if p.suffix.lower() == ".tsv" else ","
+                frame.to_csv(tmp, index=False, encoding="utf-8-sig", sep=sep)
+            elif fmt == "excel":
+                frame.to_excel(tmp, index=False)
+            elif fmt == "json":
+                frame.to_json(tmp, orient="records", force_ascii=False, date_format="iso",
+                              indent=1)
+            else:
+                frame.to_parquet(tmp, index=False)
     except ImportError as err:
-        Path(tmp).unlink(missing_ok=True)
         extra = "excel" if fmt == "excel" else "parquet"
         raise InputError(
             f"writing {fmt} files needs an optional dependency: "
             f"pip install 'matchcore[{extra}]' ({err})"
         ) from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return p
+
+
+@contextmanager
+def atomic_file(path: Path, suffix: str | None = None) -> Iterator[str]:
+    """A temporary file beside ``path`` that replaces it when the block succeeds.
+
+    Readers never see a half-written file: on any error the temporary file is
+    removed and ``path`` is left as it was. The file gets the permissions a
+    plain ``open()`` would give (mkstemp alone makes it private, 0600).
+    Internal: every writer of the package (tables, GeoJSON, PNG) goes through it.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file to write; its folder is created when missing.
+    suffix : str, optional
+        Suffix of the temporary file; ``path``'s own by default (some writers
+        pick the format from it).
+
+    Yields
+    ------
+    str
+        The temporary file's path, to write to.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+    >>> with atomic_file(out) as tmp:
+    ...     _ = pathlib.Path(tmp).write_text("ok")
+    >>> out.read_text()
+    'ok'
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix, dir=path.parent
+    )
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

@@ -242,6 +242,7 @@ class LedgerExport:
         try:
             import matplotlib.pyplot as plt
 
+            from ._plot_base import save_png
             from .plot import status_map
         except ImportError as err:
             raise InputError(
@@ -265,7 +266,7 @@ class LedgerExport:
             stem = "status_map" if name is None else f"status_map-{_file_name(name)}"
             path = out / f"{stem}.png"
             try:
-                _save_png(ax.figure, path, dpi)
+                save_png(ax.figure, path, dpi)
             finally:
                 plt.close(ax.figure)
             maps[name] = path
@@ -314,23 +315,3 @@ def _file_name(name: str) -> str:
     """A community name made safe as part of a file name."""
     safe = "".join("_" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in name).strip()
     return safe.strip(".") or "_"
-
-
-def _save_png(fig: Any, path: Path, dpi: int) -> None:
-    """Save a figure as PNG atomically (a temporary file, then a rename)."""
-    import tempfile
-    import warnings
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with warnings.catch_warnings():
-            # Without a CJK font, matplotlib warns once per missing glyph.
-            warnings.filterwarnings("ignore", message="Glyph .* missing")
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
