@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ..problem import FlowNetwork
 
@@ -110,21 +112,47 @@ def reduced_costs(network: FlowNetwork, d: np.ndarray) -> np.ndarray:
     return network.cost + d[network.tail] - d[network.head]
 
 
-def restrict(network: FlowNetwork, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split arcs by the sign of their reduced cost under optimal potentials ``d``.
+def restrict(
+    network: FlowNetwork, d: np.ndarray, flow: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split arcs into those every optimum shares and those left free, given optimal ``d``.
+
+    Arcs with a positive reduced cost carry no flow in any optimum, those with
+    a negative one are saturated in every optimum. Given an optimal ``flow``
+    too, a zero-reduced-cost arc is also fixed (at its flow) unless it lies on
+    a zero-cost cycle of the residual graph, i.e. unless both its ends are in
+    one strongly connected component of the residual arcs of zero reduced
+    cost: only along such cycles can one optimum turn into another. That
+    leaves the next phase the smallest network with the same optima.
 
     Returns
     -------
     free : ndarray of bool, shape (n_arcs,)
-        Arcs with zero reduced cost: any flow within bounds keeps optimality.
+        Arcs whose flow differs between optima (or may: without ``flow``,
+        every arc of zero reduced cost).
     fixed_flow : ndarray of int64, shape (n_arcs,)
-        The flow every optimal solution has on the other arcs (0 or capacity).
+        The flow every optimal solution has on the other arcs (0 on free ones).
     supply : ndarray of int64, shape (n_nodes,)
         Node supplies once the fixed arcs are taken out.
     """
     rc = reduced_costs(network, d)
     free = rc == 0
     fixed_flow = np.where(rc < 0, network.capacity, 0).astype(np.int64)
+    if flow is not None and free.any():
+        tail, head = network.tail, network.head
+        fwd = free & (flow < network.capacity)
+        bwd = free & (flow > 0)
+        graph = csr_matrix(
+            (
+                np.ones(int(fwd.sum() + bwd.sum()), dtype=bool),
+                (np.concatenate([tail[fwd], head[bwd]]), np.concatenate([head[fwd], tail[bwd]])),
+            ),
+            shape=(network.n_nodes, network.n_nodes),
+        )
+        _, scc = connected_components(graph, directed=True, connection="strong")
+        on_cycle = scc[tail] == scc[head]
+        fixed_flow = np.where(free & ~on_cycle, flow, fixed_flow)
+        free &= on_cycle
     supply = network.supply - net_outflow(network.n_nodes, network.tail, network.head, fixed_flow)
     return free, fixed_flow, supply
 
