@@ -183,6 +183,42 @@ def test_potentials_match_networkx(graph):
         assert (d <= 0).all()
 
 
+@pytest.mark.parametrize("check_after", [1, 32])
+def test_negative_cycles_found_by_parent_pointers_match_networkx(monkeypatch, check_after):
+    # Larger graphs than above, so the early parent-pointer check runs (every
+    # round with check_after=1) before the textbook n_nodes rounds.
+    from matchcore.solvers import certify
+
+    monkeypatch.setattr(certify, "CYCLE_CHECK_ROUNDS", check_after)
+    rng = np.random.default_rng(7)
+    seen = set()
+    for _ in range(150):
+        n = int(rng.integers(2, 80))
+        m = int(rng.integers(1, 3 * n))
+        tail = rng.integers(0, n, m)
+        head = rng.integers(0, n, m)
+        cost = rng.integers(-3, 25, m)
+        d = potentials(n, tail, head, cost)
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(range(n))
+        g.add_weighted_edges_from(zip(tail.tolist(), head.tolist(), cost.tolist()))
+        negative = nx.negative_edge_cycle(g)
+        seen.add(negative)
+        assert (d is None) == negative
+        if d is not None:
+            assert (d[head] <= d[tail] + cost).all()
+    assert seen == {True, False}
+
+
+def test_parent_pointer_cycles():
+    from matchcore.solvers.certify import _has_cycle
+
+    assert not _has_cycle(np.array([-1, 0, 1, 2]))  # a path to the root
+    assert _has_cycle(np.array([-1, 2, 3, 1]))  # 1 -> 2 -> 3 -> 1
+    assert _has_cycle(np.array([0]))  # a self-loop
+    assert not _has_cycle(np.array([-1] * 5))
+
+
 def test_residual_and_check_flow():
     from matchcore.problem import FlowNetwork
 
