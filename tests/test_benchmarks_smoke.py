@@ -92,3 +92,27 @@ def test_peel_forces_tree_flow_and_leaves_cycles():
     assert flow[:2].tolist() == [2, 2]
     assert rest.tolist() == [False, False, True, True]
     assert remainder.supply.tolist() == [0, 0, 2, -2]
+
+
+def test_peel_returns_the_network_itself_when_little_is_peeled():
+    import numpy as np
+
+    from matchcore.problem import FlowNetwork
+    from matchcore.solvers.presolve import peel
+
+    # A 10-cycle with one pendant arc: 1 of 11 arcs peels (< 10%), so no copy is made.
+    tail = np.array([*range(10), 0])
+    head = np.array([*range(1, 10), 0, 10])
+    net = FlowNetwork(11, tail, head, np.full(11, 3), np.ones(11, dtype=np.int64),
+                      np.zeros(11, dtype=np.int64))
+    flow, rest, remainder = peel(net)
+    assert remainder is net
+    assert rest.all() and not flow.any()
+
+
+def test_memory_release_is_safe_to_call():
+    from matchcore import _memory
+
+    _memory.release()
+    _memory.release()  # cached lookup, still fine
+    assert _memory._malloc_trim() is None or callable(_memory._malloc_trim())

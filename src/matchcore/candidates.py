@@ -492,6 +492,7 @@ def candidates_of(
 
     i, j = cat(parts_i, np.int64), cat(parts_j, np.int64)
     dist, affinity = cat(parts_d, np.float64), cat(parts_a, np.float64)
+    del parts_i, parts_j, parts_d, parts_a  # not held through the filters below
 
     # One mask through the filters (compacting the edge arrays once, at the end);
     # the funnel counts each filter's survivors per need.

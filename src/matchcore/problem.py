@@ -260,9 +260,9 @@ class TransportProblem:
                 self.capacity[resources],
             ]
         ).astype(np.int64, copy=False)
-        net = FlowNetwork(
-            n_nodes, tail, head, cap, np.zeros(len(tail), np.int64), np.zeros(n_nodes, np.int64)
-        )
+        # Zero costs as a read-only zero-stride view: no memory for an unused array.
+        zero_cost = np.broadcast_to(np.int64(0), tail.shape)
+        net = FlowNetwork(n_nodes, tail, head, cap, zero_cost, np.zeros(n_nodes, np.int64))
         return net, needs, resources
 
     def check_range(self) -> None:

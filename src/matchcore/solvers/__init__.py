@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._memory import release
 from ..errors import SolverError
 from ..problem import FlowNetwork, TransportProblem
 from . import maxflow
@@ -62,7 +63,7 @@ def _phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: i
                 need_cost: np.ndarray, edge_cost: np.ndarray) -> np.ndarray:
     return np.concatenate(
         [need_cost[needs], edge_cost[edges], np.zeros(n_res, dtype=np.int64)]
-    ).astype(np.int64)
+    ).astype(np.int64, copy=False)
 
 
 def _sub(net: FlowNetwork, free: np.ndarray, cost: np.ndarray, supply: np.ndarray) -> FlowNetwork:
@@ -154,6 +155,8 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
                 newly = where[~sub_free]
                 fixed[newly] = sub_fixed[~sub_free]
                 free[newly] = False
+            del cost, sub, sub_flow
+            release()
             seconds[name] += time.perf_counter() - t0
         units[edges] = flow[a : a + m]
     return Solution(units, backend.name, True, cert, len(batches),

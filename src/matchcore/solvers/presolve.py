@@ -17,6 +17,9 @@ __all__ = ["peel"]
 
 #: Leaf-peeling rounds before handing what is left to the back-end.
 MAX_ROUNDS = 256
+#: When more than this share of the arcs is left, :func:`peel` returns the
+#: network unchanged rather than a copy that is barely smaller.
+KEEP_WHOLE = 0.9
 
 
 def peel(network: FlowNetwork) -> tuple[np.ndarray, np.ndarray, FlowNetwork]:
@@ -37,6 +40,9 @@ def peel(network: FlowNetwork) -> tuple[np.ndarray, np.ndarray, FlowNetwork]:
     remainder : FlowNetwork
         The network of the ``rest`` arcs, with supplies net of the forced
         flow: its optima plus ``flow`` are exactly the optima of ``network``.
+        When more than :data:`KEEP_WHOLE` of the arcs are left, nothing is
+        forced: ``flow`` is zero, ``rest`` all True and ``remainder`` is
+        ``network`` itself.
     """
     n, m = network.n_nodes, network.n_arcs
     tail, head = network.tail, network.head
@@ -66,6 +72,11 @@ def peel(network: FlowNetwork) -> tuple[np.ndarray, np.ndarray, FlowNetwork]:
         np.subtract.at(deg, head[alive[done]], 1)
         alive = alive[~done]
     rest = np.zeros(m, dtype=bool)
+    if len(alive) > KEEP_WHOLE * m:
+        # Too little peeled to be worth a copy of the arcs: the back-end gets
+        # the whole network (its optima are the same), and no memory is spent.
+        rest[:] = True
+        return np.zeros(m, dtype=np.int64), rest, network
     rest[alive] = True
     remainder = FlowNetwork(n, tail[alive], head[alive], network.capacity[alive],
                             network.cost[alive], excess)
