@@ -210,6 +210,28 @@ def test_negative_cycles_found_by_parent_pointers_match_networkx(monkeypatch, ch
     assert seen == {True, False}
 
 
+@given(st.integers(1, 6).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(-5, 10),
+                       st.integers(0, 3), st.integers(0, 3)), max_size=12))),
+    st.booleans())
+def test_network_potentials_equal_potentials_of_the_residual(graph, with_hint):
+    from matchcore.problem import FlowNetwork
+    from matchcore.solvers.certify import network_potentials
+
+    n, arcs = graph
+    arr = np.array(arcs, dtype=np.int64).reshape(-1, 5)
+    cap = arr[:, 3]
+    net = FlowNetwork(n, arr[:, 0], arr[:, 1], cap, arr[:, 2], np.zeros(n, np.int64))
+    flow = np.minimum(arr[:, 4], cap)
+    plain = potentials(n, *residual(net, flow))
+    hint = plain if with_hint and plain is not None else None
+    d = network_potentials(net, flow, hint=hint)
+    assert (d is None) == (plain is None)
+    if d is not None:
+        np.testing.assert_array_equal(d, plain)
+
+
 def test_parent_pointer_cycles():
     from matchcore.solvers.certify import _has_cycle
 

@@ -165,8 +165,9 @@ class TransportProblem:
         The last phase, ``tiebreak``, picks one solution among equal optima so
         that every exact back-end returns the same assignment.
         """
-        zero_need = np.zeros(self.n_needs, dtype=np.int64)
-        zero_edge = np.zeros(self.n_edges, dtype=np.int64)
+        # Zero costs as zero-stride views: no memory for them.
+        zero_need = np.broadcast_to(np.int64(0), (self.n_needs,))
+        zero_edge = np.broadcast_to(np.int64(0), (self.n_edges,))
         out = []
         if self.objective == "coverage":
             out.append(("coverage", -self.weight.astype(np.int64), zero_edge))

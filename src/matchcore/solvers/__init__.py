@@ -19,7 +19,7 @@ from .._memory import release
 from ..errors import SolverError
 from ..problem import FlowNetwork, TransportProblem
 from . import maxflow
-from .certify import Certificate, check_flow, potentials, residual, restrict
+from .certify import Certificate, check_flow, network_potentials, restrict
 from .presolve import peel
 from .registry import AUTO_ORDER, BACKENDS, Backend, FlowSolver, available_solvers, get_backend
 
@@ -122,6 +122,7 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
             who = f"solver {backend.name!r}"
             cost = _phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
             sub = _sub(net, free, cost, supply)
+            del cost  # sub has its own (or the same) array
             if sub.n_arcs == 0:
                 sub_flow = np.zeros(0, dtype=np.int64)
             elif k > 0:
@@ -143,7 +144,7 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
             flow = fixed.copy()
             flow[free] = sub_flow
             if k < len(phases) - 1:
-                d = potentials(net.n_nodes, *residual(sub, sub_flow))
+                d = network_potentials(sub, sub_flow)
                 if d is None:
                     raise SolverError(
                         f"{who} returned a flow that is not optimal in "
@@ -155,7 +156,7 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
                 newly = where[~sub_free]
                 fixed[newly] = sub_fixed[~sub_free]
                 free[newly] = False
-            del cost, sub, sub_flow
+            del sub, sub_flow
             release()
             seconds[name] += time.perf_counter() - t0
         units[edges] = flow[a : a + m]
@@ -225,7 +226,7 @@ def verify(
             cost = _phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
             sub = _sub(net, free, cost, supply)
             hint = hints[k] if k < len(hints) else None
-            d = potentials(net.n_nodes, *residual(sub, flow[free]), hint=hint)
+            d = network_potentials(sub, flow[free], hint=hint)
             if d is None:
                 cert.optimal = False
                 cert.problems.append(
