@@ -230,6 +230,8 @@ def test_network_potentials_equal_potentials_of_the_residual(graph, with_hint):
     assert (d is None) == (plain is None)
     if d is not None:
         np.testing.assert_array_equal(d, plain)
+    if hint is not None:
+        assert d is hint  # a valid hint is accepted as is, in one pass
 
 
 def test_parent_pointer_cycles():
@@ -267,3 +269,23 @@ def test_check_flow_is_exact_beyond_float_precision():
     assert net_outflow(3, net.tail, net.head, np.array([big, big])).tolist() == [big, 0, -big]
     assert check_flow(net, np.array([big, big])) == []
     assert check_flow(net, np.array([big, big - 1])) != []
+
+
+@pytest.mark.parametrize("objective", ["coverage", "score"])
+def test_verify_accepts_the_solves_duals_without_bellman_ford(monkeypatch, objective):
+    # The certificate of a solve's own result costs one pass per phase.
+    from matchcore.solvers import certify
+    from strategies import random_instance
+
+    rng = np.random.default_rng(3)
+    problems = [random_instance(rng, max_needs=30, max_resources=20, density=0.3)
+                .problem(objective) for _ in range(5)]
+    solutions = [solve(p, "auto") for p in problems]
+    assert all(p.n_edges > 0 for p in problems)
+
+    def no_bellman_ford(*args, **kwargs):
+        raise AssertionError("a hint failed, so Bellman-Ford ran")
+
+    monkeypatch.setattr(certify, "_bellman_ford", no_bellman_ford)
+    for p, sol in zip(problems, solutions):
+        assert verify(p, sol.units, sol.duals)

@@ -84,7 +84,8 @@ def network_potentials(
     bwd = flow > 0
     if hint is not None and hint.shape == (n_nodes,):
         ok = (network.cost[fwd] + hint[network.tail[fwd]] - hint[network.head[fwd]] >= 0).all()
-        if ok and (hint[network.tail[bwd]] - hint[network.head[bwd]] - network.cost[bwd]
+        # A backward residual arc runs head -> tail at cost -cost.
+        if ok and (hint[network.head[bwd]] - hint[network.tail[bwd]] - network.cost[bwd]
                    >= 0).all():
             return hint
     tail = np.concatenate([network.tail[fwd], network.head[bwd]])

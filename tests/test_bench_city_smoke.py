@@ -1,0 +1,23 @@
+"""The city-scale benchmark runs end to end on district_10k (so that it cannot rot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_city.py"
+
+
+def test_quick_city_benchmark_writes_report(tmp_path):
+    spec = importlib.util.spec_from_file_location("matchcore_bench_city", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.main(["--quick", "--out", str(tmp_path)])
+    (rec,) = result["runs"]
+    assert rec["preset"] == "district_10k" and rec["certified"]
+    assert rec["seconds"] > 0 and rec["peak_rss_gb"] > 0.05
+    assert set(rec["timings"]) >= {"validate", "candidates", "score", "solve", "certify"}
+    text = (tmp_path / "city.md").read_text(encoding="utf-8")
+    assert "| district_10k | 10,000 |" in text
+    assert json.loads((tmp_path / "city.json").read_text())["machine"]["cores"] >= 1
