@@ -114,9 +114,10 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
         net, needs, resources, a, m = _batch_arrays(problem, edges)
         duals.append([])
         free = np.ones(net.n_arcs, dtype=bool)
-        fixed = np.zeros(net.n_arcs, dtype=np.int64)
         supply = np.zeros(net.n_nodes, dtype=np.int64)
-        flow = fixed
+        # One flow array for all phases: arcs fixed by a phase keep the value
+        # they have in its optimum (every optimum shares it), free arcs get the next's.
+        flow = np.zeros(net.n_arcs, dtype=np.int64)
         for k, (name, need_cost, edge_cost) in enumerate(phases):
             t0 = time.perf_counter()
             who = f"solver {backend.name!r}"
@@ -141,7 +142,6 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
                     f"{who} returned an infeasible flow in phase {name!r}: "
                     + "; ".join(problems)
                 )
-            flow = fixed.copy()
             flow[free] = sub_flow
             if k < len(phases) - 1:
                 d = network_potentials(sub, sub_flow)
@@ -154,7 +154,7 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
                 sub_free, sub_fixed, supply = restrict(sub, d, sub_flow)
                 where = np.flatnonzero(free)
                 newly = where[~sub_free]
-                fixed[newly] = sub_fixed[~sub_free]
+                flow[newly] = sub_fixed[~sub_free]  # the values they already have
                 free[newly] = False
             del sub, sub_flow
             release()

@@ -85,21 +85,26 @@ def coverage_flow(network: FlowNetwork) -> np.ndarray:
     # the reverse of any arc would leave the sink or un-serve an earlier need.
     inner = (tail != 0) & (head != 0)
     into_hub = head == 0
+    # OR-Tools takes int32 nodes: convert once, so no level gathers (or has
+    # pybind convert) int64 copies of the whole graph.
+    t32, h32 = tail.astype(np.int32), head.astype(np.int32)
     for level in np.unique(cost[(tail == 0) & (cost < 0)]):  # heaviest (most negative) first
-        fwd = np.flatnonzero((inner | into_hub) & (flow < cap))
-        bwd = np.flatnonzero(inner & (flow > 0))
-        src = np.flatnonzero((tail == 0) & (cost == level))
+        fwd = (inner | into_hub) & (flow < cap)
+        bwd = inner & (flow > 0)
+        src = (tail == 0) & (cost == level)
+        n_src = int(src.sum())
         smf = max_flow.SimpleMaxFlow()
         arcs = smf.add_arcs_with_capacity(
-            np.concatenate([tail[fwd], head[bwd], np.full(len(src), source)]),
-            np.concatenate([head[fwd], tail[bwd], head[src]]),
+            np.concatenate([t32[fwd], h32[bwd], np.full(n_src, source, dtype=np.int32)]),
+            np.concatenate([h32[fwd], t32[bwd], h32[src]]),
             np.concatenate([cap[fwd] - flow[fwd], flow[bwd], cap[src]]),
         )
         status = smf.solve(source, 0)
         if status != smf.OPTIMAL:
             raise RuntimeError(f"OR-Tools max flow returned status {status!r}")
         pushed = np.asarray(smf.flows(arcs), dtype=np.int64)
-        nf, nb = len(fwd), len(bwd)
+        del smf, arcs
+        nf, nb = int(fwd.sum()), int(bwd.sum())
         flow[fwd] += pushed[:nf]
         flow[bwd] -= pushed[nf : nf + nb]
         flow[src] += pushed[nf + nb :]
