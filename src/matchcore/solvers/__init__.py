@@ -115,8 +115,8 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
         duals.append([])
         free = np.ones(net.n_arcs, dtype=bool)
         supply = np.zeros(net.n_nodes, dtype=np.int64)
-        # One flow array for all phases: arcs fixed by a phase keep the value
-        # they have in its optimum (every optimum shares it), free arcs get the next's.
+        # One flow array for all phases: arcs a phase fixes keep their value,
+        # free arcs get the next phase's.
         flow = np.zeros(net.n_arcs, dtype=np.int64)
         for k, (name, need_cost, edge_cost) in enumerate(phases):
             t0 = time.perf_counter()
@@ -151,11 +151,9 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
                         f"phase {name!r} (its residual graph has a negative cycle)"
                     )
                 duals[-1].append(d)
-                sub_free, sub_fixed, supply = restrict(sub, d, sub_flow)
-                where = np.flatnonzero(free)
-                newly = where[~sub_free]
-                flow[newly] = sub_fixed[~sub_free]  # the values they already have
-                free[newly] = False
+                # Arcs fixed here keep the flow they have: every optimum shares it.
+                sub_free, _, supply = restrict(sub, d, sub_flow)
+                free[np.flatnonzero(free)[~sub_free]] = False
             del sub, sub_flow
             release()
             seconds[name] += time.perf_counter() - t0
