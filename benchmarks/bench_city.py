@@ -59,11 +59,13 @@ def run_preset(name: str) -> dict[str, Any]:
     proc = subprocess.Popen([sys.executable, "-c", CHILD, name], stdout=subprocess.PIPE,
                             env=env, text=True)
     assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"match of {name} failed (exit {proc.returncode})")
+    with proc.stdout:
+        out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
+    # Reaped here, not by Popen: tell it, or it warns that the child still runs.
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"match of {name} failed (exit {code})")
     rec = json.loads(out)
     rec["preset"] = name
     rec["peak_rss_gb"] = usage.ru_maxrss * 1024 / 1e9  # Linux reports kB

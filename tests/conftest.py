@@ -8,6 +8,7 @@ overrides both.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -109,3 +110,19 @@ def reasons_district() -> tuple[pd.DataFrame, pd.DataFrame]:
         "window_end": [None, "2024-05-01 17:00", None, None],
     })
     return needs, resources
+
+
+@pytest.fixture
+def load_benchmark():
+    """Load a script of ``benchmarks/`` as a module (the folder is not a package)."""
+    folder = Path(__file__).resolve().parent.parent / "benchmarks"
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(
+            f"matchcore_benchmarks_{name}", folder / f"{name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_city.py"
 
 
-def test_quick_city_benchmark_writes_report(tmp_path):
-    spec = importlib.util.spec_from_file_location("matchcore_bench_city", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_quick_city_benchmark_writes_report(tmp_path, load_benchmark):
+    bench = load_benchmark("bench_city")
     result = bench.main(["--quick", "--out", str(tmp_path)])
     (rec,) = result["runs"]
     assert rec["preset"] == "district_10k" and rec["certified"]

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rematch.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("matchcore_bench_rematch", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_quick_rematch_benchmark_writes_report(tmp_path):
-    bench = _load()
+def test_quick_rematch_benchmark_writes_report(tmp_path, load_benchmark):
+    bench = load_benchmark("bench_rematch")
     result = bench.main(["--quick", "--out", str(tmp_path)])
     assert [c["scope"] for c in result["cells"]] == ["street", "community"]
     for cell in result["cells"]:

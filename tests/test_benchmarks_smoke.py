@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-
-RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("matchcore_benchmarks_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_tiny_grid_writes_report_and_exact_peers_agree(tmp_path):
-    run = _load()
+def test_tiny_grid_writes_report_and_exact_peers_agree(tmp_path, load_benchmark):
+    run = load_benchmark("run")
     result = run.main(["--quick", "--sizes", "120", "--repeats", "1", "--out", str(tmp_path)])
     assert len(result["cells"]) == 4
     for cell in result["cells"]:
@@ -113,6 +102,7 @@ def test_peel_returns_the_network_itself_when_little_is_peeled():
 def test_memory_release_is_safe_to_call():
     from matchcore import _memory
 
-    _memory.release()
-    _memory.release()  # cached lookup, still fine
+    _memory.release(0)  # below MIN_ITEMS: nothing to do
+    _memory.release(_memory.MIN_ITEMS)
+    _memory.release(_memory.MIN_ITEMS)  # cached lookup, still fine
     assert _memory._malloc_trim() is None or callable(_memory._malloc_trim())
