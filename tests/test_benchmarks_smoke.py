@@ -102,7 +102,6 @@ def test_peel_returns_the_network_itself_when_little_is_peeled():
 def test_memory_release_is_safe_to_call():
     from matchcore import _memory
 
-    _memory.release(0)  # below MIN_ITEMS: nothing to do
-    _memory.release(_memory.MIN_ITEMS)
-    _memory.release(_memory.MIN_ITEMS)  # cached lookup, still fine
+    _memory.release()
+    _memory.release()  # cached lookup, still fine
     assert _memory._malloc_trim() is None or callable(_memory._malloc_trim())

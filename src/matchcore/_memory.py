@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from functools import cache
 
-__all__ = ["MIN_ITEMS", "release"]
+__all__ = ["release"]
 
 
 @cache
@@ -30,27 +30,14 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
 
 
-#: Below this many edges (or arcs) the heap is small and a trim not worth its
-#: millisecond: small problems solved many times (sweeps, tests) skip it.
-MIN_ITEMS = 500_000
-
-
-def release(n_items: int) -> None:
+def release() -> None:
     """Return the heap's free memory to the operating system, if the C library can.
-
-    Parameters
-    ----------
-    n_items : int
-        The size of the step that just ended (edges or arcs); nothing is done
-        below :data:`MIN_ITEMS`.
 
     Examples
     --------
     >>> from matchcore._memory import release
-    >>> release(10**6)  # trims on glibc; does nothing on other C libraries
+    >>> release()  # a no-op where malloc_trim does not exist
     """
-    if n_items < MIN_ITEMS:
-        return
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

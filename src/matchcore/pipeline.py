@@ -206,7 +206,7 @@ def _prepare(
 
     t = time.perf_counter()
     graph = candidates_of(district, taxonomy=taxonomy, max_distance=max_distance, scope=scope)
-    release(graph.n_edges)  # the per-category temporaries (see matchcore._memory)
+    release()  # the per-category temporaries (see matchcore._memory)
     timings["candidates"] = time.perf_counter() - t
     return _Prepared(district, graph, arrival, max_distance, scope, taxonomy, timings)
 
@@ -235,7 +235,7 @@ def _score_round(
         graph, kept = keep_best(graph, score, k)
         score = score[kept]
         components = components.iloc[kept].reset_index(drop=True)
-    release(graph.n_edges)
+    release()
     timings["score"] = time.perf_counter() - t
     return graph, score, components
 

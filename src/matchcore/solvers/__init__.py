@@ -155,7 +155,7 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
                 sub_free, _, supply = restrict(sub, d, sub_flow)
                 free[np.flatnonzero(free)[~sub_free]] = False
             del sub, sub_flow
-            release(net.n_arcs)
+            release()
             seconds[name] += time.perf_counter() - t0
         units[edges] = flow[a : a + m]
     return Solution(units, backend.name, True, cert, len(batches),
