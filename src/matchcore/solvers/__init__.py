@@ -224,7 +224,8 @@ def verify(
             cost = _phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
             sub = _sub(net, free, cost, supply)
             hint = hints[k] if k < len(hints) else None
-            d = network_potentials(sub, flow[free], hint=hint)
+            sub_flow = flow[free]
+            d = network_potentials(sub, sub_flow, hint=hint)
             if d is None:
                 cert.optimal = False
                 cert.problems.append(
@@ -232,7 +233,6 @@ def verify(
                     "solution exists"
                 )
                 return cert
-            sub_free, _, supply = restrict(sub, d, flow[free])
-            where = np.flatnonzero(free)
-            free[where[~sub_free]] = False
+            sub_free, _, supply = restrict(sub, d, sub_flow)
+            free[np.flatnonzero(free)[~sub_free]] = False
     return cert
