@@ -1,0 +1,461 @@
+"""The compiled loops of :mod:`.network_simplex` (numba; imported only by its loader).
+
+Layout shared by every function here: nodes ``0 .. n-1`` are the network's,
+node ``n`` is the artificial root; arcs ``0 .. m-1`` are the network's and arc
+``m + v`` is node ``v``'s artificial arc to or from the root. The spanning
+tree is held in flat arrays indexed by node: ``parent``, ``pred`` (the tree
+arc to the parent), ``pred_up`` (1 when that arc runs node → parent, -1 when
+it runs parent → node), ``thread`` / ``rev_thread`` (a preorder of the tree
+as a doubly linked cyclic list) and ``succ`` (the size of the node's subtree).
+``state`` is 1 for an arc at its lower bound that may enter, -1 for one at
+its upper bound, and 0 for tree arcs and for arcs that can never enter
+(zero capacity). Potentials ``pi`` give reduced costs
+``cost + pi[tail] - pi[head]`` (zero on tree arcs).
+
+Everything is int64; the caller bounds costs so that no sum overflows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+PIVOT_BLOCK = 0
+PIVOT_CANDIDATE = 1
+
+
+@njit(cache=True)
+def repair(n, m, tail, head, cap, supply, keep, upper, order_hint, art_cap):
+    """A strongly feasible spanning tree from the arcs ``keep`` of an earlier tree.
+
+    Non-tree arcs sit at their lower bound, or at their upper one where
+    ``upper``; the kept arcs form a forest (an arc closing a cycle is
+    dropped). Leaves first, each kept arc takes the flow its subtree's
+    imbalance forces on it; an arc for which that flow is out of bounds, or
+    leaves no residual capacity towards the root, is cut (set at its nearest
+    bound) and its subtree hangs from the root by an artificial arc carrying
+    what is left. Forest roots are picked in ``order_hint`` order (nodes
+    that hung from the root before first), so an unchanged optimal tree comes
+    back unchanged.
+
+    Returns ``(source, target, flow, state, parent, pred, pred_up)`` over the
+    ``m + n`` arcs and ``n + 1`` nodes.
+    """
+    root = n
+    n_arcs = m + n
+    source = np.empty(n_arcs, np.int64)
+    target = np.empty(n_arcs, np.int64)
+    source[:m] = tail
+    target[:m] = head
+    flow = np.zeros(n_arcs, np.int64)
+    state = np.zeros(n_arcs, np.int8)
+    excess = supply.copy()
+    for e in range(m):
+        if keep[e]:
+            continue
+        if cap[e] == 0:
+            state[e] = 0
+        elif upper[e]:
+            flow[e] = cap[e]
+            state[e] = -1
+            excess[tail[e]] -= cap[e]
+            excess[head[e]] += cap[e]
+        else:
+            state[e] = 1
+    # Adjacency of the kept arcs (CSR over nodes).
+    deg = np.zeros(n + 1, np.int64)
+    for e in range(m):
+        if keep[e]:
+            deg[tail[e] + 1] += 1
+            deg[head[e] + 1] += 1
+    for v in range(n):
+        deg[v + 1] += deg[v]
+    fill = deg[:n].copy()
+    adj = np.empty(deg[n], np.int64)
+    for e in range(m):
+        if keep[e]:
+            adj[fill[tail[e]]] = e
+            fill[tail[e]] += 1
+            adj[fill[head[e]]] = e
+            fill[head[e]] += 1
+    parent = np.full(n + 1, -1, np.int64)
+    pred = np.full(n + 1, -1, np.int64)
+    pred_up = np.zeros(n + 1, np.int64)
+    seen = np.zeros(n, np.bool_)
+    used = np.zeros(m, np.bool_)
+    bfs = np.empty(n, np.int64)
+    count = 0
+    for k in range(n):
+        r = order_hint[k]
+        if seen[r]:
+            continue
+        seen[r] = True
+        parent[r] = root
+        bfs[count] = r
+        head_q = count
+        count += 1
+        while head_q < count:
+            u = bfs[head_q]
+            head_q += 1
+            for p in range(deg[u], deg[u + 1]):
+                e = adj[p]
+                if used[e]:
+                    continue
+                used[e] = True
+                w = head[e] if tail[e] == u else tail[e]
+                if seen[w]:
+                    # Closes a cycle: not a tree arc after all.
+                    state[e] = 1 if cap[e] > 0 else 0
+                    continue
+                seen[w] = True
+                parent[w] = u
+                pred[w] = e
+                pred_up[w] = 1 if tail[e] == w else -1
+                bfs[count] = w
+                count += 1
+    # Leaves first: settle each node's arc to its parent.
+    for k in range(n - 1, -1, -1):
+        v = bfs[k]
+        p = parent[v]
+        if p == root:
+            continue
+        e = pred[v]
+        f = excess[v] if pred_up[v] == 1 else -excess[v]
+        # Strongly feasible: some residual capacity towards the root.
+        ok = (0 <= f < cap[e]) if pred_up[v] == 1 else (0 < f <= cap[e])
+        if ok:
+            flow[e] = f
+            excess[p] += excess[v]
+            continue
+        fb = 0 if f <= 0 else (cap[e] if f >= cap[e] else 0)
+        flow[e] = fb
+        if cap[e] == 0:
+            state[e] = 0
+        else:
+            state[e] = 1 if fb == 0 else -1
+        excess[tail[e]] -= fb
+        excess[head[e]] += fb
+        parent[v] = root
+        pred[v] = -1
+    # Artificial arcs: the forest roots hang from the root; the rest can never enter.
+    for v in range(n):
+        a = m + v
+        if parent[v] == root:
+            r = excess[v]
+            pred[v] = a
+            if r >= 0:
+                source[a], target[a], flow[a], pred_up[v] = v, root, r, 1
+            else:
+                source[a], target[a], flow[a], pred_up[v] = root, v, -r, -1
+            art_cap[v] = np.int64(2) ** 62
+        else:
+            source[a], target[a] = v, root
+            art_cap[v] = 0
+    return source, target, flow, state, parent, pred, pred_up
+
+
+@njit(cache=True)
+def build_thread(n, parent):
+    """Preorder ``thread`` / ``rev_thread`` and subtree sizes ``succ`` from ``parent``."""
+    root = n
+    n1 = n + 1
+    first = np.full(n1, -1, np.int64)
+    sibling = np.full(n1, -1, np.int64)
+    for v in range(n - 1, -1, -1):
+        p = parent[v]
+        sibling[v] = first[p]
+        first[p] = v
+    thread = np.empty(n1, np.int64)
+    rev_thread = np.empty(n1, np.int64)
+    succ = np.ones(n1, np.int64)
+    order = np.empty(n1, np.int64)
+    stack = np.empty(n1, np.int64)
+    top = 0
+    stack[0] = root
+    top = 1
+    k = 0
+    while top > 0:
+        top -= 1
+        u = stack[top]
+        order[k] = u
+        k += 1
+        c = first[u]
+        # Push children in reverse so that the first child comes out first.
+        start = top
+        while c != -1:
+            stack[top] = c
+            top += 1
+            c = sibling[c]
+        i, j = start, top - 1
+        while i < j:
+            stack[i], stack[j] = stack[j], stack[i]
+            i += 1
+            j -= 1
+    for i in range(n1):
+        u = order[i]
+        w = order[(i + 1) % n1]
+        thread[u] = w
+        rev_thread[w] = u
+    for i in range(n1 - 1, 0, -1):
+        u = order[i]
+        succ[parent[u]] += succ[u]
+    return thread, rev_thread, succ, order
+
+
+@njit(cache=True)
+def tree_potentials(n, cost, parent, pred, pred_up, order):
+    """Potentials with zero reduced cost on every tree arc (``pi[root] = 0``)."""
+    pi = np.zeros(n + 1, np.int64)
+    for i in range(1, n + 1):
+        u = order[i]
+        # Arc u -> parent: cost + pi[u] - pi[p] = 0; parent -> u: cost + pi[p] - pi[u] = 0.
+        if pred_up[u] == 1:
+            pi[u] = pi[parent[u]] - cost[pred[u]]
+        else:
+            pi[u] = pi[parent[u]] + cost[pred[u]]
+    return pi
+
+
+@njit(cache=True)
+def solve(n, m, source, target, cap, cost, flow, state, pi,
+          parent, pred, pred_up, thread, rev_thread, succ, pivot, max_pivots):
+    """Pivot until no arc prices out; returns the number of pivots (-1: limit hit).
+
+    Entering arcs come from block search or a candidate list; the leaving arc
+    is the last blocking arc of the cycle met from the apex in the cycle's
+    direction, which keeps the tree strongly feasible (no cycling).
+    """
+    n_arcs = m + n
+    sq = np.sqrt(n_arcs)
+    block = max(int(sq), 10)
+    list_len = max(int(0.25 * sq), 10)
+    minor_limit = max(int(0.1 * list_len), 3)
+    cand = np.empty(list_len, np.int64)
+    n_cand = 0
+    minor = 0
+    next_arc = 0
+    members = np.empty(n + 1, np.int64)
+    out = np.empty(n + 1, np.int64)
+    pivots = 0
+    while pivots != max_pivots:
+        # --- pricing -------------------------------------------------------
+        e_in = -1
+        best = 0
+        if pivot == PIVOT_BLOCK:
+            left = block
+            e = next_arc
+            for _ in range(n_arcs):
+                c = state[e] * (cost[e] + pi[source[e]] - pi[target[e]])
+                if c < best:
+                    best = c
+                    e_in = e
+                e += 1
+                if e == n_arcs:
+                    e = 0
+                left -= 1
+                if left == 0:
+                    if e_in >= 0:
+                        break
+                    left = block
+            next_arc = e
+        else:
+            if n_cand > 0 and minor < minor_limit:
+                minor += 1
+                i = 0
+                while i < n_cand:
+                    e = cand[i]
+                    c = state[e] * (cost[e] + pi[source[e]] - pi[target[e]])
+                    if c < 0:
+                        if c < best:
+                            best = c
+                            e_in = e
+                        i += 1
+                    else:
+                        n_cand -= 1
+                        cand[i] = cand[n_cand]
+            if e_in < 0:
+                # Major iteration: refill the list from where the last one stopped.
+                n_cand = 0
+                minor = 1
+                e = next_arc
+                for _ in range(n_arcs):
+                    c = state[e] * (cost[e] + pi[source[e]] - pi[target[e]])
+                    if c < 0:
+                        cand[n_cand] = e
+                        n_cand += 1
+                        if c < best:
+                            best = c
+                            e_in = e
+                    e += 1
+                    if e == n_arcs:
+                        e = 0
+                    if n_cand == list_len:
+                        break
+                next_arc = e
+        if e_in < 0:
+            return pivots
+        pivots += 1
+        # --- the cycle: apex and leaving arc ---------------------------------
+        u = source[e_in]
+        v = target[e_in]
+        while u != v:
+            if succ[u] < succ[v]:
+                u = parent[u]
+            else:
+                v = parent[v]
+        join = u
+        if state[e_in] == 1:
+            first, second = source[e_in], target[e_in]
+        else:
+            first, second = target[e_in], source[e_in]
+        delta = cap[e_in]
+        side = 0
+        u_out = -1
+        u = first
+        while u != join:
+            e = pred[u]
+            d = flow[e] if pred_up[u] == 1 else cap[e] - flow[e]
+            if d < delta:
+                delta = d
+                u_out = u
+                side = 1
+            u = parent[u]
+        u = second
+        while u != join:
+            e = pred[u]
+            d = cap[e] - flow[e] if pred_up[u] == 1 else flow[e]
+            if d <= delta:
+                delta = d
+                u_out = u
+                side = 2
+            u = parent[u]
+        # --- push delta around the cycle -------------------------------------
+        if delta > 0:
+            val = state[e_in] * delta
+            flow[e_in] += val
+            u = source[e_in]
+            while u != join:
+                flow[pred[u]] -= pred_up[u] * val
+                u = parent[u]
+            u = target[e_in]
+            while u != join:
+                flow[pred[u]] += pred_up[u] * val
+                u = parent[u]
+        if side == 0:
+            # The entering arc itself blocks: it moves to its other bound.
+            state[e_in] = -state[e_in]
+            continue
+        if side == 1:
+            u_in, v_in = first, second
+        else:
+            u_in, v_in = second, first
+        e_out = pred[u_out]
+        state[e_in] = 0
+        if cap[e_out] == 0:
+            state[e_out] = 0
+        else:
+            state[e_out] = 1 if flow[e_out] == 0 else -1
+        # --- re-hang the subtree of u_out from v_in, rooted at u_in -----------
+        v_out = parent[u_out]
+        size = succ[u_out]
+        # Its nodes in preorder (a contiguous run of the thread).
+        x = u_out
+        for i in range(size):
+            members[i] = x
+            x = thread[x]
+        after = x
+        before = rev_thread[u_out]
+        thread[before] = after
+        rev_thread[after] = before
+        # Reduced cost of the entering arc before the change: the subtree's shift.
+        rc = cost[e_in] + pi[source[e_in]] - pi[target[e_in]]
+        shift = -rc if u_in == source[e_in] else rc
+        # The new preorder: u_in's old subtree, then each stem node s_i (the
+        # old parent of s_{i-1}) with its old subtree less s_{i-1}'s, up to
+        # u_out; old subtrees are runs of ``members``, the old preorder.
+        k_new = 0
+        prev = -1
+        s = u_in
+        pos_s = _position(members, size, s)
+        stem_prev_pos = 0
+        stem_prev_size = 0
+        while True:
+            sz = succ[s]
+            if prev == -1:
+                for i in range(pos_s, pos_s + sz):
+                    out[k_new] = members[i]
+                    k_new += 1
+            else:
+                for i in range(pos_s, stem_prev_pos):
+                    out[k_new] = members[i]
+                    k_new += 1
+                for i in range(stem_prev_pos + stem_prev_size, pos_s + sz):
+                    out[k_new] = members[i]
+                    k_new += 1
+            if s == u_out:
+                break
+            prev = s
+            stem_prev_pos = pos_s
+            stem_prev_size = sz
+            s = parent[s]
+            pos_s = _position_up(members, pos_s, s)
+        # Reverse the stem: parents, tree arcs, directions and subtree sizes.
+        s = u_in
+        p = v_in
+        e_prev = e_in
+        up_prev = 1 if u_in == source[e_in] else -1
+        size_prev = 0
+        while True:
+            nxt = parent[s]
+            e_s = pred[s]
+            up_s = pred_up[s]
+            old_size = succ[s]
+            parent[s] = p
+            pred[s] = e_prev
+            pred_up[s] = up_prev
+            succ[s] = size - size_prev
+            if s == u_out:
+                break
+            size_prev = old_size
+            e_prev = e_s
+            up_prev = -up_s
+            p = s
+            s = nxt
+        # Thread of the re-hung subtree, spliced in after v_in; shift its potentials.
+        nxt_v = thread[v_in]
+        last = v_in
+        for i in range(size):
+            x = out[i]
+            thread[last] = x
+            rev_thread[x] = last
+            pi[x] += shift
+            last = x
+        thread[last] = nxt_v
+        rev_thread[nxt_v] = last
+        # Subtree sizes above: the subtree left v_out's side and joined v_in's.
+        x = v_out
+        while x != join:
+            succ[x] -= size
+            x = parent[x]
+        x = v_in
+        while x != join:
+            succ[x] += size
+            x = parent[x]
+    return -1
+
+
+@njit(cache=True)
+def _position(members, size, s):
+    for i in range(size):
+        if members[i] == s:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _position_up(members, pos_child, s):
+    # The parent precedes its child in preorder: search backwards.
+    i = pos_child - 1
+    while members[i] != s:
+        i -= 1
+    return i

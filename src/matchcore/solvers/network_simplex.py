@@ -1,0 +1,308 @@
+"""Network simplex back-end: a primal network simplex of our own, compiled with numba.
+
+The primal network simplex keeps a spanning-tree basis and pivots until no
+arc prices out; it returns that optimal basis and can start from one, so a
+related problem (changed costs, capacities or supplies; arcs added or
+removed) resumes where the last one stopped instead of starting over.
+
+The start is a *big-M* basis: every node hangs from an artificial root by an
+artificial arc of cost ``M = (max|cost| + 1) × (n_nodes + 1)``, above the
+cost of any path, so artificial flow leaves the tree whenever the supplies
+are feasible; flow left on an artificial arc at the optimum proves them
+infeasible. A warm start keeps the previous tree arcs that still exist and
+still fit (:func:`~matchcore.solvers._simplex_kernel.repair`) and hangs the
+rest from the root the same way. Trees stay *strongly feasible* (Cunningham's
+leaving-arc rule), which excludes cycling on degenerate pivots.
+
+Entering arcs come from a candidate list by default (``pivot="candidate"``),
+or from block search (``pivot="block"``), the two rules Kovács found fastest
+for LEMON's network simplex. numba is imported when the first solve
+compiles the loops (``cache=True``: once per machine, then loaded from
+disk), never when matchcore is imported.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Literal
+
+import numpy as np
+
+from ..errors import InputError, SolverError
+from ..problem import FlowNetwork
+
+__all__ = [
+    "Basis",
+    "SimplexResult",
+    "is_available",
+    "is_compiled",
+    "network_simplex",
+    "solve_network_simplex",
+    "total_cost",
+    "warm_up",
+]
+
+Pivot = Literal["candidate", "block"]
+
+#: Arc states of a :class:`Basis`.
+TREE, LOWER, UPPER = 0, 1, 2
+
+#: Headroom kept on every reduced cost (potentials reach ``M + n × max|cost|``).
+_INT64_LIMIT = 2**63
+
+
+@dataclass(frozen=True, eq=False)
+class Basis:
+    """A spanning-tree basis of a network simplex, to start a related solve from.
+
+    Attributes
+    ----------
+    state : ndarray of int8, shape (n_arcs,)
+        :data:`TREE` (0), :data:`LOWER` (1, no flow) or :data:`UPPER` (2, saturated)
+        per arc.
+    hung : ndarray of bool, shape (n_nodes,)
+        Nodes whose tree path led straight to the artificial root (their
+        subtrees' roots); a warm start roots the tree at them again.
+    """
+
+    state: np.ndarray
+    hung: np.ndarray
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.state)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.hung)
+
+    def remap(self, arc_map: np.ndarray, n_arcs: int) -> Basis:
+        """The basis for a network whose arcs were renumbered, added or removed.
+
+        Parameters
+        ----------
+        arc_map : ndarray of int, shape (self.n_arcs,)
+            New index of each old arc, or -1 for a removed one.
+        n_arcs : int
+            Arcs of the new network; arcs no old one maps to start at their
+            lower bound.
+        """
+        arc_map = np.asarray(arc_map, dtype=np.int64)
+        if arc_map.shape != (self.n_arcs,):
+            raise InputError(f"arc_map must have shape ({self.n_arcs},); got {arc_map.shape}")
+        kept = arc_map >= 0
+        if (arc_map >= n_arcs).any() or len(np.unique(arc_map[kept])) != int(kept.sum()):
+            raise InputError("arc_map must map old arcs to distinct new indices below n_arcs")
+        state = np.full(n_arcs, LOWER, dtype=np.int8)
+        state[arc_map[kept]] = self.state[kept]
+        return Basis(state, self.hung)
+
+
+@dataclass(frozen=True, eq=False)
+class SimplexResult:
+    """An optimal solution of :func:`network_simplex`.
+
+    Attributes
+    ----------
+    flow : ndarray of int64, shape (n_arcs,)
+    potentials : ndarray of int64, shape (n_nodes,)
+        ``d`` with ``cost + d[tail] - d[head] >= 0`` on every residual arc
+        (the convention of :func:`~matchcore.solvers.certify.network_potentials`).
+    basis : Basis
+        The optimal basis, to warm-start a related solve.
+    objective : int
+        Total cost Σ cost·flow, exact (a Python int).
+    pivots : int
+    """
+
+    flow: np.ndarray
+    potentials: np.ndarray
+    basis: Basis
+    objective: int
+    pivots: int
+
+
+def total_cost(cost: np.ndarray, flow: np.ndarray) -> int:
+    """Σ cost·flow exactly: in int64 when no partial sum can overflow, else in Python ints."""
+    if len(flow) == 0:
+        return 0
+    top = int(np.abs(cost).max()) * int(np.abs(flow).max())
+    if top * len(flow) < _INT64_LIMIT:
+        return int(np.dot(cost, flow))
+    nz = np.flatnonzero(flow)
+    return sum(int(c) * int(f) for c, f in zip(cost[nz].tolist(), flow[nz].tolist()))
+
+
+@functools.cache
+def _kernel() -> ModuleType:
+    from . import _simplex_kernel
+
+    return _simplex_kernel
+
+
+def is_available() -> bool:
+    """Whether numba can be imported (the back-end needs it)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_compiled = False
+
+
+def is_compiled() -> bool:
+    """Whether the compiled loops are loaded in this process (a first solve compiles them)."""
+    return _compiled
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's disk cache) the loops with a tiny solve.
+
+    The first call in a fresh environment compiles for several seconds;
+    later processes load the cache in well under a second.
+    """
+    net = FlowNetwork(
+        2,
+        np.array([0], np.int64),
+        np.array([1], np.int64),
+        np.array([1], np.int64),
+        np.array([-1], np.int64),
+        np.array([1, -1], np.int64),
+    )
+    network_simplex(net)
+
+
+def _big_m(network: FlowNetwork) -> int:
+    n = network.n_nodes
+    top = int(np.abs(network.cost).max()) if network.n_arcs else 0
+    big_m = (top + 1) * (n + 1)
+    # Largest reduced cost: |cost| + 2 (M + n × |cost|).
+    if top + 2 * (big_m + n * top) >= _INT64_LIMIT:
+        raise SolverError(
+            f"costs up to {top:,} on {n:,} nodes are too large for the 64-bit network "
+            "simplex; use solver='ortools' or split the problem"
+        )
+    return big_m
+
+
+def network_simplex(
+    network: FlowNetwork,
+    *,
+    basis: Basis | None = None,
+    pivot: Pivot = "candidate",
+    max_pivots: int = -1,
+) -> SimplexResult:
+    """Solve a min-cost flow by the primal network simplex, cold or from a basis.
+
+    Parameters
+    ----------
+    network : FlowNetwork
+        Lower bounds 0; costs of any sign; supplies summing to 0.
+    basis : Basis, optional
+        An optimal (or any) basis of a related network with the same nodes
+        and arcs (use :meth:`Basis.remap` when arcs were added or removed).
+        Tree arcs that still fit are kept; the rest is repaired. The optimum
+        is the same as a cold solve's.
+    pivot : {"candidate", "block"}, default "candidate"
+        The entering-arc rule.
+    max_pivots : int, default -1
+        Stop with :class:`SolverError` after this many pivots (-1: no limit).
+
+    Returns
+    -------
+    SimplexResult
+
+    Raises
+    ------
+    SolverError
+        Infeasible supplies, costs beyond the 64-bit range, or the pivot limit.
+    InputError
+        A basis of another shape, or an unknown pivot rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matchcore.problem import FlowNetwork
+    >>> net = FlowNetwork(3, np.array([0, 1, 0]), np.array([1, 2, 2]),
+    ...                   np.array([5, 5, 2]), np.array([1, 1, 3]), np.array([4, 0, -4]))
+    >>> res = network_simplex(net)
+    >>> res.flow.tolist(), res.objective
+    ([4, 4, 0], 8)
+    """
+    global _compiled
+    if pivot not in ("candidate", "block"):
+        raise InputError(f"pivot must be one of ['candidate', 'block']; got {pivot!r}")
+    k = _kernel()
+    n, m = int(network.n_nodes), int(network.n_arcs)
+    tail = np.ascontiguousarray(network.tail, dtype=np.int64)
+    head = np.ascontiguousarray(network.head, dtype=np.int64)
+    cap = np.ascontiguousarray(network.capacity, dtype=np.int64)
+    cost = np.ascontiguousarray(network.cost, dtype=np.int64)
+    supply = np.ascontiguousarray(network.supply, dtype=np.int64)
+    if int(supply.sum()) != 0:
+        raise SolverError(f"infeasible: supplies sum to {int(supply.sum())}, not 0")
+    big_m = _big_m(network)
+    if basis is None:
+        keep = np.zeros(m, dtype=np.bool_)
+        upper = np.zeros(m, dtype=np.bool_)
+        order = np.arange(n, dtype=np.int64)
+    else:
+        if basis.n_arcs != m or basis.n_nodes != n:
+            raise InputError(
+                f"basis is for {basis.n_nodes} nodes and {basis.n_arcs} arcs; the network has "
+                f"{n} and {m} (use Basis.remap for added or removed arcs)"
+            )
+        keep = basis.state == TREE
+        upper = basis.state == UPPER
+        # Old subtree roots first, so the kept tree keeps its orientation.
+        order = np.argsort(~basis.hung, kind="stable").astype(np.int64)
+    art_cap = np.empty(n, dtype=np.int64)
+    source, target, flow, state, parent, pred, pred_up = k.repair(
+        n, m, tail, head, cap, supply, keep, upper, order, art_cap
+    )
+    cap_all = np.concatenate([cap, art_cap])
+    cost_all = np.concatenate([cost, np.full(n, big_m, dtype=np.int64)])
+    thread, rev_thread, succ, preorder = k.build_thread(n, parent)
+    pi = k.tree_potentials(n, cost_all, parent, pred, pred_up, preorder)
+    code = 0 if pivot == "block" else 1
+    pivots = k.solve(n, m, source, target, cap_all, cost_all, flow, state, pi,
+                     parent, pred, pred_up, thread, rev_thread, succ, code, int(max_pivots))
+    _compiled = True
+    if pivots < 0:
+        raise SolverError(f"network simplex stopped after {max_pivots:,} pivots")
+    if flow[m:].any():
+        bad = np.flatnonzero(flow[m:])
+        raise SolverError(
+            f"infeasible supplies: {int(flow[m:].sum()):,} units cannot be routed "
+            f"({len(bad)} nodes cut off, first: node {int(bad[0])})"
+        )
+    arc_state = np.where(state[:m] == -1, UPPER, LOWER).astype(np.int8)
+    in_tree = pred[:n][pred[:n] < m]
+    arc_state[in_tree] = TREE
+    # Potentials relative to the artificial root; drop the root itself.
+    out = flow[:m].copy()
+    return SimplexResult(out, pi[:n].copy(), Basis(arc_state, parent[:n] == n),
+                         total_cost(cost, out), int(pivots))
+
+
+def solve_network_simplex(network: FlowNetwork) -> np.ndarray:
+    """The :class:`~matchcore.solvers.registry.FlowSolver` form: an optimal flow.
+
+    Parameters
+    ----------
+    network : FlowNetwork
+
+    Returns
+    -------
+    ndarray of int64, shape (n_arcs,)
+
+    Raises
+    ------
+    SolverError
+        If the supplies are infeasible.
+    """
+    return network_simplex(network).flow
