@@ -6,7 +6,8 @@ node ``n`` is the artificial root; arcs ``0 .. m-1`` are the network's and arc
 tree is held in flat arrays indexed by node: ``parent``, ``pred`` (the tree
 arc to the parent), ``pred_up`` (1 when that arc runs node → parent, -1 when
 it runs parent → node), ``thread`` / ``rev_thread`` (a preorder of the tree
-as a doubly linked cyclic list) and ``succ`` (the size of the node's subtree).
+as a doubly linked cyclic list), ``succ`` (the size of the node's subtree) and
+``last`` (the subtree's last node in the preorder).
 ``state`` is 1 for an arc at its lower bound that may enter, -1 for one at
 its upper bound, and 0 for tree arcs and for arcs that can never enter
 (zero capacity). Potentials ``pi`` give reduced costs
@@ -156,7 +157,7 @@ def repair(n, m, tail, head, cap, supply, keep, upper, order_hint, art_cap):
 
 @njit(cache=True)
 def build_thread(n, parent):
-    """Preorder ``thread`` / ``rev_thread`` and subtree sizes ``succ`` from ``parent``."""
+    """Preorder ``thread`` / ``rev_thread``, subtree sizes ``succ`` and ends ``last`` from ``parent``."""
     root = n
     n1 = n + 1
     first = np.full(n1, -1, np.int64)
@@ -199,7 +200,10 @@ def build_thread(n, parent):
     for i in range(n1 - 1, 0, -1):
         u = order[i]
         succ[parent[u]] += succ[u]
-    return thread, rev_thread, succ, order
+    last = np.empty(n1, np.int64)
+    for i in range(n1):
+        last[order[i]] = order[i + succ[order[i]] - 1]
+    return thread, rev_thread, succ, last, order
 
 
 @njit(cache=True)
@@ -218,7 +222,7 @@ def tree_potentials(n, cost, parent, pred, pred_up, order):
 
 @njit(cache=True)
 def solve(n, m, source, target, cap, cost, flow, state, pi,
-          parent, pred, pred_up, thread, rev_thread, succ, pivot, max_pivots):
+          parent, pred, pred_up, thread, rev_thread, succ, last, pivot, max_pivots):
     """Pivot until no arc prices out; returns the number of pivots (-1: limit hit).
 
     Entering arcs come from block search or a candidate list; the leaving arc
@@ -234,8 +238,8 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
     n_cand = 0
     minor = 0
     next_arc = 0
-    members = np.empty(n + 1, np.int64)
-    out = np.empty(n + 1, np.int64)
+    run_a = np.empty(2 * n + 2, np.int64)
+    run_b = np.empty(2 * n + 2, np.int64)
     pivots = 0
     while pivots != max_pivots:
         # --- pricing -------------------------------------------------------
@@ -358,48 +362,54 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
         # --- re-hang the subtree of u_out from v_in, rooted at u_in -----------
         v_out = parent[u_out]
         size = succ[u_out]
-        # Its nodes in preorder (a contiguous run of the thread).
-        x = u_out
-        for i in range(size):
-            members[i] = x
-            x = thread[x]
-        after = x
-        before = rev_thread[u_out]
-        thread[before] = after
-        rev_thread[after] = before
         # Reduced cost of the entering arc before the change: the subtree's shift.
         rc = cost[e_in] + pi[source[e_in]] - pi[target[e_in]]
         shift = -rc if u_in == source[e_in] else rc
-        # The new preorder: u_in's old subtree, then each stem node s_i (the
-        # old parent of s_{i-1}) with its old subtree less s_{i-1}'s, up to
-        # u_out; old subtrees are runs of ``members``, the old preorder.
-        k_new = 0
-        prev = -1
+        # The new preorder of the subtree is made of runs of the old thread:
+        # u_in's old subtree, then for each stem node s_i (the old parent of
+        # s_{i-1}) up to u_out, the run from s_i to just before s_{i-1}'s old
+        # subtree and the run after it to the end of s_i's old subtree.
+        before = rev_thread[u_out]
+        after = thread[last[u_out]]
+        n_runs = 0
+        run_a[0] = u_in
+        run_b[0] = last[u_in]
+        n_runs = 1
         s = u_in
-        pos_s = _position(members, size, s)
-        stem_prev_pos = 0
-        stem_prev_size = 0
-        while True:
-            sz = succ[s]
-            if prev == -1:
-                for i in range(pos_s, pos_s + sz):
-                    out[k_new] = members[i]
-                    k_new += 1
-            else:
-                for i in range(pos_s, stem_prev_pos):
-                    out[k_new] = members[i]
-                    k_new += 1
-                for i in range(stem_prev_pos + stem_prev_size, pos_s + sz):
-                    out[k_new] = members[i]
-                    k_new += 1
-            if s == u_out:
-                break
-            prev = s
-            stem_prev_pos = pos_s
-            stem_prev_size = sz
-            s = parent[s]
-            pos_s = _position_up(members, pos_s, s)
-        # Reverse the stem: parents, tree arcs, directions and subtree sizes.
+        while s != u_out:
+            p = parent[s]
+            run_a[n_runs] = p
+            run_b[n_runs] = rev_thread[s]
+            n_runs += 1
+            if last[p] != last[s]:
+                run_a[n_runs] = thread[last[s]]
+                run_b[n_runs] = last[p]
+                n_runs += 1
+            s = p
+        new_last = run_b[n_runs - 1]
+        old_last_out = last[u_out]
+        # Take the subtree out of the thread; ancestors that ended with it end earlier.
+        thread[before] = after
+        rev_thread[after] = before
+        x = v_out
+        while x != -1 and last[x] == old_last_out:
+            last[x] = before
+            x = parent[x]
+        # Chain the runs, and splice them in right after v_in.
+        nxt_v = thread[v_in]
+        thread[v_in] = run_a[0]
+        rev_thread[run_a[0]] = v_in
+        for i in range(1, n_runs):
+            thread[run_b[i - 1]] = run_a[i]
+            rev_thread[run_a[i]] = run_b[i - 1]
+        thread[new_last] = nxt_v
+        rev_thread[nxt_v] = new_last
+        # Ancestors of v_in that ended at v_in (a leaf) now end with the subtree.
+        x = v_in
+        while x != -1 and last[x] == v_in:
+            last[x] = new_last
+            x = parent[x]
+        # Reverse the stem: parents, tree arcs, directions, subtree sizes and ends.
         s = u_in
         p = v_in
         e_prev = e_in
@@ -414,6 +424,7 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
             pred[s] = e_prev
             pred_up[s] = up_prev
             succ[s] = size - size_prev
+            last[s] = new_last
             if s == u_out:
                 break
             size_prev = old_size
@@ -421,17 +432,11 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
             up_prev = -up_s
             p = s
             s = nxt
-        # Thread of the re-hung subtree, spliced in after v_in; shift its potentials.
-        nxt_v = thread[v_in]
-        last = v_in
-        for i in range(size):
-            x = out[i]
-            thread[last] = x
-            rev_thread[x] = last
+        # New potentials of the subtree: one walk along its new thread.
+        x = u_in
+        for _ in range(size):
             pi[x] += shift
-            last = x
-        thread[last] = nxt_v
-        rev_thread[nxt_v] = last
+            x = thread[x]
         # Subtree sizes above: the subtree left v_out's side and joined v_in's.
         x = v_out
         while x != join:
@@ -442,20 +447,3 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
             succ[x] += size
             x = parent[x]
     return -1
-
-
-@njit(cache=True)
-def _position(members, size, s):
-    for i in range(size):
-        if members[i] == s:
-            return i
-    return -1
-
-
-@njit(cache=True)
-def _position_up(members, pos_child, s):
-    # The parent precedes its child in preorder: search backwards.
-    i = pos_child - 1
-    while members[i] != s:
-        i -= 1
-    return i

@@ -266,11 +266,12 @@ def network_simplex(
     )
     cap_all = np.concatenate([cap, art_cap])
     cost_all = np.concatenate([cost, np.full(n, big_m, dtype=np.int64)])
-    thread, rev_thread, succ, preorder = k.build_thread(n, parent)
+    thread, rev_thread, succ, last, preorder = k.build_thread(n, parent)
     pi = k.tree_potentials(n, cost_all, parent, pred, pred_up, preorder)
     code = 0 if pivot == "block" else 1
     pivots = k.solve(n, m, source, target, cap_all, cost_all, flow, state, pi,
-                     parent, pred, pred_up, thread, rev_thread, succ, code, int(max_pivots))
+                     parent, pred, pred_up, thread, rev_thread, succ, last, code,
+                     int(max_pivots))
     _compiled = True
     if pivots < 0:
         raise SolverError(f"network simplex stopped after {max_pivots:,} pivots")
