@@ -157,7 +157,7 @@ def repair(n, m, tail, head, cap, supply, keep, upper, order_hint, art_cap):
 
 @njit(cache=True)
 def build_thread(n, parent):
-    """Preorder ``thread`` / ``rev_thread``, subtree sizes ``succ`` and ends ``last`` from ``parent``."""
+    """Preorder `thread` / `rev_thread`, subtree sizes `succ` and ends `last`, from `parent`."""
     root = n
     n1 = n + 1
     first = np.full(n1, -1, np.int64)
@@ -299,151 +299,183 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
         if e_in < 0:
             return pivots
         pivots += 1
-        # --- the cycle: apex and leaving arc ---------------------------------
-        u = source[e_in]
-        v = target[e_in]
-        while u != v:
-            if succ[u] < succ[v]:
-                u = parent[u]
-            else:
-                v = parent[v]
-        join = u
-        if state[e_in] == 1:
-            first, second = source[e_in], target[e_in]
-        else:
-            first, second = target[e_in], source[e_in]
-        delta = cap[e_in]
-        side = 0
-        u_out = -1
-        u = first
-        while u != join:
-            e = pred[u]
-            d = flow[e] if pred_up[u] == 1 else cap[e] - flow[e]
-            if d < delta:
-                delta = d
-                u_out = u
-                side = 1
-            u = parent[u]
-        u = second
-        while u != join:
-            e = pred[u]
-            d = cap[e] - flow[e] if pred_up[u] == 1 else flow[e]
-            if d <= delta:
-                delta = d
-                u_out = u
-                side = 2
-            u = parent[u]
-        # --- push delta around the cycle -------------------------------------
-        if delta > 0:
-            val = state[e_in] * delta
-            flow[e_in] += val
-            u = source[e_in]
-            while u != join:
-                flow[pred[u]] -= pred_up[u] * val
-                u = parent[u]
-            u = target[e_in]
-            while u != join:
-                flow[pred[u]] += pred_up[u] * val
-                u = parent[u]
-        if side == 0:
-            # The entering arc itself blocks: it moves to its other bound.
-            state[e_in] = -state[e_in]
-            continue
-        if side == 1:
-            u_in, v_in = first, second
-        else:
-            u_in, v_in = second, first
-        e_out = pred[u_out]
-        state[e_in] = 0
-        if cap[e_out] == 0:
-            state[e_out] = 0
-        else:
-            state[e_out] = 1 if flow[e_out] == 0 else -1
-        # --- re-hang the subtree of u_out from v_in, rooted at u_in -----------
-        v_out = parent[u_out]
-        size = succ[u_out]
-        # Reduced cost of the entering arc before the change: the subtree's shift.
-        rc = cost[e_in] + pi[source[e_in]] - pi[target[e_in]]
-        shift = -rc if u_in == source[e_in] else rc
-        # The new preorder of the subtree is made of runs of the old thread:
-        # u_in's old subtree, then for each stem node s_i (the old parent of
-        # s_{i-1}) up to u_out, the run from s_i to just before s_{i-1}'s old
-        # subtree and the run after it to the end of s_i's old subtree.
-        before = rev_thread[u_out]
-        after = thread[last[u_out]]
-        n_runs = 0
-        run_a[0] = u_in
-        run_b[0] = last[u_in]
-        n_runs = 1
-        s = u_in
-        while s != u_out:
-            p = parent[s]
-            run_a[n_runs] = p
-            run_b[n_runs] = rev_thread[s]
-            n_runs += 1
-            if last[p] != last[s]:
-                run_a[n_runs] = thread[last[s]]
-                run_b[n_runs] = last[p]
-                n_runs += 1
-            s = p
-        new_last = run_b[n_runs - 1]
-        old_last_out = last[u_out]
-        # Take the subtree out of the thread; ancestors that ended with it end earlier.
-        thread[before] = after
-        rev_thread[after] = before
-        x = v_out
-        while x != -1 and last[x] == old_last_out:
-            last[x] = before
-            x = parent[x]
-        # Chain the runs, and splice them in right after v_in.
-        nxt_v = thread[v_in]
-        thread[v_in] = run_a[0]
-        rev_thread[run_a[0]] = v_in
-        for i in range(1, n_runs):
-            thread[run_b[i - 1]] = run_a[i]
-            rev_thread[run_a[i]] = run_b[i - 1]
-        thread[new_last] = nxt_v
-        rev_thread[nxt_v] = new_last
-        # Ancestors of v_in that ended at v_in (a leaf) now end with the subtree.
-        x = v_in
-        while x != -1 and last[x] == v_in:
-            last[x] = new_last
-            x = parent[x]
-        # Reverse the stem: parents, tree arcs, directions, subtree sizes and ends.
-        s = u_in
-        p = v_in
-        e_prev = e_in
-        up_prev = 1 if u_in == source[e_in] else -1
-        size_prev = 0
-        while True:
-            nxt = parent[s]
-            e_s = pred[s]
-            up_s = pred_up[s]
-            old_size = succ[s]
-            parent[s] = p
-            pred[s] = e_prev
-            pred_up[s] = up_prev
-            succ[s] = size - size_prev
-            last[s] = new_last
-            if s == u_out:
-                break
-            size_prev = old_size
-            e_prev = e_s
-            up_prev = -up_s
-            p = s
-            s = nxt
-        # New potentials of the subtree: one walk along its new thread.
-        x = u_in
-        for _ in range(size):
-            pi[x] += shift
-            x = thread[x]
-        # Subtree sizes above: the subtree left v_out's side and joined v_in's.
-        x = v_out
-        while x != join:
-            succ[x] -= size
-            x = parent[x]
-        x = v_in
-        while x != join:
-            succ[x] += size
-            x = parent[x]
+        _pivot(e_in, source, target, cap, cost, flow, state, pi, parent, pred, pred_up,
+               thread, rev_thread, succ, last, run_a, run_b)
     return -1
+
+
+@njit(cache=True)
+def _pivot(e_in, source, target, cap, cost, flow, state, pi, parent, pred, pred_up,
+           thread, rev_thread, succ, last, run_a, run_b):
+    """One pivot on the entering arc ``e_in``: push flow round its cycle, update the tree.
+
+    The leaving arc is the last blocking arc of the cycle met from the apex
+    in the cycle's direction, which keeps the tree strongly feasible.
+    """
+    # --- the cycle: apex and leaving arc ---------------------------------
+    u = source[e_in]
+    v = target[e_in]
+    while u != v:
+        if succ[u] < succ[v]:
+            u = parent[u]
+        else:
+            v = parent[v]
+    join = u
+    if state[e_in] == 1:
+        first, second = source[e_in], target[e_in]
+    else:
+        first, second = target[e_in], source[e_in]
+    delta = cap[e_in]
+    side = 0
+    u_out = -1
+    u = first
+    while u != join:
+        e = pred[u]
+        d = flow[e] if pred_up[u] == 1 else cap[e] - flow[e]
+        if d < delta:
+            delta = d
+            u_out = u
+            side = 1
+        u = parent[u]
+    u = second
+    while u != join:
+        e = pred[u]
+        d = cap[e] - flow[e] if pred_up[u] == 1 else flow[e]
+        if d <= delta:
+            delta = d
+            u_out = u
+            side = 2
+        u = parent[u]
+    # --- push delta around the cycle -------------------------------------
+    if delta > 0:
+        val = state[e_in] * delta
+        flow[e_in] += val
+        u = source[e_in]
+        while u != join:
+            flow[pred[u]] -= pred_up[u] * val
+            u = parent[u]
+        u = target[e_in]
+        while u != join:
+            flow[pred[u]] += pred_up[u] * val
+            u = parent[u]
+    if side == 0:
+        # The entering arc itself blocks: it moves to its other bound.
+        state[e_in] = -state[e_in]
+        return
+    if side == 1:
+        u_in, v_in = first, second
+    else:
+        u_in, v_in = second, first
+    e_out = pred[u_out]
+    state[e_in] = 0
+    if cap[e_out] == 0:
+        state[e_out] = 0
+    else:
+        state[e_out] = 1 if flow[e_out] == 0 else -1
+    # --- re-hang the subtree of u_out from v_in, rooted at u_in -----------
+    v_out = parent[u_out]
+    size = succ[u_out]
+    # Reduced cost of the entering arc before the change: the subtree's shift.
+    rc = cost[e_in] + pi[source[e_in]] - pi[target[e_in]]
+    shift = -rc if u_in == source[e_in] else rc
+    # The new preorder of the subtree is made of runs of the old thread:
+    # u_in's old subtree, then for each stem node s_i (the old parent of
+    # s_{i-1}) up to u_out, the run from s_i to just before s_{i-1}'s old
+    # subtree and the run after it to the end of s_i's old subtree.
+    before = rev_thread[u_out]
+    after = thread[last[u_out]]
+    n_runs = 0
+    run_a[0] = u_in
+    run_b[0] = last[u_in]
+    n_runs = 1
+    s = u_in
+    while s != u_out:
+        p = parent[s]
+        run_a[n_runs] = p
+        run_b[n_runs] = rev_thread[s]
+        n_runs += 1
+        if last[p] != last[s]:
+            run_a[n_runs] = thread[last[s]]
+            run_b[n_runs] = last[p]
+            n_runs += 1
+        s = p
+    new_last = run_b[n_runs - 1]
+    old_last_out = last[u_out]
+    # Take the subtree out of the thread; ancestors that ended with it end earlier.
+    thread[before] = after
+    rev_thread[after] = before
+    x = v_out
+    while x != -1 and last[x] == old_last_out:
+        last[x] = before
+        x = parent[x]
+    # Chain the runs, and splice them in right after v_in.
+    nxt_v = thread[v_in]
+    thread[v_in] = run_a[0]
+    rev_thread[run_a[0]] = v_in
+    for i in range(1, n_runs):
+        thread[run_b[i - 1]] = run_a[i]
+        rev_thread[run_a[i]] = run_b[i - 1]
+    thread[new_last] = nxt_v
+    rev_thread[nxt_v] = new_last
+    # Ancestors of v_in that ended at v_in (a leaf) now end with the subtree.
+    x = v_in
+    while x != -1 and last[x] == v_in:
+        last[x] = new_last
+        x = parent[x]
+    # Reverse the stem: parents, tree arcs, directions, subtree sizes and ends.
+    s = u_in
+    p = v_in
+    e_prev = e_in
+    up_prev = 1 if u_in == source[e_in] else -1
+    size_prev = 0
+    while True:
+        nxt = parent[s]
+        e_s = pred[s]
+        up_s = pred_up[s]
+        old_size = succ[s]
+        parent[s] = p
+        pred[s] = e_prev
+        pred_up[s] = up_prev
+        succ[s] = size - size_prev
+        last[s] = new_last
+        if s == u_out:
+            break
+        size_prev = old_size
+        e_prev = e_s
+        up_prev = -up_s
+        p = s
+        s = nxt
+    # New potentials of the subtree: one walk along its new thread.
+    x = u_in
+    for _ in range(size):
+        pi[x] += shift
+        x = thread[x]
+    # Subtree sizes above: the subtree left v_out's side and joined v_in's.
+    x = v_out
+    while x != join:
+        succ[x] -= size
+        x = parent[x]
+    x = v_in
+    while x != join:
+        succ[x] += size
+        x = parent[x]
+
+
+@njit(cache=True)
+def path_greedy(order, in_arc, out_arc, first_edge, cap, flow):
+    """Fill hub → need → resource → hub paths in ``order`` (cheapest first), each as far as it goes.
+
+    ``order`` lists edge positions (arc ``first_edge + k``); ``in_arc`` and
+    ``out_arc`` give each edge's hub arcs. ``flow`` (zeros on entry) gets a
+    feasible circulation.
+    """
+    for k in order:
+        e = first_edge + k
+        a = in_arc[k]
+        b = out_arc[k]
+        x = min(cap[e], cap[a] - flow[a], cap[b] - flow[b])
+        if x > 0:
+            flow[e] = x
+            flow[a] += x
+            flow[b] += x
+    return flow
