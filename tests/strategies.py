@@ -8,6 +8,10 @@ Two families:
   from a numpy seed, for sweeps of hundreds of cases;
 * :func:`districts` — random small districts (needs and resources as
   DataFrames, the input of :func:`matchcore.match`).
+
+:func:`flow_networks` draws general min-cost flow networks (negative costs,
+supplies, parallel and zero-capacity arcs, isolated nodes) for the
+network-level back-ends.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from matchcore.problem import TransportProblem
+from matchcore.problem import FlowNetwork, TransportProblem
 
 __all__ = [
     "CATEGORIES",
     "Instance",
     "districts",
+    "flow_networks",
     "instances",
     "random_district",
     "random_instance",
@@ -166,6 +171,46 @@ def random_instance(
         rng.integers(1, max_units + 1, size=n), rng.integers(1, max_units + 1, size=m),
         need, resource, score, weight,
     )
+
+
+# ---------------------------------------------------------------------------
+# flow networks
+
+#: Capacities of random networks: zero, small, and far beyond any supply.
+CAPACITIES = (0, 1, 2, 3, 5, 10**12, 2**62)
+
+
+@st.composite
+def flow_networks(
+    draw: st.DrawFn,
+    *,
+    max_nodes: int = 9,
+    max_arcs: int = 24,
+    max_cost: int = 6,
+    supplies: bool = True,
+) -> FlowNetwork:
+    """Random min-cost flow networks, feasible or not.
+
+    Costs of both signs from a small range (ties and zero-cost cycles are
+    common, so bases are degenerate), capacities from :data:`CAPACITIES`,
+    self-loops and parallel arcs allowed, nodes without arcs allowed.
+    Supplies, when drawn, are moved in pairs so that they sum to 0 (they may
+    still be infeasible for the arcs).
+    """
+    n = draw(st.integers(1, max_nodes))
+    m = draw(st.integers(0, max_arcs))
+    node = st.integers(0, n - 1)
+    tail = draw(st.lists(node, min_size=m, max_size=m))
+    head = draw(st.lists(node, min_size=m, max_size=m))
+    cap = draw(st.lists(st.sampled_from(CAPACITIES), min_size=m, max_size=m))
+    cost = draw(st.lists(st.integers(-max_cost, max_cost), min_size=m, max_size=m))
+    supply = np.zeros(n, dtype=np.int64)
+    if supplies:
+        for a, b, q in draw(st.lists(st.tuples(node, node, st.integers(0, 4)), max_size=4)):
+            supply[a] += q
+            supply[b] -= q
+    return FlowNetwork(n, np.array(tail, np.int64), np.array(head, np.int64),
+                       np.array(cap, np.int64), np.array(cost, np.int64), supply)
 
 
 # ---------------------------------------------------------------------------

@@ -324,10 +324,12 @@ def network_simplex(
     if pivots < 0:
         raise SolverError(f"network simplex stopped after {max_pivots:,} pivots")
     if flow[m:].any():
-        bad = np.flatnonzero(flow[m:])
+        # What is left on artificial arcs into the root could not reach its demand.
+        stuck = flow[m:] * (source[m:] != n)
+        bad = np.flatnonzero(stuck)
         raise SolverError(
-            f"infeasible supplies: {int(flow[m:].sum()):,} units cannot be routed "
-            f"({len(bad)} nodes cut off, first: node {int(bad[0])})"
+            f"infeasible supplies: {int(stuck.sum()):,} units cannot be routed "
+            f"from {len(bad)} nodes with supply (first: node {int(bad[0])})"
         )
     arc_state = np.where(state[:m] == -1, UPPER, LOWER).astype(np.int8)
     in_tree = pred[:n][pred[:n] < m]
