@@ -39,6 +39,37 @@ def ortools_script(need, resource, score, demand, capacity):
     return np.asarray(smcf.flows(arcs[a : a + m]), dtype=np.int64)
 
 
+def pylmcf_lemon(need, resource, score, demand, capacity):
+    """LEMON's network simplex (pylmcf) in its non-negative form.
+
+    pylmcf wants non-negative costs and arcs sorted by (tail, head): each need
+    supplies its demand, which goes to a resource at cost ``top - score`` or
+    straight to the sink by an "unserved" arc at cost ``top``; resources send
+    at most their capacity to the sink. Minimising the cost maximises the
+    score (the cost is ``top × Σ demand - Σ score·units``).
+    """
+    import pylmcf
+
+    a, b, m = len(demand), len(capacity), len(need)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64)
+    sink = a + b
+    top = max(int(score.max()), 0)
+    tail = np.concatenate([need, a + np.arange(b), np.arange(a)]).astype(np.int64)
+    head = np.concatenate([a + resource, np.full(b, sink), np.full(a, sink)]).astype(np.int64)
+    cap = np.concatenate([np.minimum(demand[need], capacity[resource]), capacity, demand])
+    cost = np.concatenate([top - score, np.zeros(b, np.int64), np.full(a, top, np.int64)])
+    order = np.lexsort((head, tail))
+    g = pylmcf.Graph(a + b + 1, tail[order], head[order])
+    g.set_node_supply(np.concatenate([demand, np.zeros(b), [-int(demand.sum())]]).astype(np.int64))
+    g.set_edge_costs(cost[order].astype(np.int64))
+    g.set_edge_capacities(cap[order].astype(np.int64))
+    g.solve()
+    flow = np.empty(len(order), dtype=np.int64)
+    flow[order] = g.result()
+    return flow[:m]
+
+
 def highs_lp(need, resource, score, demand, capacity):
     """The transportation LP in scipy.optimize.linprog (HiGHS), one variable per edge."""
     from scipy.optimize import linprog
@@ -112,6 +143,7 @@ def greedy(need, resource, score, demand, capacity):
 PEERS = {
     "floor": floor,
     "ortools_script": ortools_script,
+    "pylmcf": pylmcf_lemon,
     "highs_lp": highs_lp,
     "networkx": networkx_simplex,
     "greedy": greedy,
