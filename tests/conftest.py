@@ -45,8 +45,9 @@ settings.load_profile(
 
 DATA = Path(__file__).parent / "data"
 
-#: The exact back-ends installed here (ortools is an extra).
-EXACT_SOLVERS = [s for s in ("ortools", "highs", "networkx") if s in mc.available_solvers()]
+#: The exact back-ends installed here (ortools is an extra; simplex needs numba to load).
+EXACT_SOLVERS = [s for s in ("simplex", "ortools", "highs", "networkx")
+                 if s in mc.available_solvers()]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""One conformance suite over every registered back-end ("ortools", "highs",
+"""One conformance suite over every registered back-end ("simplex", "ortools", "highs",
 "networkx", "greedy" — feasibility only, flagged inexact), a custom callable
 back-end and "auto"; the lexicographic coverage objective; the registry."""
 
@@ -36,10 +36,10 @@ def is_exact(solver) -> bool:
 
 
 def test_every_registered_back_end_is_in_the_suite():
-    assert set(BACKENDS) == {"ortools", "highs", "networkx", "greedy"}
+    assert set(BACKENDS) == {"simplex", "ortools", "highs", "networkx", "greedy"}
     assert set(mc.available_solvers()) <= set(BACKENDS)
-    assert mc.available_solvers()[0] in ("ortools", "highs")
-    assert set(BACKENDS) - {"ortools"} <= set(mc.available_solvers())
+    assert mc.available_solvers()[0] in ("simplex", "ortools", "highs")
+    assert set(BACKENDS) - {"ortools", "simplex"} <= set(mc.available_solvers())
 
 
 def assert_feasible(r: mc.MatchResult) -> None:
@@ -197,8 +197,8 @@ def test_score_objective_leaves_non_positive_edges_unused():
 
 def test_unknown_solver_lists_the_valid_names(tiny):
     with pytest.raises(mc.InputError, match=re.escape(
-            "unknown solver 'gurobi'; valid: ['auto', 'ortools', 'highs', 'networkx', "
-            "'greedy'] or a callable")):
+            "unknown solver 'gurobi'; valid: ['auto', 'simplex', 'ortools', 'highs', "
+            "'networkx', 'greedy'] or a callable")):
         mc.match(*tiny, solver="gurobi")
     with pytest.raises(mc.InputError, match="unknown solver 3"):
         mc.solve_assignment(pd.DataFrame({"need_id": [], "resource_id": [], "score": []}),
@@ -257,3 +257,31 @@ def test_auto_picks_the_first_installed_exact_back_end(tiny):
     r = mc.match(*tiny, max_distance=2000)
     assert r.solver == mc.available_solvers()[0]
     assert r.is_exact
+
+
+def test_simplex_is_first_when_numba_loads_and_runs_the_phases_warm(tiny, monkeypatch):
+    from matchcore.solvers import registry
+
+    if not BACKENDS["simplex"].is_available():
+        pytest.skip("numba cannot be imported here")
+    assert mc.available_solvers()[0] == "simplex"
+    assert BACKENDS["simplex"].supports_warm_start
+    r = mc.match(*tiny, max_distance=2000)
+    assert r.solver == "simplex"
+    # The duals it keeps certify every phase in one pass: no Bellman-Ford runs.
+    assert [len(d) for d in r.solution.duals] == [2]  # coverage and score
+    from matchcore.solvers import certify
+
+    def no_bellman_ford(*args):
+        raise AssertionError("a hint was rejected")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(certify, "_bellman_ford", no_bellman_ford)
+        assert mc.solvers.verify(r.problem, r.solution.units, r.solution.duals)
+    # Without numba, "auto" falls back to the next exact back-end.
+    monkeypatch.setitem(BACKENDS, "simplex",
+                        registry.Backend("simplex", True, "numba", registry._simplex,
+                                         supports_warm_start=True, probe=lambda: False))
+    assert mc.match(*tiny, max_distance=2000).solver in ("ortools", "highs")
+    with pytest.raises(mc.InputError, match="needs the 'numba' package"):
+        mc.match(*tiny, solver="simplex")

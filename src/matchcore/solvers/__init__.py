@@ -103,7 +103,7 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
     fn = backend.load()
     # With OR-Tools, the coverage phase is a few max flows (exact, see .maxflow);
     # the other back-ends solve every phase themselves, so tests compare them all.
-    use_maxflow = backend.name == "ortools"
+    use_maxflow = backend.coverage_by_maxflow
     phases = problem.phases()
     units = np.zeros(problem.n_edges, dtype=np.int64)
     cert = Certificate(phases=[name for name, _, _ in phases[:-1]])
@@ -112,6 +112,19 @@ def solve(problem: TransportProblem, solver: str | Callable[..., np.ndarray] = "
     duals: list[list[np.ndarray]] = []
     for edges in batches:
         net, needs, resources, a, m = _batch_arrays(problem, edges)
+        if backend.supports_warm_start:
+            # One network, one basis, all phases (see .warm_phases).
+            from .warm_phases import solve_phases
+
+            costs = [(name, _phase_cost(net, needs, edges, len(resources), nc, ec))
+                     for name, nc, ec in phases]
+            flow, batch_duals = solve_phases(net, costs, a, seconds)
+            del costs
+            duals.append(batch_duals)
+            units[edges] = flow[a : a + m]
+            del net, flow
+            release()
+            continue
         duals.append([])
         free = np.ones(net.n_arcs, dtype=bool)
         supply = np.zeros(net.n_nodes, dtype=np.int64)

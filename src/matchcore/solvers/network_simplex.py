@@ -24,6 +24,7 @@ disk), never when matchcore is imported.
 from __future__ import annotations
 
 import functools
+import importlib.util
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
@@ -158,8 +159,11 @@ def _kernel() -> ModuleType:
     return _simplex_kernel
 
 
+@functools.cache
 def is_available() -> bool:
-    """Whether numba can be imported (the back-end needs it)."""
+    """Whether numba can be imported (the back-end needs it); asked once per process."""
+    if importlib.util.find_spec("numba") is None:
+        return False
     try:
         import numba  # noqa: F401
     except ImportError:

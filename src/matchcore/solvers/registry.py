@@ -39,14 +39,33 @@ class Backend:
         Whether it returns optimal solutions (certified after every solve).
     requires : str or None
         The module it needs (its extra), checked by :meth:`is_available`.
+    coverage_by_maxflow : bool, default False
+        Capability: the coverage phase may be solved as a few max flows
+        (:mod:`matchcore.solvers.maxflow`) instead of by the back-end.
+    supports_warm_start : bool, default False
+        Capability: the back-end returns its optimal basis and starts from
+        one, so a batch's phases run as one warm sequence on one network
+        (:mod:`matchcore.solvers.warm_phases`).
+    extra : str, default "'matchcore[fast]'"
+        What to ``pip install`` when ``requires`` is missing.
+    probe : callable, optional
+        Replaces the check that ``requires`` is installed (e.g. by one that
+        it also loads).
     """
 
     name: str
     exact: bool
     requires: str | None
     loader: Callable[[], Callable[..., np.ndarray]]
+    coverage_by_maxflow: bool = False
+    supports_warm_start: bool = False
+    extra: str = "'matchcore[fast]'"
+
+    probe: Callable[[], bool] | None = None
 
     def is_available(self) -> bool:
+        if self.probe is not None:
+            return self.probe()
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
     def load(self) -> Callable[..., np.ndarray]:
@@ -57,6 +76,20 @@ def _ortools() -> Callable[..., np.ndarray]:
     from .ortools_mcf import solve_ortools
 
     return solve_ortools
+
+
+def _simplex() -> Callable[..., np.ndarray]:
+    from .network_simplex import solve_network_simplex
+
+    return solve_network_simplex
+
+
+def _numba_loads() -> bool:
+    # Installed is not enough: a numba that cannot load (say, beside a numpy it
+    # does not support) makes the back-end unavailable, not broken.
+    from .network_simplex import is_available
+
+    return is_available()
 
 
 def _highs() -> Callable[..., np.ndarray]:
@@ -78,14 +111,16 @@ def _greedy() -> Callable[..., np.ndarray]:
 
 
 BACKENDS: dict[str, Backend] = {
-    "ortools": Backend("ortools", True, "ortools", _ortools),
+    "simplex": Backend("simplex", True, "numba", _simplex, supports_warm_start=True,
+                       extra="numba", probe=_numba_loads),
+    "ortools": Backend("ortools", True, "ortools", _ortools, coverage_by_maxflow=True),
     "highs": Backend("highs", True, None, _highs),
     "networkx": Backend("networkx", True, None, _networkx),
     "greedy": Backend("greedy", False, None, _greedy),
 }
 
 #: ``solver="auto"`` takes the first installed of these (fastest first, as measured).
-AUTO_ORDER: tuple[str, ...] = ("ortools", "highs")
+AUTO_ORDER: tuple[str, ...] = ("simplex", "ortools", "highs")
 
 
 def available_solvers() -> list[str]:
@@ -128,6 +163,6 @@ def get_backend(solver: str | Callable[..., np.ndarray]) -> Backend:
     if not backend.is_available():
         raise InputError(
             f"solver {solver!r} needs the {backend.requires!r} package: "
-            "pip install 'matchcore[fast]'"
+            f"pip install {backend.extra}"
         )
     return backend
