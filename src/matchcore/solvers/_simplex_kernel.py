@@ -222,7 +222,8 @@ def tree_potentials(n, cost, parent, pred, pred_up, order):
 
 @njit(cache=True)
 def solve(n, m, source, target, cap, cost, flow, state, pi,
-          parent, pred, pred_up, thread, rev_thread, succ, last, pivot, max_pivots):
+          parent, pred, pred_up, thread, rev_thread, succ, last, pivot, max_pivots,
+          block, list_len, minor_limit):
     """Pivot until no arc prices out; returns the number of pivots (-1: limit hit).
 
     Entering arcs come from block search or a candidate list; the leaving arc
@@ -230,10 +231,6 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
     direction, which keeps the tree strongly feasible (no cycling).
     """
     n_arcs = m + n
-    sq = np.sqrt(n_arcs)
-    block = max(int(sq), 10)
-    list_len = max(int(0.25 * sq), 10)
-    minor_limit = max(int(0.1 * list_len), 3)
     cand = np.empty(list_len, np.int64)
     n_cand = 0
     minor = 0

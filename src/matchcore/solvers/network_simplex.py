@@ -233,12 +233,36 @@ def transport_start(network: FlowNetwork, n_needs: int) -> Basis:
     in_arc = et - 1
     out_arc = a + m + (eh - 1 - a)
     path = cost[in_arc] + cost[a : a + m] + cost[out_arc]
-    order = np.argsort(path, kind="stable")
-    order = order[path[order] < 0].astype(np.int64)
+    paying = np.flatnonzero(path < 0)
+    order = paying
+    if len(paying) > 1:
+        # Sorted on the top 15 bits of the cost (a radix sort, 5x faster than a
+        # full one at 10^5 edges): the start only has to be feasible and good.
+        cheap = path[paying]
+        low = int(cheap.min())
+        shift = max(0, (-low).bit_length() - 15)
+        key = ((cheap - low) >> shift).astype(np.int16)
+        order = paying[np.argsort(key, kind="stable")]
+    order = order.astype(np.int64)
     flow = np.zeros(network.n_arcs, dtype=np.int64)
     cap = np.ascontiguousarray(network.capacity, dtype=np.int64)
     _kernel().path_greedy(order, in_arc.astype(np.int64), out_arc.astype(np.int64), a, cap, flow)
     return Basis.from_flow(network, flow)
+
+
+def _pivot_sizes(n_arcs: int) -> tuple[int, int, int]:
+    """Block size, candidate-list length and minor-iteration limit for ``n_arcs`` arcs.
+
+    Measured on district_10k's score phase from the greedy start (seconds,
+    shared 2-core machine): candidate lists of 0.25·√arcs with a minor limit
+    of 0.1 × the list (LEMON's factors) 0.102, with a limit of 1 × the list
+    0.066; block search with blocks of 0.25·√arcs 0.105, 1·√arcs 0.234. At
+    city_100k the same candidate rule took 1.31 s against 1.99 s.
+    """
+    sq = float(np.sqrt(n_arcs))
+    block = max(int(0.25 * sq), 10)
+    list_len = max(int(0.25 * sq), 10)
+    return block, list_len, max(list_len, 3)
 
 
 def network_simplex(
@@ -323,7 +347,7 @@ def network_simplex(
     code = 0 if pivot == "block" else 1
     pivots = k.solve(n, m, source, target, cap_all, cost_all, flow, state, pi,
                      parent, pred, pred_up, thread, rev_thread, succ, last, code,
-                     int(max_pivots))
+                     int(max_pivots), *_pivot_sizes(m + n))
     _compiled = True
     if pivots < 0:
         raise SolverError(f"network simplex stopped after {max_pivots:,} pivots")
