@@ -129,16 +129,21 @@ class SimplexResult:
         (the convention of :func:`~matchcore.solvers.certify.network_potentials`).
     basis : Basis
         The optimal basis, to warm-start a related solve.
-    objective : int
-        Total cost Σ cost·flow, exact (a Python int).
     pivots : int
+    cost : ndarray of int64, shape (n_arcs,)
+        The network's costs (for :attr:`objective`).
     """
 
     flow: np.ndarray
     potentials: np.ndarray
     basis: Basis
-    objective: int
     pivots: int
+    cost: np.ndarray
+
+    @functools.cached_property
+    def objective(self) -> int:
+        """Total cost Σ cost·flow, exact (a Python int); computed when asked."""
+        return total_cost(self.cost, self.flow)
 
 
 def total_cost(cost: np.ndarray, flow: np.ndarray) -> int:
@@ -365,7 +370,7 @@ def network_simplex(
     # Potentials relative to the artificial root; drop the root itself.
     out = flow[:m].copy()
     return SimplexResult(out, pi[:n].copy(), Basis(arc_state, parent[:n] == n),
-                         total_cost(cost, out), int(pivots))
+                         int(pivots), cost)
 
 
 def solve_network_simplex(network: FlowNetwork) -> np.ndarray:
