@@ -7,6 +7,10 @@ One command regenerates ``docs/city.md`` and ``docs/city.json``::
     python benchmarks/bench_city.py --quick      # district_10k, no files unless --out
     python benchmarks/bench_city.py --from-json docs/city.json   # only rewrite city.md
 
+Each preset runs once per solver of ``--solvers`` (default: ``auto``, which is
+the network simplex where numba loads, and ``ortools`` for comparison; city_1m
+runs the first only).
+
 Each preset runs in a fresh child process, so its peak resident memory
 (``wait4``'s ``ru_maxrss``) is that run's alone: the generated district, the
 validation, candidates, scores, the solve of the default ``"coverage"``
@@ -40,24 +44,26 @@ TARGETS = {"city_1m": (180.0, 8.0)}
 CHILD = """
 import json, sys, time
 import matchcore as mc
-name = sys.argv[1]
+name, solver = sys.argv[1], sys.argv[2]
 needs, resources = mc.synthetic.district(name)
 t = time.perf_counter()
-r = mc.match(needs, resources, max_distance=mc.synthetic.suggested_max_distance(name))
+r = mc.match(needs, resources, max_distance=mc.synthetic.suggested_max_distance(name),
+             solver=solver)
 projects = r.projects
 wall = time.perf_counter() - t
 json.dump({"seconds": wall, "timings": r.timings, "phases": r.solution.phase_seconds,
            "edges": int(r.problem.n_edges), "needs": int(r.problem.n_needs),
            "resources": int(r.problem.n_resources), "projects": len(projects),
-           "batches": r.solution.n_batches, "certified": bool(r.verify())}, sys.stdout)
+           "batches": r.solution.n_batches, "certified": bool(r.verify()),
+           "solver": r.solver}, sys.stdout)
 """
 
 
-def run_preset(name: str) -> dict[str, Any]:
+def run_preset(name: str, solver: str = "auto") -> dict[str, Any]:
     """One end-to-end ``match`` of ``name`` in a child process; its time and peak RSS."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, name], stdout=subprocess.PIPE,
-                            env=env, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, name, solver],
+                            stdout=subprocess.PIPE, env=env, text=True)
     assert proc.stdout is not None
     with proc.stdout:
         out = proc.stdout.read()
@@ -68,6 +74,7 @@ def run_preset(name: str) -> dict[str, Any]:
         raise RuntimeError(f"match of {name} failed (exit {code})")
     rec = json.loads(out)
     rec["preset"] = name
+    rec["requested"] = solver
     rec["peak_rss_gb"] = usage.ru_maxrss * 1024 / 1e9  # Linux reports kB
     return rec
 
@@ -90,9 +97,9 @@ def report(result: dict[str, Any]) -> str:
         "`result.projects`. Peak memory is the child process's maximum resident set, "
         "generated district included, in GB of 10^9 bytes (GiB in brackets).",
         "",
-        "| preset | needs | edges | end to end (s) | validate | candidates | score | solve "
-        "| certify | peak RSS (GB) | certified | target |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| preset | solver | needs | edges | end to end (s) | validate | candidates | score "
+        "| solve | certify | peak RSS (GB) | certified | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in result["runs"]:
         t = r["timings"]
@@ -103,7 +110,8 @@ def report(result: dict[str, Any]) -> str:
             verdict = (f"time {'met' if fast else '**not met**'} (≤ {target[0]:.0f} s), "
                        f"memory {'met' if small else '**not met**'} (≤ {target[1]:.0f} GB)")
         lines.append(
-            f"| {r['preset']} | {r['needs']:,} | {r['edges']:,} | {r['seconds']:.1f} "
+            f"| {r['preset']} | {r.get('solver', '?')} | {r['needs']:,} | {r['edges']:,} "
+            f"| {r['seconds']:.1f} "
             f"| {t['validate']:.1f} | {t['candidates']:.1f} | {t['score']:.1f} "
             f"| {t['solve']:.1f} | {t.get('certify', 0.0):.1f} | {r['peak_rss_gb']:.2f} "
             f"({r['peak_rss_gb'] * 1e9 / 2**30:.2f}) "
@@ -112,21 +120,45 @@ def report(result: dict[str, Any]) -> str:
     lines += ["", "Seconds per phase of the solve:", ""]
     for r in result["runs"]:
         phases = ", ".join(f"{k} {v:.1f}" for k, v in r["phases"].items())
-        lines.append(f"- {r['preset']}: {phases} ({r['batches']} batches)")
+        lines.append(f"- {r['preset']}, {r.get('solver', '?')}: {phases} "
+                     f"({r['batches']} batches)")
+    ratios = solve_ratios(result["runs"])
+    if ratios:
+        lines += ["", "The solve step against the OR-Tools back-end's, same preset, same run "
+                  "(target: at most 0.4x at city_100k):", ""]
+        lines += [f"- {name}: {a:.1f} s / {b:.1f} s = {a / b:.2f}x "
+                  f"({'met' if a / b <= 0.4 else '**not met**'})" for name, a, b in ratios]
     lines += [
         "",
-        "The coverage phase is one max flow per priority level (OR-Tools' `SimpleMaxFlow`); "
-        "the score phase is one OR-Tools min-cost flow on the arcs the coverage optimum "
-        "leaves free, and dominates: about 97% of the needs are in one connected component, "
-        "so it is one solve that cannot be split or run in parallel.",
+        "With the network simplex (`solver=\"auto\"` where numba loads), the phases of a "
+        "batch run as one warm sequence on one network: the coverage phase from a greedy "
+        "start, then the score and tie-break phases from the previous optimal basis, with the "
+        "arcs of non-zero reduced cost frozen. With OR-Tools, the coverage phase is one max "
+        "flow per priority level (`SimpleMaxFlow`) and the score phase one min-cost flow on "
+        "the arcs the coverage optimum leaves free. About 97% of the needs are in one "
+        "connected component, so each phase is one solve that cannot be split or run in "
+        "parallel.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def solve_ratios(runs: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
+    """``(preset, solve seconds of the first solver, of OR-Tools)`` where both ran."""
+    out = []
+    for name in dict.fromkeys(r["preset"] for r in runs):
+        mine = [r for r in runs if r["preset"] == name and r.get("solver") != "ortools"]
+        ort = [r for r in runs if r["preset"] == name and r.get("solver") == "ortools"]
+        if mine and ort:
+            out.append((name, mine[0]["timings"]["solve"], ort[0]["timings"]["solve"]))
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--million", action="store_true", help="add city_1m (10^6 needs)")
     p.add_argument("--quick", action="store_true", help="district_10k only (smoke test)")
+    p.add_argument("--solvers", nargs="+", default=["auto", "ortools"],
+                   help="solvers to run each preset with (city_1m: the first only)")
     p.add_argument("--out", type=Path, default=None,
                    help="directory for city.md / city.json (default docs/, none with --quick)")
     p.add_argument("--from-json", type=Path, default=None,
@@ -143,9 +175,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     load0 = tuple(round(x, 1) for x in os.getloadavg())
     runs = []
     for name in presets:
-        rec = run_preset(name)
-        print(f"{name}: {rec['seconds']:.1f} s, peak {rec['peak_rss_gb']:.2f} GB", flush=True)
-        runs.append(rec)
+        for solver in args.solvers[:1] if name == "city_1m" else args.solvers:
+            rec = run_preset(name, solver)
+            print(f"{name} ({rec['solver']}): {rec['seconds']:.1f} s, solve "
+                  f"{rec['timings']['solve']:.1f} s, peak {rec['peak_rss_gb']:.2f} GB",
+                  flush=True)
+            runs.append(rec)
     result = {
         "args": " ".join(a for a in (argv if argv is not None else sys.argv[1:])),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

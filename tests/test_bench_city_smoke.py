@@ -8,10 +8,12 @@ import json
 def test_quick_city_benchmark_writes_report(tmp_path, load_benchmark):
     bench = load_benchmark("bench_city")
     result = bench.main(["--quick", "--out", str(tmp_path)])
-    (rec,) = result["runs"]
+    rec, ort = result["runs"]
+    assert (rec["solver"], ort["solver"]) == ("simplex", "ortools")
     assert rec["preset"] == "district_10k" and rec["certified"]
     assert rec["seconds"] > 0 and rec["peak_rss_gb"] > 0.05
     assert set(rec["timings"]) >= {"validate", "candidates", "score", "solve", "certify"}
     text = (tmp_path / "city.md").read_text(encoding="utf-8")
-    assert "| district_10k | 10,000 |" in text
+    assert "| district_10k | simplex | 10,000 |" in text
+    assert "| district_10k | ortools | 10,000 |" in text
     assert json.loads((tmp_path / "city.json").read_text())["machine"]["cores"] >= 1

@@ -16,7 +16,9 @@ def test_tiny_grid_writes_report_and_exact_peers_agree(tmp_path, load_benchmark)
         for name in (
             "matchcore_match",
             "matchcore_solve",
+            "matchcore_simplex",
             "ortools_script",
+            "pylmcf",
             "highs_lp",
             "networkx",
             "greedy",
