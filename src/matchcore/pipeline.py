@@ -30,7 +30,7 @@ from .errors import InputError, SolverError
 from .io import PathLike, read_needs, read_resources
 from .problem import OBJECTIVES, Objective, TransportProblem
 from .result import MatchResult
-from .schema import _show, canonical_columns
+from .schema import canonical_columns, show_value, validate_id_table
 from .scoring import Weights, score_edges
 from .solvers import solve, verify
 from .taxonomy import Taxonomy
@@ -436,7 +436,7 @@ def _validate_edges(
         if not ok_j[pos]:
             fail(pos, "resource_id", "name a resource of the resources table", repr(res[pos]))
         if not finite[pos]:
-            fail(pos, "score", "be a finite number", _show(frame["score"].iat[pos]))
+            fail(pos, "score", "be a finite number", show_value(frame["score"].iat[pos]))
     order: np.ndarray | None = None
     if ok_i.all() and ok_j.all():
         # Every id found: equal (stripped) ids have equal indices, so the pair's
@@ -514,8 +514,8 @@ def solve_assignment(
     1       b           x      1    0.8
     """
     _check_objective(objective)
-    n = _validate_table(needs, "needs", "need_id", "demand")
-    r = _validate_table(resources, "resources", "resource_id", "capacity")
+    n = validate_id_table(needs, "needs", "need_id", "demand")
+    r = validate_id_table(resources, "resources", "resource_id", "capacity")
     need_ids = n["need_id"].to_numpy(dtype=object)
     res_ids = r["resource_id"].to_numpy(dtype=object)
     i, j, score, order = _validate_edges(edges, need_ids, res_ids)
@@ -544,34 +544,3 @@ def solve_assignment(
     out.attrs["objective"] = objective
     out.attrs["exact"] = solution.exact
     return out
-
-
-def _validate_table(frame: pd.DataFrame, table: str, id_col: str, qty: str) -> pd.DataFrame:
-    """Validate the id and quantity columns of a bare needs/resources table, sorted by id."""
-    from .schema import Column, _Failures, _parse_column
-
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"{table} must be a DataFrame; got {type(frame).__name__}")
-    f = frame.rename(columns=canonical_columns(frame.columns))
-    if id_col not in f.columns:
-        raise InputError(f"`{id_col}` is a required column of {table}; got {list(frame.columns)}")
-    ids_raw = f[id_col]
-    failures = _Failures(table, [None if pd.isna(v) else str(v) for v in ids_raw], None, table)
-    ids = _parse_column(
-        ids_raw, Column(id_col, "id", True, expected="a unique, non-empty id"), failures, table
-    )
-    if qty in f.columns:
-        q = _parse_column(
-            f[qty],
-            Column(qty, "int", default=1, low=1, expected="an integer >= 1"),
-            failures,
-            table,
-        )
-    else:
-        q = pd.Series(np.ones(len(f), dtype=np.int64))
-    dups = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy())
-    for pos in dups.tolist():
-        failures.add(pos, id_col, "a unique id", ids.iat[pos])
-    failures.raise_if_any()
-    out = pd.DataFrame({id_col: ids.to_numpy(dtype=object), qty: q.to_numpy(np.int64)})
-    return out.sort_values(id_col, kind="stable").reset_index(drop=True)
