@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from matchcore.problem import TransportProblem
+from matchcore.model.problem import TransportProblem
 
 __all__ = [
     "CATEGORIES",

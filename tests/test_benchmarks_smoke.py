@@ -70,7 +70,7 @@ def test_vectorised_edge_validation_keeps_its_messages():
 def test_peel_forces_tree_flow_and_leaves_cycles():
     import numpy as np
 
-    from matchcore.problem import FlowNetwork
+    from matchcore.model.problem import FlowNetwork
     from matchcore.solvers.presolve import peel
 
     # A path 0->1->2 hanging off a 2-cycle 2<->3; node 0 supplies 2, node 3 takes 2.
@@ -86,7 +86,7 @@ def test_peel_forces_tree_flow_and_leaves_cycles():
 def test_peel_returns_the_network_itself_when_little_is_peeled():
     import numpy as np
 
-    from matchcore.problem import FlowNetwork
+    from matchcore.model.problem import FlowNetwork
     from matchcore.solvers.presolve import peel
 
     # A 10-cycle with one pendant arc: 1 of 11 arcs peels (< 10%), so no copy is made.
@@ -100,8 +100,8 @@ def test_peel_returns_the_network_itself_when_little_is_peeled():
 
 
 def test_memory_release_is_safe_to_call():
-    from matchcore import _memory
+    from matchcore import memory
 
-    _memory.release()
-    _memory.release()  # cached lookup, still fine
-    assert _memory._malloc_trim() is None or callable(_memory._malloc_trim())
+    memory.release()
+    memory.release()  # cached lookup, still fine
+    assert memory.malloc_trim() is None or callable(memory.malloc_trim())

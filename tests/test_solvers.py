@@ -14,7 +14,7 @@ from hypothesis import given
 
 import matchcore as mc
 from conftest import EXACT_SOLVERS
-from matchcore.problem import FlowNetwork
+from matchcore.model.problem import FlowNetwork
 from matchcore.solvers import BACKENDS, solve
 from oracle import lex_objective, networkx_oracle
 from strategies import districts, instances
@@ -73,7 +73,7 @@ class TestConformance:
         r = mc.match(*tiny, max_distance=2000, solver=solver)
         if solver == "auto":
             assert r.solver == mc.available_solvers()[0]
-            assert r.options["solver"] == "auto"
+            assert r.options.solver == "auto"
         elif callable(solver):
             assert r.solver == "custom_highs"
         else:
@@ -196,9 +196,11 @@ def test_score_objective_leaves_non_positive_edges_unused():
 
 
 def test_unknown_solver_lists_the_valid_names(tiny):
+    from matchcore.solvers import BACKENDS
+
     with pytest.raises(mc.InputError, match=re.escape(
-            "unknown solver 'gurobi'; valid: ['auto', 'ortools', 'highs', 'networkx', "
-            "'greedy'] or a callable")):
+            f"unknown solver 'gurobi'; valid: {['auto', *BACKENDS]} (or, from Python, a "
+            "function following matchcore.solvers.FlowSolver)")):
         mc.match(*tiny, solver="gurobi")
     with pytest.raises(mc.InputError, match="unknown solver 3"):
         mc.solve_assignment(pd.DataFrame({"need_id": [], "resource_id": [], "score": []}),
