@@ -289,3 +289,19 @@ def test_verify_accepts_the_solves_duals_without_bellman_ford(monkeypatch, objec
     monkeypatch.setattr(certify, "_bellman_ford", no_bellman_ford)
     for p, sol in zip(problems, solutions):
         assert verify(p, sol.units, sol.duals)
+
+
+def test_verify_with_solve_duals_agrees_and_rejects_a_worse_solution():
+    import numpy as np
+
+    import matchcore as mc
+    from matchcore.solvers import verify
+
+    r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+    duals = r.solution.duals
+    assert duals, "solve keeps its phase potentials"
+    assert verify(r.problem, r.solution.units, duals)
+    # The duals of the optimum must not certify a worse (empty) assignment.
+    empty = np.zeros_like(r.solution.units)
+    assert not verify(r.problem, empty, duals)
+    assert not verify(r.problem, empty)

@@ -635,3 +635,22 @@ def test_empty_xy_beside_filled_latlon_uses_latlon():
     partly = needs.assign(x=[1.0, None], y=[2.0, None])
     with pytest.raises(mc.InputError, match="row 2"):
         mc.read_needs(partly)
+
+
+def test_vectorised_edge_validation_keeps_its_messages():
+    import pandas as pd
+    import pytest
+
+    import matchcore as mc
+
+    needs = pd.DataFrame({"need_id": ["a", "b"]})
+    resources = pd.DataFrame({"resource_id": ["x", "y"]})
+    edges = pd.DataFrame({"need_id": ["a", " a", "b", "zz", "b"],
+                          "resource_id": ["x", "x", "y", "x", "q"],
+                          "score": [1.0, 2.0, float("nan"), 1.0, 1.0]})
+    with pytest.raises(mc.InputError) as info:
+        mc.solve_assignment(edges, needs, resources)
+    text = str(info.value)
+    assert "4 problems" in text
+    assert "'zz'" in text and "'q'" in text and "finite" in text and "unique pair" in text
+    assert "(row 2 of edges)" in text
