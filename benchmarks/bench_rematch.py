@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import matchcore as mc
 import run  # the benchmark report's machine description
-from matchcore.ledger import ProjectLedger
+from matchcore import ProjectLedger
 
 ROOT = Path(__file__).resolve().parent.parent
 SCOPES: tuple[str | None, ...] = (None, "community")

@@ -31,10 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import matchcore as mc
 import peers
 from matchcore import synthetic
-from matchcore.candidates import candidates_of, to_district
-from matchcore.problem import TransportProblem
+from matchcore.model.candidates import candidates_of
+from matchcore.model.district import to_district
+from matchcore.model.problem import TransportProblem
+from matchcore.model.scoring import score_edges
 from matchcore.schema import validate_needs, validate_resources
-from matchcore.scoring import score_edges
 from matchcore.solvers import solve
 
 DISTRIBUTIONS = {

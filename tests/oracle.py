@@ -1,6 +1,6 @@
 """Independent references for the optimisation: a networkx min-cost flow and brute force.
 
-Both work on a :class:`matchcore.problem.TransportProblem` and its integer
+Both work on a :class:`matchcore.model.problem.TransportProblem` and its integer
 scores ``problem.score_int`` (what the back-ends optimise), and return the
 optimal *lexicographic objective tuple*: ``(priority-weighted units, integer
 score)`` for "coverage", ``(integer score,)`` for "score". Python ints never
@@ -15,7 +15,7 @@ import itertools
 import networkx as nx
 import numpy as np
 
-from matchcore.problem import TransportProblem
+from matchcore.model.problem import TransportProblem
 
 __all__ = ["brute_force", "lex_objective", "networkx_oracle"]
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from matchcore.problem import FlowNetwork, TransportProblem
+from matchcore.model.problem import FlowNetwork, TransportProblem
 
 __all__ = [
     "CATEGORIES",

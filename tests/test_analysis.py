@@ -56,7 +56,7 @@ def test_nearest_and_fcfs_by_hand(line):
     assert pairs(near) == [("B", "R1", 2), ("C", "R2", 1)]
     assert pairs(fcfs) == [("A", "R1", 1), ("B", "R1", 1), ("B", "R2", 1)]
     assert near.solver == "baseline:nearest" and not near.is_exact
-    assert fcfs.solver == "baseline:fcfs" and fcfs.options["rule"] == "fcfs"
+    assert fcfs.solver == "baseline:fcfs" and fcfs.options.solver == "baseline:fcfs"
     assert fcfs.solution.certificate is None
     # Every table and metric works on a baseline.
     assert fcfs.unmet["need_id"].tolist() == ["C"] and fcfs.unmet["reason"].tolist() == ["outbid"]
@@ -87,11 +87,11 @@ def test_baseline_uses_match_candidates(tiny):
     np.testing.assert_array_equal(opt.graph.need, base.graph.need)
     np.testing.assert_array_equal(opt.graph.resource, base.graph.resource)
     np.testing.assert_array_equal(opt.score, base.score)
-    assert base.options["max_candidates"] == 1 and base.options["scope"] == "community"
+    assert base.options.max_candidates == 1 and base.options.scope == "community"
 
 
 def test_baseline_bad_input(line):
-    with pytest.raises(InputError, match="rule must be one of"):
+    with pytest.raises(InputError, match="`rule` must be one of"):
         baseline(*line, "random")
     with pytest.raises(InputError, match="max_distance"):
         baseline(*line, max_distance=-1)

@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import matchcore as mc
-from matchcore.problem import TransportProblem
+from matchcore.model.problem import TransportProblem
 from matchcore.solvers import solve, verify
 from matchcore.solvers.certify import check_flow, potentials, residual
 from strategies import instances
@@ -216,7 +216,7 @@ def test_negative_cycles_found_by_parent_pointers_match_networkx(monkeypatch, ch
                        st.integers(0, 3), st.integers(0, 3)), max_size=12))),
     st.booleans())
 def test_network_potentials_equal_potentials_of_the_residual(graph, with_hint):
-    from matchcore.problem import FlowNetwork
+    from matchcore.model.problem import FlowNetwork
     from matchcore.solvers.certify import network_potentials
 
     n, arcs = graph
@@ -235,16 +235,16 @@ def test_network_potentials_equal_potentials_of_the_residual(graph, with_hint):
 
 
 def test_parent_pointer_cycles():
-    from matchcore.solvers.certify import _has_cycle
+    from matchcore.solvers.certify import has_parent_cycle
 
-    assert not _has_cycle(np.array([-1, 0, 1, 2]))  # a path to the root
-    assert _has_cycle(np.array([-1, 2, 3, 1]))  # 1 -> 2 -> 3 -> 1
-    assert _has_cycle(np.array([0]))  # a self-loop
-    assert not _has_cycle(np.array([-1] * 5))
+    assert not has_parent_cycle(np.array([-1, 0, 1, 2]))  # a path to the root
+    assert has_parent_cycle(np.array([-1, 2, 3, 1]))  # 1 -> 2 -> 3 -> 1
+    assert has_parent_cycle(np.array([0]))  # a self-loop
+    assert not has_parent_cycle(np.array([-1] * 5))
 
 
 def test_residual_and_check_flow():
-    from matchcore.problem import FlowNetwork
+    from matchcore.model.problem import FlowNetwork
 
     net = FlowNetwork(3, np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([2, 2, 2]),
                       np.array([1, -3, 1]), np.zeros(3, np.int64))
@@ -260,7 +260,7 @@ def test_residual_and_check_flow():
 
 
 def test_check_flow_is_exact_beyond_float_precision():
-    from matchcore.problem import FlowNetwork
+    from matchcore.model.problem import FlowNetwork
     from matchcore.solvers.certify import net_outflow
 
     big = 2**60 + 1
@@ -289,3 +289,19 @@ def test_verify_accepts_the_solves_duals_without_bellman_ford(monkeypatch, objec
     monkeypatch.setattr(certify, "_bellman_ford", no_bellman_ford)
     for p, sol in zip(problems, solutions):
         assert verify(p, sol.units, sol.duals)
+
+
+def test_verify_with_solve_duals_agrees_and_rejects_a_worse_solution():
+    import numpy as np
+
+    import matchcore as mc
+    from matchcore.solvers import verify
+
+    r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+    duals = r.solution.duals
+    assert duals, "solve keeps its phase potentials"
+    assert verify(r.problem, r.solution.units, duals)
+    # The duals of the optimum must not certify a worse (empty) assignment.
+    empty = np.zeros_like(r.solution.units)
+    assert not verify(r.problem, empty, duals)
+    assert not verify(r.problem, empty)

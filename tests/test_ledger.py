@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -334,7 +335,7 @@ def _sticky_rounds(tmp_path, needs, resources, change):
         with mc.ProjectLedger(path) as led:
             report = led.rematch(new_needs, new_resources, stickiness=s, max_distance=REACH)
             assert report.result.verify()
-            assert report.result.options["stickiness"] == s
+            assert report.result.options.stickiness == s
             pd.testing.assert_frame_equal(
                 led.assignments().set_index("project_id").loc[fixed.index.unique()], fixed)
             churn.append(report.n_changed + report.n_dropped)
@@ -372,7 +373,7 @@ def test_rematch_passes_not_started_assignments_as_incumbent(ledger):
     ledger.set_status("P-N1", "in_progress")
     report = ledger.rematch(max_distance=2000)
     r = report.result
-    assert r.options["stickiness"] == 0.1 and r.options["incumbent_edges"] == 2  # N2, N3
+    assert r.options.stickiness == 0.1 and r.n_incumbent_edges == 2  # N2, N3
     sticky = r.assignments.loc[r.assignments["stickiness"] > 0, "need_id"].tolist()
     assert sticky == ["N2", "N3"]
     with pytest.raises(mc.InputError, match="rematch sets `incumbent` itself"):
@@ -512,7 +513,7 @@ def test_dropped_resources_on_seed_street(tmp_path):
 
 
 def test_version_1_ledger_is_migrated(tmp_path):
-    from matchcore.ledger import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+    from matchcore.ledger.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "v1.db"
     conn = sqlite3.connect(path)
@@ -523,9 +524,88 @@ def test_version_1_ledger_is_migrated(tmp_path):
     conn.commit()
     conn.close()
     with mc.ProjectLedger(path) as led:
-        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         led.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
         assert len(led._conn.execute("SELECT * FROM backups").fetchall()) == 1
         audit = led.audit()
         assert audit.loc[audit["action"] == "migrate", "detail"].tolist() == [
-            '{"from_version": 1, "to_version": 2}']
+            '{"from_version": 1, "to_version": 3}']
+
+
+# ---------------------------------------------------------------------------
+# the options of a round (regression: rematch used to score with default weights)
+
+CUSTOM = mc.Weights(locality=0.7, type=0.2, priority=0.1, partner=0.0)
+
+
+def test_rematch_scores_with_the_weights_of_the_round_it_continues(tmp_path):
+    needs, resources = mc.synthetic.district("seed_street", seed=0)
+    first = mc.match(needs, resources, max_distance=700, weights=CUSTOM)
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        led.add_round(first)
+        report = led.rematch(stickiness=0.0)
+    again = report.result
+    assert again.options.weights == CUSTOM and again.options.max_distance == 700.0
+    # Nothing is fixed and nothing sticks, so the rematch is the same problem:
+    # same scores on every assignment as a fresh match with the custom weights.
+    a = first.assignments.set_index(["need_id", "resource_id"])["score"]
+    b = again.assignments.set_index(["need_id", "resource_id"])["score"]
+    pd.testing.assert_series_equal(a.sort_index(), b.sort_index())
+    default = mc.match(needs, resources, max_distance=700)
+    assert not np.isclose(default.objective["score"], again.objective["score"])
+
+
+def test_rematch_override_wins_over_the_round_options(tmp_path):
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        led.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000, weights=CUSTOM))
+        report = led.rematch(max_distance=500, objective="score")
+        o = report.result.options
+        assert (o.max_distance, o.objective, o.weights) == (500.0, "score", CUSTOM)
+        assert led.round_options(1).max_distance == 2000.0
+        assert led.round_options() == o  # round 2 keeps what it was matched with
+        with pytest.raises(mc.InputError, match="no round 7"):
+            led.round_options(7)
+        with pytest.raises(mc.InputError, match=r"unknown option\(s\) \['distance'\]"):
+            led.rematch(distance=3)
+
+
+def test_options_round_trip_through_a_ledger_file(tmp_path):
+    tax = mc.Taxonomy({("repair", "cleaning"): 0.5}, {"repair": "维修"})
+    opts = mc.MatchOptions(weights=CUSTOM, max_distance=1500, scope="community", taxonomy=tax,
+                           max_candidates=4, objective="score", solver="highs")
+    result = mc.match(*mc.synthetic.tiny(), opts)
+    path = tmp_path / "l.db"
+    with mc.ProjectLedger(path) as led:
+        led.add_round(result)
+    with mc.ProjectLedger(path) as led:  # a fresh connection: only the file remains
+        assert led.round_options(1) == opts == result.options
+        assert led.rounds()["options"].iat[0]["weights"]["locality"] == 0.7
+
+
+def test_version_2_round_options_are_read_after_migration(tmp_path):
+    """A round written by schema version 2 (no weights kept) opens and rematches."""
+    from matchcore.ledger.schema import APPLICATION_ID, MIGRATIONS
+
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    for step in (1, 2):
+        for sql in MIGRATIONS[step]:
+            conn.execute(sql)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    legacy = {"max_distance": 2000, "scope": None, "max_candidates": None,
+              "objective": "coverage", "solver": "auto", "taxonomy": None}
+    conn.execute("INSERT INTO rounds VALUES (1, '2026-11-01T00:00:00+00:00', ?)",
+                 (json.dumps(legacy),))
+    needs, resources = mc.synthetic.tiny()
+    for row in json.loads(needs.to_json(orient="records")):
+        conn.execute("INSERT INTO needs VALUES (1, ?, ?)", (row["need_id"], json.dumps(row)))
+    for row in json.loads(resources.to_json(orient="records")):
+        conn.execute("INSERT INTO resources VALUES (1, ?, ?)",
+                     (row["resource_id"], json.dumps(row)))
+    conn.commit()
+    conn.close()
+    with mc.ProjectLedger(path) as led:
+        opts = led.round_options(1)
+        assert opts == mc.MatchOptions(max_distance=2000)
+        assert led.rematch().result.options.max_distance == 2000.0

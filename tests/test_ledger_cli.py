@@ -9,7 +9,6 @@ import pytest
 
 import matchcore as mc
 from matchcore.cli import main
-from matchcore.ledger_cli import _rematch_accepts
 
 
 @pytest.fixture
@@ -127,11 +126,6 @@ def test_rematch_reuses_last_options(tiny_files, tmp_path, capsys):
 
 
 def test_rematch_stickiness_and_dropped_resources(tiny_files, tmp_path, capsys):
-    accepts = _rematch_accepts()
-    if accepts != {"stickiness", "dropped_resources"}:
-        with pytest.raises(SystemExit):
-            main(["ledger", "rematch", "x.db", "--stickiness", "0.1"])
-        pytest.skip("ProjectLedger.rematch has no stickiness / dropped_resources here")
     led = tmp_path / "l.db"
     main(["ledger", "init", str(led)])
     assert _add(tiny_files, led, "--max-distance", 2000) == 0
@@ -207,15 +201,15 @@ def test_help_and_missing_action(capsys):
 
 def test_rematch_passes_stickiness_when_supported(tiny_files, tmp_path, monkeypatch, capsys):
     """With a rematch that names stickiness/dropped_resources, the flags reach it."""
-    from matchcore.ledger import ProjectLedger
+    from matchcore import ProjectLedger
 
     seen = {}
     original = ProjectLedger.rematch
 
-    def rematch(self, new_needs=None, new_resources=None, *, by=None, stickiness=0.0,
-                dropped_resources=(), **match_options):
+    def rematch(self, new_needs=None, new_resources=None, options=None, *, by=None,
+                stickiness=0.0, dropped_resources=(), **overrides):
         seen.update(stickiness=stickiness, dropped_resources=list(dropped_resources))
-        return original(self, new_needs, new_resources, by=by, **match_options)
+        return original(self, new_needs, new_resources, options, by=by, **overrides)
 
     monkeypatch.setattr(ProjectLedger, "rematch", rematch)
     led = tmp_path / "l.db"

@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchcore.problem import FlowNetwork
-from matchcore.solvers import _batch_arrays, _phase_cost, solve, verify
+from matchcore.model.problem import FlowNetwork
+from matchcore.solvers import solve, verify
 from matchcore.solvers.certify import check_flow, potentials, residual, restrict
 from matchcore.solvers.maxflow import MAX_LEVELS, coverage_flow, is_coverage_phase
 from matchcore.solvers.nx_simplex import solve_networkx
+from matchcore.solvers.phases import batch_arrays, phase_cost
 from oracle import brute_force
 from strategies import instances
 
@@ -21,9 +22,9 @@ pytest.importorskip("ortools")
 def coverage_network(inst):
     problem = inst.problem("coverage")
     edges = np.arange(problem.n_edges)
-    net, needs, resources, _, _ = _batch_arrays(problem, edges)
+    net, needs, resources, _, _ = batch_arrays(problem, edges)
     _, need_cost, edge_cost = problem.phases()[0]
-    cost = _phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
+    cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
     return FlowNetwork(net.n_nodes, net.tail, net.head, net.capacity, cost, net.supply)
 
 

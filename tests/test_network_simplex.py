@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matchcore.errors import InputError, SolverError
-from matchcore.problem import FlowNetwork
+from matchcore.model.problem import FlowNetwork
 from matchcore.solvers.certify import check_flow, network_potentials
 from strategies import CAPACITIES, flow_networks, instances
 

@@ -23,8 +23,9 @@ def test_options_are_recorded(tiny):
     tax = mc.Taxonomy.exact()
     r = mc.match(*tiny, max_distance=2000, scope="community", max_candidates=3,
                  objective="score", taxonomy=tax, certify=False)
-    assert r.options == {"max_distance": 2000, "scope": "community", "max_candidates": 3,
-                         "objective": "score", "solver": "auto", "taxonomy": tax}
+    assert r.options == mc.MatchOptions(max_distance=2000, scope="community", max_candidates=3,
+                                        objective="score", taxonomy=tax)
+    assert r.options.max_distance == 2000.0 and isinstance(r.options.max_distance, float)
     assert "certify" not in r.timings
     assert r.verify()
     # Exact taxonomy: childcare no longer takes education, elderly care no longer medical.
@@ -76,7 +77,7 @@ def _line(resource_x):
 
 
 def test_stickiness_is_a_visible_certified_bonus(tiny):
-    from matchcore.scoring import COMPONENTS
+    from matchcore.model.scoring import COMPONENTS
 
     first = mc.match(*tiny, max_distance=2000)
     r = mc.match(*tiny, max_distance=2000, incumbent=first.assignments, stickiness=0.25)
@@ -88,7 +89,7 @@ def test_stickiness_is_a_visible_certified_bonus(tiny):
     np.testing.assert_array_equal(comp["stickiness"].to_numpy(), np.where(sticky, 0.25, 0.0))
     base = sum(getattr(r.weights, c) * comp[c].to_numpy() for c in COMPONENTS)
     np.testing.assert_allclose(r.score, base + comp["stickiness"].to_numpy())
-    assert r.options["stickiness"] == 0.25 and r.options["incumbent_edges"] == len(on)
+    assert r.options.stickiness == 0.25 and r.n_incumbent_edges == len(on)
     assert "stickiness" in r.assignments.columns
     assert "stickiness" in r.explain("N1").candidates.columns
     assert r.verify()
@@ -113,9 +114,9 @@ def test_stickiness_zero_changes_nothing_and_unknown_pairs_get_no_bonus(tiny):
     r = mc.match(*tiny, max_distance=2000, incumbent=incumbent)
     cols = ["need_id", "resource_id", "units", "score"]
     pd.testing.assert_frame_equal(r.assignments[cols], first.assignments[cols])
-    assert r.options["incumbent_edges"] == 1 and r.components["stickiness"].sum() == 0.0
+    assert r.n_incumbent_edges == 1 and r.components["stickiness"].sum() == 0.0
     s = mc.match(*tiny, max_distance=2000, incumbent=incumbent, stickiness=0.1)
-    assert s.options["incumbent_edges"] == 1 and s.components["stickiness"].sum() == 0.1
+    assert s.n_incumbent_edges == 1 and s.components["stickiness"].sum() == 0.1
     assert incumbent.columns.tolist() == ["需求编号", "资源编号"]  # the caller's frame is untouched
 
 

@@ -148,7 +148,7 @@ def test_unmet_by_reason_when_everything_is_served():
 
 
 def test_score_components_stack_up_to_the_mean_score(result):
-    from matchcore.scoring import COMPONENTS
+    from matchcore.model.scoring import COMPONENTS
 
     ax = mc.plot.score_components(result)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]

@@ -9,7 +9,7 @@ from hypothesis import given
 
 import matchcore as mc
 from conftest import EXACT_SOLVERS
-from matchcore.problem import SCORE_BITS, TransportProblem
+from matchcore.model.problem import SCORE_BITS, TransportProblem
 from matchcore.solvers import solve, verify
 from oracle import lex_objective, networkx_oracle
 from strategies import instances, random_instance
@@ -53,13 +53,14 @@ def test_phases():
 
 
 def test_tiebreak_depends_on_ranks_only():
-    from matchcore.problem import _tiebreak
+    from matchcore.model.problem import tiebreak_preference
 
-    a = _tiebreak(np.array([0, 1, 2]), np.array([3, 3, 0]))
-    b = _tiebreak(np.array([2, 0, 1]), np.array([0, 3, 3]))
+    a = tiebreak_preference(np.array([0, 1, 2]), np.array([3, 3, 0]))
+    b = tiebreak_preference(np.array([2, 0, 1]), np.array([0, 3, 3]))
     assert a.tolist() == b[[1, 2, 0]].tolist()
     assert (a >= 0).all() and (a < 2**SCORE_BITS).all()
-    assert len(set(_tiebreak(np.repeat(np.arange(30), 30), np.tile(np.arange(30), 30)))) > 890
+    pairs = tiebreak_preference(np.repeat(np.arange(30), 30), np.tile(np.arange(30), 30))
+    assert len(set(pairs)) > 890
 
 
 @given(instances(max_needs=8, max_resources=8))

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import matchcore as mc
-from matchcore.scoring import COMPONENTS
+from matchcore.model.scoring import COMPONENTS
 from strategies import districts
 
 weights = st.builds(

@@ -14,7 +14,7 @@ from hypothesis import given
 
 import matchcore as mc
 from conftest import EXACT_SOLVERS
-from matchcore.problem import FlowNetwork
+from matchcore.model.problem import FlowNetwork
 from matchcore.solvers import BACKENDS, solve
 from oracle import lex_objective, networkx_oracle
 from strategies import districts, instances
@@ -73,7 +73,7 @@ class TestConformance:
         r = mc.match(*tiny, max_distance=2000, solver=solver)
         if solver == "auto":
             assert r.solver == mc.available_solvers()[0]
-            assert r.options["solver"] == "auto"
+            assert r.options.solver == "auto"
         elif callable(solver):
             assert r.solver == "custom_highs"
         else:
@@ -196,9 +196,11 @@ def test_score_objective_leaves_non_positive_edges_unused():
 
 
 def test_unknown_solver_lists_the_valid_names(tiny):
+    from matchcore.solvers import BACKENDS
+
     with pytest.raises(mc.InputError, match=re.escape(
-            "unknown solver 'gurobi'; valid: ['auto', 'simplex', 'ortools', 'highs', "
-            "'networkx', 'greedy'] or a callable")):
+            f"unknown solver 'gurobi'; valid: {['auto', *BACKENDS]} (or, from Python, a "
+            "function following matchcore.solvers.FlowSolver)")):
         mc.match(*tiny, solver="gurobi")
     with pytest.raises(mc.InputError, match="unknown solver 3"):
         mc.solve_assignment(pd.DataFrame({"need_id": [], "resource_id": [], "score": []}),
@@ -260,7 +262,7 @@ def test_auto_picks_the_first_installed_exact_back_end(tiny):
 
 
 def test_simplex_is_first_when_numba_loads_and_runs_the_phases_warm(tiny, monkeypatch):
-    from matchcore.solvers import registry
+    from matchcore.solvers import certify, registry
 
     if not BACKENDS["simplex"].is_available():
         pytest.skip("numba cannot be imported here")
@@ -270,7 +272,6 @@ def test_simplex_is_first_when_numba_loads_and_runs_the_phases_warm(tiny, monkey
     assert r.solver == "simplex"
     # The duals it keeps certify every phase in one pass: no Bellman-Ford runs.
     assert [len(d) for d in r.solution.duals] == [2]  # coverage and score
-    from matchcore.solvers import certify
 
     def no_bellman_ford(*args):
         raise AssertionError("a hint was rejected")
@@ -280,8 +281,8 @@ def test_simplex_is_first_when_numba_loads_and_runs_the_phases_warm(tiny, monkey
         assert mc.solvers.verify(r.problem, r.solution.units, r.solution.duals)
     # Without numba, "auto" falls back to the next exact back-end.
     monkeypatch.setitem(BACKENDS, "simplex",
-                        registry.Backend("simplex", True, "numba", registry._simplex,
+                        registry.Backend("simplex", "numba", registry._simplex,
                                          supports_warm_start=True, probe=lambda: False))
     assert mc.match(*tiny, max_distance=2000).solver in ("ortools", "highs")
-    with pytest.raises(mc.InputError, match="needs the 'numba' package"):
+    with pytest.raises(mc.InputError, match="needs the 'numba' package: pip install numba"):
         mc.match(*tiny, solver="simplex")

@@ -29,8 +29,8 @@ def test_seed_street_is_valid(street):
         assert needs[col].notna().any(), col
     for col in ("provider", "provider_kind", "skills", "partner_communities", "max_distance"):
         assert resources[col].notna().any(), col
-    assert set(needs["category"]) <= set(mc.taxonomy.DEFAULT_CATEGORIES)
-    assert set(resources["category"]) <= set(mc.taxonomy.DEFAULT_CATEGORIES)
+    assert set(needs["category"]) <= set(mc.model.taxonomy.DEFAULT_CATEGORIES)
+    assert set(resources["category"]) <= set(mc.model.taxonomy.DEFAULT_CATEGORIES)
 
 
 def test_seed_street_calibrated_counts(street):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 import matchcore as mc
-from matchcore.taxonomy import DEFAULT_CATEGORIES
+from matchcore.model.taxonomy import DEFAULT_CATEGORIES
 
 
 def test_default_is_symmetric_and_names_every_category():

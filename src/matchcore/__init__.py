@@ -11,16 +11,17 @@ Examples
 True
 """
 
-from . import analysis, geo, metrics, synthetic
-from .candidates import CandidateGraph, build_candidates
+from . import analysis, geo, metrics, model, synthetic
 from .errors import InputError, MatchcoreError, MatchcoreWarning, SolverError
 from .io import read_needs, read_resources, write_table
-from .ledger import ProjectLedger
+from .ledger.store import ProjectLedger
+from .model.candidates import CandidateGraph, build_candidates
+from .model.scoring import Weights
+from .model.taxonomy import Taxonomy
+from .options import MatchOptions
 from .pipeline import match, solve_assignment
 from .result import Alternative, Explanation, MatchResult
-from .scoring import Weights
 from .solvers import Certificate, available_solvers
-from .taxonomy import Taxonomy
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "Certificate",
     "Explanation",
     "InputError",
+    "MatchOptions",
     "MatchResult",
     "MatchcoreError",
     "MatchcoreWarning",
@@ -44,6 +46,7 @@ __all__ = [
     "geo",
     "match",
     "metrics",
+    "model",
     "plot",
     "read_needs",
     "read_resources",

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .candidates import Scope
+from .checks import check_choice, check_scalar
 from .errors import InputError
 from .io import PathLike
-from .pipeline import _check_options, _options, _prepare, _problem_of, _score_round, _solve_round
-from .problem import Objective
+from .model.candidates import Scope
+from .model.problem import Objective
+from .model.scoring import COMPONENTS, Weights
+from .model.taxonomy import Taxonomy
+from .options import MatchOptions
+from .pipeline import prepare_round, problem_of, score_round, solve_round
 from .result import MatchResult
-from .scoring import COMPONENTS, Weights
-from .solvers import Solution
+from .solvers import FlowSolver, Solution
 from .solvers.greedy import fill_in_order
-from .taxonomy import Taxonomy
 
 __all__ = ["RULES", "SWEEP_COLUMNS", "baseline", "compare", "pareto_front", "sweep"]
 
@@ -74,7 +76,7 @@ def _same_needs(a: MatchResult, b: MatchResult) -> str | None:
 
 
 def _score_key(r: MatchResult) -> tuple[Weights, Taxonomy]:
-    tax = r.options.get("taxonomy")
+    tax = r.options.taxonomy
     return r.weights, tax if tax is not None else Taxonomy.default()
 
 
@@ -178,13 +180,14 @@ def baseline(
     needs: pd.DataFrame | PathLike,
     resources: pd.DataFrame | PathLike,
     rule: Literal["nearest", "fcfs"] = "nearest",
+    options: MatchOptions | None = None,
     *,
     weights: Weights | None = None,
     max_distance: float | None = None,
     scope: Scope | None = None,
     taxonomy: Taxonomy | None = None,
     max_candidates: int | None = None,
-    objective: Objective = "coverage",
+    objective: Objective | None = None,
 ) -> MatchResult:
     """The project list a hand rule gives, on the same candidates as :func:`~matchcore.match`.
 
@@ -197,17 +200,21 @@ def baseline(
         need_id), each takes units from its nearest candidates with spare
         capacity. ``"fcfs"`` (first come, first served): needs in the order
         of the needs list, each takes units from its nearest candidates.
+    options : MatchOptions, optional
+        As for :func:`~matchcore.match`; its ``solver`` and ``stickiness``
+        are not used.
     weights, max_distance, scope, taxonomy, max_candidates, objective
-        As for :func:`~matchcore.match`: the same candidate edges (the same
-        reach, scope, taxonomy and ``max_candidates`` pruning by score) and
-        the same scores, so every table and metric compares one to one.
-        ``objective`` only names the problem the result is measured against.
+        As for :func:`~matchcore.match` (each overrides ``options``): the
+        same candidate edges (the same reach, scope, taxonomy and
+        ``max_candidates`` pruning by score) and the same scores, so every
+        table and metric compares one to one. ``objective`` only names the
+        problem the result is measured against.
 
     Returns
     -------
     MatchResult
         Marked inexact (``is_exact`` False), solver ``"baseline:nearest"``
-        or ``"baseline:fcfs"``; ``options["rule"]`` holds the rule.
+        or ``"baseline:fcfs"`` (the rule).
 
     Raises
     ------
@@ -234,13 +241,14 @@ def baseline(
     1      N2          R2      1
     2      N3          R3      2
     """
-    if rule not in RULES:
-        raise InputError(f"rule must be one of {list(RULES)}; got {rule!r}")
-    weights, k = _check_options(weights, objective, max_candidates, max_distance, scope)
-    prepared = _prepare(needs, resources, max_distance=max_distance, scope=scope,
-                        taxonomy=taxonomy)
+    check_choice(rule, "rule", RULES)
+    opts = MatchOptions.from_arguments(
+        options, weights=weights, max_distance=max_distance, scope=scope, taxonomy=taxonomy,
+        max_candidates=max_candidates, objective=objective,
+    )
+    prepared = prepare_round(needs, resources, opts)
     timings = dict(prepared.timings)
-    graph, score, components = _score_round(prepared, weights, k, timings)
+    graph, score, components = score_round(prepared, opts, timings)
     d = prepared.district
     start = time.perf_counter()
     if rule == "nearest":
@@ -254,10 +262,9 @@ def baseline(
     name = f"baseline:{rule}"
     solution = Solution(units, name, False, None, 0, time.perf_counter() - start)
     timings["solve"] = solution.seconds
-    problem = _problem_of(d, graph, score, objective)
-    options = _options(prepared, k, objective, name)
-    options["rule"] = rule
-    return MatchResult(d, graph, score, components, problem, solution, weights, options, timings)
+    problem = problem_of(d, graph, score, opts.objective)
+    return MatchResult(d, graph, score, components, problem, solution, opts.replace(solver=name),
+                       timings)
 
 
 # ---------------------------------------------------------------------------
@@ -295,13 +302,14 @@ def sweep(
     needs: pd.DataFrame | PathLike,
     resources: pd.DataFrame | PathLike,
     weights: Sequence[Weights] | Mapping[str, Weights],
+    options: MatchOptions | None = None,
     *,
     max_distance: float | None = None,
     scope: Scope | None = None,
     taxonomy: Taxonomy | None = None,
     max_candidates: int | None = None,
-    objective: Objective = "coverage",
-    solver: str | Callable[..., np.ndarray] = "auto",
+    objective: Objective | None = None,
+    solver: str | FlowSolver | None = None,
     certify: bool = True,
 ) -> pd.DataFrame:
     """Match one district under several weightings and mark the Pareto-optimal ones.
@@ -317,8 +325,11 @@ def sweep(
     weights : sequence or mapping of Weights
         The weightings to try; a mapping's keys label the rows, a sequence's
         rows are labelled ``w0``, ``w1``, ...
+    options : MatchOptions, optional
+        As for :func:`~matchcore.match`, the same for every weighting (its
+        ``weights`` are replaced by each of ``weights`` in turn).
     max_distance, scope, taxonomy, max_candidates, objective, solver, certify
-        As for :func:`~matchcore.match`, the same for every weighting.
+        As for :func:`~matchcore.match` (each overrides ``options``).
 
     Returns
     -------
@@ -351,13 +362,14 @@ def sweep(
     1  typed         0.0       0.555556    True
     """
     items = _labelled(weights)
-    _, k = _check_options(None, objective, max_candidates, max_distance, scope)
-    prepared = _prepare(needs, resources, max_distance=max_distance, scope=scope,
-                        taxonomy=taxonomy)
+    opts = MatchOptions.from_arguments(
+        options, max_distance=max_distance, scope=scope, taxonomy=taxonomy,
+        max_candidates=max_candidates, objective=objective, solver=solver,
+    )
+    prepared = prepare_round(needs, resources, opts)
     rows = []
     for label, w in items:
-        m = _solve_round(prepared, w, k=k, objective=objective, solver=solver,
-                         certify=certify).metrics
+        m = solve_round(prepared, opts.replace(weights=w), certify=certify).metrics
         row: dict[str, object] = {"label": label}
         row.update({f"w_{c}": float(getattr(w, c)) for c in COMPONENTS})
         for name in _METRICS:
@@ -436,8 +448,7 @@ def pareto_front(
     if both or len(set(maximize)) != len(maximize) or len(set(minimize)) != len(minimize):
         raise InputError(f"pareto_front: each column may be named once; got maximize="
                          f"{maximize}, minimize={minimize}")
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
-        raise InputError(f"pareto_front: chunk must be an integer >= 1; got {chunk!r}")
+    chunk = check_scalar(chunk, "chunk", "int", low=1)
     values = np.column_stack(
         _criteria(frame, maximize, 1.0) + _criteria(frame, minimize, -1.0)
     ) if len(frame) else np.zeros((0, len(maximize) + len(minimize)))

@@ -133,7 +133,7 @@ def _result_collection(result: MatchResult, lines: bool) -> dict[str, Any]:
         need_xy = _coords(d.need_xy[:, 0], d.need_xy[:, 1])
         res_xy = _coords(d.resource_xy[:, 0], d.resource_xy[:, 1])
 
-    served = result._served
+    served = result.served
     status = np.where(
         served >= d.demand, "served", np.where(served > 0, "partly_served", "unmet")
     )
@@ -144,10 +144,10 @@ def _result_collection(result: MatchResult, lines: bool) -> dict[str, Any]:
     needs["assigned"] = served
     needs["unmet"] = d.demand - served
     needs["status"] = status
-    reasons = pd.Series(result._reasons, dtype=object)
+    reasons = pd.Series(result.reasons, dtype=object)
     needs["reason"] = reasons.where(served < d.demand, None).to_numpy()
 
-    used = result._used
+    used = result.used
     spare = d.capacity - used
     idle = result.idle.set_index("resource_id")["reason"]
     resources = pd.DataFrame({"kind": "resource", "resource_id": d.resource_ids})
@@ -333,12 +333,11 @@ def to_geojson(
     >>> to_geojson(result.projects, needs=result.district.needs)["features"][0]["id"]
     'project:P-N1'
     """
-    from .ledger import ProjectLedger
-    from .result import MatchResult
-
-    if isinstance(obj, MatchResult):
+    # A MatchResult and a ProjectLedger are recognised by what they hold, not by
+    # their class: geo sits below both and imports neither.
+    if hasattr(obj, "district") and hasattr(obj, "assignments"):
         data = _result_collection(obj, lines)
-    elif isinstance(obj, ProjectLedger):
+    elif callable(getattr(obj, "project_points", None)):
         data = _project_collection(obj.project_points(), None, kind="ledger_projects")
     elif isinstance(obj, pd.DataFrame):
         data = _project_collection(obj, needs)

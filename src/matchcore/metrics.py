@@ -183,7 +183,7 @@ def summary(result: MatchResult) -> pd.Series:
     4
     """
     d = result.district
-    served = result._served
+    served = result.served
     demand = d.demand
     units = result.units
     dist = result.graph.distance
@@ -318,7 +318,7 @@ def _by_need_group(result: MatchResult, keys: tuple[str, ...]) -> pd.DataFrame:
     labels = pd.DataFrame({k: _labels(d.needs, k) for k in keys})
     codes, groups = _group(labels, list(keys))
     n = len(groups)
-    served = result._served
+    served = result.served
     demand = d.demand
     prio = d.priority
 
@@ -378,7 +378,7 @@ def by_provider_kind(result: MatchResult) -> pd.DataFrame:
     labels = pd.DataFrame({"provider_kind": _labels(d.resources, "provider_kind")})
     codes, groups = _group(labels, ["provider_kind"])
     n = len(groups)
-    used = result._used
+    used = result.used
     capacity = d.capacity
     cap = np.bincount(codes, weights=capacity, minlength=n)
     use = np.bincount(codes, weights=used, minlength=n)

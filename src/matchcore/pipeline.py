@@ -9,62 +9,53 @@ function of its own.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._memory import release
-from .candidates import (
-    CandidateGraph,
-    District,
-    Scope,
-    candidates_of,
-    check_reach,
-    keep_best,
-    to_district,
-)
+from .checks import check_choice
 from .errors import InputError, SolverError
 from .io import PathLike, read_needs, read_resources
-from .problem import OBJECTIVES, Objective, TransportProblem
+from .memory import release
+from .model.candidates import CandidateGraph, Scope, candidates_of, keep_best
+from .model.district import District, to_district
+from .model.problem import OBJECTIVES, Objective, TransportProblem
+from .model.scoring import Weights, score_edges
+from .model.taxonomy import Taxonomy
+from .options import MatchOptions
 from .result import MatchResult
-from .schema import _show, canonical_columns
-from .scoring import Weights, score_edges
-from .solvers import solve, verify
-from .taxonomy import Taxonomy
+from .schema import canonical_columns, show_value, validate_id_table
+from .solvers import FlowSolver, solve, verify
 
-__all__ = ["match", "solve_assignment"]
-
-
-def _check_objective(objective: str) -> None:
-    if objective not in OBJECTIVES:
-        raise InputError(f"objective must be one of {list(OBJECTIVES)}; got {objective!r}")
-
-
-def _check_max_candidates(k: Any) -> int | None:
-    if k is None:
-        return None
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise InputError(f"max_candidates must be an integer >= 1 or None; got {k!r}")
-    return int(k)
+__all__ = [
+    "PreparedRound",
+    "check_incumbent",
+    "match",
+    "prepare_round",
+    "problem_of",
+    "score_round",
+    "solve_assignment",
+    "solve_round",
+]
 
 
 def match(
     needs: pd.DataFrame | PathLike,
     resources: pd.DataFrame | PathLike,
+    options: MatchOptions | None = None,
     *,
     weights: Weights | None = None,
     max_distance: float | None = None,
     scope: Scope | None = None,
     taxonomy: Taxonomy | None = None,
     max_candidates: int | None = None,
-    objective: Objective = "coverage",
-    solver: str | Callable[..., np.ndarray] = "auto",
+    objective: Objective | None = None,
+    solver: str | FlowSolver | None = None,
+    stickiness: float | None = None,
     certify: bool = True,
     incumbent: pd.DataFrame | None = None,
-    stickiness: float = 0.0,
 ) -> MatchResult:
     """Match needs to resources: the best project list, exact and explained.
 
@@ -74,22 +65,38 @@ def match(
         The needs list (需求清单); see :func:`read_needs`.
     resources : DataFrame or path
         The resources list (资源清单); see :func:`read_resources`.
+    options : MatchOptions, optional
+        Every option of the round as one value (``MatchOptions()`` when
+        None). Each keyword option below that is given (not None) overrides
+        the same field of ``options``; ``result.options`` is the outcome.
     weights : Weights, optional
-        Score weights; ``Weights()`` when None.
+        Score weights; ``Weights()`` by default.
     max_distance : float, optional
-        Global reach in metres (each resource's own ``max_distance`` also applies).
+        Global reach in metres (each resource's own ``max_distance`` also
+        applies); unlimited by default.
     scope : {None, "grid", "community", "street"}
         Restrict matches to the same grid or community.
     taxonomy : Taxonomy, optional
-        Category affinities; ``Taxonomy.default()`` when None.
+        Category affinities; ``Taxonomy.default()`` by default.
     max_candidates : int, optional
         Keep only the k best-scoring candidates per need.
-    objective : {"coverage", "score"}, default "coverage"
-        "coverage": first the most priority-weighted units served, then the
-        best total score (lexicographic, exact). "score": the best total score.
-    solver : str or callable, default "auto"
-        "auto" (fastest exact installed), "ortools", "highs", "networkx",
-        "greedy" (inexact baseline) or a :class:`~matchcore.solvers.FlowSolver`.
+    objective : {"coverage", "score"}, optional
+        "coverage" (the default): first the most priority-weighted units
+        served, then the best total score (lexicographic, exact). "score":
+        the best total score.
+    solver : str or FlowSolver, optional
+        "auto" (the default: the fastest exact back-end installed), a name
+        of :func:`available_solvers` ("greedy" is the inexact baseline), or
+        a function following :class:`~matchcore.solvers.FlowSolver`.
+    stickiness : float, optional
+        A bonus, in score units (>= 0, default 0), added to the score of every
+        incumbent candidate edge: a need moves away from its incumbent
+        resource only when that gains more than ``stickiness`` per unit. It is
+        kept as the ``stickiness`` column of ``result.components`` (so
+        ``score`` is the weighted sum of the other components plus it). The
+        result stays exact and certified for the bonus-adjusted score;
+        coverage comes first as always, so stickiness never costs a unit of
+        coverage.
     certify : bool, default True
         Check the solution's optimality certificate (exact solvers are
         certified while solving; this re-checks from scratch).
@@ -97,15 +104,6 @@ def match(
         Columns need_id, resource_id: the current assignment (or any pairs
         to prefer). Their candidate edges get the ``stickiness`` bonus; pairs
         that are not candidates this round get nothing.
-    stickiness : float, default 0.0
-        A bonus, in score units (>= 0), added to the score of every incumbent
-        candidate edge: a need moves away from its incumbent resource only
-        when that gains more than ``stickiness`` per unit. It is kept as the
-        ``stickiness`` column of ``result.components`` (so ``score`` is the
-        weighted sum of the other components plus it) and recorded in
-        ``result.options``. The result stays exact and certified for the
-        bonus-adjusted score; coverage comes first as always, so stickiness
-        never costs a unit of coverage.
 
     Returns
     -------
@@ -114,12 +112,13 @@ def match(
     Raises
     ------
     InputError
-        Bad lists (every problem listed) or arguments.
+        Bad lists (every problem listed) or options.
     SolverError
         A back-end failed or its solution failed the certificate.
 
     See Also
     --------
+    MatchOptions : the options as one value.
     solve_assignment : the same optimisation on explicit edges.
 
     Examples
@@ -134,17 +133,18 @@ def match(
 
     Keep the current assignment unless a move gains more than 0.2 per unit:
 
-    >>> sticky = mc.match(needs, resources, max_distance=2000,
+    >>> sticky = mc.match(needs, resources, r.options,
     ...                   incumbent=r.assignments, stickiness=0.2)
-    >>> sticky.components["stickiness"].max(), sticky.options["stickiness"]
+    >>> sticky.components["stickiness"].max(), sticky.options.stickiness
     (np.float64(0.2), 0.2)
     """
-    weights, k = _check_options(weights, objective, max_candidates, max_distance, scope)
-    bonus = _check_stickiness(incumbent, stickiness)
-    prepared = _prepare(needs, resources, max_distance=max_distance, scope=scope,
-                        taxonomy=taxonomy)
-    return _solve_round(prepared, weights, k=k, objective=objective, solver=solver,
-                        certify=certify, incumbent=incumbent, stickiness=bonus)
+    opts = MatchOptions.from_arguments(
+        options, weights=weights, max_distance=max_distance, scope=scope, taxonomy=taxonomy,
+        max_candidates=max_candidates, objective=objective, solver=solver, stickiness=stickiness,
+    )
+    check_incumbent(incumbent, opts.stickiness)
+    prepared = prepare_round(needs, resources, opts)
+    return solve_round(prepared, opts, certify=certify, incumbent=incumbent)
 
 
 # ---------------------------------------------------------------------------
@@ -152,48 +152,30 @@ def match(
 
 
 @dataclass(frozen=True, eq=False)
-class _Prepared:
-    """Validated lists and their unscored candidate graph (internal).
+class PreparedRound:
+    """Validated lists and their unscored candidate graph.
 
-    ``arrival[k]`` is the input row of the k-th need in id order (the order
-    the needs list was given in).
+    What does not depend on the weights: :mod:`matchcore.analysis` prepares
+    once and scores and solves many times. ``arrival[k]`` is the input row of
+    the k-th need in id order (the order the needs list was given in).
     """
 
     district: District
     graph: CandidateGraph
     arrival: np.ndarray
-    max_distance: float | None
-    scope: Scope | None
-    taxonomy: Taxonomy | None
+    options: MatchOptions
     timings: dict[str, float]
 
 
-def _check_options(
-    weights: Weights | None,
-    objective: str,
-    max_candidates: Any,
-    max_distance: float | None,
-    scope: Scope | None,
-) -> tuple[Weights, int | None]:
-    """Check the arguments of :func:`match` before any list is read."""
-    weights = Weights() if weights is None else weights
-    if not isinstance(weights, Weights):
-        raise InputError(f"weights must be a matchcore.Weights; got {type(weights).__name__}")
-    _check_objective(objective)
-    k = _check_max_candidates(max_candidates)
-    check_reach(max_distance, scope)
-    return weights, k
-
-
-def _prepare(
+def prepare_round(
     needs: pd.DataFrame | PathLike,
     resources: pd.DataFrame | PathLike,
-    *,
-    max_distance: float | None,
-    scope: Scope | None,
-    taxonomy: Taxonomy | None,
-) -> _Prepared:
-    """Validate both lists and build their candidate graph (steps 1–2 of ``match``)."""
+    options: MatchOptions,
+) -> PreparedRound:
+    """Validate both lists and build their candidate graph (steps 1–2 of ``match``).
+
+    Only ``options.max_distance``, ``scope`` and ``taxonomy`` are used here.
+    """
     timings: dict[str, float] = {}
     t = time.perf_counter()
     needs_v = read_needs(needs)
@@ -205,34 +187,34 @@ def _prepare(
     timings["validate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    graph = candidates_of(district, taxonomy=taxonomy, max_distance=max_distance, scope=scope)
-    release()  # the per-category temporaries (see matchcore._memory)
+    graph = candidates_of(district, taxonomy=options.taxonomy,
+                          max_distance=options.max_distance, scope=options.scope)
+    release()  # the per-category temporaries (see matchcore.memory)
     timings["candidates"] = time.perf_counter() - t
-    return _Prepared(district, graph, arrival, max_distance, scope, taxonomy, timings)
+    return PreparedRound(district, graph, arrival, options, timings)
 
 
-def _score_round(
-    prepared: _Prepared,
-    weights: Weights,
-    k: int | None,
+def score_round(
+    prepared: PreparedRound,
+    options: MatchOptions,
     timings: dict[str, float],
     *,
     incumbent: pd.DataFrame | None = None,
-    stickiness: float = 0.0,
 ) -> tuple[CandidateGraph, np.ndarray, pd.DataFrame]:
-    """Score the candidate edges and keep the ``k`` best of each need (step 3).
+    """Score the candidate edges and keep the ``max_candidates`` best of each need (step 3).
 
-    With an ``incumbent`` (checked by :func:`_check_stickiness`), its edges
-    get the ``stickiness`` bonus and ``components`` a ``stickiness`` column.
+    With an ``incumbent`` (checked by :func:`check_incumbent`), its edges get
+    the ``options.stickiness`` bonus and ``components`` a ``stickiness`` column.
     """
     t = time.perf_counter()
     graph = prepared.graph
-    score, components = score_edges(prepared.district, graph, weights)
+    score, components = score_edges(prepared.district, graph, options.weights)
     if incumbent is not None:
         # Before keep_best: the k best are chosen on the bonus-adjusted score.
-        score, components = _add_stickiness(graph, score, components, incumbent, stickiness)
-    if k is not None:
-        graph, kept = keep_best(graph, score, k)
+        score, components = _add_stickiness(graph, score, components, incumbent,
+                                            options.stickiness)
+    if options.max_candidates is not None:
+        graph, kept = keep_best(graph, score, options.max_candidates)
         score = score[kept]
         components = components.iloc[kept].reset_index(drop=True)
     release()
@@ -240,9 +222,10 @@ def _score_round(
     return graph, score, components
 
 
-def _problem_of(
+def problem_of(
     district: District, graph: CandidateGraph, score: np.ndarray, objective: Objective
 ) -> TransportProblem:
+    """The transportation problem of a scored candidate graph (step 4)."""
     return TransportProblem(
         graph.need,
         graph.resource,
@@ -254,37 +237,22 @@ def _problem_of(
     )
 
 
-def _options(
-    prepared: _Prepared, k: int | None, objective: Objective, solver: str
-) -> dict[str, Any]:
-    return {
-        "max_distance": prepared.max_distance,
-        "scope": prepared.scope,
-        "max_candidates": k,
-        "objective": objective,
-        "solver": solver,
-        "taxonomy": prepared.taxonomy,
-    }
-
-
-def _solve_round(
-    prepared: _Prepared,
-    weights: Weights,
+def solve_round(
+    prepared: PreparedRound,
+    options: MatchOptions,
     *,
-    k: int | None,
-    objective: Objective,
-    solver: str | Callable[..., np.ndarray],
-    certify: bool,
+    certify: bool = True,
     incumbent: pd.DataFrame | None = None,
-    stickiness: float = 0.0,
 ) -> MatchResult:
-    """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``)."""
+    """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``).
+
+    ``options`` must agree with ``prepared.options`` on reach, scope and
+    taxonomy (the candidate graph was built with them); the rest may differ.
+    """
     timings = dict(prepared.timings)
-    graph, score, components = _score_round(
-        prepared, weights, k, timings, incumbent=incumbent, stickiness=stickiness
-    )
-    problem = _problem_of(prepared.district, graph, score, objective)
-    solution = solve(problem, solver)
+    graph, score, components = score_round(prepared, options, timings, incumbent=incumbent)
+    problem = problem_of(prepared.district, graph, score, options.objective)
+    solution = solve(problem, options.solver)
     timings["solve"] = solution.seconds
 
     if certify and solution.exact:
@@ -294,34 +262,25 @@ def _solve_round(
         if not cert:
             raise SolverError(f"solver {solution.solver!r} failed the certificate: {cert.problems}")
         solution.certificate = cert
-    options = _options(prepared, k, objective, solver if isinstance(solver, str) else "custom")
-    if incumbent is not None:
-        options["stickiness"] = stickiness
-        # Candidate edges (those max_candidates kept) that are incumbent.
-        options["incumbent_edges"] = int(_incumbent_mask(graph, incumbent).sum())
+    n_incumbent = None if incumbent is None else int(_incumbent_mask(graph, incumbent).sum())
     return MatchResult(
-        prepared.district, graph, score, components, problem, solution, weights, options, timings
+        prepared.district, graph, score, components, problem, solution, options, timings,
+        n_incumbent_edges=n_incumbent,
     )
 
 
-def _check_stickiness(incumbent: Any, stickiness: Any) -> float:
-    """Check ``incumbent`` (a DataFrame or None) and ``stickiness`` (a number >= 0)."""
-    if (
-        isinstance(stickiness, bool)
-        or not isinstance(stickiness, (int, float, np.integer, np.floating))
-        or not np.isfinite(stickiness)
-        or stickiness < 0
-    ):
-        raise InputError(
-            f"`stickiness` must be a finite number >= 0 (score units); got {stickiness!r}"
-        )
+def check_incumbent(incumbent: Any, stickiness: float) -> None:
+    """Check ``incumbent`` (a DataFrame with need_id, resource_id, or None).
+
+    A positive ``stickiness`` needs an incumbent to stick to.
+    """
     if incumbent is None:
         if stickiness:
             raise InputError(
                 f"`stickiness` ({stickiness!r}) needs an `incumbent` assignment to stick to; "
                 "pass incumbent=<DataFrame with need_id, resource_id>"
             )
-        return float(stickiness)
+        return
     if not isinstance(incumbent, pd.DataFrame):
         raise InputError(
             f"`incumbent` must be a DataFrame with columns need_id, resource_id; "
@@ -340,13 +299,12 @@ def _check_stickiness(incumbent: Any, stickiness: Any) -> float:
                 f"`{col}` must be a non-empty id; got a missing value in row {bad[0] + 1} "
                 f"of incumbent ({len(bad)} row(s) in all)"
             )
-    return float(stickiness)
 
 
 def _incumbent_mask(graph: CandidateGraph, incumbent: pd.DataFrame) -> np.ndarray:
     """Which candidate edges are incumbent pairs, shape ``(n_edges,)``.
 
-    Internal: ``incumbent`` was checked by :func:`_check_stickiness`; pairs
+    ``incumbent`` was checked by :func:`check_incumbent`; pairs
     that are not candidate edges are ignored.
     """
     frame = incumbent.rename(columns=canonical_columns(incumbent.columns))
@@ -436,7 +394,7 @@ def _validate_edges(
         if not ok_j[pos]:
             fail(pos, "resource_id", "name a resource of the resources table", repr(res[pos]))
         if not finite[pos]:
-            fail(pos, "score", "be a finite number", _show(frame["score"].iat[pos]))
+            fail(pos, "score", "be a finite number", show_value(frame["score"].iat[pos]))
     order: np.ndarray | None = None
     if ok_i.all() and ok_j.all():
         # Every id found: equal (stripped) ids have equal indices, so the pair's
@@ -475,7 +433,7 @@ def solve_assignment(
     resources: pd.DataFrame,
     *,
     objective: Objective = "coverage",
-    solver: str | Callable[..., np.ndarray] = "auto",
+    solver: str | FlowSolver = "auto",
 ) -> pd.DataFrame:
     """Solve the assignment on explicit edges and scores (no geometry, no taxonomy).
 
@@ -489,7 +447,8 @@ def solve_assignment(
         Columns resource_id and capacity (default 1).
     objective : {"coverage", "score"}, default "coverage"
         "coverage": the most units, then the best score. "score": the best score.
-    solver : str or callable, default "auto"
+    solver : str or FlowSolver, default "auto"
+        As for :func:`match`.
 
     Returns
     -------
@@ -513,9 +472,9 @@ def solve_assignment(
     0       a           y      1    0.5
     1       b           x      1    0.8
     """
-    _check_objective(objective)
-    n = _validate_table(needs, "needs", "need_id", "demand")
-    r = _validate_table(resources, "resources", "resource_id", "capacity")
+    check_choice(objective, "objective", OBJECTIVES)
+    n = validate_id_table(needs, "needs", "need_id", "demand")
+    r = validate_id_table(resources, "resources", "resource_id", "capacity")
     need_ids = n["need_id"].to_numpy(dtype=object)
     res_ids = r["resource_id"].to_numpy(dtype=object)
     i, j, score, order = _validate_edges(edges, need_ids, res_ids)
@@ -544,34 +503,3 @@ def solve_assignment(
     out.attrs["objective"] = objective
     out.attrs["exact"] = solution.exact
     return out
-
-
-def _validate_table(frame: pd.DataFrame, table: str, id_col: str, qty: str) -> pd.DataFrame:
-    """Validate the id and quantity columns of a bare needs/resources table, sorted by id."""
-    from .schema import Column, _Failures, _parse_column
-
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"{table} must be a DataFrame; got {type(frame).__name__}")
-    f = frame.rename(columns=canonical_columns(frame.columns))
-    if id_col not in f.columns:
-        raise InputError(f"`{id_col}` is a required column of {table}; got {list(frame.columns)}")
-    ids_raw = f[id_col]
-    failures = _Failures(table, [None if pd.isna(v) else str(v) for v in ids_raw], None, table)
-    ids = _parse_column(
-        ids_raw, Column(id_col, "id", True, expected="a unique, non-empty id"), failures, table
-    )
-    if qty in f.columns:
-        q = _parse_column(
-            f[qty],
-            Column(qty, "int", default=1, low=1, expected="an integer >= 1"),
-            failures,
-            table,
-        )
-    else:
-        q = pd.Series(np.ones(len(f), dtype=np.int64))
-    dups = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy())
-    for pos in dups.tolist():
-        failures.add(pos, id_col, "a unique id", ids.iat[pos])
-    failures.raise_if_any()
-    out = pd.DataFrame({id_col: ids.to_numpy(dtype=object), qty: q.to_numpy(np.int64)})
-    return out.sort_values(id_col, kind="stable").reset_index(drop=True)

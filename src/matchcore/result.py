@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .candidates import CandidateGraph, District
 from .errors import InputError
-from .problem import TransportProblem
+from .model.candidates import CandidateGraph
+from .model.district import District
+from .model.problem import TransportProblem
+from .model.scoring import COMPONENTS, Weights
+from .options import MatchOptions
 from .schema import PROJECT_COLUMNS
-from .scoring import COMPONENTS, Weights
 from .solvers import Certificate, Solution, verify
 
 __all__ = ["REASONS", "Alternative", "Explanation", "MatchResult"]
@@ -154,9 +156,10 @@ class MatchResult:
     components: pd.DataFrame
     problem: TransportProblem
     solution: Solution
-    weights: Weights
-    options: dict[str, Any]
+    options: MatchOptions
     timings: dict[str, float] = field(default_factory=dict)
+    #: Candidate edges that were incumbent pairs (None without an incumbent).
+    n_incumbent_edges: int | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -168,18 +171,25 @@ class MatchResult:
         return self.solution.exact
 
     @property
+    def weights(self) -> Weights:
+        """The score weights of the round (``options.weights``)."""
+        return self.options.weights
+
+    @property
     def units(self) -> np.ndarray:
         """Units per candidate edge, shape ``(n_edges,)``."""
         return self.solution.units
 
     @cached_property
-    def _served(self) -> np.ndarray:
+    def served(self) -> np.ndarray:
+        """Units each need receives, shape ``(n_needs,)``, in id order."""
         return np.bincount(
             self.graph.need, weights=self.units, minlength=self.graph.n_needs
         ).astype(np.int64)
 
     @cached_property
-    def _used(self) -> np.ndarray:
+    def used(self) -> np.ndarray:
+        """Units each resource gives, shape ``(n_resources,)``, in id order."""
         return np.bincount(
             self.graph.resource, weights=self.units, minlength=self.graph.n_resources
         ).astype(np.int64)
@@ -309,7 +319,12 @@ class MatchResult:
         return per[list(PROJECT_COLUMNS)]
 
     @cached_property
-    def _reasons(self) -> np.ndarray:
+    def reasons(self) -> np.ndarray:
+        """The reason code of each need, shape ``(n_needs,)`` (meaningful where unmet).
+
+        The first step of the candidate funnel that left the need with no
+        candidate, else ``"outbid"``; see :data:`REASONS`.
+        """
         f = self.graph.funnel
         reason = np.full(self.graph.n_needs, "outbid", dtype=object)
         for col, name in (
@@ -329,7 +344,7 @@ class MatchResult:
         ``out_of_reach``, ``no_time_overlap``, ``skills_missing``, ``outbid``.
         """
         d = self.district
-        short = np.flatnonzero(self._served < d.demand)
+        short = np.flatnonzero(self.served < d.demand)
         n_cand = np.bincount(self.graph.need, minlength=self.graph.n_needs)
         frame = pd.DataFrame(
             {
@@ -339,9 +354,9 @@ class MatchResult:
                 "category": d.needs["category"].to_numpy(dtype=object)[short],
                 "priority": d.priority[short],
                 "demand": d.demand[short],
-                "assigned": self._served[short],
-                "unmet": d.demand[short] - self._served[short],
-                "reason": self._reasons[short],
+                "assigned": self.served[short],
+                "unmet": d.demand[short] - self.served[short],
+                "reason": self.reasons[short],
                 "n_candidates": n_cand[short],
             }
         )
@@ -356,10 +371,10 @@ class MatchResult:
         other resources.
         """
         d, g = self.district, self.graph
-        spare = d.capacity - self._used
+        spare = d.capacity - self.used
         idle = np.flatnonzero(spare > 0)
         n_edges = np.bincount(g.resource, minlength=g.n_resources)
-        need_short = (self._served < d.demand)[g.need]
+        need_short = (self.served < d.demand)[g.need]
         open_edges = np.bincount(g.resource, weights=need_short, minlength=g.n_resources)
         reason = np.where(
             n_edges == 0, "no_candidate", np.where(open_edges == 0, "needs_met", "not_chosen")
@@ -371,7 +386,7 @@ class MatchResult:
                 "category": d.resources["category"].to_numpy(dtype=object)[idle],
                 "provider_kind": _col(d.resources, "provider_kind")[idle],
                 "capacity": d.capacity[idle],
-                "used": self._used[idle],
+                "used": self.used[idle],
                 "spare": spare[idle],
                 "reason": reason[idle],
             }
@@ -423,7 +438,7 @@ class MatchResult:
             raise InputError(f"`k` must be an integer >= 1; got {k!r}")
         g, d = self.graph, self.district
         assigned = np.flatnonzero(self.units > 0)
-        spare = d.capacity - self._used
+        spare = d.capacity - self.used
         # Every (assignment, candidate edge of the same need) pair, without a loop:
         # edges are sorted by need, so a need's candidates are one CSR slice.
         indptr = np.searchsorted(g.need, np.arange(g.n_needs + 1))
@@ -493,8 +508,8 @@ class MatchResult:
         edges = np.arange(lo, hi)
         units = self.units[edges]
         res = g.resource[edges]
-        spare = d.capacity[res] - self._used[res]
-        full = self._served[pos] >= d.demand[pos]
+        spare = d.capacity[res] - self.used[res]
+        full = self.served[pos] >= d.demand[pos]
         why = []
         for u, j, s in zip(units, res, spare):
             if u > 0:
@@ -525,9 +540,9 @@ class MatchResult:
             )
             .reset_index(drop=True)
         )
-        served = int(self._served[pos])
+        served = int(self.served[pos])
         demand = int(d.demand[pos])
-        reason = None if served >= demand else str(self._reasons[pos])
+        reason = None if served >= demand else str(self.reasons[pos])
         funnel = g.funnel.iloc[pos]
         lines = [
             f"need {d.need_ids[pos]!r} ({d.needs['category'].iat[pos]}, priority "
@@ -576,7 +591,7 @@ class MatchResult:
             score=float(self.score[e]),
             capacity=int(d.capacity[j]),
             units=int(self.units[e]),
-            spare=int(d.capacity[j] - self._used[j]),
+            spare=int(d.capacity[j] - self.used[j]),
             takers=takers,
         )
 

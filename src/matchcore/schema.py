@@ -28,8 +28,13 @@ __all__ = [
     "PROJECT_COLUMNS",
     "RESOURCE_COLUMNS",
     "STATUSES",
+    "Column",
+    "TableFailures",
     "canonical_columns",
+    "parse_column",
+    "show_value",
     "split_list",
+    "validate_id_table",
     "validate_needs",
     "validate_resources",
 ]
@@ -193,7 +198,7 @@ def split_list(value: Any) -> tuple[str, ...]:
 # failures
 
 
-class _Failures:
+class TableFailures:
     """Collects the problems of one table; raises them all at once."""
 
     def __init__(self, table: str, ids: list[str | None], line_offset: LineOffset, source: str):
@@ -221,7 +226,7 @@ class _Failures:
                 "id": ident,
                 "column": column,
                 "expected": expected,
-                "found": _show(found),
+                "found": show_value(found),
             }
         )
 
@@ -259,7 +264,8 @@ class _Failures:
         raise InputError(head + ":\n" + "\n".join(lines), pd.DataFrame(self.rows))
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """How a found value is shown in a message: a repr, or "a missing value"."""
     if isinstance(value, str):
         return repr(value) if value != "<missing column>" else value
     if value is None or value is pd.NA or value is pd.NaT:
@@ -438,7 +444,7 @@ def _validate(
             raw_ids = stripped.tolist()
         else:
             raw_ids = [None if _is_missing(v) else _parse_id(v)[1] or None for v in series]
-    failures = _Failures(table, raw_ids, line_offset, source)
+    failures = TableFailures(table, raw_ids, line_offset, source)
 
     seen: dict[str, Any] = {}
     for raw, name in zip(frame.columns, renamed):
@@ -475,7 +481,7 @@ def _validate(
         spec = known.get(name)
         if spec is None:
             continue
-        out[name] = _parse_column(out[name], spec, failures, table)
+        out[name] = parse_column(out[name], spec, failures, table)
     # Optional integer columns (demand, capacity, priority) are always present downstream.
     for col in columns:
         if col.kind == "int" and col.name not in out.columns:
@@ -525,7 +531,7 @@ def _validate(
     return out
 
 
-def _already(failures: _Failures, pos: int, column: str) -> bool:
+def _already(failures: TableFailures, pos: int, column: str) -> bool:
     return (pos + 1, column) in {(r["row"], r["column"]) for r in failures.rows}
 
 
@@ -543,7 +549,10 @@ def _out_of_range(col: Column, vals: np.ndarray) -> np.ndarray:
     return out
 
 
-def _parse_column(series: pd.Series, col: Column, failures: _Failures, table: str) -> pd.Series:
+def parse_column(
+    series: pd.Series, col: Column, failures: TableFailures, table: str
+) -> pd.Series:
+    """Parse one column by its rule; every failing cell goes to ``failures``."""
     # Typed columns (from Parquet, Excel or a user's frame) and all-text columns (CSV
     # cells) take vectorised paths; mixed object columns are parsed cell by cell. No
     # path coerces silently: every cell that fails its rule is reported.
@@ -703,8 +712,8 @@ def _per_distinct(cells: np.ndarray, parse: Any) -> tuple[np.ndarray, np.ndarray
     return ok[codes], vals[codes]
 
 
-def _parse_text(series: pd.Series, col: Column, failures: _Failures) -> pd.Series:
-    """:func:`_parse_column` of a column whose present cells are all str.
+def _parse_text(series: pd.Series, col: Column, failures: TableFailures) -> pd.Series:
+    """:func:`parse_column` of a column whose present cells are all str.
 
     The same rules as the cell-by-cell parsers (Python's ``str.strip``,
     ``int`` and ``float``), applied to the whole column, or once per distinct
@@ -759,3 +768,42 @@ def _parse_text(series: pd.Series, col: Column, failures: _Failures) -> pd.Serie
     for pos in np.flatnonzero(bad).tolist():
         failures.add(pos, col.name, col.expected, series.iat[pos])
     return pd.Series(out, index=series.index, name=col.name)
+
+
+def validate_id_table(frame: pd.DataFrame, table: str, id_col: str, qty: str) -> pd.DataFrame:
+    """Validate the id and quantity columns of a bare needs/resources table, sorted by id.
+
+    The tables of :func:`matchcore.solve_assignment`: an id column and an
+    optional quantity (``demand`` or ``capacity``, default 1); other columns
+    are ignored. Returns a new frame of those two columns, sorted by id.
+
+    Raises
+    ------
+    InputError
+        Every bad or repeated id and bad quantity of the table at once.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{table} must be a DataFrame; got {type(frame).__name__}")
+    f = frame.rename(columns=canonical_columns(frame.columns))
+    if id_col not in f.columns:
+        raise InputError(f"`{id_col}` is a required column of {table}; got {list(frame.columns)}")
+    ids_raw = f[id_col]
+    failures = TableFailures(table, [None if pd.isna(v) else str(v) for v in ids_raw], None, table)
+    ids = parse_column(
+        ids_raw, Column(id_col, "id", True, expected="a unique, non-empty id"), failures, table
+    )
+    if qty in f.columns:
+        q = parse_column(
+            f[qty],
+            Column(qty, "int", default=1, low=1, expected="an integer >= 1"),
+            failures,
+            table,
+        )
+    else:
+        q = pd.Series(np.ones(len(f), dtype=np.int64))
+    dups = np.flatnonzero(ids.duplicated(keep="first").to_numpy() & ids.notna().to_numpy())
+    for pos in dups.tolist():
+        failures.add(pos, id_col, "a unique id", ids.iat[pos])
+    failures.raise_if_any()
+    out = pd.DataFrame({id_col: ids.to_numpy(dtype=object), qty: q.to_numpy(np.int64)})
+    return out.sort_values(id_col, kind="stable").reset_index(drop=True)

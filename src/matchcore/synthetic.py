@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .taxonomy import DEFAULT_CATEGORIES
+from .model.taxonomy import DEFAULT_CATEGORIES
 
 __all__ = ["KINDS", "PRESETS", "Spec", "district", "suggested_max_distance", "tiny"]
 

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..problem import FlowNetwork
+from ..model.problem import FlowNetwork
 
 __all__ = ["Certificate", "network_potentials", "potentials", "residual", "restrict"]
 
@@ -134,7 +134,7 @@ def _bellman_ford(
         changed[heads] = True  # the next frontier, without sorting the heads
         active = np.flatnonzero(changed)
         changed[active] = False
-        if rounds >= CYCLE_CHECK_ROUNDS and rounds & (rounds - 1) == 0 and _has_cycle(parent):
+        if rounds >= CYCLE_CHECK_ROUNDS and rounds & (rounds - 1) == 0 and has_parent_cycle(parent):
             return None
     return None
 
@@ -144,7 +144,7 @@ def _bellman_ford(
 CYCLE_CHECK_ROUNDS = 32
 
 
-def _has_cycle(parent: np.ndarray) -> bool:
+def has_parent_cycle(parent: np.ndarray) -> bool:
     """Whether following ``parent`` pointers (-1 ends a path) ever loops.
 
     Any such cycle of Bellman–Ford's parent pointers has negative cost (each

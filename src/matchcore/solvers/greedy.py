@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import TransportProblem
+from ..model.problem import TransportProblem
 
 __all__ = ["fill_in_order", "solve_greedy"]
 

@@ -12,7 +12,7 @@ from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
 from ..errors import SolverError
-from ..problem import FlowNetwork
+from ..model.problem import FlowNetwork
 
 __all__ = ["solve_highs"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import FlowNetwork
+from ..model.problem import FlowNetwork
 
 __all__ = ["MAX_LEVELS", "coverage_flow", "is_coverage_phase"]
 
@@ -63,7 +63,7 @@ def coverage_flow(network: FlowNetwork) -> np.ndarray:
     need gets it.
 
     >>> import numpy as np
-    >>> from matchcore.problem import FlowNetwork
+    >>> from matchcore.model.problem import FlowNetwork
     >>> net = FlowNetwork(
     ...     4,
     ...     tail=np.array([0, 0, 1, 2, 3]),

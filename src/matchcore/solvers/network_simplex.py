@@ -10,7 +10,7 @@ artificial arc of cost ``M = (max|cost| + 1) × (n_nodes + 1)``, above the
 cost of any path, so artificial flow leaves the tree whenever the supplies
 are feasible; flow left on an artificial arc at the optimum proves them
 infeasible. A warm start keeps the previous tree arcs that still exist and
-still fit (:func:`~matchcore.solvers._simplex_kernel.repair`) and hangs the
+still fit (:func:`~matchcore.solvers.simplex_kernel.repair`) and hangs the
 rest from the root the same way. Trees stay *strongly feasible* (Cunningham's
 leaving-arc rule), which excludes cycling on degenerate pivots.
 
@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InputError, SolverError
-from ..problem import FlowNetwork
+from ..model.problem import FlowNetwork
 
 __all__ = [
     "Basis",
@@ -159,9 +159,9 @@ def total_cost(cost: np.ndarray, flow: np.ndarray) -> int:
 
 @functools.cache
 def _kernel() -> ModuleType:
-    from . import _simplex_kernel
+    from . import simplex_kernel
 
-    return _simplex_kernel
+    return simplex_kernel
 
 
 @functools.cache
@@ -307,7 +307,7 @@ def network_simplex(
     Examples
     --------
     >>> import numpy as np
-    >>> from matchcore.problem import FlowNetwork
+    >>> from matchcore.model.problem import FlowNetwork
     >>> net = FlowNetwork(3, np.array([0, 1, 0]), np.array([1, 2, 2]),
     ...                   np.array([5, 5, 2]), np.array([1, 1, 3]), np.array([4, 0, -4]))
     >>> res = network_simplex(net)

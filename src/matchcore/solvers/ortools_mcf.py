@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SolverError
-from ..problem import FlowNetwork
+from ..model.problem import FlowNetwork
 
 __all__ = ["solve_ortools"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..problem import FlowNetwork
+from ..model.problem import FlowNetwork
 
 __all__ = ["peel"]
 

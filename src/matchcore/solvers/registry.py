@@ -15,70 +15,101 @@ from typing import Protocol
 
 import numpy as np
 
-from ..errors import InputError
-from ..problem import FlowNetwork
+from ..errors import InputError, SolverError
+from ..model.problem import FlowNetwork, TransportProblem
 
-__all__ = ["AUTO_ORDER", "Backend", "FlowSolver", "available_solvers", "get_backend"]
+__all__ = [
+    "AUTO_ORDER",
+    "BACKENDS",
+    "Backend",
+    "FlowSolver",
+    "Heuristic",
+    "available_solvers",
+    "get_backend",
+]
 
 
 class FlowSolver(Protocol):
-    """The signature every exact back-end shares."""
+    """The signature every exact back-end shares: a min-cost flow of a network.
+
+    Returns an int64 array of shape ``(n_arcs,)``, an optimal flow (every
+    one is checked by the certificate).
+    """
 
     def __call__(self, network: FlowNetwork) -> np.ndarray:  # pragma: no cover - protocol
         ...
 
 
+class Heuristic(Protocol):
+    """An inexact rule on the transportation problem itself (units per edge)."""
+
+    def __call__(self, problem: TransportProblem) -> np.ndarray:  # pragma: no cover
+        ...
+
+
 @dataclass(frozen=True)
 class Backend:
-    """A registered back-end.
+    """A registered back-end, and what it can do.
 
     Attributes
     ----------
     name : str
-    exact : bool
-        Whether it returns optimal solutions (certified after every solve).
+        Its name, as ``solver=`` takes it and as a result reports it.
     requires : str or None
         The module it needs (its extra), checked by :meth:`is_available`.
+    loader : callable, optional
+        Returns the :class:`FlowSolver` (exact network back-ends).
+    heuristic : callable, optional
+        Returns the :class:`Heuristic` (inexact back-ends work on the
+        problem, not on its network).
     coverage_by_maxflow : bool, default False
         Capability: the coverage phase may be solved as a few max flows
-        (:mod:`matchcore.solvers.maxflow`) instead of by the back-end.
+        (:mod:`matchcore.solvers.maxflow`, which needs OR-Tools).
     supports_warm_start : bool, default False
         Capability: the back-end returns its optimal basis and starts from
         one, so a batch's phases run as one warm sequence on one network
         (:mod:`matchcore.solvers.warm_phases`).
-    extra : str, default "'matchcore[fast]'"
-        What to ``pip install`` when ``requires`` is missing.
+    extra : str or None
+        The pip extra that installs ``requires`` (None: ``requires`` is a
+        core dependency, installed by name).
     probe : callable, optional
         Replaces the check that ``requires`` is installed (e.g. by one that
         it also loads).
     """
 
     name: str
-    exact: bool
-    requires: str | None
-    loader: Callable[[], Callable[..., np.ndarray]]
+    requires: str | None = None
+    loader: Callable[[], FlowSolver] | None = None
+    heuristic: Callable[[], Heuristic] | None = None
     coverage_by_maxflow: bool = False
     supports_warm_start: bool = False
-    extra: str = "'matchcore[fast]'"
-
+    extra: str | None = None
     probe: Callable[[], bool] | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Whether it returns optimal solutions (certified after every solve)."""
+        return self.heuristic is None
 
     def is_available(self) -> bool:
         if self.probe is not None:
             return self.probe()
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
-    def load(self) -> Callable[..., np.ndarray]:
+    def load(self) -> FlowSolver:
+        """The exact back-end's solver function."""
+        if self.loader is None:
+            raise SolverError(f"back-end {self.name!r} is a heuristic, not a flow solver")
         return self.loader()
 
 
-def _ortools() -> Callable[..., np.ndarray]:
+def _ortools() -> FlowSolver:
     from .ortools_mcf import solve_ortools
 
     return solve_ortools
 
 
-def _simplex() -> Callable[..., np.ndarray]:
+def _simplex() -> FlowSolver:
     from .network_simplex import solve_network_simplex
 
     return solve_network_simplex
@@ -92,31 +123,31 @@ def _numba_loads() -> bool:
     return is_available()
 
 
-def _highs() -> Callable[..., np.ndarray]:
+def _highs() -> FlowSolver:
     from .highs_lp import solve_highs
 
     return solve_highs
 
 
-def _networkx() -> Callable[..., np.ndarray]:
+def _networkx() -> FlowSolver:
     from .nx_simplex import solve_networkx
 
     return solve_networkx
 
 
-def _greedy() -> Callable[..., np.ndarray]:
+def _greedy() -> Heuristic:
     from .greedy import solve_greedy
 
     return solve_greedy
 
 
 BACKENDS: dict[str, Backend] = {
-    "simplex": Backend("simplex", True, "numba", _simplex, supports_warm_start=True,
-                       extra="numba", probe=_numba_loads),
-    "ortools": Backend("ortools", True, "ortools", _ortools, coverage_by_maxflow=True),
-    "highs": Backend("highs", True, None, _highs),
-    "networkx": Backend("networkx", True, None, _networkx),
-    "greedy": Backend("greedy", False, None, _greedy),
+    "simplex": Backend("simplex", "numba", _simplex, supports_warm_start=True,
+                       probe=_numba_loads),
+    "ortools": Backend("ortools", "ortools", _ortools, coverage_by_maxflow=True, extra="fast"),
+    "highs": Backend("highs", None, _highs),
+    "networkx": Backend("networkx", None, _networkx),
+    "greedy": Backend("greedy", None, heuristic=_greedy),
 }
 
 #: ``solver="auto"`` takes the first installed of these (fastest first, as measured).
@@ -137,11 +168,11 @@ def available_solvers() -> list[str]:
     return names
 
 
-def get_backend(solver: str | Callable[..., np.ndarray]) -> Backend:
-    """Resolve ``solver`` (a name, ``"auto"`` or a callable) to a :class:`Backend`.
+def get_backend(solver: str | FlowSolver) -> Backend:
+    """Resolve ``solver`` (a name, ``"auto"`` or a function) to a :class:`Backend`.
 
-    A callable must follow :class:`FlowSolver`; it is treated as exact and its
-    solutions are certified.
+    A function must follow :class:`FlowSolver`; it is treated as exact, its
+    solutions are certified, and its ``__name__`` names it in results.
 
     Raises
     ------
@@ -150,7 +181,7 @@ def get_backend(solver: str | Callable[..., np.ndarray]) -> Backend:
     """
     if callable(solver):
         fn = solver
-        return Backend(getattr(fn, "__name__", "custom"), True, None, lambda: fn)
+        return Backend(str(getattr(fn, "__name__", "custom")), None, lambda: fn)
     if solver == "auto":
         for name in AUTO_ORDER:
             if BACKENDS[name].is_available():
@@ -158,11 +189,13 @@ def get_backend(solver: str | Callable[..., np.ndarray]) -> Backend:
     backend = BACKENDS.get(solver) if isinstance(solver, str) else None
     if backend is None:
         raise InputError(
-            f"unknown solver {solver!r}; valid: {['auto', *BACKENDS]} or a callable"
+            f"unknown solver {solver!r}; valid: {['auto', *BACKENDS]} (or, from Python, "
+            "a function following matchcore.solvers.FlowSolver)"
         )
     if not backend.is_available():
         raise InputError(
             f"solver {solver!r} needs the {backend.requires!r} package: "
-            f"pip install {backend.extra}"
+            + (f"pip install 'matchcore[{backend.extra}]'" if backend.extra
+               else f"pip install {backend.requires}")
         )
     return backend

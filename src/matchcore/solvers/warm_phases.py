@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 from ..errors import SolverError
-from ..problem import FlowNetwork
+from ..model.problem import FlowNetwork
 from .certify import check_flow, net_outflow, network_potentials
 from .network_simplex import Basis, network_simplex, transport_start
 

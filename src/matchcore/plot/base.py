@@ -11,12 +11,30 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import MatchcoreWarning
+from ..errors import MatchcoreWarning
+
+__all__ = [
+    "CJK_FONTS",
+    "REASON_COLOURS",
+    "STATUS_COLOURS",
+    "as_strings",
+    "find_cjk_font",
+    "legend_line",
+    "map_handles",
+    "new_axes",
+    "none_to",
+    "palette",
+    "percent_axis",
+    "save_png",
+    "setup_axes_text",
+    "use_cjk",
+    "xy_labels",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from .result import MatchResult
+    from ..result import MatchResult
 
 
 #: CJK fonts looked for, best first (family names as matplotlib reports them).
@@ -101,7 +119,7 @@ def find_cjk_font() -> str | None:
     return None
 
 
-def _setup(texts: Iterable[Any] = ()) -> Any:
+def setup_axes_text(texts: Iterable[Any] = ()) -> Any:
     """Import pyplot, look for a CJK font once, warn if Chinese text will lack one."""
     import matplotlib.pyplot as plt
 
@@ -117,7 +135,7 @@ def _setup(texts: Iterable[Any] = ()) -> Any:
     return plt
 
 
-def _cjk(*artists: Any) -> None:
+def use_cjk(*artists: Any) -> None:
     """Append the CJK font to the font families of every text drawn by these artists.
 
     matplotlib falls back across a text's family list, glyph by glyph: Latin
@@ -137,7 +155,7 @@ def _cjk(*artists: Any) -> None:
                 text.set_fontfamily([*families, font])
 
 
-def _new_ax(ax: Axes | None, size: tuple[float, float] = (8.0, 6.5)) -> Axes:
+def new_axes(ax: Axes | None, size: tuple[float, float] = (8.0, 6.5)) -> Axes:
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -145,26 +163,26 @@ def _new_ax(ax: Axes | None, size: tuple[float, float] = (8.0, 6.5)) -> Axes:
     return ax
 
 
-def _palette(labels: Sequence[str]) -> dict[str, Any]:
+def palette(labels: Sequence[str]) -> dict[str, Any]:
     import matplotlib as mpl
 
     cmap = mpl.colormaps["tab10" if len(labels) <= 10 else "tab20"]
     return {lab: cmap(k % cmap.N) for k, lab in enumerate(labels)}
 
 
-def _strings(values: Iterable[Any]) -> list[str]:
+def as_strings(values: Iterable[Any]) -> list[str]:
     return [str(v) for v in values if v is not None and not (isinstance(v, float) and np.isnan(v))]
 
 
 # --------------------------------------------------------------------------- maps
-def _xy_label(result: MatchResult) -> tuple[str, str]:
+def xy_labels(result: MatchResult) -> tuple[str, str]:
     if result.district.origin is not None:
         lat0, lon0 = result.district.origin
         return (f"east of {lon0:.4f}°E (m)", f"north of {lat0:.4f}°N (m)")
     return ("x (m)", "y (m)")
 
 
-def _map_handles(shown: Sequence[str], colours: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+def map_handles(shown: Sequence[str], colours: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """Legend entries of a map: one per category shown, one per kind of symbol."""
     from matplotlib.lines import Line2D
 
@@ -216,7 +234,7 @@ def _map_handles(shown: Sequence[str], colours: dict[str, Any]) -> tuple[list[An
 
 
 
-def _none_to(col: pd.Series | None, n: int) -> list[Any]:
+def none_to(col: pd.Series | None, n: int) -> list[Any]:
     if col is None:
         return [None] * n
     return [None if pd.isna(v) else str(v) for v in col.to_numpy(dtype=object)]
@@ -224,14 +242,14 @@ def _none_to(col: pd.Series | None, n: int) -> list[Any]:
 
 
 
-def _percent_axis(axis: Any) -> None:
+def percent_axis(axis: Any) -> None:
     from matplotlib.ticker import PercentFormatter
 
     axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
 
 
 
-def _line(colour: str, style: str, label: str) -> Any:
+def legend_line(colour: str, style: str, label: str) -> Any:
     from matplotlib.lines import Line2D
 
     return Line2D([], [], color=colour, ls=style, lw=1.2, label=label)
@@ -239,7 +257,7 @@ def _line(colour: str, style: str, label: str) -> Any:
 
 def save_png(fig: Any, path: Path, dpi: int) -> None:
     """Save a figure as PNG atomically (see :func:`matchcore.io.atomic_file`)."""
-    from .io import atomic_file
+    from ..io import atomic_file
 
     with warnings.catch_warnings():
         # Without a CJK font, matplotlib warns once per missing glyph.

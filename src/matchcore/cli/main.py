@@ -14,107 +14,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+from .common import Progress, add_match_options, match_from_args, summary, write_result
+from .ledger import register
 
-
-class Progress:
-    """A small stderr progress bar; silent when ``quiet`` or stderr is not a terminal."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet or not sys.stderr.isatty()
-
-    def __call__(self, step: str, done: float) -> None:
-        if self.quiet:
-            return
-        width = 30
-        fill = round(done * width)
-        line = f"\r[{'#' * fill}{'.' * (width - fill)}] {done:4.0%} {step:<20}"
-        sys.stderr.write(line)
-        if done >= 1.0:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
-def _weights(text: str | None) -> Any:
-    import matchcore as mc
-
-    if not text:
-        return None
-    values: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        try:
-            values[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise mc.InputError(
-                f"--weights must look like 'locality=0.5,type=0.3'; got {text!r}"
-            )
-    try:
-        return mc.Weights(**values)
-    except TypeError as err:
-        raise mc.InputError(f"--weights: {err}") from err
-
-
-def _match(args: argparse.Namespace, needs: Any, resources: Any, progress: Progress) -> Any:
-    import matchcore as mc
-
-    taxonomy = mc.Taxonomy.from_file(args.taxonomy) if args.taxonomy else None
-    progress("matching", 0.1)
-    result = mc.match(
-        needs, resources, weights=_weights(args.weights), max_distance=args.max_distance,
-        objective=args.objective, solver=args.solver, scope=args.scope, taxonomy=taxonomy,
-        max_candidates=args.max_candidates,
-    )
-    progress("matched", 1.0)
-    return result
-
-
-def _write_result(result: Any, out: Path) -> list[Path]:
-    import matchcore as mc
-
-    tables = {"projects.csv": result.projects, "assignments.csv": result.assignments,
-              "unmet.csv": result.unmet, "idle.csv": result.idle}
-    return [mc.write_table(frame, out / name) for name, frame in tables.items()]
-
-
-def _summary(result: Any, seconds: float) -> str:
-    from matchcore import metrics
-
-    m = result.metrics
-    lines = [
-        f"needs      {int(m['n_needs']):>8,}   demand   {int(m['demand_units']):>8,} units",
-        f"resources  {int(m['n_resources']):>8,}   capacity {int(m['capacity_units']):>8,} units",
-        f"candidates {int(m['n_edges']):>8,}",
-        f"coverage   {int(m['assigned_units']):,} of {int(m['demand_units']):,} units "
-        f"({m['unit_coverage']:.1%}); priority-weighted {m['priority_weighted_coverage']:.1%}; "
-        f"{int(m['needs_fully_served']):,} needs fully served",
-        "per community:",
-    ]
-    per = metrics.by_community(result)
-    for name, got, want, share in zip(per["community"], per["assigned_units"].to_numpy(),
-                                      per["demand_units"].to_numpy(), per["unit_coverage"]):
-        lines.append(f"  {name:<12} {int(got):>6,} / {int(want):<6,} {share:6.1%}")
-    reasons = result.unmet["reason"].value_counts()
-    lines.append("unmet needs by reason:" + ("" if len(reasons) else " none"))
-    for reason, count in reasons.items():
-        lines.append(f"  {reason:<24} {count:>6,}")
-    kind = "certified exact" if result.is_exact else "inexact"
-    lines.append(f"solver     {result.solver} ({kind}), solve {result.solution.seconds:.3f} s, "
-                 f"total {seconds:.2f} s")
-    return "\n".join(lines)
+__all__ = ["build_parser", "main"]
 
 
 def _map(result: Any, path: Path, title: str) -> str:
+    from ..plot import district_map
+    from ..plot.base import save_png
+
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-
-        from matchcore._plot_base import save_png
-        from matchcore.plot import district_map
     except ImportError as err:
         return f"map skipped: plotting is not available ({err}); pip install 'matchcore[plot]'"
     fig: Any = district_map(result, title=title).figure
@@ -135,13 +49,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     needs, resources = synthetic.district("seed_street", seed=args.seed)
     if args.max_distance is None:
         args.max_distance = synthetic.suggested_max_distance("seed_street")
-    result = _match(args, needs, resources, progress)
+    result = match_from_args(args, needs, resources, progress)
     seconds = time.perf_counter() - t
     out = Path(args.output)
     print(f"matchcore demo: the synthetic street 'seed_street' (seed {args.seed}), "
                f"max_distance {args.max_distance:g} m")
-    print(_summary(result, seconds))
-    written = _write_result(result, out)
+    print(summary(result, seconds))
+    written = write_result(result, out)
     print(_map(result, out / "map.png", "seed_street: needs, resources and matches"))
     print(f"wrote {', '.join(p.name for p in written)} to {out.resolve()}")
     return 0
@@ -154,9 +68,9 @@ def cmd_match(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     progress("reading", 0.0)
     needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
-    result = _match(args, needs, resources, progress)
-    print(_summary(result, time.perf_counter() - t))
-    written = _write_result(result, Path(args.output))
+    result = match_from_args(args, needs, resources, progress)
+    print(summary(result, time.perf_counter() - t))
+    written = write_result(result, Path(args.output))
     if args.map:
         print(_map(result, Path(args.output) / "map.png", "needs, resources and matches"))
     print(f"wrote {', '.join(p.name for p in written)} to {Path(args.output).resolve()}")
@@ -217,7 +131,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     import matchcore as mc
 
     needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
-    result = _match(args, needs, resources, Progress(True))
+    result = match_from_args(args, needs, resources, Progress(True))
     explanation = result.explain(args.need_id)
     print(explanation.text)
     import pandas as pd
@@ -228,23 +142,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------- parser
-def _match_options(p: argparse.ArgumentParser, max_distance: float | None = None) -> None:
-    p.add_argument("--max-distance", type=float, default=max_distance, metavar="M",
-                   help="global reach in metres (default: unlimited, or the preset's suggestion)")
-    p.add_argument("--weights", metavar="W",
-                   help="score weights, e.g. 'locality=0.5,type=0.3,priority=0.2,partner=0'")
-    p.add_argument("--objective", choices=["coverage", "score"], default="coverage",
-                   help="coverage first (default), or the best total score")
-    p.add_argument("--solver", default="auto",
-                   help="auto, ortools, highs, networkx or greedy (default auto)")
-    p.add_argument("--scope", choices=["grid", "community", "street"], default=None,
-                   help="match only within the same grid or community")
-    p.add_argument("--taxonomy", metavar="FILE",
-                   help="category affinities (CSV/Excel/JSON), see matchcore.Taxonomy")
-    p.add_argument("--max-candidates", type=int, default=None, metavar="K",
-                   help="keep the K best candidates per need")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``matchcore`` command."""
     from matchcore import __version__
@@ -266,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "write CSVs and a map.")
     p.add_argument("-o", "--output", default="matchcore-demo", help="output folder")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic street")
-    _match_options(p)
+    add_match_options(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("match", help="match a needs list to a resources list",
@@ -276,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("resources", help="resources list: CSV, Excel, JSON or Parquet")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--map", action="store_true", help="also draw map.png")
-    _match_options(p)
+    add_match_options(p)
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("generate", help="write a synthetic district",
@@ -300,15 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("needs", help="needs list")
     p.add_argument("resources", help="resources list")
     p.add_argument("need_id", metavar="NEED_ID", help="the need to explain")
-    _match_options(p)
+    add_match_options(p)
     p.set_defaults(func=cmd_explain)
 
-    try:
-        from .ledger_cli import register
-    except ImportError:
-        pass
-    else:
-        register(sub)
+    register(sub)
     return parser
 
 

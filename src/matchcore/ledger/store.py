@@ -22,26 +22,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .ledger_export import LedgerExport
-from .ledger_schema import (
-    _ENCODER,
-    _LIVE,
-    _PROJECT_COLUMNS,
+from ..errors import InputError
+from ..schema import STATUSES
+from .export import LedgerExport
+from .schema import (
     APPLICATION_ID,
+    ENCODER,
+    LEDGER_PROJECT_COLUMNS,
+    LIVE_STATUSES,
     MIGRATIONS,
     N_BACKUPS,
     SCHEMA_VERSION,
     TRANSITIONS,
-    _frame_from_records,
-    _json_lines,
-    _now,
-    _plain,
+    frame_from_records,
+    json_lines,
+    legacy_options,
+    plain_values,
+    utc_now,
 )
-from .schema import STATUSES
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .result import MatchResult
+    from ..options import MatchOptions
+    from ..result import MatchResult
 
 __all__ = ["ProjectLedger", "RematchReport"]
 
@@ -194,7 +196,7 @@ class ProjectLedger(LedgerExport):
             if version == 0:
                 c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 c.execute("INSERT OR REPLACE INTO meta VALUES ('application', 'matchcore-ledger')")
-                c.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)", (_now(),))
+                c.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)", (utc_now(),))
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -221,7 +223,7 @@ class ProjectLedger(LedgerExport):
         c.execute(
             "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
             (
-                _now(),
+                utc_now(),
                 action,
                 project_id,
                 round,
@@ -292,8 +294,6 @@ class ProjectLedger(LedgerExport):
             rnd, _, _ = self._record(c, result, by=by, rematch=False, backups=backups)
         return rnd
 
-    record = add_round
-
     def _record(
         self,
         c: sqlite3.Connection,
@@ -317,22 +317,21 @@ class ProjectLedger(LedgerExport):
         ):
             raise InputError(f"`backups` must be an integer >= 0; got {backups!r}")
         rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
-        at = _now()
-        options = {k: (v if isinstance(v, (int, float, str, type(None))) else repr(v))
-                   for k, v in result.options.items()}
-        c.execute("INSERT INTO rounds VALUES (?,?,?)",
-                  (rnd, at, json.dumps(options, ensure_ascii=False)))
+        at = utc_now()
+        options = result.options
+        c.execute("INSERT INTO rounds (round, created_at, options, match_options)"
+                  " VALUES (?,?,?,?)", (rnd, at, options.to_json(), options.to_json()))
         needs = result.district.needs
         # rematch stores full capacities: fixed projects are subtracted again each round.
         resources = result.district.resources if resources is None else resources
         c.executemany(
             "INSERT INTO needs VALUES (?,?,?)",
-            zip(repeat(rnd), needs["need_id"].astype(str).tolist(), _json_lines(needs)),
+            zip(repeat(rnd), needs["need_id"].astype(str).tolist(), json_lines(needs)),
         )
         c.executemany(
             "INSERT INTO resources VALUES (?,?,?)",
             zip(repeat(rnd), resources["resource_id"].astype(str).tolist(),
-                _json_lines(resources)),
+                json_lines(resources)),
         )
         projects = result.projects
         # Assignments in project (need id) order, each need's rows as the match listed them.
@@ -345,7 +344,7 @@ class ProjectLedger(LedgerExport):
         live: dict[str, tuple[str, str]] = {
             need: (pid, status) for need, pid, status in c.execute(
                 "SELECT need_id, project_id, status FROM projects WHERE status IN (?, ?)"
-                " ORDER BY round, project_id", _LIVE,
+                " ORDER BY round, project_id", LIVE_STATUSES,
             )
         }
         old = pd.DataFrame(
@@ -374,8 +373,8 @@ class ProjectLedger(LedgerExport):
         updates: list[tuple[Any, ...]] = []
         creates: list[tuple[Any, ...]] = []
         ended: list[tuple[str]] = []
-        enc = _ENCODER.encode
-        col = {name: _plain(projects[name]) for name in
+        enc = ENCODER.encode
+        col = {name: plain_values(projects[name]) for name in
                ("community", "grid", "category", "demand", "assigned", "resources", "score")}
         for need, comm, grid, cat, demand, assigned, res, score in zip(
             projects["need_id"].astype(str).tolist(), col["community"], col["grid"],
@@ -433,8 +432,8 @@ class ProjectLedger(LedgerExport):
             "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
             " score, data) VALUES (?,?,?,?,?,?,?)",
             zip(a_need.map(pids).tolist(), repeat(rnd), a_need.tolist(),
-                assign["resource_id"].astype(str).tolist(), _plain(assign["units"]),
-                _plain(assign["score"]), _json_lines(assign)),
+                assign["resource_id"].astype(str).tolist(), plain_values(assign["units"]),
+                plain_values(assign["score"]), json_lines(assign)),
         )
         if backups:
             b = result.backups(backups)
@@ -443,10 +442,10 @@ class ProjectLedger(LedgerExport):
             c.executemany(
                 "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
                 zip(repeat(rnd), b_need.map(pids).tolist(), b_need.tolist(),
-                    b["resource_id"].astype(str).tolist(), _plain(b["rank"]),
+                    b["resource_id"].astype(str).tolist(), plain_values(b["rank"]),
                     b["backup_resource_id"].astype(str).tolist(),
                     b["score"].astype(float).tolist(), b["distance"].astype(float).tolist(),
-                    _plain(b["spare_units"])),
+                    plain_values(b["spare_units"])),
             )
         self._audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
                     detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed})
@@ -481,7 +480,7 @@ class ProjectLedger(LedgerExport):
         """
         if status is not None and status not in STATUSES:
             raise InputError(f"`status` must be one of {list(STATUSES)}; got {status!r}")
-        sql = f"SELECT {', '.join(_PROJECT_COLUMNS)} FROM projects WHERE 1=1"
+        sql = f"SELECT {', '.join(LEDGER_PROJECT_COLUMNS)} FROM projects WHERE 1=1"
         args: list[Any] = []
         if status is not None:
             sql += " AND status = ?"
@@ -490,7 +489,7 @@ class ProjectLedger(LedgerExport):
             sql += " AND community = ?"
             args.append(community)
         rows = self._conn.execute(sql + " ORDER BY project_id", args).fetchall()
-        frame = pd.DataFrame(rows, columns=_PROJECT_COLUMNS)
+        frame = pd.DataFrame(rows, columns=LEDGER_PROJECT_COLUMNS)
         for col in ("demand", "assigned", "round", "updated_round"):
             frame[col] = frame[col].astype("int64")
         frame["score"] = frame["score"].astype("float64")
@@ -578,7 +577,7 @@ class ProjectLedger(LedgerExport):
                     f"cannot move project {project_id!r} from {current!r} to {status!r}; "
                     f"allowed from {current!r}: {listed}"
                 )
-            at = _now()
+            at = utc_now()
             c.execute(
                 "UPDATE projects SET status = ?, updated_at = ? WHERE project_id = ?",
                 (status, at, project_id),
@@ -650,8 +649,10 @@ class ProjectLedger(LedgerExport):
         Returns
         -------
         pandas.DataFrame
-            round, created_at, options (a dict per round; options that are not
-            plain values, such as a taxonomy, are stored as their repr).
+            round, created_at, options (a dict per round: the
+            :meth:`MatchOptions.to_dict` form; rounds recorded before schema
+            version 3 show what they kept). :meth:`round_options` gives a
+            round's options as a :class:`~matchcore.MatchOptions`.
 
         Examples
         --------
@@ -660,7 +661,7 @@ class ProjectLedger(LedgerExport):
         >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
         >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
         >>> ledger.rounds()["options"].iat[0]["max_distance"]
-        2000
+        2000.0
         """
         rows = self._conn.execute(
             "SELECT round, created_at, options FROM rounds ORDER BY round"
@@ -669,6 +670,49 @@ class ProjectLedger(LedgerExport):
             [(int(r), at, json.loads(opts)) for r, at, opts in rows],
             columns=["round", "created_at", "options"],
         )
+
+    def round_options(self, round: int | None = None) -> MatchOptions:
+        """The :class:`~matchcore.MatchOptions` a round was matched with (the last by default).
+
+        Parameters
+        ----------
+        round : int, optional
+            The round's number; the last round when None.
+
+        Raises
+        ------
+        InputError
+            No such round; a round recorded by an older matchcore with a
+            custom taxonomy (it kept only its repr) or a custom solver function.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000,
+        ...                               weights=mc.Weights(locality=0.7)))
+        >>> ledger.round_options().weights.locality
+        0.7
+        """
+        from ..options import MatchOptions
+
+        if round is None:
+            row = self._conn.execute(
+                "SELECT round, options, match_options FROM rounds ORDER BY round DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                raise InputError("the ledger has no round yet; call add_round first")
+        else:
+            row = self._conn.execute(
+                "SELECT round, options, match_options FROM rounds WHERE round = ?", (round,)
+            ).fetchone()
+            if row is None:
+                raise InputError(f"no round {round!r} in ledger {str(self.path)!r}")
+        number, legacy, text = row
+        if text is not None:
+            return MatchOptions.from_json(text)
+        return MatchOptions.from_dict(legacy_options(json.loads(legacy), int(number)))
 
     # ------------------------------------------------------------------ rematch
     def _latest(self, table: str, key: str) -> pd.DataFrame:
@@ -683,12 +727,13 @@ class ProjectLedger(LedgerExport):
         self,
         new_needs: pd.DataFrame | None = None,
         new_resources: pd.DataFrame | None = None,
+        options: MatchOptions | None = None,
         *,
         by: str | None = None,
         stickiness: float = 0.1,
         dropped_resources: Iterable[str] | None = None,
         backups: int = N_BACKUPS,
-        **match_options: Any,
+        **overrides: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
 
@@ -711,10 +756,16 @@ class ProjectLedger(LedgerExport):
         the backups recorded for the lost resource get the stickiness bonus:
         backups first, while the solve stays exact.
 
+        The round is matched with the options of the round it continues
+        (:meth:`round_options`: weights, reach, scope, taxonomy, ...), unless
+        ``options`` or a keyword in ``overrides`` says otherwise.
+
         Parameters
         ----------
         new_needs, new_resources : DataFrame, optional
             Lists to add.
+        options : MatchOptions, optional
+            The options of this round; the last round's when None.
         by : str, optional
             Who ran it (audit log).
         stickiness : float, default 0.1
@@ -725,8 +776,9 @@ class ProjectLedger(LedgerExport):
             Ids of resources that dropped out.
         backups : int, default 3
             Backups recorded per assignment of the new round.
-        **match_options
-            Passed to :func:`matchcore.match` (``max_distance``, ``scope``, ...).
+        **overrides
+            Single options (``max_distance``, ``weights``, ``scope``, ...; see
+            :class:`~matchcore.MatchOptions`) that replace those of ``options``.
 
         Returns
         -------
@@ -737,7 +789,7 @@ class ProjectLedger(LedgerExport):
         InputError
             No round recorded yet; a dropped resource that the last round did
             not list, that already left, or that is also in ``new_resources``;
-            an ``incumbent`` in ``match_options`` (rematch sets it).
+            an unknown option, or ``incumbent`` (rematch sets it).
 
         Examples
         --------
@@ -746,23 +798,27 @@ class ProjectLedger(LedgerExport):
         >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
         >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
         >>> ledger.set_status("P-N1", "in_progress")
-        >>> report = ledger.rematch(max_distance=2000)
-        >>> report.round, report.n_changed
-        (2, 0)
-        >>> report = ledger.rematch(dropped_resources=["R1"], max_distance=2000)
+        >>> report = ledger.rematch()
+        >>> report.round, report.n_changed, report.result.options.max_distance
+        (2, 0, 2000.0)
+        >>> report = ledger.rematch(dropped_resources=["R1"])
         >>> report.n_affected, report.n_reassigned, report.n_to_backup
         (1, 0, 0)
         """
-        from .io import read_needs, read_resources
-        from .pipeline import match
+        from ..io import read_needs, read_resources
+        from ..options import MatchOptions
+        from ..pipeline import match
 
         if self.n_rounds == 0:
             raise InputError("rematch needs a recorded round; call add_round first")
-        if "incumbent" in match_options:
+        if "incumbent" in overrides:
             raise InputError(
                 "rematch sets `incumbent` itself (the not-started projects' assignments); "
                 "do not pass it"
             )
+        opts = MatchOptions.from_arguments(
+            self.round_options() if options is None else options, **overrides
+        ).replace(stickiness=stickiness)
         c = self._conn
         needs = self._latest("needs", "need_id")
         resources = self._latest("resources", "resource_id")
@@ -778,11 +834,11 @@ class ProjectLedger(LedgerExport):
         if new_n is not None:
             needs = pd.concat(
                 [needs[~needs["need_id"].astype(str).isin(new_n["need_id"].astype(str))],
-                 _frame_from_records(new_n)], ignore_index=True)
+                 frame_from_records(new_n)], ignore_index=True)
         if new_r is not None:
             resources = pd.concat(
                 [resources[~resources["resource_id"].astype(str).isin(returned)],
-                 _frame_from_records(new_r)], ignore_index=True)
+                 frame_from_records(new_r)], ignore_index=True)
         settled = {
             r[0] for r in c.execute(
                 "SELECT need_id FROM projects p WHERE round = (SELECT max(round) FROM projects q"
@@ -832,14 +888,13 @@ class ProjectLedger(LedgerExport):
         resources = resources[
             (resources["capacity"] > 0) & ~resources["resource_id"].astype(str).isin(out)
         ].reset_index(drop=True)
-        result = match(needs.reset_index(drop=True), resources, incumbent=incumbent,
-                       stickiness=stickiness, **match_options)
+        result = match(needs.reset_index(drop=True), resources, opts, incumbent=incumbent)
         before = live.groupby("project_id")["units"].sum()
         with self._write() as w:
             rnd, n_changed, n_new = self._record(
                 w, result, by=by, rematch=True, resources=full, extend=extend, backups=backups
             )
-            at = _now()
+            at = utc_now()
             for rid in sorted(returned & set(gone)):
                 w.execute("UPDATE dropped_resources SET returned_round = ? WHERE resource_id = ?"
                           " AND returned_round IS NULL", (rnd, rid))
@@ -879,7 +934,7 @@ class ProjectLedger(LedgerExport):
                 [(pid, "not_started", "cancelled", by, f"rematch round {rnd}: no units", at)
                  for pid in cancelled],
             )
-            detail = _ENCODER.encode(
+            detail = ENCODER.encode(
                 {"from": "not_started", "to": "cancelled", "note": "rematch: no units"}
             )
             w.executemany(
@@ -932,7 +987,7 @@ class ProjectLedger(LedgerExport):
             "SELECT a.project_id, a.need_id, a.resource_id, a.units, a.round, p.status"
             " FROM assignments a JOIN projects p USING (project_id)"
             " WHERE a.active = 1 AND p.status IN (?, ?) ORDER BY a.project_id, a.resource_id",
-            _LIVE,
+            LIVE_STATUSES,
         ).fetchall()
         frame = pd.DataFrame(rows, columns=cols)
         frame["units"] = frame["units"].astype("int64")

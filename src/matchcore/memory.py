@@ -20,7 +20,7 @@ __all__ = ["release"]
 
 
 @cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def malloc_trim() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -35,9 +35,9 @@ def release() -> None:
 
     Examples
     --------
-    >>> from matchcore._memory import release
+    >>> from matchcore.memory import release
     >>> release()  # a no-op where malloc_trim does not exist
     """
-    trim = _malloc_trim()
+    trim = malloc_trim()
     if trim is not None:
         trim(0)

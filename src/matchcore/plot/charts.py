@@ -10,20 +10,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from .result import MatchResult
+    from ..result import MatchResult
 
-from ._plot_base import (
+from .base import (
     REASON_COLOURS,
-    _cjk,
-    _line,
-    _new_ax,
-    _percent_axis,
-    _setup,
+    legend_line,
+    new_axes,
+    percent_axis,
+    setup_axes_text,
+    use_cjk,
 )
 
 
@@ -61,16 +61,16 @@ def coverage_by_community(
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['东湖社区', '西山社区', '南苑社区']
     """
-    from .metrics import by_community
+    from ..metrics import by_community
 
     comm = by_community(result).sort_values(
         ["unit_coverage", "community"], ascending=[False, True], kind="stable"
     )
     names = [str(c) for c in comm["community"]]
-    _setup([*names, title])
+    setup_axes_text([*names, title])
     from matplotlib.patches import Patch
 
-    ax = _new_ax(ax, (9.0, 1.2 + 0.55 * max(len(comm), 2)))
+    ax = new_axes(ax, (9.0, 1.2 + 0.55 * max(len(comm), 2)))
     cover = comm["unit_coverage"].to_numpy(float)
     served = comm["assigned_units"].to_numpy(np.int64)
     demand = comm["demand_units"].to_numpy(np.int64)
@@ -101,7 +101,7 @@ def coverage_by_community(
     ax.set_yticks(pos, names)
     ax.set_xlim(0.0, 1.5)
     ax.set_xticks(np.linspace(0.0, 1.0, 6))
-    _percent_axis(ax.xaxis)
+    percent_axis(ax.xaxis)
     ax.set_ylim(-0.6, len(comm) - 0.4)
     ax.set_xlabel("unit coverage (units served / units needed)")
     ax.set_ylabel("community")
@@ -110,7 +110,7 @@ def coverage_by_community(
         handles=[
             Patch(facecolor="#2ca02c", edgecolor="black", label="served"),
             Patch(facecolor="#f4c7c3", edgecolor="black", label="unmet"),
-            _line("#333333", "--", f"whole round ({overall:.0%})"),
+            legend_line("#333333", "--", f"whole round ({overall:.0%})"),
         ],
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
@@ -123,7 +123,7 @@ def coverage_by_community(
             f"units served, fairness {float(m['community_fairness']):.3f}"
         )
     ax.set_title(title)
-    _cjk(ax)
+    use_cjk(ax)
     return ax
 
 
@@ -162,7 +162,7 @@ def unmet_by_reason(
     """
     import textwrap
 
-    from .result import REASONS
+    from ..result import REASONS
 
     unmet = result.unmet
     codes = list(REASONS)
@@ -172,10 +172,10 @@ def unmet_by_reason(
     n_units = np.bincount(
         k, weights=unmet["unmet"].to_numpy(np.int64), minlength=len(codes)
     ).astype(np.int64)
-    _setup([title])
+    setup_axes_text([title])
     from matplotlib.patches import Patch
 
-    ax = _new_ax(ax, (9.5, 4.8))
+    ax = new_axes(ax, (9.5, 4.8))
     pos = np.arange(len(codes))[::-1].astype(float)  # funnel order, top to bottom
     h = 0.38
     colours = [REASON_COLOURS.get(c, "#7f7f7f") for c in codes]
@@ -225,7 +225,7 @@ def unmet_by_reason(
             else "Every need is fully served"
         )
     ax.set_title(title)
-    _cjk(ax)
+    use_cjk(ax)
     return ax
 
 
@@ -269,7 +269,7 @@ def score_components(
     >>> [t.get_text() for t in ax.get_legend().get_texts()][:2]
     ['type (w = 0.3)', 'locality (w = 0.4)']
     """
-    from .scoring import COMPONENTS
+    from ..model.scoring import COMPONENTS
 
     d, g = result.district, result.graph
     used = np.flatnonzero(result.units > 0)
@@ -298,8 +298,8 @@ def score_components(
     values = np.vstack([overall[None, :], mean[order]])
     counts = np.concatenate([[total_units], per_cat_units[keep][order]]).astype(np.int64)
 
-    _setup([*rows, title])
-    ax = _new_ax(ax, (9.5, 1.4 + 0.42 * max(len(rows), 3)))
+    setup_axes_text([*rows, title])
+    ax = new_axes(ax, (9.5, 1.4 + 0.42 * max(len(rows), 3)))
     pos = np.arange(len(rows))[::-1].astype(float)
     pos[1:] -= 0.5  # a gap under the whole-round bar
     left = np.zeros(len(rows))
@@ -336,7 +336,7 @@ def score_components(
     if title is None:
         title = f"Score of the assigned edges, by component ({len(used)} edges)"
     ax.set_title(title)
-    _cjk(ax)
+    use_cjk(ax)
     return ax
 
 
@@ -448,10 +448,10 @@ def frontier(
     pareto = pareto_raw.astype(bool)
     labels = [str(v) for v in frame["label"]]
     xv, yv, fair = cols[x], cols[y], cols["community_fairness"]
-    _setup([*labels, title])
+    setup_axes_text([*labels, title])
     from matplotlib.lines import Line2D
 
-    ax = _new_ax(ax, (8.5, 6.0))
+    ax = new_axes(ax, (8.5, 6.0))
     vmin, vmax = float(fair.min()), float(fair.max())
     if vmax - vmin < 1e-9:
         vmin, vmax = vmin - 0.005, vmax + 0.005
@@ -521,13 +521,13 @@ def frontier(
     ax.set_xlabel(SWEEP_LABELS.get(x, x))
     ax.set_ylabel(SWEEP_LABELS.get(y, y))
     if x in _PERCENT_COLUMNS:
-        _percent_axis(ax.xaxis)
+        percent_axis(ax.xaxis)
     if y in _PERCENT_COLUMNS:
-        _percent_axis(ax.yaxis)
+        percent_axis(ax.yaxis)
     ax.margins(0.12)
     ax.grid(True, color="#eeeeee", zorder=0)
     if title is None:
         title = f"Trade-off over {len(frame)} weightings ({int(pareto.sum())} Pareto-optimal)"
     ax.set_title(title)
-    _cjk(ax, cbar.ax)
+    use_cjk(ax, cbar.ax)
     return ax

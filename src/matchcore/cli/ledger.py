@@ -12,31 +12,29 @@ parser; they follow its conventions: exit code 0 ok, 2 bad input (the
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from .cli import Progress, _match, _match_options, _summary, _weights
+from .common import (
+    MATCH_OPTIONS,
+    Progress,
+    add_match_options,
+    match_from_args,
+    options_from_args,
+    summary,
+)
 
 __all__ = ["register"]
 
 #: Options of ``matchcore match`` that ``rematch`` takes from the last round when not given.
-_REUSED = ("max_distance", "scope", "max_candidates", "objective", "solver")
-
-
-def _rematch_accepts() -> set[str]:
-    """The optional keywords this ProjectLedger.rematch names explicitly."""
-    from .ledger import ProjectLedger
-
-    params = inspect.signature(ProjectLedger.rematch).parameters
-    return {name for name in ("stickiness", "dropped_resources") if name in params}
+_REUSED = MATCH_OPTIONS
 
 
 def _open(path: str, *, create: bool = False) -> Any:
-    from .errors import InputError
-    from .ledger import ProjectLedger
+    from ..errors import InputError
+    from ..ledger.store import ProjectLedger
 
     p = Path(path)
     if not create and not p.is_file():
@@ -70,10 +68,10 @@ def cmd_add(args: argparse.Namespace) -> int:
     with _open(args.ledger) as led:
         progress("reading", 0.0)
         needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
-        result = _match(args, needs, resources, progress)
+        result = match_from_args(args, needs, resources, progress)
         rnd = led.add_round(result, by=args.by)
         if not _quiet(args):
-            print(_summary(result, time.perf_counter() - t))
+            print(summary(result, time.perf_counter() - t))
         print(f"round {rnd} recorded in {args.ledger}: {len(result.projects):,} projects")
     return 0
 
@@ -84,36 +82,26 @@ def cmd_rematch(args: argparse.Namespace) -> int:
     progress = Progress(_quiet(args))
     t = time.perf_counter()
     with _open(args.ledger) as led:
-        rounds = led.rounds()
-        last = rounds["options"].iat[-1] if len(rounds) else {}
-        reused = []
-        for name in _REUSED:
-            if getattr(args, name) is None and last.get(name) is not None:
-                setattr(args, name, last[name])
-                reused.append(f"{name.replace('_', '-')} {last[name]}")
-        options: dict[str, Any] = {
-            "weights": _weights(args.weights),
-            "max_distance": args.max_distance,
-            "scope": args.scope,
-            "max_candidates": args.max_candidates,
-            "objective": args.objective or "coverage",
-            "solver": args.solver or "auto",
-            "taxonomy": mc.Taxonomy.from_file(args.taxonomy) if args.taxonomy else None,
-        }
-        if getattr(args, "stickiness", None) is not None:
-            options["stickiness"] = args.stickiness
-        if getattr(args, "drop_resource", None):
-            options["dropped_resources"] = list(args.drop_resource)
+        # Options not given here are the last round's (ProjectLedger.rematch's rule).
+        last = led.round_options()
+        options = options_from_args(args, last)
+        reused = [f"{name.replace('_', '-')} {getattr(last, name)}" for name in _REUSED
+                  if getattr(args, name) is None and getattr(last, name) is not None]
+        extra: dict[str, Any] = {}
+        if args.stickiness is not None:
+            extra["stickiness"] = args.stickiness
+        if args.drop_resource:
+            extra["dropped_resources"] = list(args.drop_resource)
         progress("reading", 0.0)
         needs = mc.read_needs(args.needs) if args.needs else None
         resources = mc.read_resources(args.resources) if args.resources else None
         progress("matching", 0.1)
-        report = led.rematch(needs, resources, by=args.by, **options)
+        report = led.rematch(needs, resources, options, by=args.by, **extra)
         progress("matched", 1.0)
         if not _quiet(args):
             if reused:
-                print(f"options of round {int(rounds['round'].iat[-1])}: " + ", ".join(reused))
-            print(_summary(report.result, time.perf_counter() - t))
+                print(f"options of round {led.n_rounds - 1}: " + ", ".join(reused))
+            print(summary(report.result, time.perf_counter() - t))
         print(f"round {report.round} recorded in {args.ledger}: {report.n_new:,} new, "
               f"{report.n_changed:,} changed, {report.n_dropped:,} cancelled (no units left); "
               f"{report.n_affected:,} affected by dropped resources, "
@@ -124,7 +112,7 @@ def cmd_rematch(args: argparse.Namespace) -> int:
 def _status_table(led: Any) -> str:
     import pandas as pd
 
-    from .schema import STATUSES
+    from ..schema import STATUSES
 
     projects = led.projects()
     n = led.n_rounds
@@ -146,8 +134,8 @@ def _status_table(led: Any) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .errors import InputError
-    from .schema import STATUSES
+    from ..errors import InputError
+    from ..schema import STATUSES
 
     with _open(args.ledger) as led:
         if args.project_id is None:
@@ -181,7 +169,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .errors import InputError
+    from ..errors import InputError
 
     if args.maps:
         try:
@@ -253,28 +241,25 @@ def register(subparsers: Any) -> None:
     p.add_argument("--needs", required=True, metavar="FILE", help="needs list")
     p.add_argument("--resources", required=True, metavar="FILE", help="resources list")
     p.add_argument("--by", help="who records it (audit log)")
-    _match_options(p)
+    add_match_options(p)
     p.set_defaults(func=cmd_add)
 
-    accepts = _rematch_accepts()
     p = sub.add_parser(
         "rematch", help="match again, keeping projects in progress and done fixed",
         description="Match the last round's open needs (plus --needs) to the capacity left "
-                    "(plus --resources); match options not given are taken from the last "
-                    "round (the weights and the taxonomy must be given again).",
+                    "(plus --resources); match options not given (weights and taxonomy "
+                    "included) are the last round's.",
     )
     _common(p)
     p.add_argument("--needs", metavar="FILE", help="needs to add (an id given again replaces it)")
     p.add_argument("--resources", metavar="FILE", help="resources to add or replace")
     p.add_argument("--by", help="who runs it (audit log)")
-    if "stickiness" in accepts:
-        p.add_argument("--stickiness", type=float, default=None, metavar="S",
-                       help="score bonus for keeping a not-started project's resources")
-    if "dropped_resources" in accepts:
-        p.add_argument("--drop-resource", action="extend", nargs="+", metavar="ID",
-                       help="resources withdrawn since the last round")
-    _match_options(p)
-    p.set_defaults(func=cmd_rematch, objective=None, solver=None)
+    p.add_argument("--stickiness", type=float, default=None, metavar="S",
+                   help="score bonus for keeping a not-started project's resources")
+    p.add_argument("--drop-resource", action="extend", nargs="+", metavar="ID",
+                   help="resources withdrawn since the last round")
+    add_match_options(p)
+    p.set_defaults(func=cmd_rematch)
 
     p = sub.add_parser(
         "status", help="change a project's status, or count projects by status",

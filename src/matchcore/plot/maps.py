@@ -1,4 +1,4 @@
-"""Pictures of a round: maps, coverage, unmet reasons, score components, trade-offs.
+"""Maps of a round and of the ledger: the district map, community maps, status maps.
 
 Every function draws on a :class:`matplotlib.axes.Axes` (a new figure when
 ``ax`` is None) and returns it, so figures compose and can be restyled.
@@ -23,38 +23,27 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .schema import STATUSES
+from ..errors import InputError
+from ..schema import STATUSES
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from .result import MatchResult
+    from ..result import MatchResult
 
-from ._plot_base import (
+from .base import (
     STATUS_COLOURS,
-    _cjk,
-    _map_handles,
-    _new_ax,
-    _none_to,
-    _palette,
-    _setup,
-    _strings,
-    _xy_label,
-    find_cjk_font,
+    as_strings,
+    map_handles,
+    new_axes,
+    none_to,
+    palette,
+    setup_axes_text,
+    use_cjk,
+    xy_labels,
 )
-from ._plot_charts import coverage_by_community, frontier, score_components, unmet_by_reason
 
-__all__ = [
-    "community_maps",
-    "coverage_by_community",
-    "district_map",
-    "find_cjk_font",
-    "frontier",
-    "score_components",
-    "status_map",
-    "unmet_by_reason",
-]
+__all__ = ["community_maps", "district_map", "status_map"]
 
 
 def district_map(
@@ -101,16 +90,16 @@ def district_map(
     """
     d, g = result.district, result.graph
     needs_comm = np.array(
-        _none_to(d.needs["community"] if "community" in d.needs else None, d.n_needs), dtype=object
+        none_to(d.needs["community"] if "community" in d.needs else None, d.n_needs), dtype=object
     )
     res_comm = np.array(
-        _none_to(d.resources["community"] if "community" in d.resources else None, d.n_resources),
+        none_to(d.resources["community"] if "community" in d.resources else None, d.n_resources),
         dtype=object,
     )
-    plt = _setup(list(needs_comm) + list(res_comm) + [title])
+    plt = setup_axes_text(list(needs_comm) + list(res_comm) + [title])
     from matplotlib.collections import LineCollection
 
-    ax = _new_ax(ax)
+    ax = new_axes(ax)
     units = result.units
     used = np.flatnonzero(units > 0)
     if community is None:
@@ -127,7 +116,7 @@ def district_map(
         used = used[nmask[g.need[used]]]
 
     cats = [str(c) for c in d.categories]
-    colours = _palette(cats)
+    colours = palette(cats)
     need_cat = np.array(cats, dtype=object)[d.need_category]
     res_cat = np.array(cats, dtype=object)[d.resource_category]
 
@@ -145,7 +134,7 @@ def district_map(
             )
         )
 
-    served = result._served
+    served = result.served
     full = served >= d.demand
     part = (served > 0) & ~full
     none = served == 0
@@ -250,7 +239,7 @@ def district_map(
         )
 
     shown = sorted(set(need_cat[nmask]) | set(res_cat[rmask]))
-    cat_handles, kind_handles = _map_handles(shown, colours)
+    cat_handles, kind_handles = map_handles(shown, colours)
     # Two columns of categories when one would run into the legend of symbols.
     rows_fit = ax.bbox.height / ax.figure.dpi / 0.19
     first = ax.legend(
@@ -271,7 +260,7 @@ def district_map(
         fontsize=8,
         frameon=False,
     )
-    xl, yl = _xy_label(result)
+    xl, yl = xy_labels(result)
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
     ax.set_aspect("equal", adjustable="datalim")
@@ -288,7 +277,7 @@ def district_map(
             f"(solver {result.solver})"
         )
     ax.set_title(title)
-    _cjk(ax)
+    use_cjk(ax)
     del plt
     return ax
 
@@ -322,11 +311,11 @@ def community_maps(
     d = result.district
     if communities is None:
         communities = (
-            sorted(_strings(d.needs["community"].unique())) if "community" in d.needs else []
+            sorted(as_strings(d.needs["community"].unique())) if "community" in d.needs else []
         )
     if not communities:
         raise InputError("community_maps needs a `community` column in the needs list")
-    plt = _setup(communities)
+    plt = setup_axes_text(communities)
     rows = -(-len(communities) // cols)
     ncols = min(cols, len(communities))
     _, axes = plt.subplots(
@@ -348,7 +337,7 @@ def community_maps(
         ax.set_visible(False)
     fig = flat[0].figure
     cats = [str(c) for c in d.categories]
-    cat_handles, kind_handles = _map_handles([c for c in cats if c in shown], _palette(cats))
+    cat_handles, kind_handles = map_handles([c for c in cats if c in shown], palette(cats))
     legends = [
         fig.legend(
             handles=cat_handles,
@@ -366,7 +355,7 @@ def community_maps(
             frameon=False,
         ),
     ]
-    _cjk(*legends)
+    use_cjk(*legends)
     return flat[: len(communities)]
 
 
@@ -431,10 +420,10 @@ def status_map(projects: pd.DataFrame, *, ax: Axes | None = None, title: str | N
             f"`status` must be one of {list(STATUSES)} (or their Chinese words); got "
             f"{raw[row]!r} (row {row + 1} of projects)"
         )
-    plt = _setup([*STATUSES.values(), title])
+    plt = setup_axes_text([*STATUSES.values(), title])
     from matplotlib.lines import Line2D
 
-    ax = _new_ax(ax, (7.5, 6.0))
+    ax = new_axes(ax, (7.5, 6.0))
     handles = []
     for name, word in STATUSES.items():
         mask = status == name
@@ -481,7 +470,7 @@ def status_map(projects: pd.DataFrame, *, ax: Axes | None = None, title: str | N
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.grid(True, color="#eeeeee", zorder=0)
     ax.set_title(title if title is not None else f"Projects by status ({len(projects)})")
-    _cjk(ax)
+    use_cjk(ax)
     del plt
     return ax
 

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["FlowNetwork", "Objective", "TransportProblem"]
 
@@ -77,7 +77,7 @@ class FlowNetwork:
         return len(self.tail)
 
 
-def _tiebreak(need: np.ndarray, resource: np.ndarray) -> np.ndarray:
+def tiebreak_preference(need: np.ndarray, resource: np.ndarray) -> np.ndarray:
     """Pseudo-random 20-bit preferences from (need rank, resource rank) (splitmix64).
 
     Ranks follow id order, so the preference does not depend on row order; its
@@ -172,7 +172,7 @@ class TransportProblem:
         if self.objective == "coverage":
             out.append(("coverage", -self.weight.astype(np.int64), zero_edge))
         out.append(("score", zero_need, -self.score_int))
-        out.append(("tiebreak", zero_need, _tiebreak(self.need, self.resource)))
+        out.append(("tiebreak", zero_need, tiebreak_preference(self.need, self.resource)))
         return out
 
     def components(self) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["DEFAULT_CATEGORIES", "Taxonomy"]
 
@@ -197,7 +197,7 @@ class Taxonomy:
         """
         p = Path(path)
         if p.suffix.lower() == ".json":
-            from .io import decode_text
+            from ..io import decode_text
 
             data = json.loads(decode_text(p.read_bytes(), str(p)))
             if isinstance(data, dict):
@@ -209,7 +209,7 @@ class Taxonomy:
                 return cls.from_frame(pd.DataFrame(rows, columns=[
                     "need_category", "resource_category", "affinity"]), symmetric=symmetric)
             return cls.from_frame(pd.DataFrame(data), symmetric=symmetric)
-        from .io import read_table
+        from ..io import read_table
 
         frame, _ = read_table(p)
         return cls.from_frame(frame, symmetric=symmetric)

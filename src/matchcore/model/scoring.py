@@ -20,8 +20,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .candidates import CandidateGraph, District
-from .errors import InputError
+from ..errors import InputError
+from .candidates import CandidateGraph
+from .district import District
 
 __all__ = ["COMPONENTS", "Weights", "score_edges"]
 

@@ -13,14 +13,29 @@ from typing import Any
 
 import pandas as pd
 
-from .schema import PROJECT_COLUMNS
+from ..schema import PROJECT_COLUMNS
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "N_BACKUPS", "SCHEMA_VERSION", "TRANSITIONS"]
+__all__ = [
+    "APPLICATION_ID",
+    "ENCODER",
+    "LEDGER_PROJECT_COLUMNS",
+    "LIVE_STATUSES",
+    "MIGRATIONS",
+    "N_BACKUPS",
+    "SCHEMA_VERSION",
+    "TRANSITIONS",
+    "frame_from_records",
+    "json_lines",
+    "legacy_options",
+    "plain_values",
+    "to_records",
+    "utc_now",
+]
 
 #: PRAGMA application_id of a matchcore ledger ("MCLG").
 APPLICATION_ID = 0x4D434C47
 #: The schema version this code writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Allowed status moves; completed and cancelled are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -29,7 +44,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
-_LIVE = ("not_started", "in_progress")
+LIVE_STATUSES = ("not_started", "in_progress")
 
 _SCHEMA_V1 = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -69,13 +84,19 @@ _SCHEMA_V2 = (
     "CREATE INDEX dropped_resources_id ON dropped_resources (resource_id)",
 )
 
+# Version 3: each round's whole MatchOptions as JSON (MatchOptions.to_json), so
+# that a rematch continues with exactly the options of the round it continues.
+# Rounds written before keep ``match_options`` NULL; their ``options`` column
+# (no weights, taxonomy as a repr) is read by :func:`legacy_options`.
+_SCHEMA_V3 = ("ALTER TABLE rounds ADD COLUMN match_options TEXT",)
+
 #: Migration hook: the SQL steps that bring a ledger *to* each version.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 #: Backups recorded per assignment (see :meth:`MatchResult.backups`).
 N_BACKUPS = 3
 
-_PROJECT_COLUMNS = [
+LEDGER_PROJECT_COLUMNS = [
     *PROJECT_COLUMNS,
     "round",
     "updated_round",
@@ -84,11 +105,13 @@ _PROJECT_COLUMNS = [
 ]
 
 
-def _now() -> str:
+def utc_now() -> str:
+    """The current time in UTC, ISO 8601 with microseconds (how the ledger stamps rows)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as JSON-ready dicts."""
     # pandas' JSON writer turns NaN/NaT into null and timestamps into ISO text.
     records: list[dict[str, Any]] = json.loads(
         frame.to_json(orient="records", date_format="iso", force_ascii=False)
@@ -97,13 +120,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 #: One JSON encoder for audit details (``json.dumps`` builds one per call when given options).
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 
-def _json_lines(frame: pd.DataFrame) -> list[str]:
+def json_lines(frame: pd.DataFrame) -> list[str]:
     """Each row of ``frame`` as JSON text, in one pass of pandas' JSON writer.
 
-    The same values as ``json.dumps`` of :func:`_records`' rows (NaN/NaT as
+    The same values as ``json.dumps`` of :func:`to_records`' rows (NaN/NaT as
     null, timestamps as ISO text); a JSON string never holds a raw newline.
     """
     if not len(frame):
@@ -118,12 +141,34 @@ def _json_lines(frame: pd.DataFrame) -> list[str]:
     return text.rstrip("\n").split("\n")
 
 
-def _plain(column: pd.Series) -> list[Any]:
+def plain_values(column: pd.Series) -> list[Any]:
     """A column as Python values, missing ones (NaN, None, NA) as None."""
     values = column.astype(object)
     return values.where(column.notna(), None).tolist()
 
 
-def _frame_from_records(frame: pd.DataFrame) -> pd.DataFrame:
+def frame_from_records(frame: pd.DataFrame) -> pd.DataFrame:
     """A validated frame in the same JSON-round-tripped form as the stored rows."""
-    return pd.DataFrame(_records(frame))
+    return pd.DataFrame(to_records(frame))
+
+
+#: The keys of a round's ``options`` column before version 3 that MatchOptions kept.
+_LEGACY_KEYS = ("max_distance", "scope", "max_candidates", "objective", "solver", "stickiness")
+
+
+def legacy_options(options: dict[str, Any], round: int) -> dict[str, Any]:
+    """The :meth:`MatchOptions.from_dict` form of a round recorded before version 3.
+
+    Those rounds kept neither the weights (the bug that version 3 fixes: a
+    rematch scored with the default weights) nor a readable taxonomy (its
+    repr). The weights are the defaults, which is what such a round's
+    rematch used; a custom taxonomy cannot be rebuilt and is refused.
+    """
+    from ..errors import InputError
+
+    if options.get("taxonomy") is not None:
+        raise InputError(
+            f"round {round} was recorded by an older matchcore that kept its taxonomy only as "
+            "text; pass taxonomy=... to rematch"
+        )
+    return {k: options[k] for k in _LEGACY_KEYS if k in options}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["LedgerExport"]
 
@@ -131,8 +131,8 @@ class LedgerExport:
         >>> ledger.export(folder / "东湖.geojson", community="东湖社区").name
         '东湖.geojson'
         """
-        from .geo import to_geojson
-        from .io import write_table
+        from ..geo import to_geojson
+        from ..io import write_table
 
         p = Path(path)
         fmt = _export_format(p, format)
@@ -239,11 +239,11 @@ class LedgerExport:
         >>> sorted(p.name for p in ledger.status_maps(folder / "maps").values())
         ['status_map-东湖社区.png', 'status_map-西山社区.png', 'status_map.png']
         """
+        from ..plot.base import save_png
+        from ..plot.maps import status_map
+
         try:
             import matplotlib.pyplot as plt
-
-            from ._plot_base import save_png
-            from .plot import status_map
         except ImportError as err:
             raise InputError(
                 f"status maps need matplotlib: pip install 'matchcore[plot]' ({err})"

@@ -1,0 +1,12 @@
+"""The project list over time (项目清单), kept in one SQLite file.
+
+:mod:`.store` holds :class:`ProjectLedger` (rounds, statuses, rematch),
+:mod:`.export` its exports and status maps, :mod:`.schema` the tables, their
+migrations and the row encoding.
+"""
+
+from __future__ import annotations
+
+from .store import ProjectLedger, RematchReport
+
+__all__ = ["ProjectLedger", "RematchReport"]

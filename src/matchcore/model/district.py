@@ -1,0 +1,218 @@
+"""The two lists as arrays: ids mapped to indices once, positions on a local plane.
+
+:func:`to_district` is the one place where ids become indices (sorted by id, so
+nothing later depends on the callers' row order) and lat/lon become metres;
+:class:`District` is what every later step reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..schema import split_list
+
+__all__ = ["EARTH_RADIUS_M", "District", "to_district"]
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass(frozen=True, eq=False)
+class District:
+    """Both lists as arrays, sorted by id (internal; built by :func:`to_district`).
+
+    Sorting by id once, at the boundary, makes every later step independent of
+    the callers' row order. Strings used in comparisons (categories,
+    communities, grids, skills) share one code space across both lists.
+    """
+
+    needs: pd.DataFrame
+    resources: pd.DataFrame
+    need_ids: np.ndarray
+    resource_ids: np.ndarray
+    need_xy: np.ndarray
+    resource_xy: np.ndarray
+    demand: np.ndarray
+    capacity: np.ndarray
+    priority: np.ndarray
+    need_category: np.ndarray
+    resource_category: np.ndarray
+    categories: np.ndarray
+    need_community: np.ndarray
+    resource_community: np.ndarray
+    need_grid: np.ndarray
+    resource_grid: np.ndarray
+    need_window: np.ndarray
+    resource_window: np.ndarray
+    need_skills: np.ndarray
+    resource_skills: np.ndarray
+    radius: np.ndarray
+    partner_keys: np.ndarray
+    n_communities: int
+    origin: tuple[float, float] | None = None
+
+    @property
+    def n_needs(self) -> int:
+        return len(self.need_ids)
+
+    @property
+    def n_resources(self) -> int:
+        return len(self.resource_ids)
+
+
+def _codes(values: list[pd.Series]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Factorize several string series in one code space (missing -> -1)."""
+    joined = pd.concat(values, ignore_index=True)
+    codes, uniques = pd.factorize(joined, sort=True, use_na_sentinel=True)
+    out, start = [], 0
+    for v in values:
+        out.append(codes[start : start + len(v)].astype(np.int64))
+        start += len(v)
+    return out, np.asarray(uniques, dtype=object)
+
+
+def _skill_bits(needs: pd.Series, resources: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """One bit per distinct skill (sorted), one row of words per need / resource.
+
+    Splits each distinct cell once (skill cells repeat), then spreads the rows.
+    """
+    cells = []
+    for s in (needs, resources):
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        items = [split_list(u) for u in np.asarray(uniques, dtype=object).tolist()]
+        cells.append((codes, items))
+    vocab = sorted({w for _, items in cells for cell in items for w in cell})
+    index = {w: k for k, w in enumerate(vocab)}
+    n_words = max(1, (len(vocab) + 63) // 64)
+    out = []
+    for codes, items in cells:
+        # One extra row of zeros for missing cells (code -1).
+        ubits = np.zeros((len(items) + 1, n_words), dtype=np.uint64)
+        for u, cell in enumerate(items):
+            for w in cell:
+                c = index[w]
+                ubits[u, c // 64] |= np.uint64(1) << np.uint64(c % 64)
+        out.append(ubits[codes])
+    return out[0], out[1]
+
+
+def _window(frame: pd.DataFrame) -> np.ndarray:
+    lo = np.iinfo(np.int64).min
+    hi = np.iinfo(np.int64).max
+    n = len(frame)
+    win = np.empty((n, 2), dtype=np.int64)
+    for k, (col, fill) in enumerate((("window_start", lo), ("window_end", hi))):
+        if col in frame.columns:
+            vals = frame[col].to_numpy(dtype="datetime64[ns]")
+            ints = vals.view(np.int64).copy()
+            ints[np.isnat(vals)] = fill
+            win[:, k] = ints
+        else:
+            win[:, k] = fill
+    return win
+
+
+def _positions(
+    needs: pd.DataFrame, resources: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
+    n_xy = "x" in needs.columns
+    r_xy = "x" in resources.columns
+    if n_xy != r_xy:
+        raise InputError(
+            "needs and resources must use the same coordinates: "
+            f"needs use {'x/y' if n_xy else 'lat/lon'}, resources use "
+            f"{'x/y' if r_xy else 'lat/lon'}"
+        )
+    if n_xy:
+        return (
+            needs[["x", "y"]].to_numpy(dtype=float),
+            resources[["x", "y"]].to_numpy(dtype=float),
+            None,
+        )
+    lat = np.concatenate([needs["lat"].to_numpy(float), resources["lat"].to_numpy(float)])
+    lon = np.concatenate([needs["lon"].to_numpy(float), resources["lon"].to_numpy(float)])
+    # The centre of the bounding box, not the mean: it does not depend on row order.
+    lat0 = 0.5 * (lat.min() + lat.max()) if len(lat) else 0.0
+    lon0 = 0.5 * (lon.min() + lon.max()) if len(lon) else 0.0
+    x = np.radians(lon - lon0) * EARTH_RADIUS_M * np.cos(np.radians(lat0))
+    y = np.radians(lat - lat0) * EARTH_RADIUS_M
+    xy = np.column_stack([x, y])
+    return xy[: len(needs)], xy[len(needs) :], (float(lat0), float(lon0))
+
+
+def to_district(needs: pd.DataFrame, resources: pd.DataFrame) -> District:
+    """Turn two *validated* lists into id-sorted arrays (internal).
+
+    lat/lon are projected on a local equirectangular plane centred on the
+    bounding box of both lists (error below 0.1 % across a city).
+    """
+    needs = needs.sort_values("need_id", kind="stable").reset_index(drop=True)
+    resources = resources.sort_values("resource_id", kind="stable").reset_index(drop=True)
+    need_xy, res_xy, origin = _positions(needs, resources)
+
+    def col(frame: pd.DataFrame, name: str) -> pd.Series:
+        if name in frame.columns:
+            return frame[name].astype(object)
+        return pd.Series([None] * len(frame), dtype=object)
+
+    (nc, rc), categories = _codes(
+        [needs["category"].astype(object), resources["category"].astype(object)]
+    )
+    (ncomm, rcomm), communities = _codes([col(needs, "community"), col(resources, "community")])
+    (ngrid, rgrid), _ = _codes(
+        [
+            col(needs, "community").fillna("") + "\x1f" + col(needs, "grid").fillna("\x00"),
+            col(resources, "community").fillna("") + "\x1f" + col(resources, "grid").fillna("\x00"),
+        ]
+    )
+    # A grid is only known when the grid column is filled in.
+    ngrid[col(needs, "grid").isna().to_numpy()] = -1
+    rgrid[col(resources, "grid").isna().to_numpy()] = -1
+    nbits, rbits = _skill_bits(col(needs, "skills"), col(resources, "skills"))
+
+    radius = (
+        resources["max_distance"].to_numpy(dtype=float)
+        if "max_distance" in resources.columns
+        else np.full(len(resources), np.nan)
+    )
+    radius = np.where(np.isnan(radius), np.inf, radius)
+
+    lookup = {c: k for k, c in enumerate(communities)}
+    keys = []
+    if "partner_communities" in resources.columns:
+        for j, cell in enumerate(resources["partner_communities"].to_numpy(dtype=object)):
+            for name in split_list(cell):
+                code = lookup.get(name)
+                if code is not None:
+                    keys.append(j * (len(communities) + 1) + code)
+    partner_keys = np.unique(np.asarray(keys, dtype=np.int64))
+
+    return District(
+        needs=needs,
+        resources=resources,
+        need_ids=needs["need_id"].to_numpy(dtype=object),
+        resource_ids=resources["resource_id"].to_numpy(dtype=object),
+        need_xy=need_xy,
+        resource_xy=res_xy,
+        demand=needs["demand"].to_numpy(dtype=np.int64),
+        capacity=resources["capacity"].to_numpy(dtype=np.int64),
+        priority=needs["priority"].to_numpy(dtype=np.int64),
+        need_category=nc,
+        resource_category=rc,
+        categories=categories,
+        need_community=ncomm,
+        resource_community=rcomm,
+        need_grid=ngrid,
+        resource_grid=rgrid,
+        need_window=_window(needs),
+        resource_window=_window(resources),
+        need_skills=nbits,
+        resource_skills=rbits,
+        radius=radius,
+        partner_keys=partner_keys,
+        n_communities=len(communities),
+        origin=origin,
+    )

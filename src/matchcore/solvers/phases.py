@@ -1,0 +1,249 @@
+"""The phase/batch loop: solving a :class:`~matchcore.model.problem.TransportProblem`
+phase by phase, batch by batch, and certifying it.
+
+:func:`solve` packs connected components into batches, solves each batch's
+circulation with the chosen back-end once per phase of the objective
+(restricting each next phase to the optimal face of the previous one), checks
+every phase's optimality with :mod:`.certify`, and returns units per edge.
+:func:`verify` re-checks any units array, whoever produced it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SolverError
+from ..memory import release
+from ..model.problem import FlowNetwork, TransportProblem
+from . import maxflow
+from .certify import Certificate, check_flow, network_potentials, restrict
+from .presolve import peel
+from .registry import FlowSolver, get_backend
+
+__all__ = ["Solution", "solve", "verify"]
+
+
+@dataclass
+class Solution:
+    """Units per candidate edge, and how they were found."""
+
+    units: np.ndarray
+    solver: str
+    exact: bool
+    certificate: Certificate | None
+    n_batches: int = 0
+    seconds: float = 0.0
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    #: Optimal potentials per batch and phase (all but the last), the dual
+    #: certificate found while solving; :func:`verify` re-checks them in one pass.
+    duals: list[list[np.ndarray]] | None = None
+
+
+def batch_arrays(
+    problem: TransportProblem, edges: np.ndarray
+) -> tuple[FlowNetwork, np.ndarray, np.ndarray, int, int]:
+    """A batch's network, its needs and resources, and their counts (needs, edges)."""
+    net, needs, resources = problem.network(edges)
+    a, m = len(needs), len(edges)
+    return net, needs, resources, a, m
+
+
+def phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: int,
+               need_cost: np.ndarray, edge_cost: np.ndarray) -> np.ndarray:
+    """Arc costs of one phase on a batch network: hub→need, need→resource, resource→hub."""
+    return np.concatenate(
+        [need_cost[needs], edge_cost[edges], np.zeros(n_res, dtype=np.int64)]
+    ).astype(np.int64, copy=False)
+
+
+def phase_network(
+    net: FlowNetwork, free: np.ndarray, cost: np.ndarray, supply: np.ndarray
+) -> FlowNetwork:
+    """The network of one phase: the arcs still free, with this phase's costs and supplies."""
+    if free.all():  # the first phase: no copies of the arc arrays
+        return FlowNetwork(net.n_nodes, net.tail, net.head, net.capacity, cost, supply)
+    return FlowNetwork(net.n_nodes, net.tail[free], net.head[free], net.capacity[free],
+                       cost[free], supply)
+
+
+def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solution:
+    """Solve the problem exactly (or greedily with ``solver="greedy"``).
+
+    Parameters
+    ----------
+    problem : TransportProblem
+    solver : str or FlowSolver, default "auto"
+        A registered name, ``"auto"`` (the fastest exact back-end installed)
+        or a function following :class:`FlowSolver`.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    InputError
+        Unknown or unavailable solver; costs out of the 64-bit range.
+    SolverError
+        A back-end failed, or returned a flow that is infeasible or not optimal.
+    """
+    backend = get_backend(solver)
+    problem.check_range()
+    start = time.perf_counter()
+    if backend.heuristic is not None:
+        units = np.asarray(backend.heuristic()(problem), dtype=np.int64)
+        return Solution(units, backend.name, False, None, 0, time.perf_counter() - start)
+    fn = backend.load()
+    # A back-end that says so solves the coverage phase as a few max flows
+    # (exact, see .maxflow); the others solve every phase themselves, so the
+    # tests compare them all.
+    use_maxflow = backend.coverage_by_maxflow
+    phases = problem.phases()
+    units = np.zeros(problem.n_edges, dtype=np.int64)
+    cert = Certificate(phases=[name for name, _, _ in phases[:-1]])
+    seconds = {name: 0.0 for name, _, _ in phases}
+    batches = problem.batches()
+    duals: list[list[np.ndarray]] = []
+    for edges in batches:
+        net, needs, resources, a, m = batch_arrays(problem, edges)
+        if backend.supports_warm_start:
+            # One network, one basis, all phases (see .warm_phases).
+            from .warm_phases import solve_phases
+
+            costs = [(name, phase_cost(net, needs, edges, len(resources), nc, ec))
+                     for name, nc, ec in phases]
+            warm_flow, batch_duals = solve_phases(net, costs, a, seconds,
+                                                  f"solver {backend.name!r}")
+            del costs
+            duals.append(batch_duals)
+            units[edges] = warm_flow[a : a + m]
+            del net, warm_flow
+            release()
+            continue
+        duals.append([])
+        free = np.ones(net.n_arcs, dtype=bool)
+        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        # One flow array for all phases: arcs a phase fixes keep their value,
+        # free arcs get the next phase's.
+        flow = np.zeros(net.n_arcs, dtype=np.int64)
+        for k, (name, need_cost, edge_cost) in enumerate(phases):
+            t0 = time.perf_counter()
+            who = f"solver {backend.name!r}"
+            cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
+            sub = phase_network(net, free, cost, supply)
+            del cost  # sub has its own (or the same) array
+            if sub.n_arcs == 0:
+                sub_flow = np.zeros(0, dtype=np.int64)
+            elif k > 0:
+                # A restricted phase is mostly a forest: its flow is forced there,
+                # and only the cycles left need the back-end (exact either way).
+                sub_flow, rest, remainder = peel(sub)
+                if remainder.n_arcs:
+                    sub_flow[rest] = np.asarray(fn(remainder), dtype=np.int64)
+            elif use_maxflow and maxflow.is_coverage_phase(sub):
+                sub_flow, who = maxflow.coverage_flow(sub), "the coverage max flow"
+            else:
+                sub_flow = np.asarray(fn(sub), dtype=np.int64)
+            problems = check_flow(sub, sub_flow)
+            if problems:
+                raise SolverError(
+                    f"{who} returned an infeasible flow in phase {name!r}: "
+                    + "; ".join(problems)
+                )
+            flow[free] = sub_flow
+            if k < len(phases) - 1:
+                d = network_potentials(sub, sub_flow)
+                if d is None:
+                    raise SolverError(
+                        f"{who} returned a flow that is not optimal in "
+                        f"phase {name!r} (its residual graph has a negative cycle)"
+                    )
+                duals[-1].append(d)
+                # Arcs fixed here keep the flow they have: every optimum shares it.
+                sub_free, _, supply = restrict(sub, d, sub_flow)
+                free[np.flatnonzero(free)[~sub_free]] = False
+            del sub, sub_flow
+            release()
+            seconds[name] += time.perf_counter() - t0
+        units[edges] = flow[a : a + m]
+    return Solution(units, backend.name, True, cert, len(batches),
+                    time.perf_counter() - start, seconds, duals)
+
+
+def verify(
+    problem: TransportProblem,
+    units: np.ndarray,
+    duals: list[list[np.ndarray]] | None = None,
+) -> Certificate:
+    """Certify feasibility and (lexicographic) optimality of ``units``.
+
+    Parameters
+    ----------
+    problem : TransportProblem
+    units : ndarray of int, shape (n_edges,)
+    duals : list of list of ndarray, optional
+        :attr:`Solution.duals` of the solve that produced ``units``: each is
+        checked against the residual graph in one pass (a valid one is a
+        proof of optimality on its own); missing or failing ones are
+        recomputed by Bellman–Ford, so a wrong hint never certifies.
+
+    Returns
+    -------
+    Certificate
+        ``bool(cert)`` is True when feasible and optimal in every phase.
+    """
+    phases = problem.phases()[:-1]
+    cert = Certificate(phases=[name for name, _, _ in phases])
+    units = np.asarray(units)
+    if units.shape != (problem.n_edges,):
+        cert.feasible = cert.optimal = False
+        cert.problems.append(f"units has shape {units.shape}, expected ({problem.n_edges},)")
+        return cert
+    if not np.issubdtype(units.dtype, np.integer):
+        if not np.all(np.isfinite(units)) or not np.all(units == np.rint(units)):
+            cert.feasible = cert.optimal = False
+            cert.problems.append("units are not integers")
+            return cert
+    units = units.astype(np.int64)
+    served = np.bincount(problem.need, weights=units, minlength=problem.n_needs)
+    used = np.bincount(problem.resource, weights=units, minlength=problem.n_resources)
+    if (units < 0).any():
+        cert.problems.append(f"{int((units < 0).sum())} edges carry negative units")
+    if (served > problem.demand).any():
+        bad = np.flatnonzero(served > problem.demand)
+        cert.problems.append(f"{len(bad)} needs get more than their demand (first: index {bad[0]})")
+    if (used > problem.capacity).any():
+        bad = np.flatnonzero(used > problem.capacity)
+        cert.problems.append(
+            f"{len(bad)} resources give more than their capacity (first: index {bad[0]})"
+        )
+    if cert.problems:
+        cert.feasible = cert.optimal = False
+        return cert
+    for b, edges in enumerate(problem.batches()):
+        net, needs, resources, _, _ = batch_arrays(problem, edges)
+        hints = duals[b] if duals is not None and b < len(duals) else []
+        flow = np.concatenate(
+            [served[needs], units[edges], used[resources]]
+        ).astype(np.int64)
+        free = np.ones(net.n_arcs, dtype=bool)
+        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        for k, (name, need_cost, edge_cost) in enumerate(phases):
+            cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
+            sub = phase_network(net, free, cost, supply)
+            hint = hints[k] if k < len(hints) else None
+            sub_flow = flow[free]
+            d = network_potentials(sub, sub_flow, hint=hint)
+            if d is None:
+                cert.optimal = False
+                cert.problems.append(
+                    f"phase {name!r}: the residual graph has a negative cycle, so a better "
+                    "solution exists"
+                )
+                return cert
+            sub_free, _, supply = restrict(sub, d, sub_flow)
+            free[np.flatnonzero(free)[~sub_free]] = False
+    return cert
