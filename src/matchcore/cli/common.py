@@ -145,7 +145,7 @@ def add_match_options(p: argparse.ArgumentParser, max_distance: float | None = N
     p.add_argument("--objective", choices=["coverage", "score"], default=None,
                    help="coverage first (default), or the best total score")
     p.add_argument("--solver", default=None,
-                   help="auto, ortools, highs, networkx or greedy (default auto)")
+                   help="auto, simplex, ortools, highs, networkx or greedy (default auto)")
     p.add_argument("--scope", choices=["grid", "community", "street"], default=None,
                    help="match only within the same grid or community")
     p.add_argument("--taxonomy", metavar="FILE",
