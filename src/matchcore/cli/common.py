@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +94,39 @@ def match_from_args(
     import matchcore as mc
 
     options = options_from_args(args)
+    note = compile_solver(options.solver, progress)
+    if note and not args.quiet:
+        print(note, file=sys.stderr)
     progress("matching", 0.1)
     result = mc.match(needs, resources, options)
     progress("matched", 1.0)
     return result
+
+
+def compile_solver(solver: Any, progress: Progress) -> str | None:
+    """Load the network simplex before a match that uses it; a note when that compiled.
+
+    The first run on a machine compiles it (several seconds, then cached on
+    disk); saying so keeps a slow first demo from looking like a slow solver.
+    """
+    import matchcore as mc
+    from matchcore.solvers import get_backend
+    from matchcore.solvers.network_simplex import is_compiled, warm_up
+
+    try:
+        name = get_backend(solver).name
+    except mc.InputError:
+        return None  # match reports it with its own message
+    if name != "simplex" or is_compiled():
+        return None
+    progress("loading the solver", 0.05)
+    t = time.perf_counter()
+    warm_up()
+    seconds = time.perf_counter() - t
+    if seconds < 1.0:  # loaded from numba's disk cache
+        return None
+    return (f"note: compiled the network simplex in {seconds:.1f} s (first run on this "
+            "machine only; cached on disk)")
 
 
 def write_result(result: Any, out: Path) -> list[Path]:
