@@ -111,3 +111,19 @@ def test_main_in_process(tmp_path):
     from matchcore.cli import main
 
     assert main(["validate", str(tmp_path / "none.csv")]) == 2
+
+
+def test_compile_solver_notes_only_a_first_run_that_compiles(monkeypatch):
+    import time
+
+    from matchcore.cli.common import Progress, compile_solver
+    from matchcore.solvers import network_simplex
+
+    quiet = Progress(True)
+    assert compile_solver("highs", quiet) is None
+    assert compile_solver("no-such-solver", quiet) is None  # match reports it
+    monkeypatch.setattr(network_simplex, "is_compiled", lambda: False)
+    monkeypatch.setattr(network_simplex, "warm_up", lambda: time.sleep(1.05))
+    assert "compiled the network simplex" in compile_solver("simplex", quiet)
+    monkeypatch.setattr(network_simplex, "warm_up", lambda: None)  # from the disk cache
+    assert compile_solver("simplex", quiet) is None
