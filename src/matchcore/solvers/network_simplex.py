@@ -110,7 +110,9 @@ class Basis:
         if arc_map.shape != (self.n_arcs,):
             raise InputError(f"arc_map must have shape ({self.n_arcs},); got {arc_map.shape}")
         kept = arc_map >= 0
-        if (arc_map >= n_arcs).any() or len(np.unique(arc_map[kept])) != int(kept.sum()):
+        if (arc_map >= n_arcs).any() or (
+            np.bincount(arc_map[kept], minlength=n_arcs) > 1
+        ).any():
             raise InputError("arc_map must map old arcs to distinct new indices below n_arcs")
         state = np.full(n_arcs, LOWER, dtype=np.int8)
         state[arc_map[kept]] = self.state[kept]

@@ -77,15 +77,18 @@ def solve_phases(
         A phase's flow is infeasible or not optimal (never expected).
     """
     n = net.n_nodes
-    cap = net.capacity
+    # The arcs still free (indices into net) and their arrays; frozen arcs leave
+    # the network, their flow stays in ``total`` and in the supplies.
+    keep = np.arange(net.n_arcs)
+    tail, head, cap = net.tail, net.head, net.capacity
     supply = net.supply
-    fixed = np.zeros(net.n_arcs, dtype=np.int64)  # flow of frozen saturated arcs
+    total = np.zeros(net.n_arcs, dtype=np.int64)
     basis: Basis | None = None
     duals: list[np.ndarray] = []
-    flow = fixed
-    for k, (name, cost) in enumerate(phase_costs):
+    for k, (name, full_cost) in enumerate(phase_costs):
         t0 = time.perf_counter()
-        sub = FlowNetwork(n, net.tail, net.head, cap, cost, supply)
+        cost = full_cost if len(keep) == net.n_arcs else full_cost[keep]
+        sub = FlowNetwork(n, tail, head, cap, cost, supply)
         if basis is None:
             basis = transport_start(sub, n_needs)
         res = network_simplex(sub, basis=basis)
@@ -97,6 +100,7 @@ def solve_phases(
             raise SolverError(
                 f"{who} returned an infeasible flow in phase {name!r}: " + "; ".join(problems)
             )
+        total[keep] = flow
         if k < len(phase_costs) - 1:
             d = network_potentials(sub, flow, hint=d)
             if d is None:
@@ -105,12 +109,15 @@ def solve_phases(
                     "(its residual graph has a negative cycle)"
                 )
             duals.append(d)
-            rc = cost + d[net.tail] - d[net.head]
-            # Saturated in every optimum: a fixed transfer from now on.
-            sat = np.where(rc < 0, cap, 0)
-            fixed = fixed + sat
-            supply = supply - net_outflow(n, net.tail, net.head, sat)
-            cap = np.where(rc != 0, 0, cap)
-            del rc, sat
+            rc = cost + d[tail] - d[head]
+            free = rc == 0
+            # Saturated (rc < 0) or empty (rc > 0) in every optimum: a fixed transfer.
+            supply = supply - net_outflow(n, tail[~free], head[~free], flow[~free])
+            # Tree arcs have rc == 0, so the basis keeps its tree.
+            arc_map = np.full(len(keep), -1, dtype=np.int64)
+            arc_map[free] = np.arange(int(free.sum()))
+            basis = basis.remap(arc_map, int(free.sum()))
+            keep, tail, head, cap = keep[free], tail[free], head[free], cap[free]
+            del rc, free, arc_map
         seconds[name] += time.perf_counter() - t0
-    return fixed + flow, duals
+    return total, duals
