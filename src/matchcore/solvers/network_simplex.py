@@ -15,8 +15,9 @@ rest from the root the same way. Trees stay *strongly feasible* (Cunningham's
 leaving-arc rule), which excludes cycling on degenerate pivots.
 
 Entering arcs come from a candidate list by default (``pivot="candidate"``),
-or from block search (``pivot="block"``), the two rules Kovács found fastest
-for LEMON's network simplex. numba is imported when the first solve
+or from block search (``pivot="block"``, LEMON's default rule); on
+matchcore's networks, as measured (see ``_pivot_sizes``), candidate lists
+with a long minor phase were the fastest. numba is imported when the first solve
 compiles the loops (``cache=True``: once per machine, then loaded from
 disk), never when matchcore is imported.
 """
@@ -189,18 +190,15 @@ def is_compiled() -> bool:
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) the loops with a tiny solve.
 
-    The first call in a fresh environment compiles for several seconds;
-    later processes load the cache in well under a second.
+    The first call on a machine compiles for several seconds (32 s measured
+    on a shared 2-core machine under load 9); later processes load the
+    cache in about a second.
     """
-    net = FlowNetwork(
-        2,
-        np.array([0], np.int64),
-        np.array([1], np.int64),
-        np.array([1], np.int64),
-        np.array([-1], np.int64),
-        np.array([1, -1], np.int64),
-    )
-    network_simplex(net)
+    # A hub circulation: hub 0 -> need 1 -> resource 2 -> hub, and a warm re-solve.
+    one = np.ones(3, np.int64)
+    net = FlowNetwork(3, np.array([0, 1, 2], np.int64), np.array([1, 2, 0], np.int64),
+                      one, np.array([0, -1, 0], np.int64), np.zeros(3, np.int64))
+    network_simplex(net, basis=transport_start(net, 1))
 
 
 def _big_m(network: FlowNetwork) -> int:
