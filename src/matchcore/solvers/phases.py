@@ -10,6 +10,7 @@ every phase's optimality with :mod:`.certify`, and returns units per edge.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -113,7 +114,8 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
             # One network, one basis, all phases (see .warm_phases).
             from .warm_phases import solve_phases
 
-            costs = [(name, phase_cost(net, needs, edges, len(resources), nc, ec))
+            costs = [(name, functools.partial(phase_cost, net, needs, edges, len(resources),
+                                              nc, ec))
                      for name, nc, ec in phases]
             warm_flow, batch_duals = solve_phases(net, costs, a, seconds,
                                                   f"solver {backend.name!r}")

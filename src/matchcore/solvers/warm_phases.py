@@ -32,6 +32,7 @@ for the OR-Tools back-end (max flows, then its min-cost flow).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -45,7 +46,7 @@ __all__ = ["solve_phases"]
 
 def solve_phases(
     net: FlowNetwork,
-    phase_costs: list[tuple[str, np.ndarray]],
+    phase_costs: Sequence[tuple[str, Callable[[], np.ndarray]]],
     n_needs: int,
     seconds: dict[str, float],
     who: str = "solver 'simplex'",
@@ -57,8 +58,10 @@ def solve_phases(
     net : FlowNetwork
         A batch's circulation (:meth:`TransportProblem.network`: hub 0, then
         the needs' arcs first); its own costs are ignored.
-    phase_costs : list of (name, ndarray of int64, shape (n_arcs,))
-        Each phase's arc costs, minimised in turn.
+    phase_costs : sequence of (name, callable)
+        Each phase's name and a function giving its arc costs (int64, shape
+        ``(n_arcs,)``), minimised in turn; called when the phase starts, so
+        only one phase's costs are held at a time.
     n_needs : int
         Needs of the batch (the hub's first arcs), for the greedy start.
     seconds : dict
@@ -85,9 +88,11 @@ def solve_phases(
     total = np.zeros(net.n_arcs, dtype=np.int64)
     basis: Basis | None = None
     duals: list[np.ndarray] = []
-    for k, (name, full_cost) in enumerate(phase_costs):
+    for k, (name, make_cost) in enumerate(phase_costs):
         t0 = time.perf_counter()
-        cost = full_cost if len(keep) == net.n_arcs else full_cost[keep]
+        cost = make_cost()
+        if len(keep) < net.n_arcs:
+            cost = cost[keep]
         sub = FlowNetwork(n, tail, head, cap, cost, supply)
         if basis is None:
             basis = transport_start(sub, n_needs)
@@ -119,5 +124,6 @@ def solve_phases(
             basis = basis.remap(arc_map, int(free.sum()))
             keep, tail, head, cap = keep[free], tail[free], head[free], cap[free]
             del rc, free, arc_map
+        del sub, cost, flow  # before the next phase's costs are made
         seconds[name] += time.perf_counter() - t0
     return total, duals
