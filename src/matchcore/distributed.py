@@ -15,7 +15,7 @@ import itertools
 import math
 import pickle
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +42,10 @@ __all__ = [
     "split_by",
 ]
 
-#: A round: its needs list and resources list (frames or paths).
-Round = tuple["pd.DataFrame | PathLike", "pd.DataFrame | PathLike"]
+#: The two lists of a round: frames or paths.
+Lists = tuple[pd.DataFrame | PathLike, pd.DataFrame | PathLike]
+#: A round: its lists, or a function of no argument returning them where it runs.
+Round = Lists | Callable[[], Lists]
 
 #: The packing rule's default: small rounds share a task until it holds at
 #: least this many needs (about a second of work), so that a task is worth
@@ -53,9 +55,9 @@ PACK_NEEDS = 5_000
 
 @dataclass(frozen=True)
 class _Pack:
-    """The rounds of one task; scattered as one object (a list would be split)."""
+    """The rounds of one task: (name, (needs, resources) or a function giving them)."""
 
-    rounds: list[tuple[str, Any, Any]]
+    rounds: list[tuple[str, Any]]
 
 
 # ---------------------------------------------------------------------------
@@ -77,23 +79,27 @@ def match_many(
     Parameters
     ----------
     rounds : mapping of str to (needs, resources), or iterable of (name, (needs, resources))
-        The rounds, by name. An iterable (e.g.
+        The rounds, by name. The lists are frames or paths (a path is read
+        where the round runs), or the pair is replaced by a function of no
+        argument returning it (e.g. ``functools.partial(synthetic.street,
+        k)``), called where the round runs: then no process but the worker
+        ever holds the round. An iterable (e.g.
         :func:`matchcore.synthetic.province_rounds`) is consumed as the
-        rounds are submitted, so the caller never needs to hold them all.
+        rounds are submitted.
     options : MatchOptions, optional
         The options of every round; keyword ``overrides`` (any field of
         :class:`~matchcore.MatchOptions`) win, as in :func:`~matchcore.match`.
     client : distributed.Client, optional
         Without one, the rounds run one after another in this process. With
-        one, each pack of rounds (see ``pack_needs``) is scattered to the
-        cluster once and matched by one task; the results are gathered in
-        one call.
+        one, each pack of rounds (see ``pack_needs``) is one task, which
+        carries its rounds' lists (each list is used by one task only, so it
+        travels once); the results are gathered in one call.
     pack_needs : int, default PACK_NEEDS (5_000)
         The packing rule: rounds are taken in the order given, and a task
         takes rounds until it holds at least ``pack_needs`` needs; a round
-        that large is a task of its own. A round given as paths counts as
-        ``pack_needs`` needs (it is read on the worker). ``pack_needs=1``
-        gives one task per round.
+        that large is a task of its own. A round given as paths or as a
+        function counts as ``pack_needs`` needs (its size is not known here).
+        ``pack_needs=1`` gives one task per round.
     retries : int, default 2
         Dask's ``retries=`` for each task (a task that raises is run again on
         another worker; a task whose worker dies is rescheduled by Dask
@@ -132,6 +138,13 @@ def match_many(
     Rounds are independent: a resource of one round never serves a need of
     another. One very large round stays one exact solve on one worker.
 
+    The lists travel inside their task rather than being scattered first:
+    the scheduler keeps a task's recipe and can run it again when its worker
+    dies, while scattered data held by a dead worker is lost for good
+    (Dask then cancels the tasks that needed it). The price is that the
+    scheduler holds the lists of tasks not yet run: for data larger than a
+    machine, give rounds as paths or functions.
+
     Examples
     --------
     >>> import matchcore as mc
@@ -154,9 +167,9 @@ def match_many(
     if client is None:
         names: list[str] = []
         outcomes: dict[str, MatchResult | BaseException] = {}
-        for name, needs, resources in items:
+        for name, value in items:
             names.append(name)
-            outcomes.update(_match_pack(_Pack([(name, needs, resources)]), opts, certify))
+            outcomes.update(_match_pack(_Pack([(name, value)]), opts, certify))
     else:
         _check_picklable(opts)
         names, outcomes = _run_on(client, items, opts, certify, pack_needs, retries)
@@ -165,8 +178,8 @@ def match_many(
 
 def _checked_rounds(
     rounds: Mapping[str, Round] | Iterable[tuple[str, Round]],
-) -> Iterator[tuple[str, Any, Any]]:
-    """(name, needs, resources) of each round, checked as it is taken."""
+) -> Iterator[tuple[str, Any]]:
+    """(name, round) of each round, checked as it is taken."""
     if isinstance(rounds, (str, bytes, pd.DataFrame)) or not isinstance(
         rounds, (Mapping, Iterable)
     ):
@@ -186,10 +199,10 @@ def _checked_rounds(
         if name in seen:
             raise InputError(f"round names must be unique; got {name!r} twice")
         seen.add(name)
-        if not (isinstance(value, (tuple, list)) and len(value) == 2):
-            raise InputError(f"round {name!r} must be a (needs, resources) pair; got "
-                             f"{type(value).__name__}")
-        yield name, value[0], value[1]
+        if not (callable(value) or (isinstance(value, (tuple, list)) and len(value) == 2)):
+            raise InputError(f"round {name!r} must be a (needs, resources) pair or a function "
+                             f"returning one; got {type(value).__name__}")
+        yield name, value
 
 
 def _check_picklable(opts: MatchOptions) -> None:
@@ -208,19 +221,19 @@ def _check_picklable(opts: MatchOptions) -> None:
         ) from err
 
 
-def _needs_of(frame: Any, pack_needs: int) -> int:
-    return len(frame) if isinstance(frame, pd.DataFrame) else pack_needs
+def _needs_of(value: Any, pack_needs: int) -> int:
+    if isinstance(value, (tuple, list)) and isinstance(value[0], pd.DataFrame):
+        return len(value[0])
+    return pack_needs
 
 
-def _packs(
-    items: Iterable[tuple[str, Any, Any]], pack_needs: int
-) -> Iterator[_Pack]:
+def _packs(items: Iterable[tuple[str, Any]], pack_needs: int) -> Iterator[_Pack]:
     """The packing rule: rounds in order, a pack closed once it holds >= pack_needs needs."""
-    current: list[tuple[str, Any, Any]] = []
+    current: list[tuple[str, Any]] = []
     held = 0
-    for name, needs, resources in items:
-        current.append((name, needs, resources))
-        held += _needs_of(needs, pack_needs)
+    for name, value in items:
+        current.append((name, value))
+        held += _needs_of(value, pack_needs)
         if held >= pack_needs:
             yield _Pack(current)
             current, held = [], 0
@@ -233,8 +246,9 @@ def _match_pack(
 ) -> dict[str, MatchResult | BaseException]:
     """Match each round of a pack; a failing round gives its exception, not the pack's."""
     out: dict[str, MatchResult | BaseException] = {}
-    for name, needs, resources in pack.rounds:
+    for name, value in pack.rounds:
         try:
+            needs, resources = value() if callable(value) else value
             out[name] = match(needs, resources, options, certify=certify)
         except Exception as err:
             out[name] = _portable(err)
@@ -252,7 +266,7 @@ def _portable(err: BaseException) -> BaseException:
 
 def _run_on(
     client: Any,
-    items: Iterable[tuple[str, Any, Any]],
+    items: Iterable[tuple[str, Any]],
     opts: MatchOptions,
     certify: bool,
     pack_needs: int,
@@ -264,12 +278,12 @@ def _run_on(
     futures = []
     members: list[list[str]] = []
     for pack in _packs(items, pack_needs):
-        names.extend(name for name, _, _ in pack.rounds)
-        members.append([name for name, _, _ in pack.rounds])
-        data = client.scatter(pack, hash=False)  # the lists travel once, not in the graph
-        futures.append(client.submit(_match_pack, data, opts, certify, retries=retries,
+        members.append([name for name, _ in pack.rounds])
+        names.extend(members[-1])
+        # Not scattered: a task's own arguments survive its worker's death (see Notes).
+        futures.append(client.submit(_match_pack, pack, opts, certify, retries=retries,
                                      pure=False))
-        del data, pack
+        del pack
     wait(futures)
     done = [f for f in futures if f.status == "finished"]
     outcomes: dict[str, MatchResult | BaseException] = {}

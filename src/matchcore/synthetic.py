@@ -10,6 +10,7 @@ province of many streets one street at a time (the rounds of
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -27,6 +28,7 @@ __all__ = [
     "PROVINCE",
     "Spec",
     "district",
+    "province_recipes",
     "province_rounds",
     "street",
     "street_seed",
@@ -745,7 +747,7 @@ def street(
     n = int(needs_per_street)
     base = _spec(preset, {})
     scale = n / base.n_needs
-    fixed = {"n_needs": n, "street": name}
+    fixed: dict[str, Any] = {"n_needs": n, "street": name}
     if "n_communities" not in overrides:
         fixed["n_communities"] = max(1, round(base.n_communities * scale))
     if "team_members" not in overrides:
@@ -759,8 +761,11 @@ def street(
     for frame, key in ((needs, "need_id"), (resources, "resource_id")):
         lat = frame["lat"].to_numpy() + dy / _M_PER_DEG_LAT
         lon = frame["lon"].to_numpy() + dx / (_M_PER_DEG_LAT * math.cos(math.radians(ORIGIN[0])))
-        out.append(frame.assign(**{key: name + "-" + frame[key].astype(str),
-                                   "lat": np.round(lat, 6), "lon": np.round(lon, 6)}))
+        moved = frame.copy()
+        moved[key] = name + "-" + frame[key].astype(str)
+        moved["lat"] = np.round(lat, 6)
+        moved["lon"] = np.round(lon, 6)
+        out.append(moved)
     return out[0], out[1]
 
 
@@ -774,8 +779,8 @@ def province_rounds(
 
     Lazy: each street is built when it is asked for (by :func:`street`), so
     no process holds the province. Pass it to :func:`matchcore.match_many`
-    (which consumes it as it submits), or build the streets on the workers
-    by submitting :func:`street` itself.
+    (which consumes it as it submits); :func:`province_recipes` gives the
+    same streets to be built on the workers instead.
 
     Parameters
     ----------
@@ -794,3 +799,26 @@ def province_rounds(
     for k in range(int(n_streets)):
         needs, resources = street(k, needs_per_street, seed, **street_options)
         yield f"S{k:05d}", (needs, resources)
+
+
+def province_recipes(
+    n_streets: int = PROVINCE["n_streets"],
+    needs_per_street: int = PROVINCE["needs_per_street"],
+    seed: int = 0,
+    **street_options: Any,
+) -> Iterator[tuple[str, Callable[[], tuple[pd.DataFrame, pd.DataFrame]]]]:
+    """The streets of :func:`province_rounds` as recipes: ``(name, build)``.
+
+    ``build()`` returns the street's (needs, resources), equal to those of
+    :func:`province_rounds`; :func:`matchcore.match_many` calls it where the
+    round runs, so a worker builds each street and nothing large travels.
+
+    Examples
+    --------
+    >>> from matchcore import synthetic
+    >>> (name, build), = synthetic.province_recipes(1, 100, seed=4)
+    >>> name, len(build()[0])
+    ('S00000', 100)
+    """
+    for k in range(int(n_streets)):
+        yield f"S{k:05d}", functools.partial(street, k, needs_per_street, seed, **street_options)
