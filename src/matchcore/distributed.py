@@ -38,6 +38,7 @@ __all__ = [
     "RoundTables",
     "concat_results",
     "match_many",
+    "plan_tasks",
     "scenario_grid",
     "split_by",
 ]
@@ -225,6 +226,24 @@ def _needs_of(value: Any, pack_needs: int) -> int:
     if isinstance(value, (tuple, list)) and isinstance(value[0], pd.DataFrame):
         return len(value[0])
     return pack_needs
+
+
+def plan_tasks(
+    rounds: Mapping[str, Round] | Iterable[tuple[str, Round]], pack_needs: int = PACK_NEEDS
+) -> list[list[str]]:
+    """The names of the rounds each task of :func:`match_many` would hold (the packing rule).
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> needs, resources = mc.synthetic.tiny()  # 5 needs each
+    >>> rounds = {name: (needs, resources) for name in "abcde"}
+    >>> mc.distributed.plan_tasks(rounds, pack_needs=10)
+    [['a', 'b'], ['c', 'd'], ['e']]
+    """
+    pack_needs = int(check_scalar(pack_needs, "pack_needs", "int", low=1))
+    return [[name for name, _ in pack.rounds]
+            for pack in _packs(_checked_rounds(rounds), pack_needs)]
 
 
 def _packs(items: Iterable[tuple[str, Any]], pack_needs: int) -> Iterator[_Pack]:
