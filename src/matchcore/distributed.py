@@ -102,9 +102,11 @@ def match_many(
         function counts as ``pack_needs`` needs (its size is not known here).
         ``pack_needs=1`` gives one task per round.
     retries : int, default 2
-        Dask's ``retries=`` for each task (a task that raises is run again on
-        another worker; a task whose worker dies is rescheduled by Dask
-        anyway). Matching is deterministic, so a retry gives the same result.
+        Dask's ``retries=`` for each task: a task that fails as a whole runs
+        again. A task whose worker dies is rescheduled by Dask (up to its
+        ``distributed.scheduler.allowed-failures``). A round's own exception
+        is not retried but reported (matching is deterministic, so a re-run
+        would fail the same way). A re-run gives the same result.
     certify : bool, default True
         As for :func:`~matchcore.match`.
     **overrides
@@ -310,10 +312,19 @@ def _run_on(
         outcomes.update(part)
     for future, pack_names in zip(futures, members):
         if future.status != "finished":
-            err = future.exception()
+            err = _failure_of(future)
             for name in pack_names:
                 outcomes[name] = err
     return names, outcomes
+
+
+def _failure_of(future: Any) -> BaseException:
+    """Why a task did not finish: its exception, or the cancellation itself."""
+    try:
+        err = future.exception()
+    except Exception as cancelled:  # a cancelled future has no exception to give
+        return cancelled
+    return err if isinstance(err, BaseException) else RuntimeError(f"task {future.status}")
 
 
 def _collect(
@@ -586,7 +597,7 @@ def scenario_grid(
             outcomes[names[k]] = frame
         for k, f in enumerate(futures):
             if f.status != "finished":
-                outcomes[names[k]] = f.exception()
+                outcomes[names[k]] = _failure_of(f)
     frames = {n: o for n, o in outcomes.items() if isinstance(o, pd.DataFrame)}
     errors = {n: o for n, o in outcomes.items() if isinstance(o, BaseException)}
     if errors:
