@@ -11,8 +11,9 @@ Examples
 True
 """
 
-from . import analysis, geo, metrics, model, synthetic
-from .errors import InputError, MatchcoreError, MatchcoreWarning, SolverError
+from . import analysis, distributed, geo, metrics, model, synthetic
+from .distributed import match_many
+from .errors import InputError, MatchcoreError, MatchcoreWarning, RoundsFailed, SolverError
 from .io import read_needs, read_resources, write_table
 from .ledger.store import ProjectLedger
 from .model.candidates import CandidateGraph, build_candidates
@@ -36,6 +37,7 @@ __all__ = [
     "MatchcoreError",
     "MatchcoreWarning",
     "ProjectLedger",
+    "RoundsFailed",
     "SolverError",
     "Taxonomy",
     "Weights",
@@ -43,8 +45,10 @@ __all__ = [
     "analysis",
     "available_solvers",
     "build_candidates",
+    "distributed",
     "geo",
     "match",
+    "match_many",
     "metrics",
     "model",
     "plot",

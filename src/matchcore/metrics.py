@@ -10,7 +10,7 @@ sorted by its keys, so it does not depend on the row order of the lists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,6 +35,7 @@ __all__ = [
     "gini",
     "jain_index",
     "summary",
+    "union_summary",
 ]
 
 #: The label of a missing community, grid or provider kind in the tables.
@@ -183,21 +184,83 @@ def summary(result: MatchResult) -> pd.Series:
     4
     """
     d = result.district
-    served = result.served
-    demand = d.demand
-    units = result.units
-    dist = result.graph.distance
+    return _headline(d.demand, d.priority, result.served, d.capacity, result.units,
+                     result.graph.distance, result.score, by_community(result))
+
+
+def union_summary(results: Mapping[str, MatchResult]) -> pd.Series:
+    """The headline figures of several rounds taken as one: metrics of the union.
+
+    Every count and total is summed over the rounds and every ratio is
+    recomputed from the sums (coverage is Σ assigned / Σ demand over all
+    needs, never a mean of the rounds' coverages); the fairness figures are
+    taken over the communities of every round, a community being keyed by
+    (round, community) since names repeat across streets.
+
+    Parameters
+    ----------
+    results : mapping of str to MatchResult
+        The rounds, e.g. the streets of a city from :func:`matchcore.match_many`.
+
+    Returns
+    -------
+    pandas.Series
+        The fields of :func:`summary`. Equal to the summary of one round
+        matched on the union of the lists whenever no candidate edge crosses
+        two rounds (and community names are distinct across rounds).
+
+    Raises
+    ------
+    InputError
+        If ``results`` is empty.
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+    >>> union = mc.metrics.union_summary({"a": r, "b": r})
+    >>> int(union["n_needs"]), bool(union["unit_coverage"] == r.metrics["unit_coverage"])
+    (10, True)
+    """
+    rounds = list(results.values())
+    if not rounds:
+        raise InputError("results must hold at least one round")
+    def joined(values: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(values)
+
+    return _headline(
+        joined([r.district.demand for r in rounds]),
+        joined([r.district.priority for r in rounds]),
+        joined([r.served for r in rounds]),
+        joined([r.district.capacity for r in rounds]),
+        joined([r.units for r in rounds]),
+        joined([r.graph.distance for r in rounds]),
+        joined([r.score for r in rounds]),
+        pd.concat([by_community(r) for r in rounds], ignore_index=True),
+    )
+
+
+def _headline(
+    demand: np.ndarray,
+    prio: np.ndarray,
+    served: np.ndarray,
+    capacity: np.ndarray,
+    units: np.ndarray,
+    dist: np.ndarray,
+    score: np.ndarray,
+    communities: pd.DataFrame,
+) -> pd.Series:
+    """The fields of :func:`summary` from per-need, per-resource and per-edge arrays."""
     total_units = int(units.sum())
-    prio = d.priority
-    coverage = by_community(result)["unit_coverage"].to_numpy(dtype=float)
+    coverage = communities["unit_coverage"].to_numpy(dtype=float)
     coverage = coverage[~np.isnan(coverage)]
     return pd.Series(
         {
-            "n_needs": d.n_needs,
-            "n_resources": d.n_resources,
-            "n_edges": result.graph.n_edges,
+            "n_needs": len(demand),
+            "n_resources": len(capacity),
+            "n_edges": len(units),
             "demand_units": int(demand.sum()),
-            "capacity_units": int(d.capacity.sum()),
+            "capacity_units": int(capacity.sum()),
             "assigned_units": total_units,
             "unmet_units": int(demand.sum()) - total_units,
             "unit_coverage": _ratio(total_units, demand.sum()),
@@ -206,12 +269,12 @@ def summary(result: MatchResult) -> pd.Series:
             "needs_unserved": int((served == 0).sum()),
             "need_coverage": _ratio((served >= demand).sum(), len(demand)),
             "priority_weighted_coverage": _ratio((prio * served).sum(), (prio * demand).sum()),
-            "utilisation": _ratio(total_units, d.capacity.sum()),
+            "utilisation": _ratio(total_units, capacity.sum()),
             "mean_distance": float((dist * units).sum() / total_units)
             if total_units
             else float("nan"),
             "max_distance": float(dist[units > 0].max()) if total_units else float("nan"),
-            "total_score": float((result.score * units).sum()),
+            "total_score": float((score * units).sum()),
             "community_fairness": jain_index(coverage),
             "coverage_gini": gini(coverage),
         },

@@ -3,13 +3,16 @@
 :func:`tiny` is a fixed five-need district used in docstrings and tests;
 :func:`district` builds realistic districts from a preset (:data:`PRESETS`):
 ``seed_street`` calibrated to a real street, ``district_10k``, ``city_100k`` and
-``city_1m`` for benchmarks.
+``city_1m`` for benchmarks; :func:`street` and :func:`province_rounds` build a
+province of many streets one street at a time (the rounds of
+:func:`matchcore.match_many`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -19,7 +22,19 @@ import pandas as pd
 from .errors import InputError
 from .model.taxonomy import DEFAULT_CATEGORIES
 
-__all__ = ["KINDS", "PRESETS", "Spec", "district", "suggested_max_distance", "tiny"]
+__all__ = [
+    "KINDS",
+    "PRESETS",
+    "PROVINCE",
+    "Spec",
+    "district",
+    "province_recipes",
+    "province_rounds",
+    "street",
+    "street_seed",
+    "suggested_max_distance",
+    "tiny",
+]
 
 
 def tiny() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -384,8 +399,12 @@ def district(
     >>> needs["grid"].groupby(needs["community"]).nunique().sum()
     np.int64(42)
     """
-    spec = _spec(preset, overrides)
-    rng = np.random.default_rng(seed)
+    return _district(_spec(preset, overrides), np.random.default_rng(seed), progress)
+
+
+def _district(
+    spec: Spec, rng: np.random.Generator, progress: Callable[[str, float], None] | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     report = progress or (lambda step, done: None)
 
     report("communities", 0.0)
@@ -648,3 +667,158 @@ def _resources(
         "members": pd.array(np.where(members > 0, members, np.nan), dtype="Int64"),
         "street": spec.street,
     })
+
+
+# ---------------------------------------------------------------------------
+# a province: many streets, generated one at a time
+
+#: The province of the scale benchmark: 10^4 streets of 10^4 needs (10^8 needs),
+#: each street a ``district_10k`` with its own seed, placed on a square lattice
+#: ``spacing`` metres apart so that no resource reaches another street.
+PROVINCE: dict[str, Any] = {
+    "n_streets": 10_000, "needs_per_street": 10_000, "preset": "district_10k",
+    "spacing": 20_000.0,
+}
+
+
+def street_seed(seed: int, k: int) -> np.random.SeedSequence:
+    """The seed of street ``k`` of a province: child ``k`` of ``SeedSequence(seed)``.
+
+    Equal to ``np.random.SeedSequence(seed).spawn(k + 1)[k]`` (the same
+    entropy and spawn key), built in O(1), so that any process can build any
+    street without the streets before it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = street_seed(7, 3).generate_state(2)
+    >>> b = np.random.SeedSequence(7).spawn(4)[3].generate_state(2)
+    >>> bool((a == b).all())
+    True
+    """
+    k = int(k)
+    if k < 0:
+        raise InputError(f"`k` must be a street index >= 0; got {k}")
+    return np.random.SeedSequence(int(seed), spawn_key=(k,))
+
+
+def street(
+    k: int,
+    needs_per_street: int = 10_000,
+    seed: int = 0,
+    *,
+    preset: str = "district_10k",
+    spacing: float = 20_000.0,
+    **overrides: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Street ``k`` of a synthetic province: a district of its own, built alone.
+
+    Parameters
+    ----------
+    k : int
+        The street's index (>= 0).
+    needs_per_street : int, default 10_000
+        Its needs; the preset's communities and resources scale with it.
+    seed : int, default 0
+        The province's seed; the street's generator is seeded with
+        :func:`street_seed` ``(seed, k)``.
+    preset : str, default "district_10k"
+        The street's parameters (:data:`PRESETS`).
+    spacing : float, default 20_000
+        Metres between street centres on the province's square lattice (far
+        more than any reach, so streets are independent rounds).
+    **overrides
+        Any field of :class:`Spec`.
+
+    Returns
+    -------
+    needs, resources : pandas.DataFrame
+        As :func:`district`, with ids prefixed ``S{k:05d}-`` (unique across
+        the province) and the ``street`` column ``S{k:05d}``.
+
+    Examples
+    --------
+    >>> from matchcore import synthetic
+    >>> needs, resources = synthetic.street(3, 200, seed=1)
+    >>> needs["need_id"].iloc[0], needs["street"].iloc[0], len(needs)
+    ('S00003-N-0001', 'S00003', 200)
+    """
+    name = f"S{int(k):05d}"
+    n = int(needs_per_street)
+    base = _spec(preset, {})
+    scale = n / base.n_needs
+    fixed: dict[str, Any] = {"n_needs": n, "street": name}
+    if "n_communities" not in overrides:
+        fixed["n_communities"] = max(1, round(base.n_communities * scale))
+    if "team_members" not in overrides:
+        fixed["team_members"] = max(20, round(base.team_members * scale))
+    spec = _spec(preset, {**fixed, **overrides})
+    needs, resources = _district(spec, np.random.default_rng(street_seed(seed, k)), None)
+    # Each street has its own place on the province's lattice.
+    side = 100
+    dx, dy = (k % side) * float(spacing), (k // side) * float(spacing)
+    out = []
+    for frame, key in ((needs, "need_id"), (resources, "resource_id")):
+        lat = frame["lat"].to_numpy() + dy / _M_PER_DEG_LAT
+        lon = frame["lon"].to_numpy() + dx / (_M_PER_DEG_LAT * math.cos(math.radians(ORIGIN[0])))
+        moved = frame.copy()
+        moved[key] = name + "-" + frame[key].astype(str)
+        moved["lat"] = np.round(lat, 6)
+        moved["lon"] = np.round(lon, 6)
+        out.append(moved)
+    return out[0], out[1]
+
+
+def province_rounds(
+    n_streets: int = PROVINCE["n_streets"],
+    needs_per_street: int = PROVINCE["needs_per_street"],
+    seed: int = 0,
+    **street_options: Any,
+) -> Iterator[tuple[str, tuple[pd.DataFrame, pd.DataFrame]]]:
+    """The streets of a synthetic province, one at a time: ``(name, (needs, resources))``.
+
+    Lazy: each street is built when it is asked for (by :func:`street`), so
+    no process holds the province. Pass it to :func:`matchcore.match_many`
+    (which consumes it as it submits); :func:`province_recipes` gives the
+    same streets to be built on the workers instead.
+
+    Parameters
+    ----------
+    n_streets : int, default 10_000
+    needs_per_street : int, default 10_000
+    seed : int, default 0
+    **street_options
+        Passed to :func:`street` (``preset``, ``spacing``, Spec fields).
+
+    Examples
+    --------
+    >>> from matchcore import synthetic
+    >>> [(name, len(n)) for name, (n, r) in synthetic.province_rounds(2, 100)]
+    [('S00000', 100), ('S00001', 100)]
+    """
+    for k in range(int(n_streets)):
+        needs, resources = street(k, needs_per_street, seed, **street_options)
+        yield f"S{k:05d}", (needs, resources)
+
+
+def province_recipes(
+    n_streets: int = PROVINCE["n_streets"],
+    needs_per_street: int = PROVINCE["needs_per_street"],
+    seed: int = 0,
+    **street_options: Any,
+) -> Iterator[tuple[str, Callable[[], tuple[pd.DataFrame, pd.DataFrame]]]]:
+    """The streets of :func:`province_rounds` as recipes: ``(name, build)``.
+
+    ``build()`` returns the street's (needs, resources), equal to those of
+    :func:`province_rounds`; :func:`matchcore.match_many` calls it where the
+    round runs, so a worker builds each street and nothing large travels.
+
+    Examples
+    --------
+    >>> from matchcore import synthetic
+    >>> (name, build), = synthetic.province_recipes(1, 100, seed=4)
+    >>> name, len(build()[0])
+    ('S00000', 100)
+    """
+    for k in range(int(n_streets)):
+        yield f"S{k:05d}", functools.partial(street, k, needs_per_street, seed, **street_options)
