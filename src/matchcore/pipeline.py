@@ -21,7 +21,7 @@ from .io import PathLike, read_needs, read_resources
 from .memory import release
 from .model.candidates import CandidateGraph, Scope, candidates_of, keep_best
 from .model.district import District, to_district
-from .model.problem import OBJECTIVES, Objective, TransportProblem
+from .model.problem import OBJECTIVES, Objective, TransportProblem, check_units
 from .model.scoring import Weights, score_edges
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
@@ -181,6 +181,7 @@ def prepare_round(
     needs_v = read_needs(needs)
     resources_v = read_resources(resources)
     district = to_district(needs_v, resources_v)
+    check_units(district.demand, district.capacity, district.need_ids, district.resource_ids)
     arrival = (
         needs_v.reset_index(drop=True).sort_values("need_id", kind="stable").index.to_numpy()
     ).astype(np.int64)
@@ -477,6 +478,7 @@ def solve_assignment(
     r = validate_id_table(resources, "resources", "resource_id", "capacity")
     need_ids = n["need_id"].to_numpy(dtype=object)
     res_ids = r["resource_id"].to_numpy(dtype=object)
+    check_units(n["demand"].to_numpy(np.int64), r["capacity"].to_numpy(np.int64), need_ids, res_ids)
     i, j, score, order = _validate_edges(edges, need_ids, res_ids)
     if (order != np.arange(len(order))).any():  # not already sorted by (need, resource)
         i, j, score = i[order], j[order], score[order]
