@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .model.problem import exact_sum
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -187,7 +188,8 @@ def summary(result: MatchResult) -> pd.Series:
     demand = d.demand
     units = result.units
     dist = result.graph.distance
-    total_units = int(units.sum())
+    total_units = exact_sum(units)
+    demand_units, capacity_units = exact_sum(demand), exact_sum(d.capacity)
     prio = d.priority
     coverage = by_community(result)["unit_coverage"].to_numpy(dtype=float)
     coverage = coverage[~np.isnan(coverage)]
@@ -196,17 +198,17 @@ def summary(result: MatchResult) -> pd.Series:
             "n_needs": d.n_needs,
             "n_resources": d.n_resources,
             "n_edges": result.graph.n_edges,
-            "demand_units": int(demand.sum()),
-            "capacity_units": int(d.capacity.sum()),
+            "demand_units": demand_units,
+            "capacity_units": capacity_units,
             "assigned_units": total_units,
-            "unmet_units": int(demand.sum()) - total_units,
-            "unit_coverage": _ratio(total_units, demand.sum()),
+            "unmet_units": demand_units - total_units,
+            "unit_coverage": _ratio(total_units, demand_units),
             "needs_fully_served": int((served >= demand).sum()),
             "needs_partly_served": int(((served > 0) & (served < demand)).sum()),
             "needs_unserved": int((served == 0).sum()),
             "need_coverage": _ratio((served >= demand).sum(), len(demand)),
             "priority_weighted_coverage": _ratio((prio * served).sum(), (prio * demand).sum()),
-            "utilisation": _ratio(total_units, d.capacity.sum()),
+            "utilisation": _ratio(total_units, capacity_units),
             "mean_distance": float((dist * units).sum() / total_units)
             if total_units
             else float("nan"),

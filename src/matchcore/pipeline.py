@@ -358,6 +358,16 @@ def _lookup(
     return at[codes], (ids[at] == values)[codes]
 
 
+def _is_bool(column: pd.Series) -> np.ndarray:
+    """Which cells of ``column`` are booleans, shape ``(len(column),)``."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.notna().to_numpy()
+    if column.dtype != object:
+        return np.zeros(len(column), dtype=bool)
+    return np.fromiter((isinstance(v, (bool, np.bool_)) for v in column.to_numpy()),
+                       dtype=bool, count=len(column))
+
+
 def _validate_edges(
     edges: pd.DataFrame, need_ids: np.ndarray, res_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -376,10 +386,17 @@ def _validate_edges(
     need_u, need_code = _edge_ids(frame["need_id"])
     res_u, res_code = _edge_ids(frame["resource_id"])
     need, res = need_u[need_code], res_u[res_code]
-    score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
+    # A missing id (None, NaN, NA) is no id: str() would make it a need named "nan".
+    no_need = frame["need_id"].isna().to_numpy()
+    no_res = frame["resource_id"].isna().to_numpy()
+    score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float, copy=True)
+    # Booleans are not numbers: to_numeric would take True as 1.0.
+    score[_is_bool(frame["score"])] = np.nan
 
     def fail(pos: int, column: str, rule: str, found: str) -> None:
-        place = f"edge {need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
+        shown_need = None if no_need[pos] else need[pos]
+        shown_res = None if no_res[pos] else res[pos]
+        place = f"edge {shown_need!r}-{shown_res!r} (row {pos + 1} of edges)"
         problems.append(f"`{column}` must {rule}; got {found} for {place}")
         records.append({"table": "edges", "row": pos + 1, "line": None,
                         "id": f"{need[pos]}-{res[pos]}", "column": column.replace("`", ""),
@@ -387,12 +404,18 @@ def _validate_edges(
 
     i, ok_i = _lookup(need_ids, need_u, need_code)
     j, ok_j = _lookup(res_ids, res_u, res_code)
+    ok_i &= ~no_need
+    ok_j &= ~no_res
     # Visit only the failing rows: a Python loop over every edge dominated at 10^6 edges.
     finite = np.isfinite(score)
     for pos in np.flatnonzero(~(ok_i & ok_j & finite)).tolist():
-        if not ok_i[pos]:
+        if no_need[pos]:
+            fail(pos, "need_id", "be a non-empty id", "a missing value")
+        elif not ok_i[pos]:
             fail(pos, "need_id", "name a need of the needs table", repr(need[pos]))
-        if not ok_j[pos]:
+        if no_res[pos]:
+            fail(pos, "resource_id", "be a non-empty id", "a missing value")
+        elif not ok_j[pos]:
             fail(pos, "resource_id", "name a resource of the resources table", repr(res[pos]))
         if not finite[pos]:
             fail(pos, "score", "be a finite number", show_value(frame["score"].iat[pos]))

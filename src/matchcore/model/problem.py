@@ -339,7 +339,7 @@ units (the most every exact back-end solves exactly); got 9,007,199,254,740,993 
         k = int(np.argmax(values))
         top = int(values[k])
         if top > MAX_UNITS:
-            place = f"{entity} {ids[k]!r}" if ids is not None else f"{entity} at index {k}"
+            place = f"{entity} {str(ids[k])!r}" if ids is not None else f"{entity} at index {k}"
             raise InputError(f"`{what}` must be {limit}; got {top:,} for {place}")
         total = exact_sum(values)
         if total > MAX_UNITS:
