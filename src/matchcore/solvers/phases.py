@@ -75,12 +75,15 @@ def run_backend(who: str, fn: Callable[[FlowNetwork], np.ndarray],
     """Call a back-end on a network; whatever else it raises becomes a :class:`SolverError`.
 
     The one place where back-end failures (OR-Tools' ``RuntimeError`` or
-    ``OverflowError``, a HiGHS status, a networkx exception) are turned into
-    the library's error, named after the back-end; matchcore's own errors
-    (and running out of memory) pass through.
+    ``OverflowError``, a HiGHS status, a networkx exception, a back-end's own
+    :class:`SolverError`) become a :class:`SolverError` that names the
+    back-end as registered; matchcore's other errors (and running out of
+    memory) pass through.
     """
     try:
         return np.asarray(fn(network), dtype=np.int64)
+    except SolverError as err:
+        raise SolverError(f"{who} failed: {err}") from err
     except (MatchcoreError, MemoryError):
         raise
     except Exception as err:
