@@ -452,6 +452,8 @@ def test_bad_weights(kwargs, message):
     ("affinities", "message"),
     [
         ({("a", "b"): 1.5}, "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): 1.5"),
+        ({("a", "b"): True},
+         "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): True"),
         ({("a", "b"): "high"}, "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): "
                                "'high'"),
     ],
