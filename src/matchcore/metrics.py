@@ -495,6 +495,12 @@ def distance_quantiles(
     0  0.4  100.000000
     1  0.5  141.421356
     """
+    flags = _bool_cells(q)
+    if flags.any():  # booleans are not probabilities: True is not 1.0
+        k = int(np.flatnonzero(flags)[0])
+        found = bool(np.atleast_1d(np.asarray(q, dtype=object)).ravel()[k])
+        raise InputError(f"`q` must hold probabilities from 0 to 1; got {found!r} "
+                         f"at position {k}")
     probs = np.atleast_1d(np.asarray(q, dtype=float))
     bad = np.flatnonzero(~((probs >= 0) & (probs <= 1)))
     if len(bad):
@@ -523,12 +529,23 @@ def _unit_distances(result: MatchResult) -> tuple[np.ndarray, np.ndarray]:
     return result.graph.distance[used].astype(float), units[used].astype(np.int64)
 
 
+def _bool_cells(values: object) -> np.ndarray:
+    """Which cells of a scalar or (nested) sequence are booleans (flattened)."""
+    try:
+        cells = np.atleast_1d(np.asarray(values, dtype=object)).ravel()
+    except (TypeError, ValueError):  # ragged: its other checks refuse it
+        return np.zeros(0, dtype=bool)
+    return np.array([isinstance(v, (bool, np.bool_)) for v in cells.tolist()], dtype=bool)
+
+
 def _bin_edges(bins: Sequence[float] | None) -> np.ndarray:
     if bins is None:
         return np.asarray(DISTANCE_BINS, dtype=float)
     try:
         edges = np.asarray(bins, dtype=float)
     except (TypeError, ValueError):
+        edges = np.asarray([np.nan])
+    if _bool_cells(bins).any():  # booleans are not distances
         edges = np.asarray([np.nan])
     if edges.ndim != 1 or len(edges) < 2 or np.isnan(edges).any() or np.any(np.diff(edges) <= 0):
         raise InputError(
