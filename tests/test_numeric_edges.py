@@ -226,7 +226,7 @@ def test_a_highs_status_is_a_named_solver_error(monkeypatch):
         status=4, x=None, message="numerical difficulties"))
     edges, needs, resources = assignment([2], [3])
     with pytest.raises(mc.SolverError, match=re.escape(
-            "solver 'highs' failed: HiGHS failed: numerical difficulties")):
+            "solver 'highs' failed: HiGHS failed with status 4: numerical difficulties")):
         mc.solve_assignment(edges, needs, resources, solver="highs")
 
 
