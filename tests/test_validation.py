@@ -712,13 +712,19 @@ def test_bad_backups_k(tiny, k):
         ("seed_street", {"profile_mix": {"old": -1}},
          "`profile_mix['old']` must be a finite number >= 0; got -1"),
         ("seed_street", {"profile_mix": {"old": 0}}, "`profile_mix` must have a share > 0"),
-        ("seed_street", {"spacing": 0}, "`spacing` must be a finite number > 0 (metres); got 0"),
+        ("seed_street", {"spacing": 0},
+         "`spacing` must be a finite number > 0 and <= 10000 (metres); got 0"),
         ("seed_street", {"scarcity": -0.5},
-         "`scarcity` must be a finite number >= 0 (capacity units per unit of demand); "
-         "got -0.5"),
+         "`scarcity` must be a finite number >= 0 and <= 1000000 (capacity units per unit of "
+         "demand); got -0.5"),
         ("seed_street", {"scarcity": float("inf")}, "`scarcity` must be a finite number >= 0"),
+        ("seed_street", {"scarcity": 1e300},
+         "`scarcity` must be a finite number >= 0 and <= 1000000 (capacity units per unit of "
+         "demand); got 1e+300"),
+        ("seed_street", {"spacing": 1e9},
+         "`spacing` must be a finite number > 0 and <= 10000 (metres); got 1000000000.0"),
         ("seed_street", {"scarcity": {"repair": True}},
-         "`scarcity['repair']` must be a finite number >= 0; got True"),
+         "`scarcity['repair']` must be a finite number >= 0 and <= 1000000; got True"),
         ("seed_street", {"scarcity": {"telepathy": 1.0}}, "`scarcity` keys must be among ["),
         ("seed_street", {"partner_share": 1.5},
          "`partner_share` must be a finite number >= 0 and <= 1; got 1.5"),

@@ -300,6 +300,12 @@ def _spec(preset: str | None, overrides: Mapping[str, Any]) -> Spec:
     return _checked(spec)
 
 
+#: Largest ``scarcity``: capacities stay far below matchcore's limit of 2**53 units.
+MAX_SCARCITY = 1e6
+#: Largest ``spacing`` (metres): a city of thousands of communities stays on the map.
+MAX_SPACING = 10_000.0
+
+
 def _checked(spec: Spec) -> Spec:
     """Every field of ``spec`` checked (:func:`~matchcore.checks.check_scalar`), as plain values."""
     kinds = _check_mapping(spec.kinds, "kinds", KINDS)
@@ -313,11 +319,11 @@ def _checked(spec: Spec) -> Spec:
     n_communities = check_scalar(spec.n_communities, "n_communities", "int", low=1)
     if isinstance(spec.scarcity, Mapping):
         scarcity: float | Mapping[str, float] = {
-            c: check_scalar(v, f"scarcity[{c!r}]", "float", low=0)
+            c: check_scalar(v, f"scarcity[{c!r}]", "float", low=0, high=MAX_SCARCITY)
             for c, v in _check_mapping(spec.scarcity, "scarcity", _CATS).items()
         }
     else:
-        scarcity = check_scalar(spec.scarcity, "scarcity", "float", low=0,
+        scarcity = check_scalar(spec.scarcity, "scarcity", "float", low=0, high=MAX_SCARCITY,
                                 unit="capacity units per unit of demand")
     if not isinstance(spec.street, str) or not spec.street.strip():
         raise InputError(f"`street` must be a non-empty str; got {spec.street!r}")
@@ -332,7 +338,7 @@ def _checked(spec: Spec) -> Spec:
                              allow_none=True, unit="at least one per community"),
         profile_mix=mix,
         spacing=check_scalar(spec.spacing, "spacing", "float", low=0, low_open=True,
-                             unit="metres"),
+                             high=MAX_SPACING, unit="metres"),
         scarcity=scarcity,
         partner_share=check_scalar(spec.partner_share, "partner_share", "float", low=0, high=1),
         team_members=check_scalar(spec.team_members, "team_members", "int", low=0),
