@@ -204,9 +204,9 @@ class Spec:
     profile_mix : mapping of profile to float
         Shares of ``old``, ``new``, ``mixed`` and ``business`` communities.
     spacing : float
-        Metres between neighbouring community centres.
+        Metres between neighbouring community centres (> 0, at most 10,000).
     scarcity : float or mapping of category to float
-        Supply / demand ratio of capacity units per category.
+        Supply / demand ratio of capacity units per category (from 0 to 1e6).
     partner_share : float
         Share of public units with a co-building agreement (共建).
     team_members : int
