@@ -322,8 +322,10 @@ MAX_DISTANCE = "`max_distance` must be a finite number >= 0 (metres) or None"
         ({"max_candidates": True}, "`max_candidates` must be an integer >= 1 or None; got True"),
         ({"weights": {"type": 1}}, "`weights` must be a matchcore.Weights; got dict"),
         ({"taxonomy": "default"}, "`taxonomy` must be a matchcore.Taxonomy or None; got str"),
-        ({"stickiness": -1}, "`stickiness` must be a finite number >= 0 (score units); got -1"),
-        ({"stickiness": True}, "`stickiness` must be a finite number >= 0 (score units); got True"),
+        ({"stickiness": -1},
+         "`stickiness` must be a finite number >= 0 and <= 1e+290 (score units); got -1"),
+        ({"stickiness": True},
+         "`stickiness` must be a finite number >= 0 and <= 1e+290 (score units); got True"),
         ({"solver": "cplex"}, "unknown solver 'cplex'; valid: ['auto', "),
         ({"solver": 3}, "`solver` must be a back-end name (see matchcore.available_solvers())"),
     ],
@@ -372,6 +374,25 @@ XY = pd.DataFrame({"resource_id": ["x", "y"], "capacity": [1, 1]})
          "(row 2 of edges)"),
         (edges_frame().drop(columns=["score"]),
          "edges lacks required column(s) ['score']"),
+        # Booleans are not numbers: True was taken as a score of 1.0, False as 0.0.
+        (edges_frame(score=[0.9, True, 0.8]),
+         "`score` must be a finite number; got True for edge 'a'-'y' (row 2 of edges)"),
+        (edges_frame(score=pd.Series([0.9, np.bool_(False), 0.8], dtype=object)),
+         "`score` must be a finite number; got False for edge 'a'-'y' (row 2 of edges)"),
+        (edges_frame(score=[True, False, True]),
+         "`score` must be a finite number; got True for edge 'a'-'x' (row 1 of edges)"),
+        (edges_frame(score=pd.array([0.9, True, None], dtype="object")),
+         "`score` must be a finite number; got True for edge 'a'-'y' (row 2 of edges)"),
+        # A missing id is no id: NaN joined a need named "nan".
+        (edges_frame(need_id=["a", np.nan, "b"]),
+         "`need_id` must be a non-empty id; got a missing value for edge None-'y' "
+         "(row 2 of edges)"),
+        (edges_frame(resource_id=["x", "y", None]),
+         "`resource_id` must be a non-empty id; got a missing value for edge 'b'-None "
+         "(row 3 of edges)"),
+        (edges_frame(need_id=pd.Series(["a", pd.NA, "b"], dtype="string")),
+         "`need_id` must be a non-empty id; got a missing value for edge None-'y' "
+         "(row 2 of edges)"),
     ],
 )
 def test_bad_edges(edges, message):
@@ -392,6 +413,15 @@ def test_bad_edges(edges, message):
         (AB, XY.assign(resource_id=["x", None]),
          "`resource_id` must be a unique, non-empty id; got a missing value for resource "
          "without id (row 2 of resources)"),
+        # Booleans are not quantities, in any dtype.
+        (AB.assign(demand=[True, 2]), XY,
+         "`demand` must be an integer >= 1; got True for need 'a' (row 1 of needs)"),
+        (AB.assign(demand=[True, False]), XY,
+         "`demand` must be an integer >= 1; got False for need 'b' (row 2 of needs)"),
+        (AB, XY.assign(capacity=pd.Series([1, np.bool_(True)], dtype=object)),
+         "`capacity` must be an integer >= 1; got True for resource 'y' (row 2 of resources)"),
+        (AB, XY.assign(capacity=pd.array([True, None], dtype="boolean")),
+         "`capacity` must be an integer >= 1; got True for resource 'x' (row 1 of resources)"),
     ],
 )
 def test_bad_bare_tables(needs, resources, message):
@@ -422,6 +452,8 @@ def test_bad_weights(kwargs, message):
     ("affinities", "message"),
     [
         ({("a", "b"): 1.5}, "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): 1.5"),
+        ({("a", "b"): True},
+         "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): True"),
         ({("a", "b"): "high"}, "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): "
                                "'high'"),
     ],
@@ -549,8 +581,9 @@ def test_fuzzed_solve_assignment_tables_never_crash(data):
     try:
         out = mc.solve_assignment(edges, needs, resources)
     except mc.InputError as err:
-        # Table problems carry failures; the one other refusal is the 64-bit range check.
-        assert (err.failures is not None and len(err.failures) > 0) or "too large" in str(err)
+        # Table problems carry failures; the other refusals are the range checks.
+        assert (err.failures is not None and len(err.failures) > 0) or (
+            "too large" in str(err) or "at most 2**53" in str(err))
     else:
         assert (out["units"] > 0).all()
 
@@ -654,3 +687,81 @@ def test_vectorised_edge_validation_keeps_its_messages():
     assert "4 problems" in text
     assert "'zz'" in text and "'q'" in text and "finite" in text and "unique pair" in text
     assert "(row 2 of edges)" in text
+def test_nan_need_id_never_joins_a_need_named_nan():
+    needs = pd.DataFrame({"need_id": ["a", "nan"], "demand": [1, 1]})
+    edges = pd.DataFrame({"need_id": [float("nan")], "resource_id": ["x"], "score": [1.0]})
+    with pytest.raises(mc.InputError, match=esc(
+            "`need_id` must be a non-empty id; got a missing value for edge None-'x' "
+            "(row 1 of edges)")):
+        mc.solve_assignment(edges, needs, XY)
+
+
+@pytest.mark.parametrize("k", [True, 0, 1.5, "2", None])
+def test_bad_backups_k(tiny, k):
+    r = mc.match(*tiny, max_distance=2000)
+    with pytest.raises(mc.InputError, match=esc(f"`k` must be an integer >= 1; got {k!r}")):
+        r.backups(k)
+
+
+@pytest.mark.parametrize(
+    ("preset", "kwargs", "message"),
+    [
+        ("nowhere", {}, "`preset` must be one of ['seed_street', 'district_10k', 'city_100k', "
+                        "'city_1m']; got 'nowhere'"),
+        (3, {}, "`preset` must be one of ['seed_street', "),
+        ("seed_street", {"seed": -1}, "`seed` must be an integer >= 0 or None; got -1"),
+        ("seed_street", {"seed": 1.5}, "`seed` must be an integer >= 0 or None; got 1.5"),
+        ("seed_street", {"seed": True}, "`seed` must be an integer >= 0 or None; got True"),
+        ("seed_street", {"seed": "0"}, "`seed` must be an integer >= 0 or None; got '0'"),
+        ("district_10k", {"n_needs": 0}, "`n_needs` must be an integer >= 1; got 0"),
+        ("district_10k", {"n_needs": True}, "`n_needs` must be an integer >= 1; got True"),
+        ("seed_street", {"n_needs": 10.0}, "`n_needs` must be an integer >= 1; got 10.0"),
+        ("seed_street", {"n_communities": 0}, "`n_communities` must be an integer >= 1; got 0"),
+        ("seed_street", {"n_grids": 3},
+         "`n_grids` must be an integer >= 6 (at least one per community) or None; got 3"),
+        ("seed_street", {"grids_per_community": 0},
+         "`grids_per_community` must be a finite number > 0; got 0"),
+        ("seed_street", {"kinds": {"volunteer": -1}},
+         "`kinds['volunteer']` must be an integer >= 0; got -1"),
+        ("seed_street", {"kinds": {"wizard": 3}},
+         "`kinds` keys must be among ['volunteer', "),
+        ("seed_street", {"kinds": {}}, "`kinds` must hold at least one resource; got {}"),
+        ("seed_street", {"profile_mix": {"old": -1}},
+         "`profile_mix['old']` must be a finite number >= 0; got -1"),
+        ("seed_street", {"profile_mix": {"old": 0}}, "`profile_mix` must have a share > 0"),
+        ("seed_street", {"spacing": 0},
+         "`spacing` must be a finite number > 0 and <= 10000 (metres); got 0"),
+        ("seed_street", {"scarcity": -0.5},
+         "`scarcity` must be a finite number >= 0 and <= 1000000 (capacity units per unit of "
+         "demand); got -0.5"),
+        ("seed_street", {"scarcity": float("inf")}, "`scarcity` must be a finite number >= 0"),
+        ("seed_street", {"scarcity": 1e300},
+         "`scarcity` must be a finite number >= 0 and <= 1000000 (capacity units per unit of "
+         "demand); got 1e+300"),
+        ("seed_street", {"spacing": 1e9},
+         "`spacing` must be a finite number > 0 and <= 10000 (metres); got 1000000000.0"),
+        ("seed_street", {"scarcity": {"repair": True}},
+         "`scarcity['repair']` must be a finite number >= 0 and <= 1000000; got True"),
+        ("seed_street", {"scarcity": {"telepathy": 1.0}}, "`scarcity` keys must be among ["),
+        ("seed_street", {"partner_share": 1.5},
+         "`partner_share` must be a finite number >= 0 and <= 1; got 1.5"),
+        ("seed_street", {"team_members": -3}, "`team_members` must be an integer >= 0; got -3"),
+        ("seed_street", {"resources_per_provider": 3},
+         "`resources_per_provider` must be a finite number >= 1 and <= 2; got 3"),
+        ("seed_street", {"skill_share": float("nan")},
+         "`skill_share` must be a finite number >= 0 and <= 1; got nan"),
+        ("seed_street", {"max_distance": -1},
+         "`max_distance` must be a finite number > 0 (metres); got -1"),
+        ("seed_street", {"street": ""}, "`street` must be a non-empty str; got ''"),
+        ("seed_street", {"progress": 3}, "`progress` must be a callable or None; got 3"),
+        ("seed_street", {"colour": "red"}, "unknown district parameter(s) ['colour']; valid: "),
+    ],
+)
+def test_bad_synthetic_parameters(preset, kwargs, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.synthetic.district(preset, **kwargs)
+
+
+def test_synthetic_seed_none_is_fresh_entropy():
+    a, _ = mc.synthetic.district("seed_street", seed=None, n_needs=50)
+    assert len(a) == 50

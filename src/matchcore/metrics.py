@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .model.problem import exact_sum
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -251,7 +252,8 @@ def _headline(
     communities: pd.DataFrame,
 ) -> pd.Series:
     """The fields of :func:`summary` from per-need, per-resource and per-edge arrays."""
-    total_units = int(units.sum())
+    total_units = exact_sum(units)
+    demand_units, capacity_units = exact_sum(demand), exact_sum(capacity)
     coverage = communities["unit_coverage"].to_numpy(dtype=float)
     coverage = coverage[~np.isnan(coverage)]
     return pd.Series(
@@ -259,17 +261,17 @@ def _headline(
             "n_needs": len(demand),
             "n_resources": len(capacity),
             "n_edges": len(units),
-            "demand_units": int(demand.sum()),
-            "capacity_units": int(capacity.sum()),
+            "demand_units": demand_units,
+            "capacity_units": capacity_units,
             "assigned_units": total_units,
-            "unmet_units": int(demand.sum()) - total_units,
-            "unit_coverage": _ratio(total_units, demand.sum()),
+            "unmet_units": demand_units - total_units,
+            "unit_coverage": _ratio(total_units, demand_units),
             "needs_fully_served": int((served >= demand).sum()),
             "needs_partly_served": int(((served > 0) & (served < demand)).sum()),
             "needs_unserved": int((served == 0).sum()),
             "need_coverage": _ratio((served >= demand).sum(), len(demand)),
             "priority_weighted_coverage": _ratio((prio * served).sum(), (prio * demand).sum()),
-            "utilisation": _ratio(total_units, capacity.sum()),
+            "utilisation": _ratio(total_units, capacity_units),
             "mean_distance": float((dist * units).sum() / total_units)
             if total_units
             else float("nan"),
@@ -556,6 +558,12 @@ def distance_quantiles(
     0  0.4  100.000000
     1  0.5  141.421356
     """
+    flags = _bool_cells(q)
+    if flags.any():  # booleans are not probabilities: True is not 1.0
+        k = int(np.flatnonzero(flags)[0])
+        found = bool(np.atleast_1d(np.asarray(q, dtype=object)).ravel()[k])
+        raise InputError(f"`q` must hold probabilities from 0 to 1; got {found!r} "
+                         f"at position {k}")
     probs = np.atleast_1d(np.asarray(q, dtype=float))
     bad = np.flatnonzero(~((probs >= 0) & (probs <= 1)))
     if len(bad):
@@ -584,12 +592,23 @@ def _unit_distances(result: MatchResult) -> tuple[np.ndarray, np.ndarray]:
     return result.graph.distance[used].astype(float), units[used].astype(np.int64)
 
 
+def _bool_cells(values: object) -> np.ndarray:
+    """Which cells of a scalar or (nested) sequence are booleans (flattened)."""
+    try:
+        cells = np.atleast_1d(np.asarray(values, dtype=object)).ravel()
+    except (TypeError, ValueError):  # ragged: its other checks refuse it
+        return np.zeros(0, dtype=bool)
+    return np.array([isinstance(v, (bool, np.bool_)) for v in cells.tolist()], dtype=bool)
+
+
 def _bin_edges(bins: Sequence[float] | None) -> np.ndarray:
     if bins is None:
         return np.asarray(DISTANCE_BINS, dtype=float)
     try:
         edges = np.asarray(bins, dtype=float)
     except (TypeError, ValueError):
+        edges = np.asarray([np.nan])
+    if _bool_cells(bins).any():  # booleans are not distances
         edges = np.asarray([np.nan])
     if edges.ndim != 1 or len(edges) < 2 or np.isnan(edges).any() or np.any(np.diff(edges) <= 0):
         raise InputError(

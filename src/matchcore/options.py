@@ -22,7 +22,7 @@ from .checks import check_choice, check_scalar
 from .errors import InputError
 from .model.candidates import SCOPES, Scope
 from .model.problem import OBJECTIVES, Objective
-from .model.scoring import Weights
+from .model.scoring import MAX_TOTAL, Weights
 from .model.taxonomy import Taxonomy
 
 __all__ = ["OPTION_NAMES", "MatchOptions"]
@@ -54,7 +54,8 @@ class MatchOptions:
         A registered back-end name, ``"auto"``, or a callable following
         :class:`matchcore.solvers.FlowSolver`.
     stickiness : float, default 0.0
-        Bonus in score units for incumbent pairs (see :func:`matchcore.match`).
+        Bonus in score units for incumbent pairs (see :func:`matchcore.match`);
+        at most 1e290, like the weights' total (:data:`matchcore.model.scoring.MAX_TOTAL`).
 
     Raises
     ------
@@ -106,7 +107,7 @@ class MatchOptions:
                 f"function following matchcore.solvers.FlowSolver; got {self.solver!r}"
             )
         set_(self, "stickiness", check_scalar(self.stickiness, "stickiness", "float", low=0,
-                                              unit="score units"))
+                                              high=MAX_TOTAL, unit="score units"))
 
     # ----------------------------------------------------------------- building
     @classmethod

@@ -21,7 +21,7 @@ from .io import PathLike, read_needs, read_resources
 from .memory import release
 from .model.candidates import CandidateGraph, Scope, candidates_of, keep_best
 from .model.district import District, to_district
-from .model.problem import OBJECTIVES, Objective, TransportProblem
+from .model.problem import OBJECTIVES, Objective, TransportProblem, check_units
 from .model.scoring import Weights, score_edges
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
@@ -181,6 +181,7 @@ def prepare_round(
     needs_v = read_needs(needs)
     resources_v = read_resources(resources)
     district = to_district(needs_v, resources_v)
+    check_units(district.demand, district.capacity, district.need_ids, district.resource_ids)
     arrival = (
         needs_v.reset_index(drop=True).sort_values("need_id", kind="stable").index.to_numpy()
     ).astype(np.int64)
@@ -357,6 +358,16 @@ def _lookup(
     return at[codes], (ids[at] == values)[codes]
 
 
+def _is_bool(column: pd.Series) -> np.ndarray:
+    """Which cells of ``column`` are booleans, shape ``(len(column),)``."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.notna().to_numpy()
+    if column.dtype != object:
+        return np.zeros(len(column), dtype=bool)
+    return np.fromiter((isinstance(v, (bool, np.bool_)) for v in column.to_numpy()),
+                       dtype=bool, count=len(column))
+
+
 def _validate_edges(
     edges: pd.DataFrame, need_ids: np.ndarray, res_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -375,10 +386,17 @@ def _validate_edges(
     need_u, need_code = _edge_ids(frame["need_id"])
     res_u, res_code = _edge_ids(frame["resource_id"])
     need, res = need_u[need_code], res_u[res_code]
-    score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
+    # A missing id (None, NaN, NA) is no id: str() would make it a need named "nan".
+    no_need = frame["need_id"].isna().to_numpy()
+    no_res = frame["resource_id"].isna().to_numpy()
+    score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float, copy=True)
+    # Booleans are not numbers: to_numeric would take True as 1.0.
+    score[_is_bool(frame["score"])] = np.nan
 
     def fail(pos: int, column: str, rule: str, found: str) -> None:
-        place = f"edge {need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
+        shown_need = None if no_need[pos] else need[pos]
+        shown_res = None if no_res[pos] else res[pos]
+        place = f"edge {shown_need!r}-{shown_res!r} (row {pos + 1} of edges)"
         problems.append(f"`{column}` must {rule}; got {found} for {place}")
         records.append({"table": "edges", "row": pos + 1, "line": None,
                         "id": f"{need[pos]}-{res[pos]}", "column": column.replace("`", ""),
@@ -386,12 +404,18 @@ def _validate_edges(
 
     i, ok_i = _lookup(need_ids, need_u, need_code)
     j, ok_j = _lookup(res_ids, res_u, res_code)
+    ok_i &= ~no_need
+    ok_j &= ~no_res
     # Visit only the failing rows: a Python loop over every edge dominated at 10^6 edges.
     finite = np.isfinite(score)
     for pos in np.flatnonzero(~(ok_i & ok_j & finite)).tolist():
-        if not ok_i[pos]:
+        if no_need[pos]:
+            fail(pos, "need_id", "be a non-empty id", "a missing value")
+        elif not ok_i[pos]:
             fail(pos, "need_id", "name a need of the needs table", repr(need[pos]))
-        if not ok_j[pos]:
+        if no_res[pos]:
+            fail(pos, "resource_id", "be a non-empty id", "a missing value")
+        elif not ok_j[pos]:
             fail(pos, "resource_id", "name a resource of the resources table", repr(res[pos]))
         if not finite[pos]:
             fail(pos, "score", "be a finite number", show_value(frame["score"].iat[pos]))
@@ -477,6 +501,7 @@ def solve_assignment(
     r = validate_id_table(resources, "resources", "resource_id", "capacity")
     need_ids = n["need_id"].to_numpy(dtype=object)
     res_ids = r["resource_id"].to_numpy(dtype=object)
+    check_units(n["demand"].to_numpy(np.int64), r["capacity"].to_numpy(np.int64), need_ids, res_ids)
     i, j, score, order = _validate_edges(edges, need_ids, res_ids)
     if (order != np.arange(len(order))).any():  # not already sorted by (need, resource)
         i, j, score = i[order], j[order], score[order]

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .checks import check_scalar
 from .errors import InputError
 from .model.candidates import CandidateGraph
 from .model.district import District
-from .model.problem import TransportProblem
+from .model.problem import TransportProblem, exact_sum
 from .model.scoring import COMPONENTS, Weights
 from .options import MatchOptions
 from .schema import PROJECT_COLUMNS
@@ -200,8 +201,8 @@ class MatchResult:
         u = self.units
         return {
             "objective": self.problem.objective,
-            "priority_weighted_units": int((self.district.priority[self.graph.need] * u).sum()),
-            "units": int(u.sum()),
+            "priority_weighted_units": exact_sum(self.district.priority[self.graph.need] * u),
+            "units": exact_sum(u),
             "score": float((self.score * u).sum()),
         }
 
@@ -434,8 +435,7 @@ class MatchResult:
           need_id resource_id backup_resource_id  spare_units
         0      N1          R1                 R4            1
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"`k` must be an integer >= 1; got {k!r}")
+        k = check_scalar(k, "k", "int", low=1)
         g, d = self.graph, self.district
         assigned = np.flatnonzero(self.units > 0)
         spare = d.capacity - self.used

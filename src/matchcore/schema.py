@@ -559,7 +559,27 @@ def parse_column(
     dtype = series.dtype
     if (
         col.kind == "int"
-        and (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype))
+        and pd.api.types.is_integer_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+    ):
+        # Integers stay integers: through float64, 2**53 + 1 would become 2**53.
+        missing = series.isna().to_numpy()
+        if pd.api.types.is_unsigned_integer_dtype(dtype):
+            raw = series.to_numpy(dtype=np.uint64, na_value=0)
+            bad = raw >= np.uint64(2**63)  # beyond int64
+            ints = np.where(bad, np.uint64(0), raw).astype(np.int64)
+        else:
+            ints = series.to_numpy(dtype=np.int64, na_value=0).copy()
+            bad = np.zeros(len(ints), dtype=bool)
+        ints[missing] = col.default
+        bad |= _out_of_range(col, ints)
+        for pos in np.flatnonzero(bad).tolist():
+            failures.add(int(pos), col.name, col.expected, series.iat[pos])
+        ints[bad] = col.default
+        return pd.Series(ints, index=series.index, name=col.name)
+    if (
+        col.kind == "int"
+        and pd.api.types.is_float_dtype(dtype)
         and not pd.api.types.is_bool_dtype(dtype)
     ):
         vals = series.to_numpy(dtype=float, na_value=np.nan)

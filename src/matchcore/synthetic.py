@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .checks import check_choice, check_scalar
 from .errors import InputError
 from .model.taxonomy import DEFAULT_CATEGORIES
 
@@ -218,9 +219,9 @@ class Spec:
     profile_mix : mapping of profile to float
         Shares of ``old``, ``new``, ``mixed`` and ``business`` communities.
     spacing : float
-        Metres between neighbouring community centres.
+        Metres between neighbouring community centres (> 0, at most 10,000).
     scarcity : float or mapping of category to float
-        Supply / demand ratio of capacity units per category.
+        Supply / demand ratio of capacity units per category (from 0 to 1e6).
     partner_share : float
         Share of public units with a co-building agreement (共建).
     team_members : int
@@ -300,25 +301,79 @@ def suggested_max_distance(preset: str) -> float:
 def _spec(preset: str | None, overrides: Mapping[str, Any]) -> Spec:
     if preset is None:
         base = PRESETS["seed_street"]
-    elif preset not in PRESETS:
-        raise InputError(f"preset must be one of {list(PRESETS)}; got {preset!r}")
     else:
-        base = PRESETS[preset]
+        base = PRESETS[check_choice(preset, "preset", list(PRESETS))]
     names = {f.name for f in fields(Spec)}
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise InputError(f"unknown district parameter(s) {unknown}; valid: {sorted(names)}")
+    if "n_needs" in overrides:
+        check_scalar(overrides["n_needs"], "n_needs", "int", low=1)
     spec = replace(base, **overrides)
     if "n_needs" in overrides and "kinds" not in overrides and preset != "seed_street":
         spec = replace(spec, kinds=_kind_shares(spec.n_needs))
-    bad = [k for k in spec.kinds if k not in _KINDS]
-    if bad or spec.n_needs < 1 or spec.n_communities < 1:
-        raise InputError(
-            f"invalid district parameters: n_needs and n_communities must be >= 1 and kinds "
-            f"among {list(KINDS)}; got n_needs={spec.n_needs!r}, "
-            f"n_communities={spec.n_communities!r}, kinds={dict(spec.kinds)!r}"
-        )
-    return spec
+    return _checked(spec)
+
+
+#: Largest ``scarcity``: capacities stay far below matchcore's limit of 2**53 units.
+MAX_SCARCITY = 1e6
+#: Largest ``spacing`` (metres): a city of thousands of communities stays on the map.
+MAX_SPACING = 10_000.0
+
+
+def _checked(spec: Spec) -> Spec:
+    """Every field of ``spec`` checked (:func:`~matchcore.checks.check_scalar`), as plain values."""
+    kinds = _check_mapping(spec.kinds, "kinds", KINDS)
+    kinds = {k: check_scalar(v, f"kinds[{k!r}]", "int", low=0) for k, v in kinds.items()}
+    if sum(kinds.values()) < 1:
+        raise InputError(f"`kinds` must hold at least one resource; got {dict(spec.kinds)!r}")
+    mix = _check_mapping(spec.profile_mix, "profile_mix", PROFILES)
+    mix = {k: check_scalar(v, f"profile_mix[{k!r}]", "float", low=0) for k, v in mix.items()}
+    if sum(mix.values()) <= 0:
+        raise InputError(f"`profile_mix` must have a share > 0; got {dict(spec.profile_mix)!r}")
+    n_communities = check_scalar(spec.n_communities, "n_communities", "int", low=1)
+    if isinstance(spec.scarcity, Mapping):
+        scarcity: float | Mapping[str, float] = {
+            c: check_scalar(v, f"scarcity[{c!r}]", "float", low=0, high=MAX_SCARCITY)
+            for c, v in _check_mapping(spec.scarcity, "scarcity", _CATS).items()
+        }
+    else:
+        scarcity = check_scalar(spec.scarcity, "scarcity", "float", low=0, high=MAX_SCARCITY,
+                                unit="capacity units per unit of demand")
+    if not isinstance(spec.street, str) or not spec.street.strip():
+        raise InputError(f"`street` must be a non-empty str; got {spec.street!r}")
+    return replace(
+        spec,
+        n_needs=check_scalar(spec.n_needs, "n_needs", "int", low=1),
+        kinds=kinds,
+        n_communities=n_communities,
+        grids_per_community=check_scalar(spec.grids_per_community, "grids_per_community",
+                                         "float", low=0, low_open=True),
+        n_grids=check_scalar(spec.n_grids, "n_grids", "int", low=n_communities,
+                             allow_none=True, unit="at least one per community"),
+        profile_mix=mix,
+        spacing=check_scalar(spec.spacing, "spacing", "float", low=0, low_open=True,
+                             high=MAX_SPACING, unit="metres"),
+        scarcity=scarcity,
+        partner_share=check_scalar(spec.partner_share, "partner_share", "float", low=0, high=1),
+        team_members=check_scalar(spec.team_members, "team_members", "int", low=0),
+        resources_per_provider=check_scalar(spec.resources_per_provider,
+                                            "resources_per_provider", "float", low=1, high=2),
+        skill_share=check_scalar(spec.skill_share, "skill_share", "float", low=0, high=1),
+        max_distance=check_scalar(spec.max_distance, "max_distance", "float", low=0,
+                                  low_open=True, unit="metres"),
+    )
+
+
+def _check_mapping(value: Any, name: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``value`` as a dict whose keys are among ``keys``."""
+    if not isinstance(value, Mapping):
+        raise InputError(f"`{name}` must be a mapping with keys among {list(keys)}; "
+                         f"got {value!r}")
+    bad = [k for k in value if k not in keys]
+    if bad:
+        raise InputError(f"`{name}` keys must be among {list(keys)}; got {bad!r}")
+    return dict(value)
 
 
 def _community_names(n: int) -> np.ndarray:
@@ -349,7 +404,7 @@ def _to_latlon(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def district(
     preset: str | None = None,
     *,
-    seed: int = 0,
+    seed: int | None = 0,
     progress: Callable[[str, float], None] | None = None,
     **overrides: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -367,9 +422,9 @@ def district(
     ----------
     preset : {"seed_street", "district_10k", "city_100k", "city_1m"}, optional
         The parameter set (:data:`PRESETS`); ``seed_street`` when None.
-    seed : int, default 0
+    seed : int >= 0 or None, default 0
         Seed of :func:`numpy.random.default_rng`; the same seed gives the same
-        frames.
+        frames (None: fresh entropy, a different district each call).
     progress : callable, optional
         Called as ``progress(step, fraction_done)`` between steps.
     **overrides
@@ -386,7 +441,11 @@ def district(
     Raises
     ------
     InputError
-        Unknown preset or parameters.
+        Unknown preset (the valid ones are listed) or parameters, or a
+        parameter outside its range: every one is checked with
+        :func:`matchcore.checks.check_scalar` (``n_needs`` an integer >= 1,
+        ``seed`` an integer >= 0 or None, ``scarcity`` a number >= 0 or a
+        mapping of category to one, shares from 0 to 1, ...).
 
     See Also
     --------
@@ -399,7 +458,11 @@ def district(
     >>> needs["grid"].groupby(needs["community"]).nunique().sum()
     np.int64(42)
     """
-    return _district(_spec(preset, overrides), np.random.default_rng(seed), progress)
+    spec = _spec(preset, overrides)
+    rng = np.random.default_rng(check_scalar(seed, "seed", "int", low=0, allow_none=True))
+    if progress is not None and not callable(progress):
+        raise InputError(f"`progress` must be a callable or None; got {progress!r}")
+    return _district(spec, rng, progress)
 
 
 def _district(

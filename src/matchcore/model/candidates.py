@@ -354,8 +354,7 @@ def keep_best(
 
     Returns the pruned graph and the indices of the kept edges.
     """
-    if k <= 0:
-        raise InputError(f"max_candidates must be an integer >= 1; got {k!r}")
+    k = check_scalar(k, "max_candidates", "int", low=1)
     # Sort within each need by descending score, then resource index.
     order = np.lexsort((graph.resource, -score, graph.need))
     need_sorted = graph.need[order]

@@ -35,7 +35,14 @@ from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
 
-__all__ = ["FlowNetwork", "Objective", "TransportProblem"]
+__all__ = [
+    "MAX_UNITS",
+    "FlowNetwork",
+    "Objective",
+    "TransportProblem",
+    "check_units",
+    "exact_sum",
+]
 
 Objective = Literal["coverage", "score"]
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
@@ -46,6 +53,12 @@ SCORE_BITS = 20
 MAX_SCALE_EXPONENT = 1000
 #: Bound kept on |cost| × (nodes + 1) so that OR-Tools' cost scaling cannot overflow int64.
 INT64_HEADROOM = 2**62
+#: The most units any demand, any capacity, and the sum of the demands or of the
+#: capacities of one problem may hold: 2**53, the largest integer that every
+#: exact back-end handles exactly (HiGHS works in float64, where 2**53 + 1 is not
+#: representable; OR-Tools' int64 node balances and the float64 sums of the
+#: certificate stay exact below it). See docs/explanation/model.md.
+MAX_UNITS = 2**53
 #: Components are packed into batches of about this many edges before solving.
 BATCH_EDGES = 250_000
 
@@ -156,7 +169,7 @@ class TransportProblem:
         solutions' objectives can swap by at most ``units / scale``
         (``<= units × max|score| × 2**-19``).
         """
-        units = float(min(self.demand.sum(), self.capacity.sum()))
+        units = float(min(exact_sum(self.demand), exact_sum(self.capacity)))
         return units / self.scale
 
     def phases(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -267,12 +280,88 @@ class TransportProblem:
         return net, needs, resources
 
     def check_range(self) -> None:
-        """Refuse costs whose products could overflow int64 in a back-end."""
+        """Refuse quantities beyond :data:`MAX_UNITS` and costs that could overflow int64.
+
+        Every demand, every capacity, the total demand and the total capacity
+        must be at most ``MAX_UNITS`` (2**53), summed exactly
+        (:func:`check_units`); ``|cost| × (nodes + 1)`` must stay below
+        ``INT64_HEADROOM`` for OR-Tools' cost scaling.
+
+        Raises
+        ------
+        InputError
+            Stating the limit and the value found.
+        """
+        check_units(self.demand, self.capacity)
         n_nodes = self.n_needs + self.n_resources + 1
         top = max(2**SCORE_BITS, int(self.weight.max()) if self.n_needs else 1)
-        units = int(self.demand.sum()) if self.n_needs else 0
-        if top * (n_nodes + 1) >= INT64_HEADROOM or top * max(units, 1) >= INT64_HEADROOM:
+        if top * (n_nodes + 1) >= INT64_HEADROOM:
             raise InputError(
-                f"the problem is too large for 64-bit costs: {n_nodes:,} nodes, "
-                f"{units:,} units; split it into independent rounds"
+                f"the problem is too large for 64-bit costs: {n_nodes:,} nodes; "
+                "split it into independent rounds"
             )
+
+
+def check_units(
+    demand: np.ndarray,
+    capacity: np.ndarray,
+    need_ids: np.ndarray | None = None,
+    resource_ids: np.ndarray | None = None,
+) -> None:
+    """Refuse a demand, a capacity, or a total of either beyond :data:`MAX_UNITS`.
+
+    Totals are summed exactly (:func:`exact_sum`), so no wrap-around of int64
+    can hide one. ``need_ids`` and ``resource_ids`` (in index order), when
+    given, name the offending need or resource.
+
+    Raises
+    ------
+    InputError
+        Stating the limit and the value found.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_units(np.array([2**53 + 1]), np.array([1]), np.array(["N1"]))
+    Traceback (most recent call last):
+    ...
+    matchcore.errors.InputError: `demand` must be at most 2**53 = 9,007,199,254,740,992 \
+units (the most every exact back-end solves exactly); got 9,007,199,254,740,993 for need 'N1'
+    """
+    limit = (f"at most 2**53 = {MAX_UNITS:,} units "
+             "(the most every exact back-end solves exactly)")
+    for what, values, ids, entity in (
+        ("demand", demand, need_ids, "need"),
+        ("capacity", capacity, resource_ids, "resource"),
+    ):
+        if len(values) == 0:
+            continue
+        k = int(np.argmax(values))
+        top = int(values[k])
+        if top > MAX_UNITS:
+            place = f"{entity} {str(ids[k])!r}" if ids is not None else f"{entity} at index {k}"
+            raise InputError(f"`{what}` must be {limit}; got {top:,} for {place}")
+        total = exact_sum(values)
+        if total > MAX_UNITS:
+            raise InputError(
+                f"the total {what} must be {limit}; got {total:,} over "
+                f"{len(values):,} {entity}s; split it into independent rounds"
+            )
+
+
+def exact_sum(values: np.ndarray) -> int:
+    """The sum of an integer array as a Python int: exact, never wrapped around.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exact_sum(np.array([2**62, 2**62], dtype=np.int64))
+    9223372036854775808
+    """
+    values = np.asarray(values)
+    if len(values) == 0:
+        return 0
+    big = max(abs(int(values.max())), abs(int(values.min())))
+    if big * len(values) < 2**63:  # no partial sum can leave int64
+        return int(values.sum(dtype=np.int64))
+    return sum(map(int, values.tolist()))

@@ -102,7 +102,9 @@ class Taxonomy:
         bad = [
             f"({a!r}, {b!r}): {v!r}"
             for (a, b), v in self.affinities.items()
-            if not (isinstance(v, numbers.Real) and 0.0 <= float(v) <= 1.0)
+            # Booleans are not numbers: True is not an affinity of 1.
+            if not (isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                    and 0.0 <= float(v) <= 1.0)
         ]
         if bad:
             raise InputError(

@@ -11,11 +11,12 @@ every phase's optimality with :mod:`.certify`, and returns units per edge.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import SolverError
+from ..errors import MatchcoreError, SolverError
 from ..memory import release
 from ..model.problem import FlowNetwork, TransportProblem
 from . import maxflow
@@ -23,7 +24,7 @@ from .certify import Certificate, check_flow, network_potentials, restrict
 from .presolve import peel
 from .registry import FlowSolver, get_backend
 
-__all__ = ["Solution", "solve", "verify"]
+__all__ = ["Solution", "run_backend", "solve", "verify"]
 
 
 @dataclass
@@ -67,6 +68,26 @@ def phase_network(
         return FlowNetwork(net.n_nodes, net.tail, net.head, net.capacity, cost, supply)
     return FlowNetwork(net.n_nodes, net.tail[free], net.head[free], net.capacity[free],
                        cost[free], supply)
+
+
+def run_backend(who: str, fn: Callable[[FlowNetwork], np.ndarray],
+                network: FlowNetwork) -> np.ndarray:
+    """Call a back-end on a network; whatever else it raises becomes a :class:`SolverError`.
+
+    The one place where back-end failures (OR-Tools' ``RuntimeError`` or
+    ``OverflowError``, a HiGHS status, a networkx exception, a back-end's own
+    :class:`SolverError`) become a :class:`SolverError` that names the
+    back-end as registered; matchcore's other errors (and running out of
+    memory) pass through.
+    """
+    try:
+        return np.asarray(fn(network), dtype=np.int64)
+    except SolverError as err:
+        raise SolverError(f"{who} failed: {err}") from err
+    except (MatchcoreError, MemoryError):
+        raise
+    except Exception as err:
+        raise SolverError(f"{who} failed: {type(err).__name__}: {err}") from err
 
 
 def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solution:
@@ -128,11 +149,12 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
                 # and only the cycles left need the back-end (exact either way).
                 sub_flow, rest, remainder = peel(sub)
                 if remainder.n_arcs:
-                    sub_flow[rest] = np.asarray(fn(remainder), dtype=np.int64)
+                    sub_flow[rest] = run_backend(who, fn, remainder)
             elif use_maxflow and maxflow.is_coverage_phase(sub):
-                sub_flow, who = maxflow.coverage_flow(sub), "the coverage max flow"
+                who = f"the coverage max flow of solver {backend.name!r}"
+                sub_flow = run_backend(who, maxflow.coverage_flow, sub)
             else:
-                sub_flow = np.asarray(fn(sub), dtype=np.int64)
+                sub_flow = run_backend(who, fn, sub)
             problems = check_flow(sub, sub_flow)
             if problems:
                 raise SolverError(
