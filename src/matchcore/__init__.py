@@ -12,7 +12,14 @@ True
 """
 
 from . import analysis, geo, metrics, model, synthetic
-from .errors import InputError, MatchcoreError, MatchcoreWarning, SolverError
+from .errors import (
+    InputError,
+    LedgerBusy,
+    LedgerClosed,
+    MatchcoreError,
+    MatchcoreWarning,
+    SolverError,
+)
 from .io import read_needs, read_resources, write_table
 from .ledger.store import ProjectLedger
 from .model.candidates import CandidateGraph, build_candidates
@@ -31,6 +38,8 @@ __all__ = [
     "Certificate",
     "Explanation",
     "InputError",
+    "LedgerBusy",
+    "LedgerClosed",
     "MatchOptions",
     "MatchResult",
     "MatchcoreError",

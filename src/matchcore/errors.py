@@ -2,7 +2,8 @@
 
 Every error derives from :class:`MatchcoreError`; bad data or arguments raise
 :class:`InputError` (also a :class:`ValueError`), a failing back-end raises
-:class:`SolverError` (also a :class:`RuntimeError`).
+:class:`SolverError` (also a :class:`RuntimeError`); a project ledger that stays
+locked raises :class:`LedgerBusy`, one used after ``close()`` :class:`LedgerClosed`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["InputError", "MatchcoreError", "MatchcoreWarning", "SolverError"]
+__all__ = [
+    "InputError",
+    "LedgerBusy",
+    "LedgerClosed",
+    "MatchcoreError",
+    "MatchcoreWarning",
+    "SolverError",
+]
 
 #: How many individual failures an error message lists before summarising the rest.
 MAX_LISTED_FAILURES = 20
@@ -51,6 +59,18 @@ class InputError(MatchcoreError, ValueError):
 
 class SolverError(MatchcoreError, RuntimeError):
     """A solver back-end failed or returned a solution that is not valid."""
+
+
+class LedgerBusy(MatchcoreError):
+    """A ledger stayed locked by another process, or changed under a rematch, too long.
+
+    Nothing was written; the call can be retried (or the ledger opened with a
+    longer ``timeout``).
+    """
+
+
+class LedgerClosed(MatchcoreError):
+    """A :class:`~matchcore.ProjectLedger` was used after :meth:`~ProjectLedger.close`."""
 
 
 class MatchcoreWarning(UserWarning):
