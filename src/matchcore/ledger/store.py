@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..checks import check_scalar
-from ..errors import InputError, LedgerBusy, LedgerClosed, MatchcoreError
+from ..errors import InputError, LedgerClosed, MatchcoreError
 from ..schema import STATUSES
+from .connection import bump, busy_error, is_locked, open_connection, stamp
 from .export import LedgerExporter
 from .plan import (
-    LIVE_COLUMNS,
     LedgerState,
     RematchPlan,
     RematchPreview,
@@ -37,18 +36,15 @@ from .plan import (
 )
 from .record import record_rematch, record_round, write_audit
 from .schema import (
-    APPLICATION_ID,
     LEDGER_PROJECT_COLUMNS,
-    LIVE_STATUSES,
-    MIGRATIONS,
     N_BACKUPS,
-    SCHEMA_VERSION,
     STATUS_WORDS,
     TRANSITIONS,
     legacy_options,
     parse_status,
     utc_now,
 )
+from .state import latest_rows, read_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..options import MatchOptions
@@ -123,11 +119,6 @@ def _text(value: Any, name: str, *, allow_none: bool = True) -> Any:
     raise InputError(f"`{name}` must be {rule}; got {value!r} ({type(value).__name__})")
 
 
-def _is_locked(err: sqlite3.Error) -> bool:
-    text = str(err).lower()
-    return isinstance(err, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-
 class ProjectLedger:
     """A durable project list (项目清单) in one SQLite file.
 
@@ -180,139 +171,14 @@ class ProjectLedger:
         self.timeout = check_scalar(timeout, "timeout", "float", low=0, unit="seconds")
         self._closed = True
         self._exporter = LedgerExporter(self._projects_of, self._query)
-        self._check_file()
-        try:
-            self._conn = sqlite3.connect(
-                str(self.path), timeout=self.timeout, isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as err:
-            raise InputError(f"cannot open ledger {str(self.path)!r}: {err}") from err
+        self._conn = open_connection(self.path, self.timeout)
         self._closed = False
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            self._open()
-        except sqlite3.Error as err:
-            self.close()
-            if _is_locked(err):
-                raise self._busy(err) from err
-            raise InputError(
-                f"{str(self.path)!r} is not a readable matchcore ledger "
-                f"(corrupt or truncated SQLite file: {err})"
-            ) from err
-        except MatchcoreError:
-            self.close()
-            raise
-
-    # ------------------------------------------------------------------ opening
-    def _check_file(self) -> None:
-        if not self.path.exists():
-            return
-        if not self.path.is_file():
-            raise InputError(f"ledger path {str(self.path)!r} is not a file")
-        size = self.path.stat().st_size
-        if size == 0:
-            return
-        with open(self.path, "rb") as fh:
-            header = fh.read(16)
-        if header != b"SQLite format 3\x00":
-            raise InputError(
-                f"{str(self.path)!r} is not a matchcore ledger: not an SQLite database "
-                f"(first bytes {header[:16]!r})"
-            )
-
-    def _identity(self, c: sqlite3.Connection) -> tuple[int, int, int]:
-        """(application_id, user_version, number of tables), read in one transaction."""
-        return (
-            c.execute("PRAGMA application_id").fetchone()[0],
-            c.execute("PRAGMA user_version").fetchone()[0],
-            c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0],
-        )
-
-    def _check_identity(self, app_id: int, version: int, n_tables: int) -> None:
-        if app_id != APPLICATION_ID and n_tables:
-            raise InputError(
-                f"{str(self.path)!r} is an SQLite database but not a matchcore ledger "
-                f"(application_id {app_id}, expected {APPLICATION_ID}; "
-                f"{n_tables} foreign table(s))"
-            )
-        if version > SCHEMA_VERSION:
-            raise InputError(
-                f"ledger {str(self.path)!r} has schema version {version}; this matchcore "
-                f"reads up to {SCHEMA_VERSION} (upgrade matchcore)"
-            )
-
-    def _open(self) -> None:
-        c = self._conn
-        # One read transaction: the application id and the tables are seen together,
-        # never a half-created file (its creator sets both in one transaction).
-        c.execute("BEGIN")
-        try:
-            identity = self._identity(c)
-        finally:
-            c.execute("COMMIT")
-        self._check_identity(*identity)
-        if identity[1] < SCHEMA_VERSION:
-            self._create_or_migrate()
-        check = c.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            raise InputError(f"{str(self.path)!r} is a damaged matchcore ledger: {check}")
-        self._set_wal()
-        c.execute("PRAGMA synchronous = FULL")
-        c.execute("PRAGMA foreign_keys = ON")
-
-    def _set_wal(self) -> None:
-        """WAL mode, waiting (up to ``timeout``) while another opener holds the file."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as err:
-                if not _is_locked(err) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
-
-    def _create_or_migrate(self) -> None:
-        """Create or upgrade the schema under the write lock, re-checking what the file is."""
-        c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            app_id, version, n_tables = self._identity(c)
-            # Another process may have created or migrated the file meanwhile.
-            self._check_identity(app_id, version, n_tables)
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                for sql in MIGRATIONS[step]:
-                    c.execute(sql)
-                c.execute(f"PRAGMA user_version = {step}")
-                c.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(step),)
-                )
-            if version < SCHEMA_VERSION:
-                write_audit(c, "migrate",
-                            detail={"from_version": version, "to_version": SCHEMA_VERSION})
-                self._bump(c)
-            if version == 0:
-                c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                c.execute("INSERT OR REPLACE INTO meta VALUES ('application', 'matchcore-ledger')")
-                c.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)", (utc_now(),))
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
 
     # ------------------------------------------------------------------ access
-    def _busy(self, err: sqlite3.Error) -> LedgerBusy:
-        return LedgerBusy(
-            f"ledger {str(self.path)!r} is busy: another process held its lock longer than "
-            f"timeout={self.timeout:g} s ({err}); nothing was written: retry, or open the "
-            "ledger with a longer timeout"
-        )
-
     def _error(self, err: sqlite3.Error) -> MatchcoreError:
         """The matchcore error for an SQLite failure of a public call."""
-        if _is_locked(err):
-            return self._busy(err)
+        if is_locked(err):
+            return busy_error(self.path, self.timeout, err)
         if isinstance(err, sqlite3.ProgrammingError) and "closed" in str(err).lower():
             return self._closed_error()
         return MatchcoreError(f"ledger {str(self.path)!r}: SQLite failed: {err}")
@@ -378,33 +244,13 @@ class ProjectLedger:
             c.execute("BEGIN IMMEDIATE")
             try:
                 yield c
-                self._bump(c)
+                bump(c)
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
             c.execute("COMMIT")
         except sqlite3.Error as err:
             raise self._error(err) from err
-
-    @staticmethod
-    def _bump(c: sqlite3.Connection) -> None:
-        c.execute(
-            "INSERT INTO meta VALUES ('writes', '1') ON CONFLICT (key)"
-            " DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
-
-    @staticmethod
-    def _stamp(c: sqlite3.Connection) -> tuple[int, ...]:
-        """The version stamp: the write counter and the last audit row.
-
-        Every write of this class bumps the counter; the audit id also catches a
-        writer that only appends to the log.
-        """
-        row = c.execute(
-            "SELECT (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta"
-            " WHERE key = 'writes'), (SELECT coalesce(max(id), 0) FROM audit)"
-        ).fetchone()
-        return int(row[0]), int(row[1])
 
     def _audit(self, c: sqlite3.Connection, action: str, **fields: Any) -> None:
         write_audit(c, action, **fields)
@@ -893,76 +739,9 @@ class ProjectLedger:
         return self._exporter.status_maps(folder, dpi=dpi)
 
     # ------------------------------------------------------------------ rematch
-    def _latest(
-        self, table: str, key: str, c: sqlite3.Connection | None = None
-    ) -> pd.DataFrame:
-        """The last round's rows of ``needs`` or ``resources``, ordered by ``key``."""
-        sql = (f"SELECT data FROM {table} WHERE round = (SELECT max(round) FROM rounds)"
-               f" ORDER BY {key}")
-        rows = self._query(sql) if c is None else c.execute(sql).fetchall()
-        # One parse of a joined array, not one per row.
-        return pd.DataFrame(json.loads("[" + ",".join(r[0] for r in rows) + "]"))
-
-    def _read_state(self, c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
-        """What a rematch plans from, read on ``c`` (inside one transaction)."""
-        live = pd.DataFrame(
-            c.execute(
-                "SELECT a.project_id, a.need_id, a.resource_id, a.units, a.round, p.status"
-                " FROM assignments a JOIN projects p USING (project_id)"
-                " WHERE a.active = 1 AND p.status IN (?, ?)"
-                " ORDER BY a.project_id, a.resource_id", LIVE_STATUSES,
-            ).fetchall(),
-            columns=LIVE_COLUMNS,
-        ).astype({"units": "int64"})
-        lost = live[live["resource_id"].isin(set(dropped))]
-        need_rows = []
-        for need in sorted(set(lost.loc[lost["status"] == "in_progress", "need_id"])):
-            row = c.execute(
-                "SELECT data FROM needs WHERE need_id = ? ORDER BY round DESC LIMIT 1", (need,)
-            ).fetchone()
-            need_rows.append(json.loads(row[0]))
-        backups: list[tuple[Any, ...]] = []
-        for pid, rid, rnd in zip(lost["project_id"], lost["resource_id"], lost["round"]):
-            backups += c.execute(
-                "SELECT need_id, resource_id, project_id, round, rank, backup_resource_id"
-                " FROM backups WHERE round = ? AND project_id = ? AND resource_id = ?"
-                " ORDER BY rank", (int(rnd), pid, rid),
-            ).fetchall()
-        return LedgerState(
-            next_round=int(
-                c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0]
-            ),
-            needs=self._latest("needs", "need_id", c),
-            resources=self._latest("resources", "resource_id", c),
-            projects=pd.DataFrame(
-                c.execute(
-                    "SELECT project_id, need_id, status FROM projects WHERE status IN (?, ?)"
-                    " ORDER BY project_id", LIVE_STATUSES,
-                ).fetchall(),
-                columns=["project_id", "need_id", "status"],
-            ),
-            live=live,
-            used={str(r): int(u) for r, u in c.execute(
-                "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
-                " USING (project_id) WHERE a.active = 1"
-                " AND p.status IN ('in_progress', 'completed') GROUP BY a.resource_id"
-            )},
-            gone={str(r): int(n) for r, n in c.execute(
-                "SELECT resource_id, round FROM dropped_resources WHERE returned_round IS NULL"
-            )},
-            settled=frozenset(r[0] for r in c.execute(
-                "SELECT need_id FROM projects p WHERE round = (SELECT max(round) FROM projects q"
-                " WHERE q.need_id = p.need_id) AND status IN ('in_progress', 'completed',"
-                " 'cancelled')"
-            )),
-            need_rows=pd.DataFrame(need_rows),
-            backups=pd.DataFrame(
-                backups,
-                columns=["need_id", "resource_id", "project_id", "round", "rank",
-                         "backup_resource_id"],
-            ),
-            stamp=self._stamp(c),
-        )
+    def _latest(self, table: str, key: str) -> pd.DataFrame:
+        with self._snapshot() as c:
+            return latest_rows(c, table, key)
 
     def rematch(
         self,
@@ -1091,7 +870,7 @@ class ProjectLedger:
         drop = normalize_dropped(dropped_resources)
 
         def planned(c: sqlite3.Connection) -> tuple[LedgerState, RematchPlan, MatchResult]:
-            state = self._read_state(c, drop)
+            state = read_state(c, drop)
             plan = plan_rematch(state, new_n, new_r, drop)
             result = match(plan.needs, plan.resources, opts, incumbent=plan.incumbent)
             return state, plan, result
@@ -1120,7 +899,7 @@ class ProjectLedger:
                 state, plan, result = planned(r)
             try:
                 with self._write() as w:
-                    if self._stamp(w) != state.stamp:
+                    if stamp(w) != state.stamp:
                         raise _StaleState
                     return recorded(w, plan, result)
             except _StaleState:
