@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -167,3 +168,18 @@ def test_a_new_need_whose_project_is_in_progress_is_named(ledger):
 def test_round_options_round_is_checked(ledger):
     with pytest.raises(mc.InputError, match="`round` must be an integer >= 1; got 'x'"):
         ledger.round_options("x")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda led: led.export(None), "`path` must be a str or path-like; got None"),
+    (lambda led: led.export("x.csv", format=3), "export `format` must be one of"),
+    (lambda led: led.export("x.csv", community=1), "`community` must be a str or None"),
+    (lambda led: led.export_all(None), "`folder` must be a str or path-like"),
+    (lambda led: led.status_maps(dpi=0), "`dpi` must be an integer >= 1; got 0"),
+    (lambda led: led.projects(community=5), "`community` must be a str or None"),
+    (lambda led: led.history(5), "`project_id` must be a str or None"),
+    (lambda led: led.rematch(dry_run="yes"), "`dry_run` must be True or False; got 'yes'"),
+])
+def test_export_and_read_arguments_are_checked(ledger, call, message):
+    with pytest.raises(mc.InputError, match=re.escape(message)):
+        call(ledger)

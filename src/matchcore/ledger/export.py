@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..checks import check_scalar
 from ..errors import InputError
 
 __all__ = ["LedgerExporter", "ProjectsReader", "QueryReader"]
@@ -84,7 +85,9 @@ class LedgerExporter:
         from ..geo import to_geojson
         from ..io import write_table
 
-        p = Path(path)
+        p = _path(path, "path")
+        if community is not None and not isinstance(community, str):
+            raise InputError(f"`community` must be a str or None; got {community!r}")
         fmt = _export_format(p, format)
         if p.is_dir():
             p = p / f"projects{_EXPORT_SUFFIX[fmt]}"
@@ -108,7 +111,7 @@ class LedgerExporter:
         """The whole list and one file per community (:meth:`ProjectLedger.export_all`)."""
         fmt = _export_format(None, format)
         suffix = _EXPORT_SUFFIX[fmt]
-        out = Path(folder)
+        out = _path(folder, "folder")
         out.mkdir(parents=True, exist_ok=True)
         written = [self.export(out / f"projects{suffix}", format=fmt)]
         for name in self.communities():
@@ -140,7 +143,8 @@ class LedgerExporter:
                 f"status maps need matplotlib: pip install 'matchcore[plot]' ({err})"
             ) from err
         points = self.project_points()
-        out = None if folder is None else Path(folder)
+        out = None if folder is None else _path(folder, "folder")
+        check_scalar(dpi, "dpi", "int", low=1)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         maps: dict[str | None, Any] = {}
@@ -185,6 +189,10 @@ def _export_format(path: Path | None, format: str | None) -> str:
     """The export format: ``format`` if given, else from the suffix (a folder: csv)."""
     fmt: str | None
     if format is not None:
+        if not isinstance(format, str):
+            raise InputError(
+                f"export `format` must be one of {list(_EXPORT_SUFFIX)}; got {format!r}"
+            )
         fmt = {"excel": "xlsx"}.get(format.lower(), format.lower())
         if fmt not in _EXPORT_SUFFIX:
             raise InputError(
@@ -200,6 +208,12 @@ def _export_format(path: Path | None, format: str | None) -> str:
             f"{sorted(_FORMAT_OF_SUFFIX)} or format= one of {list(_EXPORT_SUFFIX)}"
         )
     return fmt
+
+
+def _path(value: Any, name: str) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise InputError(f"`{name}` must be a str or path-like; got {value!r}")
+    return Path(value)
 
 
 def _file_name(name: str) -> str:

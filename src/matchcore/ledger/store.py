@@ -862,6 +862,8 @@ class ProjectLedger:
             )
         by = _text(by, "by")
         backups = check_scalar(backups, "backups", "int", low=0)
+        if not isinstance(dry_run, bool):
+            raise InputError(f"`dry_run` must be True or False; got {dry_run!r}")
         opts = MatchOptions.from_arguments(
             self.round_options() if options is None else options, **overrides
         ).replace(stickiness=stickiness)
