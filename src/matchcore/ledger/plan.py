@@ -373,16 +373,20 @@ def _backups_of(lost: pd.DataFrame, backups: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _pairs(frame: pd.DataFrame) -> dict[str, str]:
-    """need id -> "R1:2;R4:1" (resources sorted) of an assignment frame."""
-    if not len(frame):
-        return {}
-    text = frame["resource_id"].astype(str) + ":" + frame["units"].astype("int64").astype(str)
-    grouped = pd.DataFrame({"need_id": frame["need_id"].astype(str), "pair": text})
-    return {
-        str(k): ";".join(sorted(v))
-        for k, v in grouped.groupby("need_id")["pair"]
-    }
+def _triples(frame: pd.DataFrame) -> pd.DataFrame:
+    """need_id, resource_id, units of an assignment frame, as plain columns."""
+    return pd.DataFrame({
+        "need_id": frame["need_id"].astype(str).to_numpy(dtype=object),
+        "resource_id": frame["resource_id"].astype(str).to_numpy(dtype=object),
+        "units": frame["units"].to_numpy(dtype="int64"),
+    })
+
+
+def _pairs(frame: pd.DataFrame, needs: set[str]) -> dict[str, str]:
+    """need id -> "R1:2;R4:1" (resources sorted) for the needs in ``needs``."""
+    frame = frame[frame["need_id"].isin(needs)]
+    text = frame["resource_id"] + ":" + frame["units"].astype(str)
+    return {str(k): ";".join(sorted(v)) for k, v in text.groupby(frame["need_id"])}
 
 
 def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
@@ -411,21 +415,28 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     assign = result.assignments
     projects = plan.projects
     live = plan.live
-    new_pairs = _pairs(assign)
     matched = set(result.projects["need_id"].astype(str))
     not_started = projects[
         (projects["status"] == "not_started") & ~projects["need_id"].isin(plan.extend)
     ]
-    old_pairs = _pairs(live[live["status"] == "not_started"])
+    # A not-started project moves when its (resource, units) set changes: one merge,
+    # then text only for the few that moved (stickiness keeps most in place).
+    kept = set(not_started["need_id"]) & matched
+    old = _triples(live[live["status"] == "not_started"])
+    new = _triples(assign)
+    old, new = old[old["need_id"].isin(kept)], new[new["need_id"].isin(kept)]
+    diff = old.merge(new, how="outer", indicator=True)
+    moved = set(diff.loc[diff["_merge"] != "both", "need_id"])
+    old_pairs, new_pairs = _pairs(old, moved), _pairs(new, moved)
     moves = [
-        (pid, need, old_pairs.get(need, ""), new_pairs[need])
+        (pid, need, old_pairs.get(need, ""), new_pairs.get(need, ""))
         for pid, need in zip(not_started["project_id"], not_started["need_id"])
-        if need in matched and old_pairs.get(need, "") != new_pairs.get(need, "")
+        if need in moved
     ]
     live_needs = set(projects["need_id"])
     res_of = dict(zip(result.projects["need_id"].astype(str), result.projects["resources"]))
     units_of = dict(zip(result.projects["need_id"].astype(str), result.projects["assigned"]))
-    new = [(n, res_of[n], int(units_of[n])) for n in sorted(matched - live_needs)]
+    created = [(n, res_of[n], int(units_of[n])) for n in sorted(matched - live_needs)]
     ext = [(plan.extend[n], n, res_of[n]) for n in sorted(matched & set(plan.extend))]
     cancelled = [
         (pid, need) for pid, need in zip(not_started["project_id"], not_started["need_id"])
@@ -452,7 +463,7 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     return RematchPreview(
         moves=pd.DataFrame(moves, columns=["project_id", "need_id", "resources_before",
                                            "resources_after"]),
-        new_projects=pd.DataFrame(new, columns=["need_id", "resources", "assigned"]),
+        new_projects=pd.DataFrame(created, columns=["need_id", "resources", "assigned"]),
         extensions=pd.DataFrame(ext, columns=["project_id", "need_id", "resources"]),
         cancellations=pd.DataFrame(cancelled, columns=["project_id", "need_id"]),
         n_reassigned=n_back,
