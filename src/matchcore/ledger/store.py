@@ -91,6 +91,10 @@ class RematchReport:
         What was matched against what (:func:`matchcore.ledger.plan.plan_rematch`).
     preview : RematchPreview, optional
         The moves, new projects, extensions and cancellations as frames.
+    attempts : int
+        How many times the round was planned: more than 1 when another
+        process wrote between the read and the write (the last attempt, 3,
+        plans holding the write lock).
     """
 
     round: int
@@ -105,6 +109,7 @@ class RematchReport:
     dry_run: bool = False
     plan: RematchPlan | None = None
     preview: RematchPreview | None = None
+    attempts: int = 1
 
 
 class _StaleState(Exception):
@@ -877,15 +882,16 @@ class ProjectLedger:
             result = match(plan.needs, plan.resources, opts, incumbent=plan.incumbent)
             return state, plan, result
 
-        def recorded(c: sqlite3.Connection, plan: RematchPlan,
-                     result: MatchResult) -> RematchReport:
+        def recorded(c: sqlite3.Connection, plan: RematchPlan, result: MatchResult,
+                     attempts: int) -> RematchReport:
             preview = preview_rematch(plan, result)
             rnd, n_changed, n_new, n_cancelled = record_rematch(
                 c, plan, result, preview, by=by, backups=backups
             )
             return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
                                  len(plan.affected), preview.n_reassigned,
-                                 preview.n_to_backup, plan=plan, preview=preview)
+                                 preview.n_to_backup, plan=plan, preview=preview,
+                                 attempts=attempts)
 
         if dry_run:
             with self._snapshot() as r:
@@ -896,17 +902,17 @@ class ProjectLedger:
                                  plan.dropped, len(plan.affected), preview.n_reassigned,
                                  preview.n_to_backup, dry_run=True, plan=plan,
                                  preview=preview)
-        for _ in range(OPTIMISTIC_TRIES):
+        for attempt in range(1, OPTIMISTIC_TRIES + 1):
             with self._snapshot() as r:
                 state, plan, result = planned(r)
             try:
                 with self._write() as w:
                     if stamp(w) != state.stamp:
                         raise _StaleState
-                    return recorded(w, plan, result)
+                    return recorded(w, plan, result, attempt)
             except _StaleState:
                 continue  # another process wrote meanwhile: plan again from its state
         # Still racing: plan, match and write under the write lock.
         with self._write() as w:
             _, plan, result = planned(w)
-            return recorded(w, plan, result)
+            return recorded(w, plan, result, OPTIMISTIC_TRIES + 1)
