@@ -242,7 +242,8 @@ class ProjectLedger:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One change = one ``BEGIN IMMEDIATE`` transaction (the write lock up front).
 
-        Each committed change bumps the ledger's version stamp (see :meth:`_stamp`).
+        Each committed change bumps the ledger's version stamp
+        (:func:`~matchcore.ledger.connection.stamp`).
         """
         c = self._connection()
         try:
@@ -869,18 +870,23 @@ class ProjectLedger:
         backups = check_scalar(backups, "backups", "int", low=0)
         if not isinstance(dry_run, bool):
             raise InputError(f"`dry_run` must be True or False; got {dry_run!r}")
-        opts = MatchOptions.from_arguments(
-            self.round_options() if options is None else options, **overrides
-        ).replace(stickiness=stickiness)
+        def options_now() -> MatchOptions:
+            # Inside planned(), this reads in the caller's transaction on this connection.
+            return MatchOptions.from_arguments(
+                self.round_options() if options is None else options, **overrides
+            ).replace(stickiness=stickiness)
+
+        options_now()  # bad options fail before any transaction
         new_n = read_needs(new_needs) if new_needs is not None else None
         new_r = read_resources(new_resources) if new_resources is not None else None
         drop = normalize_dropped(dropped_resources)
 
-        def planned(c: sqlite3.Connection) -> tuple[LedgerState, RematchPlan, MatchResult]:
+        def planned(c: sqlite3.Connection) -> tuple[LedgerState, RematchPlan, MatchOptions]:
             state = read_state(c, drop)
-            plan = plan_rematch(state, new_n, new_r, drop)
-            result = match(plan.needs, plan.resources, opts, incumbent=plan.incumbent)
-            return state, plan, result
+            return state, plan_rematch(state, new_n, new_r, drop), options_now()
+
+        def matched(plan: RematchPlan, opts: MatchOptions) -> MatchResult:
+            return match(plan.needs, plan.resources, opts, incumbent=plan.incumbent)
 
         def recorded(c: sqlite3.Connection, plan: RematchPlan, result: MatchResult,
                      attempts: int) -> RematchReport:
@@ -895,7 +901,8 @@ class ProjectLedger:
 
         if dry_run:
             with self._snapshot() as r:
-                _, plan, result = planned(r)
+                _, plan, opts = planned(r)
+            result = matched(plan, opts)
             preview = preview_rematch(plan, result)
             return RematchReport(plan.round, result, len(preview.moves),
                                  len(preview.new_projects), len(preview.cancellations),
@@ -904,7 +911,8 @@ class ProjectLedger:
                                  preview=preview)
         for attempt in range(1, OPTIMISTIC_TRIES + 1):
             with self._snapshot() as r:
-                state, plan, result = planned(r)
+                state, plan, opts = planned(r)
+            result = matched(plan, opts)  # outside any transaction
             try:
                 with self._write() as w:
                     if stamp(w) != state.stamp:
@@ -914,5 +922,5 @@ class ProjectLedger:
                 continue  # another process wrote meanwhile: plan again from its state
         # Still racing: plan, match and write under the write lock.
         with self._write() as w:
-            _, plan, result = planned(w)
-            return recorded(w, plan, result, OPTIMISTIC_TRIES + 1)
+            _, plan, opts = planned(w)
+            return recorded(w, plan, matched(plan, opts), OPTIMISTIC_TRIES + 1)
