@@ -13,7 +13,15 @@ True
 
 from . import analysis, distributed, geo, metrics, model, synthetic
 from .distributed import match_many
-from .errors import InputError, MatchcoreError, MatchcoreWarning, RoundsFailed, SolverError
+from .errors import (
+    InputError,
+    LedgerBusy,
+    LedgerClosed,
+    MatchcoreError,
+    MatchcoreWarning,
+    RoundsFailed,
+    SolverError,
+)
 from .io import read_needs, read_resources, write_table
 from .ledger.store import ProjectLedger
 from .model.candidates import CandidateGraph, build_candidates
@@ -32,6 +40,8 @@ __all__ = [
     "Certificate",
     "Explanation",
     "InputError",
+    "LedgerBusy",
+    "LedgerClosed",
     "MatchOptions",
     "MatchResult",
     "MatchcoreError",

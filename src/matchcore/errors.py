@@ -2,7 +2,8 @@
 
 Every error derives from :class:`MatchcoreError`; bad data or arguments raise
 :class:`InputError` (also a :class:`ValueError`), a failing back-end raises
-:class:`SolverError` (also a :class:`RuntimeError`).
+:class:`SolverError` (also a :class:`RuntimeError`); a project ledger that stays
+locked raises :class:`LedgerBusy`, one used after ``close()`` :class:`LedgerClosed`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["InputError", "MatchcoreError", "MatchcoreWarning", "RoundsFailed", "SolverError"]
+__all__ = [
+    "InputError",
+    "LedgerBusy",
+    "LedgerClosed",
+    "MatchcoreError",
+    "MatchcoreWarning",
+    "RoundsFailed",
+    "SolverError",
+]
 
 #: How many individual failures an error message lists before summarising the rest.
 MAX_LISTED_FAILURES = 20
@@ -93,6 +102,18 @@ class RoundsFailed(MatchcoreError):
     def __reduce__(self) -> tuple[Any, ...]:
         # Exceptions pickle as cls(*args); ours takes three arguments.
         return (type(self), (str(self), self.results, self.errors))
+
+
+class LedgerBusy(MatchcoreError):
+    """A ledger stayed locked by another process, or changed under a rematch, too long.
+
+    Nothing was written; the call can be retried (or the ledger opened with a
+    longer ``timeout``).
+    """
+
+
+class LedgerClosed(MatchcoreError):
+    """A :class:`~matchcore.ProjectLedger` was used after :meth:`~ProjectLedger.close`."""
 
 
 class MatchcoreWarning(UserWarning):

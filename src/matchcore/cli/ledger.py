@@ -135,6 +135,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..errors import InputError
+    from ..ledger.schema import parse_status
     from ..schema import STATUSES
 
     with _open(args.ledger) as led:
@@ -159,8 +160,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                                    "display.width", 160):
                 print(history.to_string(index=False))
             return 0
-        words = {v: k for k, v in STATUSES.items()}
-        status = words.get(args.status.strip(), args.status.strip())
+        status = parse_status(args.status) or args.status.strip()
         before = led.projects().set_index("project_id")["status"].get(args.project_id)
         led.set_status(args.project_id, status, by=args.by, note=args.note)
         if not _quiet(args):
