@@ -71,9 +71,38 @@ def test_status_map_rejects_unknown_status():
         mc.plot.status_map(p)
 
 
-def test_find_cjk_font_returns_a_name_or_none():
-    font = mc.plot.find_cjk_font()
-    assert font is None or isinstance(font, str)
+def test_find_cjk_font_finds_one_where_the_plot_extra_is_installed():
+    # The `plot` extra ships Noto Sans CJK; no system font is needed.
+    assert isinstance(mc.plot.find_cjk_font(), str)
+
+
+def test_the_packaged_cjk_font_registers_with_matplotlib():
+    from matplotlib import font_manager
+
+    from matchcore.plot import base
+
+    files = base._packaged_font_files()
+    assert files, "the plot extra's font package (manimgx-fonts-cjk) is not installed"
+    for path in files:
+        font_manager.fontManager.addfont(path)
+    names = {f.name for f in font_manager.fontManager.ttflist if f.fname in files}
+    assert "Noto Sans CJK SC" in names
+
+
+def test_missing_cjk_font_warns_once_at_the_callers_line(result, monkeypatch):
+    import warnings
+
+    from matchcore.plot import base
+
+    monkeypatch.setattr(base, "_STATE", {"font": None})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mc.plot.community_maps(result)  # several maps, one warning
+        mc.plot.district_map(result, title="东湖社区")
+    mine = [w for w in caught if issubclass(w.category, mc.MatchcoreWarning)]
+    assert len(mine) == 1
+    assert mine[0].filename == __file__
+    assert "pip install" in str(mine[0].message)
 
 
 def _draw_without_missing_glyphs(fig, tmp_path):
@@ -84,7 +113,6 @@ def _draw_without_missing_glyphs(fig, tmp_path):
         fig.savefig(tmp_path / "fig.png")
 
 
-@pytest.mark.skipif(mc.plot.find_cjk_font() is None, reason="no CJK font installed")
 def test_chinese_renders_without_changing_global_font_settings(result, tmp_path):
     import matplotlib.pyplot as plt
 
@@ -221,7 +249,6 @@ def test_charts_draw_on_a_given_axes(result, name):
     assert getattr(mc.plot, name)(result, ax=axes[1]) is axes[1]
 
 
-@pytest.mark.skipif(mc.plot.find_cjk_font() is None, reason="no CJK font installed")
 def test_charts_render_chinese(result, tmp_path):
     ax = mc.plot.coverage_by_community(result, title="覆盖率")
     _draw_without_missing_glyphs(ax.figure, tmp_path)

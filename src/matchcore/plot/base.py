@@ -15,6 +15,7 @@ from ..errors import MatchcoreWarning
 
 __all__ = [
     "CJK_FONTS",
+    "PACKAGED_CJK_FONT",
     "REASON_COLOURS",
     "STATUS_COLOURS",
     "as_strings",
@@ -83,11 +84,33 @@ REASON_COLOURS: dict[str, str] = {
 
 
 # --------------------------------------------------------------------------- fonts
-def find_cjk_font() -> str | None:
-    """The family name of an installed CJK font, or None.
+#: The pip-installable CJK font of the ``plot`` extra: Noto Sans CJK (SIL OFL 1.1),
+#: shipped by the ``manimgx-fonts-cjk`` package as one collection file.
+PACKAGED_CJK_FONT = "manimgx_fonts_cjk"
 
-    Looks in matplotlib's font list first, then among the system's font files
-    (which finds a font installed after matplotlib built its cache).
+
+def _packaged_font_files() -> list[str]:
+    """The font files of the packaged CJK font, if that package is installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(PACKAGED_CJK_FONT)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return sorted(str(f) for f in folder.iterdir() if f.suffix.lower() in {".ttc", ".otf", ".ttf"})
+
+
+def _registered(names: set[str]) -> str | None:
+    return next((name for name in CJK_FONTS if name in names), None)
+
+
+def find_cjk_font() -> str | None:
+    """The family name of a CJK font that matplotlib can use, or None.
+
+    Looks in matplotlib's font list first, then registers the font of the
+    ``plot`` extra (Noto Sans CJK from the ``manimgx-fonts-cjk`` package), then
+    looks among the system's font files (which finds a font installed after
+    matplotlib built its cache).
 
     Returns
     -------
@@ -101,10 +124,17 @@ def find_cjk_font() -> str | None:
     """
     from matplotlib import font_manager
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in names:
-            return name
+    found = _registered({f.name for f in font_manager.fontManager.ttflist})
+    if found is not None:
+        return found
+    for path in _packaged_font_files():
+        try:
+            font_manager.fontManager.addfont(path)
+        except Exception:  # an unreadable font file is simply skipped
+            continue
+    found = _registered({f.name for f in font_manager.fontManager.ttflist})
+    if found is not None:
+        return found
     for path in font_manager.findSystemFonts():
         if not _CJK_FILES.search(path):
             continue
@@ -112,25 +142,40 @@ def find_cjk_font() -> str | None:
             font_manager.fontManager.addfont(path)
         except Exception:  # an unreadable font file is simply skipped
             continue
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in names:
-            return name
-    return None
+    return _registered({f.name for f in font_manager.fontManager.ttflist})
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside matchcore."""
+    import sys
+
+    package = str(Path(__file__).resolve().parent.parent)
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def setup_axes_text(texts: Iterable[Any] = ()) -> Any:
-    """Import pyplot, look for a CJK font once, warn if Chinese text will lack one."""
+    """Import pyplot, look for a CJK font once, warn once if Chinese text will lack one."""
     import matplotlib.pyplot as plt
 
     if "font" not in _STATE:
         _STATE["font"] = find_cjk_font()
-    if _STATE["font"] is None and any(isinstance(t, str) and _CJK_TEXT.search(t) for t in texts):
+    if (
+        _STATE["font"] is None
+        and not _STATE.get("warned")
+        and any(isinstance(t, str) and _CJK_TEXT.search(t) for t in texts)
+    ):
+        _STATE["warned"] = True
         warnings.warn(
-            "no CJK font found, so Chinese names will show as empty boxes; install one "
-            "(e.g. `apt-get install fonts-wqy-microhei` or fonts-noto-cjk) and restart Python",
+            "no CJK font found, so Chinese names will show as empty boxes; "
+            "`pip install 'matchcore[plot]'` installs one (Noto Sans CJK), "
+            "then restart Python",
             MatchcoreWarning,
-            stacklevel=3,
+            stacklevel=_user_stacklevel(),
         )
     return plt
 
