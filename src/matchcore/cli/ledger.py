@@ -21,6 +21,8 @@ from .common import (
     MATCH_OPTIONS,
     Progress,
     add_match_options,
+    check_output_file,
+    check_output_folder,
     match_from_args,
     options_from_args,
     summary,
@@ -66,6 +68,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     progress = Progress(_quiet(args))
     t = time.perf_counter()
     with _open(args.ledger) as led:
+        options_from_args(args)  # every option checked before any work
         progress("reading", 0.0)
         needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
         result = match_from_args(args, needs, resources, progress)
@@ -182,6 +185,12 @@ def cmd_export(args: argparse.Namespace) -> int:
             ) from err
     if args.per_community and args.community is not None:
         raise InputError("give --community or --per-community, not both")
+    if args.per_community:
+        check_output_folder(args.out, "OUT")
+    elif not args.out.endswith(("/", os.sep)):
+        check_output_file(args.out, "OUT")
+    if args.maps:
+        check_output_folder(args.maps, "--maps")
     if args.out.endswith(("/", os.sep)) and not args.per_community:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # "out/": a folder, projects.csv
     with _open(args.ledger) as led:

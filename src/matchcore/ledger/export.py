@@ -40,6 +40,15 @@ class LedgerExport:
             self, status: str | None = None, community: str | None = None
         ) -> pd.DataFrame: ...
 
+    def _check_community(self, community: str) -> None:
+        """An unknown community is an error naming the known ones (not an empty file)."""
+        known = sorted({str(c) for c in self.projects()["community"].dropna()})
+        if community not in known:
+            raise InputError(
+                f"`community` must be one of the ledger's communities "
+                f"({', '.join(known) or 'none yet'}); got {community!r}"
+            )
+
     def project_points(
         self, status: str | None = None, community: str | None = None
     ) -> pd.DataFrame:
@@ -117,7 +126,7 @@ class LedgerExport:
         Raises
         ------
         InputError
-            An unknown format or suffix, or a missing optional dependency.
+            An unknown format, suffix or community, or a missing optional dependency.
 
         Examples
         --------
@@ -136,6 +145,8 @@ class LedgerExport:
 
         p = Path(path)
         fmt = _export_format(p, format)
+        if community is not None:
+            self._check_community(community)
         if p.is_dir():
             p = p / f"projects{_EXPORT_SUFFIX[fmt]}"
         if fmt == "geojson":
