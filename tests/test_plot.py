@@ -52,6 +52,67 @@ def test_district_map_draws_one_line_per_assignment(result):
     assert sum(len(c.get_segments()) for c in lines) == len(result.assignments)
 
 
+@pytest.fixture(scope="module")
+def street():
+    needs, resources = mc.synthetic.district("seed_street")
+    return mc.match(needs, resources,
+                    max_distance=mc.synthetic.suggested_max_distance("seed_street"))
+
+
+def test_district_map_by_status_shows_service_with_legend_symbols_as_drawn(street):
+    from matplotlib.colors import to_rgba
+
+    from matchcore.plot.base import NEED_STYLES
+
+    ax = mc.plot.district_map(street)
+    from matplotlib.collections import PathCollection
+
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    legend = ax.get_legend()
+    drawn = {to_rgba(c.get_facecolor()[0]): c for c in points}
+    for name, style in NEED_STYLES.items():
+        handle = next(h for h in legend.legend_handles if h.get_label().startswith(
+            style["label"]))
+        colour = to_rgba(handle.get_markerfacecolor())
+        assert colour == to_rgba(style["color"])
+        if name in ("served", "unmet"):  # both happen on this street
+            assert colour in drawn
+            assert handle.get_markersize() ** 2 == pytest.approx(drawn[colour].get_sizes()[0])
+    # Unmet needs: the largest markers, on top of everything else.
+    unmet = drawn[to_rgba(NEED_STYLES["unmet"]["color"])]
+    assert unmet.get_zorder() == max(c.get_zorder() for c in points)
+    assert unmet.get_sizes().max() == max(c.get_sizes().max() for c in points)
+    n_unmet = int((street.served == 0).sum())
+    assert len(unmet.get_offsets()) == n_unmet
+    assert f"({n_unmet:,})" in " ".join(t.get_text() for t in legend.get_texts())
+
+
+def test_district_map_caps_marker_sizes_and_names_the_weakest_community(street):
+    from matplotlib.collections import PathCollection
+
+    ax = mc.plot.district_map(street)
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert max(c.get_sizes().max() for c in points) <= 46.0
+    cover = mc.metrics.by_community(street).set_index("community")["unit_coverage"]
+    weakest = cover.idxmin()
+    assert f"lowest coverage: {weakest} ({cover.min():.0%})" in ax.get_title()
+    labels = {t.get_text(): t for t in ax.texts}
+    assert f"{weakest} {cover.min():.0%}" in labels
+    assert labels[f"{weakest} {cover.min():.0%}"].get_fontweight() == "bold"
+
+
+def test_district_map_by_category_legend_shows_the_crossed_circle(street):
+    ax = mc.plot.district_map(street, by="category")
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    unmet = legend.legend_handles[labels.index("need, unmet")]
+    # A tuple handle draws a hollow circle under a cross, like the map.
+    assert unmet is not None
+    assert ax.get_title().startswith(f"{int(street.metrics['assigned_units']):,}/")
+    with pytest.raises(mc.InputError, match="by"):
+        mc.plot.district_map(street, by="colour")
+
+
 def test_community_maps_one_per_community(result):
     axes = mc.plot.community_maps(result)
     visible = [a for a in np.ravel(axes) if a.get_visible()]
