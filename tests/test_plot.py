@@ -334,7 +334,8 @@ def test_make_figures_writes_every_plot(make_figures, tmp_path):
     written = make_figures.main(["--out", str(tmp_path), "--dpi", "40"])
     names = {p.stem for p in written}
     assert names == {
-        "district_map", "community_maps", "status_map", "coverage_by_community",
+        "district_map", "district_map_by_category", "demo_map", "community_maps", "status_map",
+        "coverage_by_community",
         "unmet_by_reason", "score_components", "frontier",
     }
     assert all(p.stat().st_size > 5_000 for p in written)

@@ -29,7 +29,7 @@ from .ledger import register
 __all__ = ["build_parser", "main"]
 
 
-def _map(result: Any, path: Path, title: str) -> str:
+def _map(result: Any, path: Path) -> str:
     from ..plot import district_map
     from ..plot.base import save_png
 
@@ -40,7 +40,7 @@ def _map(result: Any, path: Path, title: str) -> str:
         import matplotlib.pyplot as plt
     except ImportError as err:
         return f"map skipped: plotting is not available ({err}); pip install 'matchcore[plot]'"
-    fig: Any = district_map(result, title=title).figure
+    fig: Any = district_map(result).figure
     try:
         save_png(fig, path, 120)
     finally:
@@ -66,7 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                f"max_distance {args.max_distance:g} m")
     print(summary(result, seconds))
     written = write_result(result, out, chinese_headers=args.chinese_headers)
-    print(_map(result, out / "map.png", "seed_street: needs, resources and matches"))
+    print(_map(result, out / "map.png"))
     print(f"wrote {', '.join(p.name for p in written)} to {out.resolve()}")
     return 0
 
@@ -84,7 +84,7 @@ def cmd_match(args: argparse.Namespace) -> int:
     print(summary(result, time.perf_counter() - t))
     written = write_result(result, out, chinese_headers=args.chinese_headers)
     if args.map:
-        print(_map(result, Path(args.output) / "map.png", "needs, resources and matches"))
+        print(_map(result, out / "map.png"))
     print(f"wrote {', '.join(p.name for p in written)} to {Path(args.output).resolve()}")
     return 0
 
