@@ -98,7 +98,11 @@ def test_district_map_caps_marker_sizes_and_names_the_weakest_community(street):
     assert f"lowest coverage: {weakest} ({cover.min():.0%})" in ax.get_title()
     labels = {t.get_text(): t for t in ax.texts}
     assert f"{weakest} {cover.min():.0%}" in labels
-    assert labels[f"{weakest} {cover.min():.0%}"].get_fontweight() == "bold"
+    from matplotlib.colors import to_hex
+
+    from matchcore.plot.base import WEAK_COLOUR
+
+    assert to_hex(labels[f"{weakest} {cover.min():.0%}"].get_color()) == WEAK_COLOUR
 
 
 def test_district_map_by_category_legend_shows_the_crossed_circle(street):

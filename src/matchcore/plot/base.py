@@ -124,7 +124,7 @@ def _add_packaged_font(font_manager: Any, path: str) -> None:
     font_manager.fontManager.ttflist = [
         f for f in font_manager.fontManager.ttflist if f.fname != path
     ] + [replace(f, weight=w) for f in entries for w in (400, 700)]
-    font_manager.fontManager._findfont_cached.cache_clear()
+    # addfont has just emptied matplotlib's font-lookup cache, and nothing was looked up since.
 
 
 def find_cjk_font() -> str | None:
@@ -170,10 +170,11 @@ def find_cjk_font() -> str | None:
 
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the first caller outside matchcore."""
-    import sys
+    import inspect
 
     package = str(Path(__file__).resolve().parent.parent)
-    frame = sys._getframe(1)
+    here = inspect.currentframe()
+    frame = here.f_back if here is not None else None
     level = 1
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
         frame = frame.f_back

@@ -151,8 +151,8 @@ def district_map(
                         textcoords="offset points", fontsize=7, color="#333333", zorder=6)
         for j in np.flatnonzero(rmask):
             ax.annotate(str(d.resource_ids[j]), d.resource_xy[j], xytext=(4, -9),
-                        textcoords="offset points", fontsize=7, color="#333333",
-                        fontweight="bold", zorder=6)
+                        textcoords="offset points", fontsize=7, color="#000000",
+                        zorder=6)
 
     weakest = _community_labels(ax, result, needs_comm, nmask)
     xl, yl = xy_labels(result)
@@ -295,7 +295,8 @@ def _community_labels(
         weak = name == weakest
         ax.annotate(
             f"{name} {share:.0%}", at, ha="center", va="bottom",
-            fontsize=10 if weak else 9, fontweight="bold" if weak else "normal",
+            # No bold: many CJK fonts have no bold face (matplotlib would log a warning).
+            fontsize=10.5 if weak else 9,
             color=WEAK_COLOUR if weak else "#222222", xytext=(0, 12),
             textcoords="offset points", zorder=7,
             bbox={"boxstyle": "round,pad=0.25", "fc": "white",
