@@ -111,3 +111,58 @@ def test_main_in_process(tmp_path):
     from matchcore.cli import main
 
     assert main(["validate", str(tmp_path / "none.csv")]) == 2
+
+
+# ------------------------------------------------------------ checks before any work
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "-o", "{tmp}/file"], "must be a folder; '{tmp}/file' is an existing file"),
+        (["demo", "-o", "{tmp}/file/sub"], "is a file"),
+        (["match", "{tmp}/file", "{tmp}/file", "-o", "{tmp}/file"], "must be a folder"),
+        (["generate", "seed_street", "-o", "{tmp}/file"], "must be a folder"),
+        (["demo", "-o", "{tmp}/out", "--weights", "distance=0.5"],
+         "valid names: type, locality, priority, partner, distance_scale"),
+        (["demo", "-o", "{tmp}/out", "--max-candidates", "0"], "max_candidates"),
+    ],
+)
+def test_bad_arguments_exit_2_before_any_work(tmp_path, capsys, argv, message):
+    from matchcore.cli import main
+
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("matchcore: error: ") and message.format(tmp=tmp_path) in err
+    assert "Traceback" not in err and "callable" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize("argv", [["generate", "seed_street", "--seed", "-1", "-o", "g"],
+                                  ["demo", "--seed", "x"]])
+def test_bad_seed_exits_2(argv, capsys):
+    from matchcore.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert "--seed" in capsys.readouterr().err
+
+
+def test_unbounded_candidates_get_a_hint_with_a_suggested_reach():
+    from matchcore.cli.common import unbounded_candidates_hint
+
+    needs, resources = mc.synthetic.district("district_10k")
+    hint = unbounded_candidates_hint(needs, resources, None)
+    assert f"{len(needs) * len(resources):,} pairs" in hint and "--max-distance" in hint
+    suggested = float(hint.rsplit("--max-distance ", 1)[1].split()[0])
+    assert 100 <= suggested <= 10 * mc.synthetic.suggested_max_distance("district_10k")
+    assert unbounded_candidates_hint(needs, resources, 700.0) == ""
+    small_needs, small_resources = mc.synthetic.tiny()
+    assert unbounded_candidates_hint(small_needs, small_resources, None) == ""
+
+
+def test_chinese_headers(tmp_path):
+    out = run("--quiet", "demo", "-o", tmp_path / "demo", "--chinese-headers")
+    assert out.returncode == 0, out.stderr
+    projects = pd.read_csv(tmp_path / "demo" / "projects.csv", encoding="utf-8-sig")
+    assert {"项目编号", "需求编号", "社区", "状态"} <= set(projects.columns)

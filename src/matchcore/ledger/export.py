@@ -51,6 +51,15 @@ class LedgerExporter:
         self._projects = projects
         self._query = query
 
+    def _check_community(self, community: str) -> None:
+        """An unknown community is an error naming the known ones (not an empty file)."""
+        known = self.communities()
+        if community not in known:
+            raise InputError(
+                f"`community` must be one of the ledger's communities "
+                f"({', '.join(known) or 'none yet'}); got {community!r}"
+            )
+
     def project_points(
         self, status: str | None = None, community: str | None = None
     ) -> pd.DataFrame:
@@ -89,6 +98,8 @@ class LedgerExporter:
         if community is not None and not isinstance(community, str):
             raise InputError(f"`community` must be a str or None; got {community!r}")
         fmt = _export_format(p, format)
+        if community is not None:
+            self._check_community(community)
         if p.is_dir():
             p = p / f"projects{_EXPORT_SUFFIX[fmt]}"
         if fmt == "geojson":

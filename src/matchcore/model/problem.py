@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
 
@@ -197,6 +195,10 @@ class TransportProblem:
         resource_label : ndarray, shape (n_resources,)
             Component of each node (isolated nodes get their own label).
         """
+        # Imported here: scipy.sparse is slow to import and only solving needs it.
+        from scipy.sparse import coo_matrix, csr_matrix
+        from scipy.sparse.csgraph import connected_components
+
         n = self.n_needs + self.n_resources
         ones = np.ones(self.n_edges, dtype=np.float64)  # csgraph's dtype: no conversion
         cols = self.n_needs + self.resource
