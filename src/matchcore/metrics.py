@@ -166,8 +166,11 @@ def summary(result: MatchResult) -> pd.Series:
         needs_partly_served, needs_unserved, need_coverage,
         priority_weighted_coverage, utilisation, mean_distance,
         max_distance, total_score, community_fairness (Jain's index of the
-        per-community unit coverage) and coverage_gini (their Gini
-        coefficient).
+        per-community unit coverage), coverage_gini (their Gini
+        coefficient), and comparable_demand_units, comparable_assigned_units
+        and comparable_coverage: the same in comparable units (each need's
+        units divided by its ``options.unit_value``; equal to the unit figures
+        without one).
 
     See Also
     --------
@@ -214,6 +217,11 @@ def summary(result: MatchResult) -> pd.Series:
             "total_score": float((result.score * units).sum()),
             "community_fairness": jain_index(coverage),
             "coverage_gini": gini(coverage),
+            # In comparable units (options.unit_value; equal to units without it).
+            "comparable_demand_units": float((demand / result.unit_value).sum()),
+            "comparable_assigned_units": float((served / result.unit_value).sum()),
+            "comparable_coverage": _ratio((served / result.unit_value).sum(),
+                                          (demand / result.unit_value).sum()),
         },
         dtype=object,
     )
@@ -343,8 +351,13 @@ def _by_need_group(result: MatchResult, keys: tuple[str, ...]) -> pd.DataFrame:
         "priority_weighted_coverage": _div(total(prio * served), total(prio * demand)),
         "mean_distance": _div(distance, assigned),
     }
+    extra = []
+    if result.options.unit_value is not None:  # coverage in comparable units
+        columns["comparable_coverage"] = _div(total(served / result.unit_value),
+                                              total(demand / result.unit_value))
+        extra = ["comparable_coverage"]
     out = groups.assign(**columns)
-    return out[[*keys, *_NEED_COLUMNS]]
+    return out[[*keys, *_NEED_COLUMNS, *extra]]
 
 
 # ---------------------------------------------------------------------- resources

@@ -733,6 +733,8 @@ class ProjectLedger(LedgerExport):
         stickiness: float = 0.1,
         dropped_resources: Iterable[str] | None = None,
         backups: int = N_BACKUPS,
+        pins: pd.DataFrame | None = None,
+        forbid: pd.DataFrame | None = None,
         **overrides: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
@@ -776,6 +778,9 @@ class ProjectLedger(LedgerExport):
             Ids of resources that dropped out.
         backups : int, default 3
             Backups recorded per assignment of the new round.
+        pins, forbid : DataFrame, optional
+            Staff pins (need_id, resource_id, units) and forbidden pairs
+            (need_id, resource_id) of this round, as for :func:`matchcore.match`.
         **overrides
             Single options (``max_distance``, ``weights``, ``scope``, ...; see
             :class:`~matchcore.MatchOptions`) that replace those of ``options``.
@@ -888,7 +893,8 @@ class ProjectLedger(LedgerExport):
         resources = resources[
             (resources["capacity"] > 0) & ~resources["resource_id"].astype(str).isin(out)
         ].reset_index(drop=True)
-        result = match(needs.reset_index(drop=True), resources, opts, incumbent=incumbent)
+        result = match(needs.reset_index(drop=True), resources, opts, incumbent=incumbent,
+                       pins=pins, forbid=forbid)
         before = live.groupby("project_id")["units"].sum()
         with self._write() as w:
             rnd, n_changed, n_new = self._record(
