@@ -392,3 +392,74 @@ def test_bundle_column_has_a_chinese_alias():
     assert list(r.bundle_table["bundle"]) == ["T"]
     assert not r.bundle_table["served"].iat[0]
     assert r.unmet.set_index("need_id").loc["N3", "reason"] == "bundle_unserved"
+
+
+# ----------------------------------------------------------------- recurring needs
+T = pd.Timestamp
+
+
+def test_weekly_rule_expands_to_a_hand_made_calendar():
+    needs = pd.DataFrame({"need_id": ["V"], "category": "elderly_care", "x": 0.0, "y": 0.0,
+                          "recurrence": ["FREQ=WEEKLY;BYDAY=TU,TH;UNTIL=20261210T235959"],
+                          "window_start": [T("2026-12-01 09:00")],  # a Tuesday
+                          "window_end": [T("2026-12-01 10:30")]})
+    from matchcore.model.recurrence import expand_recurrence
+
+    out = expand_recurrence(mc.read_needs(needs), "need_id")
+    calendar = [T("2026-12-01 09:00"), T("2026-12-03 09:00"), T("2026-12-08 09:00"),
+                T("2026-12-10 09:00")]
+    assert list(out["need_id"]) == ["V#1", "V#2", "V#3", "V#4"]
+    assert list(out["window_start"]) == calendar
+    assert list(out["window_end"]) == [c + pd.Timedelta("90min") for c in calendar]
+    assert list(out["series_id"]) == ["V"] * 4 and list(out["occurrence"]) == [1, 2, 3, 4]
+
+
+def _weekly():
+    needs = pd.DataFrame({"need_id": ["V", "once"], "category": "elderly_care",
+                          "x": 0.0, "y": 0.0,
+                          "recurrence": ["FREQ=WEEKLY;BYDAY=TU;COUNT=4", None],
+                          "window_start": [T("2026-12-01 09:00"), T("2026-12-02 09:00")],
+                          "window_end": [T("2026-12-01 11:00"), T("2026-12-02 11:00")]})
+    resources = pd.DataFrame({
+        "resource_id": ["A", "B"], "category": "elderly_care", "x": [10.0, 300.0], "y": 0.0,
+        "capacity": 1, "provider": ["Ann", "Bo"],
+        # Ann comes on the first two Tuesdays only; Bo on every Tuesday and Wednesday.
+        "recurrence": ["FREQ=WEEKLY;BYDAY=TU;COUNT=2", "FREQ=WEEKLY;BYDAY=TU,WE;COUNT=8"],
+        "window_start": [T("2026-12-01 08:00")] * 2, "window_end": [T("2026-12-01 12:00")] * 2,
+    })
+    return needs, resources
+
+
+def test_weekly_visit_keeps_one_provider_with_continuity():
+    needs, resources = _weekly()
+    plain = mc.match(needs, resources)
+    assert plain.series.set_index("series_id").loc["V", "n_providers"] == 2  # Ann is nearer
+    steady = mc.match(needs, resources, continuity=0.5)
+    s = steady.series.set_index("series_id").loc["V"]
+    assert s["n_occurrences"] == 4 and s["served"] == 4 and s["missed"] == 0
+    assert s["providers"] == "Bo"
+    assert steady.verify() and "continuity" in steady.components.columns
+    # The one-off need is not a series.
+    assert list(steady.series["series_id"]) == ["V"]
+
+
+def test_missed_occurrences_are_counted():
+    needs, resources = _weekly()
+    resources = resources[resources["resource_id"] == "A"]
+    r = mc.match(needs, resources)
+    s = r.series.set_index("series_id").loc["V"]
+    assert (s["served"], s["missed"]) == (2, 2)
+    assert set(r.unmet["need_id"]) >= {"V#3", "V#4"}
+    assert set(r.unmet.set_index("need_id").loc[["V#3", "V#4"], "reason"]) == {"no_time_overlap"}
+
+
+@pytest.mark.parametrize("rule, start, msg", [
+    ("FREQ=WEEKLY", T("2026-12-01"), "must end"),
+    ("FREQ=SOMETIMES;COUNT=2", T("2026-12-01"), "must be an iCalendar RRULE"),
+    ("FREQ=WEEKLY;COUNT=2", None, "needs a `window_start`"),
+])
+def test_bad_rules_name_their_rows(rule, start, msg):
+    needs = pd.DataFrame({"need_id": ["V"], "category": "repair", "x": 0.0, "y": 0.0,
+                          "recurrence": [rule], "window_start": [start]})
+    with pytest.raises(mc.InputError, match=rf"{msg}.*need 'V' \(row 1 of needs\)"):
+        mc.match(needs, mc.synthetic.tiny()[1])

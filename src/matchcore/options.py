@@ -68,6 +68,10 @@ class MatchOptions:
         (``{"funding": 100}``: 100 yuan count like one visit), or
         ``"per_need"`` (each need counts one); used by the coverage weights
         and the metrics.
+    continuity : float, default 0.0
+        For recurring needs (a ``recurrence`` column): a bonus in score units
+        for the provider who can serve the most occurrences of a series
+        (see :func:`matchcore.model.recurrence.continuity_bonus`).
 
     Raises
     ------
@@ -97,6 +101,7 @@ class MatchOptions:
     min_coverage: Mapping[str, Any] | None = None
     fairness: Fairness | None = None
     unit_value: Mapping[str, float] | str | None = None
+    continuity: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.weights, Weights):
@@ -127,6 +132,8 @@ class MatchOptions:
         if self.fairness is not None:
             check_choice(self.fairness, "fairness", FAIRNESS)
         set_(self, "unit_value", check_unit_value(self.unit_value))
+        set_(self, "continuity", check_scalar(self.continuity, "continuity", "float", low=0,
+                                              unit="score units"))
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -198,6 +205,7 @@ class MatchOptions:
             "min_coverage": self.min_coverage,
             "fairness": self.fairness,
             "unit_value": self.unit_value,
+            "continuity": self.continuity,
         }
         if not isinstance(self.solver, str):
             out["solver_is_callable"] = True

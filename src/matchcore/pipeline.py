@@ -33,6 +33,7 @@ from .model.policies import (
     warn_dominant_units,
 )
 from .model.problem import OBJECTIVES, Objective, TransportProblem
+from .model.recurrence import continuity_bonus, expand_recurrence, has_recurrence
 from .model.scoring import Weights, score_edges
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
@@ -71,6 +72,7 @@ def match(
     min_coverage: Any = None,
     fairness: Fairness | None = None,
     unit_value: Any = None,
+    continuity: float | None = None,
     pins: pd.DataFrame | None = None,
     forbid: pd.DataFrame | None = None,
 ) -> MatchResult:
@@ -134,6 +136,11 @@ def match(
     unit_value : mapping or "per_need", optional
         ``{"funding": 100}``: 100 units (yuan) of a funding need count as one
         comparable unit, in the coverage weights and the metrics.
+    continuity : float, optional
+        Recurring needs (a ``recurrence`` column in RRULE form, expanded to
+        ``need_id#k`` occurrences; resources may recur too): a bonus in score
+        units for the provider who can serve the most occurrences of a
+        series. ``result.series`` groups the occurrences and counts missed ones.
     pins : DataFrame, optional
         Columns need_id, resource_id, units: assignments fixed by staff.
         Each must be a candidate pair, within demand and capacity; its
@@ -180,6 +187,7 @@ def match(
         options, weights=weights, max_distance=max_distance, scope=scope, taxonomy=taxonomy,
         max_candidates=max_candidates, objective=objective, solver=solver, stickiness=stickiness,
         min_coverage=min_coverage, fairness=fairness, unit_value=unit_value,
+        continuity=continuity,
     )
     check_incumbent(incumbent, opts.stickiness)
     prepared = prepare_round(needs, resources, opts)
@@ -224,6 +232,11 @@ def prepare_round(
     t = time.perf_counter()
     needs_v = read_needs(needs)
     resources_v = read_resources(resources)
+    # Recurring rows become one row per occurrence (need_id#k) before anything else.
+    if has_recurrence(needs_v):
+        needs_v = expand_recurrence(needs_v, "need_id")
+    if has_recurrence(resources_v):
+        resources_v = expand_recurrence(resources_v, "resource_id")
     district = to_district(needs_v, resources_v)
     arrival = (
         needs_v.reset_index(drop=True).sort_values("need_id", kind="stable").index.to_numpy()
@@ -257,6 +270,13 @@ def score_round(
         # Before keep_best: the k best are chosen on the bonus-adjusted score.
         score, components = _add_stickiness(graph, score, components, incumbent,
                                             options.stickiness)
+    needs = prepared.district.needs
+    if options.continuity and "occurrence" in needs.columns:
+        series = needs["series_id"].to_numpy(object).copy()
+        series[needs["occurrence"].to_numpy() <= 0] = None  # one-off needs: no series
+        bonus = options.continuity * continuity_bonus(
+            series, _providers(prepared.district.resources), graph.need, graph.resource)
+        score, components = score + bonus, components.assign(continuity=bonus)
     if options.max_candidates is not None:
         graph, kept = keep_best(graph, score, options.max_candidates)
         score = score[kept]
@@ -264,6 +284,16 @@ def score_round(
     release()
     timings["score"] = time.perf_counter() - t
     return graph, score, components
+
+
+def _providers(resources: pd.DataFrame) -> np.ndarray:
+    """Who provides each resource: ``provider``, else its series, else its id."""
+    who = resources["resource_id"].astype(str)
+    if "series_id" in resources.columns:
+        who = resources["series_id"].fillna(who).astype(str)
+    if "provider" in resources.columns:
+        who = resources["provider"].where(resources["provider"].notna(), who).astype(str)
+    return who.to_numpy(object)
 
 
 def problem_of(

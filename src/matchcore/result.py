@@ -202,6 +202,37 @@ class MatchResult:
         return units
 
     @cached_property
+    def series(self) -> pd.DataFrame | None:
+        """Recurring needs grouped under one project each (None without recurrence).
+
+        One row per series: series_id, n_occurrences, served (fully served
+        occurrences), missed (the others), providers (distinct providers of
+        the served units, ``;``-separated), n_providers.
+        """
+        d = self.district
+        if "occurrence" not in d.needs.columns or not (d.needs["occurrence"] > 0).any():
+            return None
+        needs = d.needs
+        rec = needs["occurrence"].to_numpy() > 0
+        full = self.served >= d.demand
+        a = self.assignments
+        res = d.resources.set_index("resource_id")
+        who = res["provider"] if "provider" in res.columns else pd.Series(
+            res.index, index=res.index)
+        a = a.assign(provider=who.reindex(a["resource_id"]).fillna("").astype(str).to_numpy(),
+                     series_id=needs.set_index("need_id")["series_id"]
+                     .reindex(a["need_id"]).to_numpy())
+        frame = pd.DataFrame({"series_id": needs["series_id"].to_numpy(object)[rec],
+                              "served": full[rec]})
+        out = frame.groupby("series_id", sort=True).agg(
+            n_occurrences=("served", "size"), served=("served", "sum")).reset_index()
+        out["missed"] = out["n_occurrences"] - out["served"]
+        prov = a.groupby("series_id")["provider"].agg(lambda v: ";".join(sorted(set(v))))
+        out["providers"] = prov.reindex(out["series_id"]).fillna("").to_numpy()
+        out["n_providers"] = [len(p.split(";")) if p else 0 for p in out["providers"]]
+        return out
+
+    @cached_property
     def bundle_table(self) -> pd.DataFrame | None:
         """One row per team need (bundle): bundle, n_needs, demand, assigned, served.
 
