@@ -288,11 +288,12 @@ def plan_floors(
     A group's floor ``ceil(share × demand)`` (units, pinned ones included)
     is first capped by its *reachable* units, a maximum flow of that group
     alone. Floors that each group can meet alone may still conflict (they
-    share resources); then one maximum flow with every group's arc capped
-    at its floor gives jointly feasible floors (as much of the total as
-    possible), which replace them. With ``"maxmin"``, ``t`` is searched
-    exactly over the achievable shares ``k / demand_g`` (binary search, one
-    maximum flow per step; feasibility is monotone in ``t``).
+    share resources); then they are lowered evenly: to
+    ``min(floor_g, ceil(t × demand_g))`` for the largest common share ``t``
+    that all groups can meet at once. With ``"maxmin"`` every group asks for
+    its whole demand. ``t`` is searched exactly over the achievable shares
+    ``k / demand_g`` (binary search, one maximum flow per step; feasibility
+    is monotone in ``t``).
     """
     code, names = group_codes(labels)
     n_g = len(names)
@@ -318,22 +319,24 @@ def plan_floors(
     reach_total = reach + g_pinned
     t: float | None = None
     if fairness == "maxmin":
-        t, asked = _maxmin(g_demand, g_pinned, reach_total, need, resource, demand, capacity, code)
-        share = np.full(n_g, t)
-    else:
-        # Floors in units; a tiny guard so that 0.6 × 5 is 3, not 4 by rounding.
-        asked = np.ceil(share * g_demand - 1e-9).astype(np.int64)
-    floor = np.minimum(asked, reach_total)
+        share = np.ones(n_g)
+    asked = np.ceil(share * g_demand - 1e-9).astype(np.int64)
+    # The floors, lowered evenly where they conflict: the largest common share t
+    # such that min(asked, reachable, ceil(t × demand)) is feasible for all at once
+    # (with "maxmin" every group asks for all of its demand, so t is the max-min share).
+    t, floor = _water_level(g_demand, g_pinned, np.minimum(asked, reach_total), need,
+                            resource, demand, capacity, code)
     need_flow = np.maximum(floor - g_pinned, 0)
-    joint = group_max_flow(need, resource, demand, capacity, code, need_flow)
-    conflict = joint < need_flow
-    need_flow = np.minimum(need_flow, joint)
-    floor = np.maximum(np.minimum(floor, need_flow + g_pinned), np.minimum(asked, g_pinned))
+    conflict = floor < np.minimum(asked, reach_total)
     reason = np.where(
         asked > reach_total,
         "not enough compatible capacity in reach",
         np.where(conflict, "shares resources with other groups' floors", ""),
     )
+    if fairness == "maxmin":
+        share, asked, reason = np.full(n_g, t), floor, np.full(n_g, "")
+    else:
+        t = None
     table = pd.DataFrame({
         "group": names,
         "demand": g_demand,
@@ -351,39 +354,45 @@ def plan_floors(
     return FloorPlan(key, group.astype(np.int64), need_flow.astype(np.int64), table, t)
 
 
-def _maxmin(
+def _water_level(
     g_demand: np.ndarray,
     g_pinned: np.ndarray,
-    reach_total: np.ndarray,
+    cap: np.ndarray,
     need: np.ndarray,
     resource: np.ndarray,
     demand: np.ndarray,
     capacity: np.ndarray,
     code: np.ndarray,
 ) -> tuple[float, np.ndarray]:
-    """The largest share t with ``min(ceil(t × demand_g), reachable_g)`` units feasible
-    for every group at once.
+    """The largest share t with ``min(ceil(t × demand_g), cap_g)`` units feasible
+    for every group at once, and those floors.
 
-    A group that cannot reach ``t`` of its demand even alone gets all it can
-    reach (else one unreachable group would hold every floor at 0).
-    Candidates are the shares ``k / demand_g`` (the optimum is one of them:
-    floors change only there); floors are compared in exact integers.
+    ``cap`` is what a group asks, at most what it can reach alone: a group
+    that cannot reach ``t`` of its demand gets all it can reach (else one
+    unreachable group would hold every floor at 0). Candidates are the shares
+    ``k / demand_g`` (the optimum is one of them: floors change only there);
+    floors are compared in exact integers.
     """
     live = g_demand > 0
     if not live.any():
         return 0.0, np.zeros(len(g_demand), dtype=np.int64)
+    def feasible_floors(f: np.ndarray) -> bool:
+        want = np.maximum(f - g_pinned, 0)
+        got = group_max_flow(need, resource, demand, capacity, code, want)
+        return bool((got >= want).all())
+
+    if feasible_floors(cap):  # the usual case: every floor asked can be met
+        return 1.0, cap.astype(np.int64)
     cands = sorted({
         (k, int(d)) for d in np.unique(g_demand[live]).tolist() for k in range(0, d + 1)
     }, key=lambda kd: kd[0] / kd[1])
 
     def floors(kd: tuple[int, int]) -> np.ndarray:
         k, d = kd
-        return np.minimum(_ceil_div(np.int64(k) * g_demand, d), reach_total).astype(np.int64)
+        return np.minimum(_ceil_div(np.int64(k) * g_demand, d), cap).astype(np.int64)
 
     def feasible(kd: tuple[int, int]) -> bool:
-        want = np.maximum(floors(kd) - g_pinned, 0)
-        got = group_max_flow(need, resource, demand, capacity, code, want)
-        return bool((got >= want).all())
+        return feasible_floors(floors(kd))
 
     lo, hi = 0, len(cands) - 1  # cands[0] = 0 is always feasible
     while lo < hi:
