@@ -28,9 +28,9 @@ from matchcore import analysis  # noqa: E402
 
 REACH = 700.0
 FLOORS = (0.0, 0.7, 0.75, 0.8, 0.85, 0.9)
-#: The frontier's scan: reach (m) x objective x locality weight.
-REACHES = (300.0, 350.0, 400.0, 450.0, 500.0, 550.0, 600.0, 700.0)
-LOCALITY = (0.4, 0.7, 1.0)
+#: The frontier's scan: reach (m) x objective x distance scale of a locality-only score.
+REACHES = (400.0, 450.0, 500.0, 540.0, 550.0, 600.0, 650.0, 700.0, 750.0, 800.0, 850.0, 900.0)
+SCALES = (200.0, 300.0, 400.0, 1000.0)
 GAIN = 0.05  # points of unit coverage over nearest-first
 
 
@@ -82,9 +82,7 @@ def frontier(seed: int) -> dict[str, Any]:
     points = []
     for objective in ("coverage", "score"):
         for reach in REACHES:
-            weights = {f"loc={w}": mc.Weights(type=round(1 - w, 2) * 0.6, locality=w,
-                                              priority=round(1 - w, 2) * 0.4, partner=0.0)
-                       for w in LOCALITY}
+            weights = {f"scale={s:.0f}": _weights_of(s) for s in SCALES}
             frame = analysis.sweep(needs, resources, weights, max_distance=reach,
                                    objective=objective)  # type: ignore[arg-type]
             for row in frame.itertuples():
@@ -93,12 +91,15 @@ def frontier(seed: int) -> dict[str, Any]:
                                "mean_distance": row.mean_distance})
     wins = [p for p in points if p["unit_coverage"] >= base["unit_coverage"] + GAIN
             and p["mean_distance"] <= base["mean_distance"]]
-    best = max(wins, key=lambda p: p["unit_coverage"] - p["mean_distance"] / 1e4, default=None)
+    # The win with the most coverage; without one, the most coverage within the distance.
+    within = [p for p in points if p["mean_distance"] <= base["mean_distance"]]
+    best = max(wins or within, key=lambda p: p["unit_coverage"], default=None)
     per_community = None
     if best is not None:
         r = mc.match(needs, resources, max_distance=best["max_distance"],
                      objective=best["objective"],
-                     weights=mc.Weights(**_weights_of(best["weights"])))
+                     weights=_weights_of(float(best["weights"].split("=")[1])))
+        assert r.verify()
         a = mc.metrics.by_community(r)[["community", "unit_coverage", "mean_distance"]]
         b = mc.metrics.by_community(near)[["community", "unit_coverage", "mean_distance"]]
         per_community = a.merge(b, on="community", suffixes=("", "_nearest")).to_dict("records")
@@ -106,10 +107,9 @@ def frontier(seed: int) -> dict[str, Any]:
             "per_community": per_community}
 
 
-def _weights_of(label: str) -> dict[str, float]:
-    w = float(label.split("=")[1])
-    return {"type": round(1 - w, 2) * 0.6, "locality": w, "priority": round(1 - w, 2) * 0.4,
-            "partner": 0.0}
+def _weights_of(scale: float) -> mc.Weights:
+    """A score of nearness alone (with its same-grid / same-community bonus)."""
+    return mc.Weights(type=0.0, locality=1.0, priority=0.0, partner=0.0, distance_scale=scale)
 
 
 def plot(price: list[dict[str, Any]], fronts: list[dict[str, Any]], figures: Path) -> None:

@@ -463,3 +463,9 @@ def test_bad_rules_name_their_rows(rule, start, msg):
                           "recurrence": [rule], "window_start": [start]})
     with pytest.raises(mc.InputError, match=rf"{msg}.*need 'V' \(row 1 of needs\)"):
         mc.match(needs, mc.synthetic.tiny()[1])
+
+
+def test_floors_refuse_a_heuristic_solver():
+    with pytest.raises(mc.InputError, match="floors need an exact solver"):
+        mc.match(*mc.synthetic.tiny(), max_distance=2000, min_coverage={"community": 1.0},
+                 solver="greedy")

@@ -399,6 +399,11 @@ def solve_round(
                                         pinned=pinned)
     solution = solve(problem, options.solver)
     timings["solve"] = solution.seconds
+    if plan is not None and problem.has_floors and not solution.exact:
+        raise InputError(
+            f"fairness floors need an exact solver; {solution.solver!r} is a heuristic that "
+            "ignores them (use solver='auto')"
+        )
     price = None
     if plan is not None:
         free = dataclasses.replace(problem, group=None, floor=None)
