@@ -94,17 +94,29 @@ def frontier(seed: int) -> dict[str, Any]:
     # The win with the most coverage; without one, the most coverage within the distance.
     within = [p for p in points if p["mean_distance"] <= base["mean_distance"]]
     best = max(wins or within, key=lambda p: p["unit_coverage"], default=None)
-    per_community = None
+    per_community = floored = None
     if best is not None:
-        r = mc.match(needs, resources, max_distance=best["max_distance"],
-                     objective=best["objective"],
-                     weights=_weights_of(float(best["weights"].split("=")[1])))
+        setting = {"max_distance": best["max_distance"], "objective": best["objective"],
+                   "weights": _weights_of(float(best["weights"].split("=")[1]))}
+        r = mc.match(needs, resources, **setting)
         assert r.verify()
-        a = mc.metrics.by_community(r)[["community", "unit_coverage", "mean_distance"]]
-        b = mc.metrics.by_community(near)[["community", "unit_coverage", "mean_distance"]]
-        per_community = a.merge(b, on="community", suffixes=("", "_nearest")).to_dict("records")
+        cols = ["community", "unit_coverage", "mean_distance"]
+        b = mc.metrics.by_community(near)[cols]
+        per_community = mc.metrics.by_community(r)[cols].merge(
+            b, on="community", suffixes=("", "_nearest")).to_dict("records")
+        # The same setting with a floor per community at nearest-first's coverage there:
+        # no community is served less than under nearest-first.
+        floors = {c: float(v) for c, v in zip(b["community"], b["unit_coverage"])
+                  if c != "(none)" and v == v}
+        f = mc.match(needs, resources, **setting, min_coverage={"community": floors})
+        assert f.verify()
+        floored = {"unit_coverage": float(f.metrics["unit_coverage"]),
+                   "mean_distance": float(f.metrics["mean_distance"]),
+                   "lowered": int(f.fairness["lowered"].sum()),
+                   "per_community": mc.metrics.by_community(f)[cols].merge(
+                       b, on="community", suffixes=("", "_nearest")).to_dict("records")}
     return {"seed": seed, "nearest": base, "points": points, "wins": wins, "best": best,
-            "per_community": per_community}
+            "per_community": per_community, "with_floors": floored}
 
 
 def _weights_of(scale: float) -> mc.Weights:
@@ -150,6 +162,10 @@ def plot(price: list[dict[str, Any]], fronts: list[dict[str, Any]], figures: Pat
             b = f["best"]
             ax.scatter([b["mean_distance"]], [b["unit_coverage"]], s=120, facecolors="none",
                        edgecolors="red", label="best win")
+        if f["with_floors"] is not None:
+            w = f["with_floors"]
+            ax.scatter([w["mean_distance"]], [w["unit_coverage"]], marker="D", s=50,
+                       c="red", label="best win + community floors")
         ax.set_title(f"seed {f['seed']}")
         ax.set_xlabel("mean distance (m)")
         ax.set_ylabel("unit coverage")
@@ -174,7 +190,9 @@ def main(argv: list[str] | None = None) -> None:
            "frontier": [{k: v for k, v in f.items() if k != "points"} for f in fronts]}
     (args.out / "policies.json").write_text(json.dumps(out, indent=1, ensure_ascii=False))
     for f in fronts:
-        print(f["seed"], f["nearest"], f["best"], len(f["wins"]))
+        print(f["seed"], f["nearest"], f["best"], len(f["wins"]),
+              f["with_floors"] and {k: v for k, v in f["with_floors"].items()
+                                    if k != "per_community"})
 
 
 if __name__ == "__main__":

@@ -88,6 +88,12 @@ def test_floors_match_milp(district, share):
     asked = milp_lex(free, group, table["asked"].to_numpy())
     if table["lowered"].any():
         assert asked is None  # the floors asked cannot all be met
+        # Progressive filling: a lowered floor cannot rise by one unit, others kept.
+        floors = table["floor"].to_numpy()
+        for g in np.flatnonzero(table["lowered"].to_numpy()):
+            more = floors.copy()
+            more[g] += 1
+            assert milp_lex(free, group, more) is None
     else:
         assert asked is not None
     # The optimum under the floors enforced equals the MILP's with the same floors.

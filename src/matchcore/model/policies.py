@@ -288,12 +288,14 @@ def plan_floors(
     A group's floor ``ceil(share × demand)`` (units, pinned ones included)
     is first capped by its *reachable* units, a maximum flow of that group
     alone. Floors that each group can meet alone may still conflict (they
-    share resources); then they are lowered evenly: to
-    ``min(floor_g, ceil(t × demand_g))`` for the largest common share ``t``
-    that all groups can meet at once. With ``"maxmin"`` every group asks for
-    its whole demand. ``t`` is searched exactly over the achievable shares
-    ``k / demand_g`` (binary search, one maximum flow per step; feasibility
-    is monotone in ``t``).
+    share resources); then they are lowered by progressive filling: all
+    rise together, share ``t`` by share, to ``min(floor_g, ceil(t ×
+    demand_g))``; a group that cannot get one unit more is frozen there and
+    the others rise on, so only the floors that must give way are lowered.
+    With ``"maxmin"`` every group asks for its whole demand and the first
+    level is the answer (the largest share every group gets). ``t`` is
+    searched exactly over the achievable shares ``k / demand_g`` (binary
+    search, one maximum flow per step; feasibility is monotone in ``t``).
     """
     code, names = group_codes(labels)
     n_g = len(names)
@@ -325,7 +327,7 @@ def plan_floors(
     # such that min(asked, reachable, ceil(t × demand)) is feasible for all at once
     # (with "maxmin" every group asks for all of its demand, so t is the max-min share).
     t, floor = _water_level(g_demand, g_pinned, np.minimum(asked, reach_total), need,
-                            resource, demand, capacity, code)
+                            resource, demand, capacity, code, fill=fairness != "maxmin")
     need_flow = np.maximum(floor - g_pinned, 0)
     conflict = floor < np.minimum(asked, reach_total)
     reason = np.where(
@@ -363,6 +365,8 @@ def _water_level(
     demand: np.ndarray,
     capacity: np.ndarray,
     code: np.ndarray,
+    *,
+    fill: bool = False,
 ) -> tuple[float, np.ndarray]:
     """The largest share t with ``min(ceil(t × demand_g), cap_g)`` units feasible
     for every group at once, and those floors.
@@ -372,10 +376,18 @@ def _water_level(
     unreachable group would hold every floor at 0). Candidates are the shares
     ``k / demand_g`` (the optimum is one of them: floors change only there);
     floors are compared in exact integers.
+
+    With ``fill`` the level keeps rising for the groups that can still
+    grow (progressive filling): after each level, the groups that are at
+    their cap or cannot get one unit more are frozen, and the others rise
+    on. Then no group's floor is lowered below what it could keep without
+    lowering a group with a smaller share.
     """
+    n_g = len(g_demand)
     live = g_demand > 0
     if not live.any():
-        return 0.0, np.zeros(len(g_demand), dtype=np.int64)
+        return 0.0, np.zeros(n_g, dtype=np.int64)
+
     def feasible_floors(f: np.ndarray) -> bool:
         want = np.maximum(f - g_pinned, 0)
         got = group_max_flow(need, resource, demand, capacity, code, want)
@@ -383,26 +395,45 @@ def _water_level(
 
     if feasible_floors(cap):  # the usual case: every floor asked can be met
         return 1.0, cap.astype(np.int64)
-    cands = sorted({
-        (k, int(d)) for d in np.unique(g_demand[live]).tolist() for k in range(0, d + 1)
-    }, key=lambda kd: kd[0] / kd[1])
+    base = np.zeros(n_g, dtype=np.int64)
+    active = live & (cap > 0)
+    first_t: float | None = None
+    while active.any():
+        cands = sorted({
+            (k, int(d)) for d in np.unique(g_demand[active]).tolist() for k in range(d + 1)
+        }, key=lambda kd: kd[0] / kd[1])
 
-    def floors(kd: tuple[int, int]) -> np.ndarray:
-        k, d = kd
-        return np.minimum(_ceil_div(np.int64(k) * g_demand, d), cap).astype(np.int64)
+        def floors(kd: tuple[int, int], base: np.ndarray = base,
+                   active: np.ndarray = active) -> np.ndarray:
+            k, d = kd
+            level = np.minimum(_ceil_div(np.int64(k) * g_demand, d), cap)
+            return np.where(active, np.maximum(base, level), base).astype(np.int64)
 
-    def feasible(kd: tuple[int, int]) -> bool:
-        return feasible_floors(floors(kd))
-
-    lo, hi = 0, len(cands) - 1  # cands[0] = 0 is always feasible
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if feasible(cands[mid]):
-            lo = mid
-        else:
-            hi = mid - 1
-    k, d = cands[lo]
-    return k / d, floors(cands[lo])
+        lo, hi = 0, len(cands) - 1  # level 0 keeps the floors already set: feasible
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if feasible_floors(floors(cands[mid])):
+                lo = mid
+            else:
+                hi = mid - 1
+        k, d = cands[lo]
+        if first_t is None:
+            first_t = k / d
+        base = floors(cands[lo])
+        if not fill:
+            break
+        frozen = np.zeros(n_g, dtype=bool)
+        for g in np.flatnonzero(active).tolist():
+            more = base.copy()
+            more[g] += 1
+            frozen[g] = base[g] >= cap[g] or not feasible_floors(more)
+        if not frozen[active].any():
+            # Each could grow alone but not all at the next share: grow the first.
+            g = int(np.flatnonzero(active)[0])
+            base[g] += 1
+            frozen[g] = base[g] >= cap[g]
+        active &= ~frozen
+    return (first_t or 0.0), base
 
 
 def check_pairs(

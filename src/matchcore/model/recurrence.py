@@ -74,7 +74,7 @@ def expand_recurrence(frame: pd.DataFrame, id_column: str) -> pd.DataFrame:
     for pos in range(len(frame)):
         row = frame.iloc[[pos]]
         rid = str(row[id_column].iat[0])
-        rule = rules.iat[pos]
+        rule = str(rules.iat[pos])
         if not rule:
             parts.append(row.assign(series_id=rid, occurrence=0))
             continue
