@@ -475,3 +475,15 @@ def test_floors_refuse_a_heuristic_solver():
     with pytest.raises(mc.InputError, match="floors need an exact solver"):
         mc.match(*mc.synthetic.tiny(), max_distance=2000, min_coverage={"community": 1.0},
                  solver="greedy")
+
+
+def test_grid_floors_and_named_communities():
+    needs, resources = mc.synthetic.district("seed_street", seed=2)
+    r = mc.match(needs, resources, max_distance=700, min_coverage={"grid": 0.8})
+    assert r.verify() and "grid" in r.fairness.columns and r.fairness["met"].all()
+    named = mc.match(needs, resources, max_distance=700,
+                     min_coverage={"community": {"东湖社区": 0.9}})
+    t = named.fairness.set_index("community")
+    assert (t.drop(index="东湖社区")["share"] == 0).all()
+    assert t.loc["东湖社区", "achieved"] >= t.loc["东湖社区", "floor"]
+    assert named.verify()

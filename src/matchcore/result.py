@@ -463,7 +463,9 @@ class MatchResult:
         """Needs not fully served: demand, assigned, unmet units and a reason code.
 
         Reasons (:data:`REASONS`): ``no_compatible_resource``,
-        ``out_of_reach``, ``no_time_overlap``, ``skills_missing``, ``outbid``.
+        ``out_of_reach``, ``no_time_overlap``, ``skills_missing``, ``outbid``;
+        and from staff policies ``forbidden`` (every candidate pair forbidden)
+        and ``bundle_unserved`` (its team need could not be served in full).
         """
         d = self.district
         short = np.flatnonzero(self.served < d.demand)
