@@ -340,3 +340,13 @@ def relabel_district(
         resources.assign(resource_id=resources["resource_id"].map(rmap)),
         nmap, rmap,
     )
+
+
+@st.composite
+def bundled_districts(draw: st.DrawFn, *, max_needs: int = 6, max_resources: int = 4):
+    """Small districts whose needs may share a ``bundle`` id (team needs)."""
+    needs, resources = draw(districts(max_needs=max_needs, max_resources=max_resources,
+                                      windows=False, skills=False, min_needs=1))
+    labels = draw(st.lists(st.sampled_from([None, "T1", "T2"]), min_size=len(needs),
+                           max_size=len(needs)))
+    return needs.assign(bundle=labels), resources

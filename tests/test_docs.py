@@ -33,6 +33,7 @@ GUIDES = [
     "how-to/compare-policies.md",
     "how-to/ledger.md",
     "how-to/many-streets.md",
+    "how-to/policies.md",
 ]
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)

@@ -262,7 +262,7 @@ def baseline(
     name = f"baseline:{rule}"
     solution = Solution(units, name, False, None, 0, time.perf_counter() - start)
     timings["solve"] = solution.seconds
-    problem = problem_of(d, graph, score, opts.objective)
+    problem, _, _ = problem_of(d, graph, score, opts.objective)
     return MatchResult(d, graph, score, components, problem, solution, opts.replace(solver=name),
                        timings)
 

@@ -168,8 +168,11 @@ def summary(result: MatchResult) -> pd.Series:
         needs_partly_served, needs_unserved, need_coverage,
         priority_weighted_coverage, utilisation, mean_distance,
         max_distance, total_score, community_fairness (Jain's index of the
-        per-community unit coverage) and coverage_gini (their Gini
-        coefficient).
+        per-community unit coverage), coverage_gini (their Gini
+        coefficient), and comparable_demand_units, comparable_assigned_units
+        and comparable_coverage: the same in comparable units (each need's
+        units divided by its ``options.unit_value``; equal to the unit figures
+        without one).
 
     See Also
     --------
@@ -186,7 +189,8 @@ def summary(result: MatchResult) -> pd.Series:
     """
     d = result.district
     return _headline(d.demand, d.priority, result.served, d.capacity, result.units,
-                     result.graph.distance, result.score, by_community(result))
+                     result.graph.distance, result.score, by_community(result),
+                     result.unit_value)
 
 
 def union_summary(results: Mapping[str, MatchResult]) -> pd.Series:
@@ -238,6 +242,7 @@ def union_summary(results: Mapping[str, MatchResult]) -> pd.Series:
         joined([r.graph.distance for r in rounds]),
         joined([r.score for r in rounds]),
         pd.concat([by_community(r) for r in rounds], ignore_index=True),
+        joined([np.broadcast_to(r.unit_value, r.district.demand.shape) for r in rounds]),
     )
 
 
@@ -250,8 +255,12 @@ def _headline(
     dist: np.ndarray,
     score: np.ndarray,
     communities: pd.DataFrame,
+    unit_value: np.ndarray,
 ) -> pd.Series:
-    """The fields of :func:`summary` from per-need, per-resource and per-edge arrays."""
+    """The fields of :func:`summary` from per-need, per-resource and per-edge arrays.
+
+    ``unit_value`` (per need, or a scalar) turns units into comparable units.
+    """
     total_units = exact_sum(units)
     demand_units, capacity_units = exact_sum(demand), exact_sum(capacity)
     coverage = communities["unit_coverage"].to_numpy(dtype=float)
@@ -279,6 +288,11 @@ def _headline(
             "total_score": float((score * units).sum()),
             "community_fairness": jain_index(coverage),
             "coverage_gini": gini(coverage),
+            # In comparable units (options.unit_value; equal to units without it).
+            "comparable_demand_units": float((demand / unit_value).sum()),
+            "comparable_assigned_units": float((served / unit_value).sum()),
+            "comparable_coverage": _ratio((served / unit_value).sum(),
+                                          (demand / unit_value).sum()),
         },
         dtype=object,
     )
@@ -408,8 +422,13 @@ def _by_need_group(result: MatchResult, keys: tuple[str, ...]) -> pd.DataFrame:
         "priority_weighted_coverage": _div(total(prio * served), total(prio * demand)),
         "mean_distance": _div(distance, assigned),
     }
+    extra = []
+    if result.options.unit_value is not None:  # coverage in comparable units
+        columns["comparable_coverage"] = _div(total(served / result.unit_value),
+                                              total(demand / result.unit_value))
+        extra = ["comparable_coverage"]
     out = groups.assign(**columns)
-    return out[[*keys, *_NEED_COLUMNS]]
+    return out[[*keys, *_NEED_COLUMNS, *extra]]
 
 
 # ---------------------------------------------------------------------- resources

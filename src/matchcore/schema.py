@@ -59,6 +59,7 @@ ALIASES: dict[str, str] = {
     "提供方": "provider",
     "提供方类型": "provider_kind",
     "需求方类型": "requester_kind",
+    "捆绑编号": "bundle",
     "服务半径": "max_distance",
     "共建社区": "partner_communities",
     "描述": "description",
@@ -137,6 +138,8 @@ NEED_COLUMNS: tuple[Column, ...] = (
     *_COMMON[1:],
     _int_col("priority", 3, 1, 5),
     Column("requester_kind", "str"),
+    # Needs sharing a bundle id are served all together or not at all (team needs).
+    Column("bundle", "str"),
 )
 
 RESOURCE_COLUMNS: tuple[Column, ...] = (

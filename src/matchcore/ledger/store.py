@@ -760,6 +760,8 @@ class ProjectLedger:
         dropped_resources: Iterable[str] | None = None,
         backups: int = N_BACKUPS,
         dry_run: bool = False,
+        pins: pd.DataFrame | None = None,
+        forbid: pd.DataFrame | None = None,
         **overrides: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
@@ -807,6 +809,9 @@ class ProjectLedger:
             Plan and match, but write nothing: the report's ``plan`` and
             ``preview`` (moves, new projects, extensions, cancellations as
             frames) say what the round would do; the file is left untouched.
+        pins, forbid : DataFrame, optional
+            Staff pins (need_id, resource_id, units) and forbidden pairs
+            (need_id, resource_id) of this round, as for :func:`matchcore.match`.
         **overrides
             Single options (``max_distance``, ``weights``, ``scope``, ...; see
             :class:`~matchcore.MatchOptions`) that replace those of ``options``.
@@ -886,7 +891,8 @@ class ProjectLedger:
             return state, plan_rematch(state, new_n, new_r, drop), options_now()
 
         def matched(plan: RematchPlan, opts: MatchOptions) -> MatchResult:
-            return match(plan.needs, plan.resources, opts, incumbent=plan.incumbent)
+            return match(plan.needs, plan.resources, opts, incumbent=plan.incumbent,
+                         pins=pins, forbid=forbid)
 
         def recorded(c: sqlite3.Connection, plan: RematchPlan, result: MatchResult,
                      attempts: int) -> RematchReport:

@@ -20,8 +20,11 @@ the best score) is solved in phases, never with a big-M weight: each phase
 fixes, by complementary slackness with the previous phase's optimal duals,
 the arcs that every optimal solution of that phase must share; the next
 phase optimises over what is left (see :mod:`matchcore.solvers.certify`).
-Side constraints (minimum coverage per community, bundles) would join as
-extra rows of the LP; only the HiGHS back-end would accept them.
+Fairness floors stay in the flow world: with ``group`` and ``floor`` set, the
+needs of a group hang from a group node, ``hub ──(cap, lower bound floor)──▶
+group ──▶ need``, and the lower bound becomes node supplies (hub −floor,
+group +floor), so every back-end still sees a plain :class:`FlowNetwork`
+(the group arcs come last, after the resource→hub arcs).
 """
 
 from __future__ import annotations
@@ -119,6 +122,11 @@ class TransportProblem:
         "coverage" objective (the need's priority in ``match``, 1 in
         ``solve_assignment``).
     objective : {"coverage", "score"}
+    group : ndarray of int64, shape (n_needs,), optional
+        Fairness group of each need (-1: none); see
+        :func:`matchcore.model.policies.plan_floors`.
+    floor : ndarray of int64, shape (n_groups,), optional
+        Units that must reach each group (a lower bound on its group arc).
     """
 
     need: np.ndarray
@@ -128,6 +136,12 @@ class TransportProblem:
     score: np.ndarray
     weight: np.ndarray
     objective: Objective = "coverage"
+    group: np.ndarray | None = None
+    floor: np.ndarray | None = None
+
+    @property
+    def has_floors(self) -> bool:
+        return self.group is not None and self.floor is not None and bool((self.group >= 0).any())
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -202,6 +216,17 @@ class TransportProblem:
         n = self.n_needs + self.n_resources
         ones = np.ones(self.n_edges, dtype=np.float64)  # csgraph's dtype: no conversion
         cols = self.n_needs + self.resource
+        if self.has_floors:
+            # A group's needs share its arc: one component (group nodes come last).
+            assert self.group is not None and self.floor is not None
+            g = np.flatnonzero(self.group >= 0)
+            rows = np.concatenate([self.need, g])
+            cols = np.concatenate([cols, n + self.group[g]])
+            ones = np.ones(len(rows), dtype=np.float64)
+            m = n + len(self.floor)
+            adj = coo_matrix((ones, (rows, cols)), shape=(m, m)).tocsr()
+            _, labels = connected_components(adj, directed=False)
+            return labels[: self.n_needs], labels[self.n_needs : n]
         if self.n_edges < 2 or bool((self.need[1:] >= self.need[:-1]).all()):
             # Edges sorted by need are already CSR rows: no sort, no duplicate summing.
             indptr = np.zeros(n + 1, dtype=np.int64)
@@ -276,10 +301,67 @@ class TransportProblem:
                 self.capacity[resources],
             ]
         ).astype(np.int64, copy=False)
+        supply = np.zeros(n_nodes, np.int64)
+        if self.has_floors:
+            tail, head, cap, supply = self._group_arcs(needs, n_nodes, tail, head, cap)
         # Zero costs as a read-only zero-stride view: no memory for an unused array.
         zero_cost = np.broadcast_to(np.int64(0), tail.shape)
-        net = FlowNetwork(n_nodes, tail, head, cap, zero_cost, np.zeros(n_nodes, np.int64))
+        net = FlowNetwork(len(supply), tail, head, cap, zero_cost, supply)
         return net, needs, resources
+
+    def _batch_groups(self, needs: np.ndarray) -> np.ndarray:
+        """The groups with a floor among a batch's needs, sorted."""
+        assert self.group is not None
+        g = self.group[needs]
+        return np.unique(g[g >= 0])
+
+    def _group_arcs(
+        self, needs: np.ndarray, n_nodes: int, tail: np.ndarray, head: np.ndarray,
+        cap: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Hang grouped needs from group nodes; the floors become supplies."""
+        assert self.group is not None and self.floor is not None
+        groups = self._batch_groups(needs)
+        local = np.full(int(self.group.max()) + 1, -1, dtype=np.int64)
+        local[groups] = np.arange(len(groups))
+        g = self.group[needs]
+        grouped = g >= 0
+        tail = tail.copy()
+        tail[: len(needs)][grouped] = n_nodes + local[g[grouped]]
+        g_demand = np.bincount(local[g[grouped]], weights=self.demand[needs][grouped],
+                               minlength=len(groups)).astype(np.int64)
+        low = self.floor[groups].astype(np.int64)
+        supply = np.zeros(n_nodes + len(groups), np.int64)
+        supply[0] = -int(low.sum())
+        supply[n_nodes:] = low
+        tail = np.concatenate([tail, np.zeros(len(groups), np.int64)])
+        head = np.concatenate([head, n_nodes + np.arange(len(groups))])
+        cap = np.concatenate([cap, g_demand - low]).astype(np.int64)
+        return tail, head, cap, supply
+
+    def group_flow(self, served: np.ndarray, needs: np.ndarray) -> np.ndarray:
+        """Flow on a batch's group arcs (after :meth:`network`'s lower-bound shift).
+
+        ``served`` is units per need; empty without floors.
+        """
+        if not self.has_floors:
+            return np.zeros(0, dtype=np.int64)
+        assert self.group is not None and self.floor is not None
+        groups = self._batch_groups(needs)
+        g = self.group[needs]
+        got = np.array([served[needs][g == k].sum() for k in groups.tolist()], dtype=np.int64)
+        return (got - self.floor[groups]).astype(np.int64)
+
+    def floor_shortfall(self, served: np.ndarray) -> list[str]:
+        """Groups that receive fewer units than their floor (empty when all are met)."""
+        if not self.has_floors:
+            return []
+        assert self.group is not None and self.floor is not None
+        has = self.group >= 0
+        got = np.bincount(self.group[has], weights=served[has], minlength=len(self.floor))
+        bad = np.flatnonzero(got < self.floor)
+        return [f"group {int(k)} gets {int(got[k])} units, below its floor {int(self.floor[k])}"
+                for k in bad.tolist()]
 
     def check_range(self) -> None:
         """Refuse quantities beyond :data:`MAX_UNITS` and costs that could overflow int64.

@@ -54,9 +54,13 @@ def batch_arrays(
 
 def phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: int,
                need_cost: np.ndarray, edge_cost: np.ndarray) -> np.ndarray:
-    """Arc costs of one phase on a batch network: hub→need, need→resource, resource→hub."""
+    """Arc costs of one phase on a batch network: hub→need, need→resource, resource→hub.
+
+    Arcs after those (a floor's group arcs) cost nothing.
+    """
+    extra = net.n_arcs - len(needs) - len(edges) - n_res
     return np.concatenate(
-        [need_cost[needs], edge_cost[edges], np.zeros(n_res, dtype=np.int64)]
+        [need_cost[needs], edge_cost[edges], np.zeros(n_res + extra, dtype=np.int64)]
     ).astype(np.int64, copy=False)
 
 
@@ -132,7 +136,7 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
         net, needs, resources, a, m = batch_arrays(problem, edges)
         duals.append([])
         free = np.ones(net.n_arcs, dtype=bool)
-        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        supply = net.supply.copy()  # a floor's lower bounds
         # One flow array for all phases: arcs a phase fixes keep their value,
         # free arcs get the next phase's.
         flow = np.zeros(net.n_arcs, dtype=np.int64)
@@ -228,6 +232,7 @@ def verify(
         cert.problems.append(
             f"{len(bad)} resources give more than their capacity (first: index {bad[0]})"
         )
+    cert.problems.extend(problem.floor_shortfall(served))
     if cert.problems:
         cert.feasible = cert.optimal = False
         return cert
@@ -235,10 +240,10 @@ def verify(
         net, needs, resources, _, _ = batch_arrays(problem, edges)
         hints = duals[b] if duals is not None and b < len(duals) else []
         flow = np.concatenate(
-            [served[needs], units[edges], used[resources]]
+            [served[needs], units[edges], used[resources], problem.group_flow(served, needs)]
         ).astype(np.int64)
         free = np.ones(net.n_arcs, dtype=bool)
-        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        supply = net.supply.copy()  # a floor's lower bounds
         for k, (name, need_cost, edge_cost) in enumerate(phases):
             cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
             sub = phase_network(net, free, cost, supply)
