@@ -61,10 +61,20 @@ def test_text_cells_are_parsed_exactly():
     assert pd.isna(out["window_start"].iloc[1])
 
 
-def test_timezones_are_converted_to_utc():
+def test_aware_times_are_converted_to_the_local_zone():
+    # Naive times are local times in `timezone` (Asia/Shanghai by default); aware
+    # ones are converted to it, so a +08:00 start and a naive end compare directly.
     frame = pd.DataFrame({"need_id": ["a"], "category": ["repair"], "x": [0.0], "y": [0.0],
-                          "window_start": ["2024-05-01T08:00:00+08:00"]})
-    assert mc.read_needs(frame)["window_start"].iloc[0] == pd.Timestamp("2024-05-01 00:00")
+                          "window_start": ["2024-05-01T08:00:00+08:00"],
+                          "window_end": ["2024-05-01 09:00"]})
+    out = mc.read_needs(frame)
+    assert out["window_start"].iloc[0] == pd.Timestamp("2024-05-01 08:00")
+    assert out["window_end"].iloc[0] - out["window_start"].iloc[0] == pd.Timedelta(hours=1)
+    utc = mc.read_needs(frame, timezone="UTC")
+    assert utc["window_start"].iloc[0] == pd.Timestamp("2024-05-01 00:00")
+    assert utc["window_end"].iloc[0] == pd.Timestamp("2024-05-01 09:00")
+    typed = frame.assign(window_start=pd.to_datetime(["2024-05-01T00:00:00Z"]), window_end=None)
+    assert mc.read_needs(typed)["window_start"].iloc[0] == pd.Timestamp("2024-05-01 08:00")
 
 
 def test_nothing_is_dropped_or_reordered_and_extra_columns_pass_through(tiny):

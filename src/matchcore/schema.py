@@ -11,16 +11,20 @@ modified; extra columns pass through untouched.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from .categories import DEFAULT_CATEGORIES, Vocabulary, category_key, default_category_map
+from .cells import DATE_RANGE, INVISIBLE, clean_text, parse_stamp, split_list, warn
 from .errors import MAX_LISTED_FAILURES, InputError
+from .headers import header_key, header_parts, is_near
 
 __all__ = [
     "ALIASES",
@@ -29,9 +33,12 @@ __all__ = [
     "RESOURCE_COLUMNS",
     "STATUSES",
     "Column",
+    "ParseOptions",
     "TableFailures",
     "canonical_columns",
+    "known_headers",
     "parse_column",
+    "resolve_headers",
     "show_value",
     "split_list",
     "validate_id_table",
@@ -62,6 +69,32 @@ ALIASES: dict[str, str] = {
     "服务半径": "max_distance",
     "共建社区": "partner_communities",
     "描述": "description",
+    "需求类别": "category",
+    "资源类别": "category",
+    "服务类别": "category",
+    "所属社区": "community",
+    "所属网格": "grid",
+    "x坐标": "x",
+    "y坐标": "y",
+    "latitude": "lat",
+    "longitude": "lon",
+    "lng": "lon",
+    # Traditional characters (Big5 files from Taiwan / Hong Kong systems).
+    "需求編號": "need_id",
+    "資源編號": "resource_id",
+    "類別": "category",
+    "需求數量": "demand",
+    "社區": "community",
+    "網格": "grid",
+    "優先級": "priority",
+    "開始時間": "window_start",
+    "結束時間": "window_end",
+    "緯度": "lat",
+    "經度": "lon",
+    "提供方類型": "provider_kind",
+    "需求方類型": "requester_kind",
+    "服務半徑": "max_distance",
+    "共建社區": "partner_communities",
     "分数": "score",
     "项目编号": "project_id",
     "状态": "status",
@@ -97,7 +130,13 @@ Kind = Literal["id", "str", "int", "float", "datetime", "list"]
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a list: its parser and its constraints."""
+    """One column of a list: its parser and its constraints.
+
+    ``clean`` columns (ids, categories, places, kinds, list items) are
+    NFKC-normalised and stripped of invisible characters
+    (:func:`matchcore.cells.clean_text`); free text (``description``,
+    ``provider``) is kept as written, only trimmed.
+    """
 
     name: str
     kind: Kind
@@ -106,6 +145,7 @@ class Column:
     low: float | None = None
     high: float | None = None
     expected: str = ""
+    clean: bool = False
 
 
 def _int_col(name: str, default: int, low: int, high: int | None = None) -> Column:
@@ -117,45 +157,121 @@ def _int_col(name: str, default: int, low: int, high: int | None = None) -> Colu
 
 
 _COMMON = (
-    Column("category", "str", required=True, expected="a non-empty category"),
+    Column("category", "str", required=True, expected="a non-empty category", clean=True),
     Column("x", "float", expected="a finite number (metres)"),
     Column("y", "float", expected="a finite number (metres)"),
     Column("lat", "float", low=-90.0, high=90.0, expected="a latitude from -90 to 90"),
     Column("lon", "float", low=-180.0, high=180.0, expected="a longitude from -180 to 180"),
-    Column("community", "str"),
-    Column("grid", "str"),
-    Column("skills", "list"),
+    Column("community", "str", clean=True),
+    Column("grid", "str", clean=True),
+    Column("skills", "list", clean=True),
     Column("window_start", "datetime", expected="a date and time"),
     Column("window_end", "datetime", expected="a date and time"),
     Column("description", "str"),
 )
 
 NEED_COLUMNS: tuple[Column, ...] = (
-    Column("need_id", "id", required=True, expected="a unique, non-empty id"),
+    Column("need_id", "id", required=True, expected="a unique, non-empty id", clean=True),
     *_COMMON[:1],
     _int_col("demand", 1, 1),
     *_COMMON[1:],
     _int_col("priority", 3, 1, 5),
-    Column("requester_kind", "str"),
+    Column("requester_kind", "str", clean=True),
 )
 
 RESOURCE_COLUMNS: tuple[Column, ...] = (
-    Column("resource_id", "id", required=True, expected="a unique, non-empty id"),
+    Column("resource_id", "id", required=True, expected="a unique, non-empty id", clean=True),
     *_COMMON[:1],
     _int_col("capacity", 1, 1),
     *_COMMON[1:],
     Column("provider", "str"),
-    Column("provider_kind", "str"),
+    Column("provider_kind", "str", clean=True),
     Column("max_distance", "float", low=0.0, expected="a finite distance >= 0 (metres)"),
-    Column("partner_communities", "list"),
+    Column("partner_communities", "list", clean=True),
 )
 
 _ID_COLUMN = {"needs": "need_id", "resources": "resource_id"}
 _ENTITY = {"needs": "need", "resources": "resource", "edges": "edge"}
+_TABLE_COLUMNS = {"needs": NEED_COLUMNS, "resources": RESOURCE_COLUMNS}
+
+#: Largest magnitude read exactly from a number (float) cell; text and integer
+#: cells are exact up to the int64 limit (2**63 - 1).
+FLOAT_EXACT = 2**53
+
+#: The time zone in which naive times are read, unless ``timezone=`` says otherwise.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """How the cells of a list are read (see :func:`validate_needs`).
+
+    ``dayfirst``: how ``05/03/2025`` reads (None: such a date is an error
+    unless a part above 12 tells); ``timezone``: where naive times are local
+    times, and aware ones are converted to.
+    """
+
+    dayfirst: bool | None = None
+    timezone: str = DEFAULT_TIMEZONE
+
+    @classmethod
+    def checked(cls, dayfirst: Any = None, timezone: Any = DEFAULT_TIMEZONE) -> ParseOptions:
+        """The options, checked; an :class:`InputError` names a bad one."""
+        if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
+            raise InputError(f"`dayfirst` must be True, False or None; got {dayfirst!r}")
+        ok = isinstance(timezone, str) and bool(timezone.strip())
+        if ok:
+            try:
+                pd.Timestamp("2000-01-01", tz=timezone)
+            except Exception:  # pytz / zoneinfo raise their own classes
+                ok = False
+        if not ok:
+            raise InputError(
+                "`timezone` must be an IANA time zone name such as 'Asia/Shanghai' or 'UTC'; "
+                f"got {timezone!r}"
+            )
+        return cls(None if dayfirst is None else bool(dayfirst), timezone)
+
+
+def _known_forms(table: str) -> dict[str, str]:
+    """``{header_key(form): canonical}`` of every header the table's columns are known by."""
+    names = {c.name for c in _TABLE_COLUMNS[table]} if table in _TABLE_COLUMNS else set()
+    out = {header_key(alias): name for alias, name in ALIASES.items() if name in names}
+    out.update({header_key(name): name for name in names})
+    return out
+
+
+def known_headers(table: str | None = None) -> dict[str, str]:
+    """``{header_key(header): canonical}`` of every known header (of one table, or all).
+
+    Examples
+    --------
+    >>> known_headers("needs")["需求编号"], known_headers()["资源编号"]
+    ('need_id', 'resource_id')
+    """
+    if table is not None:
+        return _known_forms(table)
+    out = {header_key(alias): name for alias, name in ALIASES.items()}
+    for cols in _TABLE_COLUMNS.values():
+        out.update({header_key(c.name): c.name for c in cols})
+    return out
+
+
+def _lookup(header: Any, forms: Mapping[str, str]) -> str | None:
+    """The canonical name a header is known by (its bracketed parts included), or None."""
+    parts = header_parts(header)
+    if parts[0] in forms:
+        return forms[parts[0]]
+    hits = {forms[p] for p in parts[1:] if p in forms}
+    return hits.pop() if len(hits) == 1 else None
 
 
 def canonical_columns(columns: Iterable[Any]) -> dict[Any, str]:
-    """Map raw headers to canonical names (Chinese aliases, stray spaces, BOM).
+    """Map raw headers to canonical names (Chinese aliases, case, spaces, BOM, brackets).
+
+    Headers are compared by :func:`~matchcore.headers.header_key` (NFKC,
+    no zero-width characters or BOM, case-folded, without spaces, ``_`` or
+    ``-``); ``"纬度 (lat)"`` is known by either part.
 
     Parameters
     ----------
@@ -170,28 +286,126 @@ def canonical_columns(columns: Iterable[Any]) -> dict[Any, str]:
 
     Examples
     --------
-    >>> canonical_columns(["需求编号", " category "])
-    {'需求编号': 'need_id', ' category ': 'category'}
+    >>> canonical_columns(["需求编号", " category ", "纬度 (lat)"])
+    {'需求编号': 'need_id', ' category ': 'category', '纬度 (lat)': 'lat'}
     """
+    forms = known_headers()
     mapping = {}
     for col in columns:
-        name = str(col).strip().lstrip("\ufeff").strip()
-        mapping[col] = ALIASES.get(name, name)
+        name = _lookup(col, forms)
+        mapping[col] = name if name is not None else clean_text(str(col))[0]
     return mapping
 
 
-def split_list(value: Any) -> tuple[str, ...]:
-    """Split a ``;``-separated cell (full-width ``；`` too) into stripped items.
+def _show_header(header: Any, canonical: str) -> str:
+    """How a column is named in messages: the user's header, and the canonical name."""
+    text = str(header).strip()
+    return f"`{canonical}`" if text == canonical else f"`{text}` (`{canonical}`)"
 
-    Examples
-    --------
-    >>> split_list("护理; 陪诊；")
-    ('护理', '陪诊')
+
+def _forms_of(canonical: str) -> list[str]:
+    return [a for a, n in ALIASES.items() if n == canonical] + [canonical]
+
+
+def resolve_headers(
+    headers: Sequence[Any], table: str, columns: Mapping[Any, str | None] | None = None
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The canonical name of every header, and the header problems of the table.
+
+    Parameters
+    ----------
+    headers : sequence
+        The headers as read (repeated ones included).
+    table : {"needs", "resources"}
+    columns : mapping, optional
+        ``{header: column}``: the user's own names. A value is a canonical
+        column or a known alias of one; None keeps the header as an extra
+        (pass-through) column.
+
+    Returns
+    -------
+    names : list of str
+        One per header.
+    problems : list of dict
+        ``{"column", "header", "expected", "found", "text"}`` per problem:
+        unknown ``columns`` keys or values, a header known twice, and unknown
+        headers that are near misses of a known column the table lacks.
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ()
-    text = str(value).replace("；", ";")
-    return tuple(item.strip() for item in text.split(";") if item.strip())
+    forms = _known_forms(table)
+    problems: list[dict[str, Any]] = []
+    user = dict(columns or {})
+    by_key = {header_key(h): h for h in headers}
+    explicit: dict[Any, str | None] = {}
+    for key, target in user.items():
+        hk = header_key(key)
+        if hk not in by_key:
+            problems.append({"column": str(target), "header": str(key),
+                             "expected": "a header of the table", "found": "<missing column>",
+                             "text": f"`columns` names the header {str(key)!r}, which {table} "
+                                     f"does not have; its headers are {[str(h) for h in headers]}"})
+            continue
+        if target is None:
+            explicit[by_key[hk]] = None
+            continue
+        name = forms.get(header_key(target))
+        if name is None:
+            problems.append({"column": str(target), "header": str(key),
+                             "expected": "a column of " + table, "found": str(target),
+                             "text": f"`columns` maps {str(key)!r} to {str(target)!r}, which is "
+                                     f"not a column of {table}; expected one of "
+                                     f"{[c.name for c in _TABLE_COLUMNS[table]]}"})
+            continue
+        explicit[by_key[hk]] = name
+    allforms = known_headers()
+    names: list[str] = []
+    unknown: list[int] = []
+    for pos, h in enumerate(headers):
+        if h in explicit:
+            target = explicit[h]
+            names.append(clean_text(str(h))[0] if target is None else target)
+            continue
+        name = _lookup(h, forms)
+        if name is None:
+            name = _lookup(h, allforms)  # an alias of another list (分数 -> score) passes through
+            if name is None:
+                unknown.append(pos)
+                name = clean_text(str(h))[0]
+        names.append(name)
+    present = set(names)
+    for pos in unknown:
+        h = headers[pos]
+        parts = header_parts(h)
+        near = []
+        for col in _TABLE_COLUMNS[table]:
+            if col.name in present:
+                continue
+            for form in _forms_of(col.name):
+                fk = header_key(form)
+                words = tuple(header_key(w) for w in col.name.split("_") if len(w) >= 2)
+                if any(is_near(p, fk, words) for p in parts):
+                    near.append((col.name, form))
+                    break
+        if not near:
+            continue
+        shown = ", ".join(f"`{form}` ({name})" if form != name else f"`{name}`"
+                          for name, form in near)
+        target = near[0][0]
+        zh = _forms_of(target)[0]
+        problems.append({
+            "column": target, "header": str(h), "expected": "a known header",
+            "found": str(h),
+            "text": f"`{str(h).strip()}` is not a header of {table}, but it looks like {shown}; "
+                    f"rename the header to {zh} (or {target}), or pass "
+                    f"columns={{{str(h).strip()!r}: {target!r}}} to map it "
+                    f"(columns={{{str(h).strip()!r}: None}} keeps it as an extra column)"})
+    seen: dict[str, Any] = {}
+    for h, name in zip(headers, names):
+        if name in seen:
+            problems.append({"column": name, "header": str(h), "expected": "one column per name",
+                             "found": f"two columns {seen[name]!r} and {h!r}", "text": None})
+        else:
+            seen[name] = h
+    return names, problems
 
 
 # ---------------------------------------------------------------------------
@@ -199,18 +413,52 @@ def split_list(value: Any) -> tuple[str, ...]:
 
 
 class TableFailures:
-    """Collects the problems of one table; raises them all at once."""
+    """Collects the problems of one table; raises them all at once.
 
-    def __init__(self, table: str, ids: list[str | None], line_offset: LineOffset, source: str):
+    Parameters
+    ----------
+    table, ids, line_offset, source
+        The table's name, the id of every row (for messages), the file line of
+        the first row or of every row, and the file's name.
+    headers : mapping, optional
+        ``{canonical column: the user's header}``, so that messages and the
+        ``header`` column of ``failures`` name the header as written.
+    rows : sequence of int, optional
+        The user's row number of every row (when empty rows were skipped).
+    """
+
+    def __init__(
+        self,
+        table: str,
+        ids: list[str | None],
+        line_offset: LineOffset,
+        source: str,
+        headers: Mapping[str, Any] | None = None,
+        rows: Sequence[int] | None = None,
+    ):
         self.table = table
         self.ids = ids
         self.line_offset = line_offset
         self.source = source
+        self.headers = dict(headers or {})
+        self.row_numbers = rows
         self.rows: list[dict[str, Any]] = []
+        self.texts: list[str | None] = []
+        #: How many cells had invisible characters removed (reported once).
+        self.cleaned = 0
 
-    def add(self, pos: Any, column: str, expected: str, found: Any) -> None:
+    def add(
+        self, pos: Any, column: str, expected: str, found: Any, *, header: Any = None,
+        text: str | None = None,
+    ) -> None:
+        """Record one problem: ``pos`` is the row's position (None for the table)."""
         pos = None if pos is None else int(pos)
-        row = None if pos is None else pos + 1
+        if pos is None:
+            row = None
+        elif self.row_numbers is not None:
+            row = int(self.row_numbers[pos])
+        else:
+            row = pos + 1
         if pos is None or self.line_offset is None:
             line = None
         elif isinstance(self.line_offset, (int, np.integer)):
@@ -218,6 +466,8 @@ class TableFailures:
         else:
             line = int(self.line_offset[pos])
         ident = None if pos is None else self.ids[pos]
+        if header is None:
+            header = self.headers.get(column)
         self.rows.append(
             {
                 "table": self.table,
@@ -227,6 +477,8 @@ class TableFailures:
                 "column": column,
                 "expected": expected,
                 "found": show_value(found),
+                "header": None if header is None else str(header),
+                "_text": text,
             }
         )
 
@@ -240,19 +492,25 @@ class TableFailures:
             where += f", line {rec['line']} of {self.source}"
         return f"{name}({where})"
 
+    def _name(self, rec: dict[str, Any]) -> str:
+        header = rec["header"]
+        return f"`{rec['column']}`" if header is None else _show_header(header, rec["column"])
+
     def raise_if_any(self) -> None:
         if not self.rows:
             return
         lines = []
         for rec in self.rows[:MAX_LISTED_FAILURES]:
-            if rec["found"] == "<missing column>":
+            if rec["_text"]:
+                lines.append(f"  - {rec['_text']}")
+            elif rec["found"] == "<missing column>":
                 lines.append(
                     f"  - `{rec['column']}` is a required column of {self.table}; "
                     f"expected {rec['expected']}"
                 )
             else:
                 lines.append(
-                    f"  - `{rec['column']}` must be {rec['expected']}; got {rec['found']} "
+                    f"  - {self._name(rec)} must be {rec['expected']}; got {rec['found']} "
                     f"for {self._place(rec)}"
                 )
         more = len(self.rows) - MAX_LISTED_FAILURES
@@ -261,7 +519,8 @@ class TableFailures:
         head = f"{len(self.rows)} problem{'s' if len(self.rows) > 1 else ''} in {self.table}"
         if self.source != self.table:
             head += f" ({self.source})"
-        raise InputError(head + ":\n" + "\n".join(lines), pd.DataFrame(self.rows))
+        frame = pd.DataFrame(self.rows).drop(columns="_text")
+        raise InputError(head + ":\n" + "\n".join(lines), frame)
 
 
 def show_value(value: Any) -> str:
@@ -280,6 +539,8 @@ def _is_missing(value: Any) -> bool:
         return True
     if isinstance(value, (float, np.floating)) and math.isnan(value):
         return True
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return False
     return isinstance(value, str) and value.strip() == ""
 
 
@@ -294,7 +555,8 @@ def _parse_int(value: Any) -> tuple[bool, int]:
         return True, int(value)
     if isinstance(value, numbers.Real):
         f = float(value)
-        if math.isfinite(f) and f.is_integer():
+        # Beyond 2**53 a float no longer holds every integer: it was rounded already.
+        if math.isfinite(f) and f.is_integer() and abs(f) <= FLOAT_EXACT:
             return True, int(f)
         return False, 0
     if isinstance(value, str):
@@ -306,7 +568,8 @@ def _parse_int(value: Any) -> tuple[bool, int]:
                 f = float(text)
             except ValueError:
                 return False, 0
-            if math.isfinite(f) and f.is_integer() and "e" not in text.lower():
+            if (math.isfinite(f) and f.is_integer() and "e" not in text.lower()
+                    and abs(f) <= FLOAT_EXACT):
                 return True, int(f)
     return False, 0
 
@@ -333,19 +596,61 @@ def _parse_id(value: Any) -> tuple[bool, str]:
         return True, str(int(value))
     if isinstance(value, numbers.Real):
         f = float(value)
-        if math.isfinite(f) and f.is_integer():
+        if math.isfinite(f) and f.is_integer() and abs(f) <= FLOAT_EXACT:
             return True, str(int(f))
         return False, ""
-    text = str(value).strip()
+    text = clean_text(str(value))[0]
     return bool(text), text
+
+
+def _list_text(value: Any) -> str:
+    """A list cell in its validated form: the items of :func:`split_list` joined by ``;``."""
+    return ";".join(split_list(value))
+
+
+def _text_cell(value: str, col: Column) -> tuple[str, bool]:
+    """A text cell of a str / id / list column as validated, and whether it was cleaned."""
+    if col.kind == "list":
+        had = any(ch in value for ch in INVISIBLE)
+        return _list_text(value), had
+    if col.clean:
+        return clean_text(value)
+    return value.strip(), False
 
 
 # ---------------------------------------------------------------------------
 # validation
 
+_COMMON_PARAMS = """\
+    columns : mapping, optional
+        ``{your header: column}`` for headers that are not known (a canonical
+        column or a known Chinese alias; None keeps the header as an extra
+        column). An unknown header that looks like a known one the table
+        lacks (``优先极``, ``数量``) is an error until it is renamed or mapped.
+    taxonomy : Taxonomy, optional
+        Whose categories the ``category`` cells are (default
+        ``Taxonomy.default()``): a cell that is one of its words (养老服务,
+        养老, elderly_care ...) becomes the category; an unknown category is a
+        :class:`~matchcore.MatchcoreWarning` naming the closest known ones,
+        and a list none of whose categories is known is an error. When a
+        cell was rewritten, the column ``category_text`` keeps it as written.
+    dayfirst : bool, optional
+        How ``05/03/2025`` reads: True 5 March, False May 3. None (default):
+        such a date is an error unless a part above 12 tells the order.
+    timezone : str, default "Asia/Shanghai"
+        Naive times are local times in this zone; aware ones (``+08:00``,
+        ``Z``) are converted to it. Windows come out as naive local times."""
+
 
 def validate_needs(
-    frame: pd.DataFrame, *, source: str | None = None, line_offset: LineOffset = None
+    frame: pd.DataFrame,
+    *,
+    source: str | None = None,
+    line_offset: LineOffset = None,
+    columns: Mapping[Any, str | None] | None = None,
+    taxonomy: Vocabulary | None = None,
+    dayfirst: bool | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> pd.DataFrame:
     """Validate a needs list (需求清单) and return a new, parsed frame.
 
@@ -360,13 +665,16 @@ def validate_needs(
         File line of the first data row (2 for a CSV with one header line),
         or the line of every row; when given, messages name the line as well
         as the row.
+    {common}
 
     Returns
     -------
     pandas.DataFrame
         Canonical column names, parsed values and defaults filled in
-        (``demand`` 1, ``priority`` 3); rows in the given order; other columns
-        untouched.
+        (``demand`` 1, ``priority`` 3); rows in the given order, entirely
+        empty rows skipped (a warning names them); other columns untouched.
+        ``attrs["defaults"]`` names the optional columns that were absent and
+        took their default in every row.
 
     Raises
     ------
@@ -376,16 +684,27 @@ def validate_needs(
     Examples
     --------
     >>> import pandas as pd
-    >>> validate_needs(pd.DataFrame({"need_id": ["N1"], "category": ["repair"],
-    ...                              "x": [0.0], "y": [0.0]}))[["need_id", "demand", "priority"]]
-      need_id  demand  priority
-    0      N1       1         3
+    >>> out = validate_needs(pd.DataFrame({{"need_id": ["N1"], "category": ["养老服务"],
+    ...                                    "x": [0.0], "y": [0.0]}}))
+    >>> out[["need_id", "category", "demand", "priority"]]
+      need_id      category  demand  priority
+    0      N1  elderly_care       1         3
+    >>> out.attrs["defaults"]
+    {{'demand': 1, 'priority': 3}}
     """
-    return _validate(frame, "needs", NEED_COLUMNS, source, line_offset)
+    return _validate(frame, "needs", NEED_COLUMNS, source, line_offset, columns, taxonomy,
+                     ParseOptions.checked(dayfirst, timezone))
 
 
 def validate_resources(
-    frame: pd.DataFrame, *, source: str | None = None, line_offset: LineOffset = None
+    frame: pd.DataFrame,
+    *,
+    source: str | None = None,
+    line_offset: LineOffset = None,
+    columns: Mapping[Any, str | None] | None = None,
+    taxonomy: Vocabulary | None = None,
+    dayfirst: bool | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> pd.DataFrame:
     """Validate a resources list (资源清单) and return a new, parsed frame.
 
@@ -397,6 +716,7 @@ def validate_resources(
         The file it came from, named in error messages.
     line_offset : int or sequence of int, optional
         File line of the first data row (or of every row), named in messages.
+    {common}
 
     Returns
     -------
@@ -411,11 +731,46 @@ def validate_resources(
     Examples
     --------
     >>> import pandas as pd
-    >>> validate_resources(pd.DataFrame({"resource_id": ["R1"], "category": ["repair"],
-    ...                                  "x": [0.0], "y": [0.0]}))["capacity"].tolist()
+    >>> validate_resources(pd.DataFrame({{"resource_id": ["R1"], "category": ["repair"],
+    ...                                  "x": [0.0], "y": [0.0]}}))["capacity"].tolist()
     [1]
     """
-    return _validate(frame, "resources", RESOURCE_COLUMNS, source, line_offset)
+    return _validate(frame, "resources", RESOURCE_COLUMNS, source, line_offset, columns,
+                     taxonomy, ParseOptions.checked(dayfirst, timezone))
+
+
+validate_needs.__doc__ = (validate_needs.__doc__ or "").format(common=_COMMON_PARAMS.strip())
+validate_resources.__doc__ = (validate_resources.__doc__ or "").format(
+    common=_COMMON_PARAMS.strip())
+
+
+def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is missing or blank text (positions)."""
+    n = len(frame)
+    if n == 0 or frame.shape[1] == 0:
+        return np.zeros(0, dtype=np.int64)
+    candidate = np.ones(n, dtype=bool)
+    for k in range(frame.shape[1]):
+        idx = np.flatnonzero(candidate)
+        if not len(idx):
+            break
+        col = frame.iloc[idx, k]
+        miss = col.isna().to_numpy()
+        if col.dtype == object and not miss.all():
+            codes, uniques = pd.factorize(col, use_na_sentinel=True)
+            ublank = np.array([_is_missing(u) for u in np.asarray(uniques, dtype=object).tolist()]
+                              + [True], dtype=bool)
+            miss = ublank[codes]
+        candidate[idx[~miss]] = False
+    return np.flatnonzero(candidate)
+
+
+def _lines_of(line_offset: LineOffset, n: int) -> list[int] | None:
+    if line_offset is None:
+        return None
+    if isinstance(line_offset, (int, np.integer)):
+        return list(range(int(line_offset), int(line_offset) + n))
+    return [int(v) for v in line_offset]
 
 
 def _validate(
@@ -424,44 +779,67 @@ def _validate(
     columns: tuple[Column, ...],
     source: str | None,
     line_offset: LineOffset,
+    column_map: Mapping[Any, str | None] | None = None,
+    taxonomy: Vocabulary | None = None,
+    options: ParseOptions | None = None,
 ) -> pd.DataFrame:
     if not isinstance(frame, pd.DataFrame):
         raise InputError(
             f"{table} must be a pandas DataFrame or a path to a file; got {type(frame).__name__}"
         )
+    if column_map is not None and not isinstance(column_map, Mapping):
+        raise InputError(f"`columns` must be a mapping {{header: column}}; got {column_map!r}")
+    if taxonomy is not None and not callable(getattr(taxonomy, "category_map", None)):
+        raise InputError(f"taxonomy must be a matchcore.Taxonomy; got {type(taxonomy).__name__}")
+    options = options or ParseOptions()
     source = source or table
-    mapping = canonical_columns(frame.columns)
-    # One name per column, repeated headers included (a dict of them would drop one).
-    renamed = [mapping[c] for c in frame.columns]
+    renamed, header_problems = resolve_headers(list(frame.columns), table, column_map)
+    user_header = {}
+    for raw, name in zip(frame.columns, renamed):
+        user_header.setdefault(name, raw)
     id_col = _ID_COLUMN[table]
+
+    # Entirely empty rows are skipped (Excel sheets and CSVs have them), said once.
+    blank = _blank_rows(frame)
+    row_numbers: np.ndarray | None = None
+    if len(blank):
+        keep = np.setdiff1d(np.arange(len(frame)), blank)
+        lines = _lines_of(line_offset, len(frame))
+        if lines is not None:
+            where = "line" + ("s " if len(blank) > 1 else " ")
+            where += _few([lines[p] for p in blank.tolist()]) + f" of {source}"
+            line_offset = [lines[p] for p in keep.tolist()]
+        else:
+            where = "row" + ("s " if len(blank) > 1 else " ") + _few(
+                (blank + 1).tolist()) + f" of {table}"
+        warn(f"{where} {'are' if len(blank) > 1 else 'is'} empty and "
+              f"{'were' if len(blank) > 1 else 'was'} skipped")
+        # A file's rows are counted without its empty ones (its lines are exact); a
+        # frame's rows keep their positions, which are all a frame has.
+        row_numbers = keep + 1 if lines is None else None
+        frame = frame.iloc[keep]
     n = len(frame)
     raw_ids: list[str | None] = [None] * n
     if id_col in renamed:
         series = frame.iloc[:, renamed.index(id_col)]
-        if _all_text(series) is not None:
-            stripped = _strip(series)
-            stripped[stripped == ""] = None
-            raw_ids = stripped.tolist()
-        else:
-            raw_ids = [None if _is_missing(v) else _parse_id(v)[1] or None for v in series]
-    failures = TableFailures(table, raw_ids, line_offset, source)
+        raw_ids = _ids_for_messages(series)
+    failures = TableFailures(table, raw_ids, line_offset, source, user_header, row_numbers)
 
-    seen: dict[str, Any] = {}
-    for raw, name in zip(frame.columns, renamed):
-        if name in seen:
-            failures.add(
-                None, name, "one column per name", f"two columns {seen[name]!r} and {raw!r}"
-            )
-        seen[name] = raw
+    for p in header_problems:
+        failures.add(None, p["column"], p["expected"], p["found"], header=p["header"],
+                     text=p["text"])
     failures.raise_if_any()
 
-    out = frame.rename(columns=mapping).copy(deep=True)
+    out = frame.copy(deep=True)
     out.columns = pd.Index(renamed)
     known = {c.name: c for c in columns}
 
+    headers_found = [str(h) for h in frame.columns]
     for col in columns:
         if col.required and col.name not in out.columns:
-            failures.add(None, col.name, col.expected, "<missing column>")
+            forms = " or ".join(_forms_of(col.name))
+            failures.add(None, col.name, f"{col.expected} (a header {forms}; the headers are "
+                         f"{headers_found})", "<missing column>")
     has_xy = "x" in out.columns or "y" in out.columns
     has_ll = "lat" in out.columns or "lon" in out.columns
     for a, b in (("x", "y"), ("lat", "lon")):
@@ -472,20 +850,40 @@ def _validate(
         failures.add(
             None,
             "x/y or lat/lon",
-            "a position: columns x and y, or lat and lon",
+            "a position: columns x and y, or lat and lon (纬度 and 经度); the headers are "
+            f"{headers_found}",
             "<missing column>",
         )
     failures.raise_if_any()
 
+    swapped = "lat" in out.columns and "lon" in out.columns and _looks_swapped(
+        out["lat"], out["lon"])
+    if swapped:
+        failures.add(
+            None, "lat", "latitudes", "longitudes",
+            text=f"{_show_header(user_header['lat'], 'lat')} and "
+                 f"{_show_header(user_header['lon'], 'lon')} look swapped: every latitude is "
+                 "from 73 to 135 and every longitude from 18 to 54, as China's longitudes and "
+                 "latitudes are; swap the two headers, or pass columns="
+                 f"{{{str(user_header['lat']).strip()!r}: 'lon', "
+                 f"{str(user_header['lon']).strip()!r}: 'lat'}}")
     for name in out.columns:
         spec = known.get(name)
-        if spec is None:
+        if spec is None or (swapped and name in ("lat", "lon")):
             continue
-        out[name] = parse_column(out[name], spec, failures, table)
+        out[name] = parse_column(out[name], spec, failures, table, options)
+    if swapped:
+        failures.raise_if_any()
     # Optional integer columns (demand, capacity, priority) are always present downstream.
+    defaults: dict[str, Any] = {}
     for col in columns:
         if col.kind == "int" and col.name not in out.columns:
             out[col.name] = np.full(n, col.default, dtype=np.int64)
+            defaults[col.name] = col.default
+    if failures.cleaned:
+        warn(f"{failures.cleaned} cell{'s' if failures.cleaned > 1 else ''} of {source} had "
+              "invisible characters (zero-width spaces or joiners, byte-order marks); "
+              "they were removed")
 
     # One coordinate system per table: x/y when the table has them, otherwise lat/lon.
     # An all-columns template with x/y left empty and lat/lon filled uses lat/lon: the
@@ -521,21 +919,102 @@ def _validate(
         for pos in np.flatnonzero(dup.to_numpy()).tolist():
             ident = ids.iat[pos]
             if ident in first:
-                failures.add(
-                    int(pos), id_col, f"a unique id (already on row {first[ident] + 1})", ident
-                )
+                seen_row = (first[ident] + 1 if row_numbers is None
+                            else int(row_numbers[first[ident]]))
+                failures.add(int(pos), id_col, f"a unique id (already on row {seen_row})", ident)
             else:
                 first[ident] = int(pos)
+    if "category" in out.columns and not _already_column(failures, "category"):
+        out = _canonical_categories(out, table, taxonomy, failures)
     failures.rows.sort(key=lambda r: (r["row"] is not None, r["row"] or 0))
     failures.raise_if_any()
+    out.attrs = {**out.attrs, "defaults": defaults}
     return out
 
 
+def _ids_for_messages(series: pd.Series) -> list[str | None]:
+    """Every row's id as messages name it (cleaned; None when missing)."""
+    if _all_text(series) is None:
+        return [None if _is_missing(v) else _parse_id(v)[1] or None for v in series]
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    shown = [None if _is_missing(u) else _parse_id(u)[1] or None
+             for u in np.asarray(uniques, dtype=object).tolist()]
+    return [shown[c] if c >= 0 else None for c in codes.tolist()]
+
+
+def _few(values: Sequence[Any], limit: int = 10) -> str:
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
 def _already(failures: TableFailures, pos: int, column: str) -> bool:
-    return (pos + 1, column) in {(r["row"], r["column"]) for r in failures.rows}
+    row = int(failures.row_numbers[pos]) if failures.row_numbers is not None else pos + 1
+    return (row, column) in {(r["row"], r["column"]) for r in failures.rows}
 
 
-_DATE_RANGE = "a date and time from 1677-09-22 to 2262-04-11 (leave the cell empty when open)"
+def _already_column(failures: TableFailures, column: str) -> bool:
+    return any(r["column"] == column for r in failures.rows)
+
+
+def _looks_swapped(lat: pd.Series, lon: pd.Series) -> bool:
+    """Whether every latitude looks like a longitude in China and every longitude a latitude."""
+    def floats(s: pd.Series) -> np.ndarray:
+        spec = Column("v", "float")
+        scratch = TableFailures("", [None] * len(s), None, "")
+        return parse_column(s, spec, scratch, "").to_numpy(dtype=float)
+
+    a, b = floats(lat), floats(lon)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if not len(a) or not len(b):
+        return False
+    return bool(((a >= 73) & (a <= 135)).all() and ((b >= 18) & (b <= 54)).all())
+
+
+def _canonical_categories(
+    out: pd.DataFrame, table: str, taxonomy: Vocabulary | None, failures: TableFailures
+) -> pd.DataFrame:
+    """Rewrite every category cell to its taxonomy's category; report unknown ones."""
+    vocab = dict(taxonomy.category_map()) if taxonomy is not None else default_category_map()
+    if not vocab:
+        return out
+    closed = bool(getattr(taxonomy, "is_closed", True)) if taxonomy is not None else True
+    cats = out["category"]
+    codes, uniques = pd.factorize(cats, use_na_sentinel=True)
+    texts = [str(u) for u in np.asarray(uniques, dtype=object).tolist()]
+    mapped = [vocab.get(category_key(t)) for t in texts]
+    unknown = [t for t, m in zip(texts, mapped) if m is None]
+    if texts and len(unknown) == len(texts) and closed:
+        names = getattr(taxonomy, "names", None) if taxonomy is not None else DEFAULT_CATEGORIES
+        shown = ", ".join(f"{c} ({z})" if z else c for c, z in
+                          sorted((c, (names or {}).get(c, "")) for c in set(vocab.values())))
+        failures.add(
+            None, "category", "categories of the taxonomy", _few([repr(t) for t in unknown]),
+            text=f"no category of {table} is a category of the taxonomy (found "
+                 f"{_few([repr(t) for t in unknown])}): is it the right taxonomy? Its "
+                 f"categories are {shown}; pass taxonomy= to read and match with your own")
+        return out
+    if unknown and closed:
+        keys = list(vocab)
+        parts = []
+        for t in unknown[:10]:
+            near = []
+            for k in difflib.get_close_matches(category_key(t), keys, n=6, cutoff=0.4):
+                if vocab[k] not in near:
+                    near.append(vocab[k])
+            hint = f" (closest: {', '.join(near[:3])})" if near else ""
+            parts.append(f"{t!r}{hint}")
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        warn(f"{table}: {len(unknown)} categor{'ies are' if len(unknown) > 1 else 'y is'} not "
+              f"in the taxonomy and match only the very same category: {', '.join(parts)}{more}")
+    final = np.array([m if m is not None else t for t, m in zip(texts, mapped)] + [None],
+                     dtype=object)
+    new = final[codes]
+    changed = [t for t, m in zip(texts, mapped) if m is not None and m != t]
+    if changed:
+        if "category_text" not in out.columns:
+            out = out.assign(category_text=cats.to_numpy(dtype=object))
+        out["category"] = pd.Series(new, index=out.index, dtype=object)
+    return out
 
 
 def _out_of_range(col: Column, vals: np.ndarray) -> np.ndarray:
@@ -550,12 +1029,21 @@ def _out_of_range(col: Column, vals: np.ndarray) -> np.ndarray:
 
 
 def parse_column(
-    series: pd.Series, col: Column, failures: TableFailures, table: str
+    series: pd.Series,
+    col: Column,
+    failures: TableFailures,
+    table: str,
+    options: ParseOptions | None = None,
 ) -> pd.Series:
-    """Parse one column by its rule; every failing cell goes to ``failures``."""
+    """Parse one column by its rule; every failing cell goes to ``failures``.
+
+    ``options`` (:class:`ParseOptions`) says how dates read; the defaults
+    when None.
+    """
     # Typed columns (from Parquet, Excel or a user's frame) and all-text columns (CSV
     # cells) take vectorised paths; mixed object columns are parsed cell by cell. No
     # path coerces silently: every cell that fails its rule is reported.
+    options = options or ParseOptions()
     dtype = series.dtype
     if (
         col.kind == "int"
@@ -585,8 +1073,8 @@ def parse_column(
         vals = series.to_numpy(dtype=float, na_value=np.nan)
         missing = np.isnan(vals)
         filled = np.where(missing, col.default, vals)
-        # Beyond int64 the cast would wrap around silently.
-        bad = ~np.isfinite(filled) | (filled != np.round(filled)) | (np.abs(filled) >= 2.0**63)
+        # Beyond 2**53 a float has been rounded already; beyond int64 the cast would wrap.
+        bad = ~np.isfinite(filled) | (filled != np.round(filled)) | (np.abs(filled) > FLOAT_EXACT)
         bad |= _out_of_range(col, filled)
         for pos in np.flatnonzero(bad).tolist():
             failures.add(int(pos), col.name, col.expected, series.iat[pos])
@@ -607,15 +1095,15 @@ def parse_column(
     if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(dtype):
         out = series
         if getattr(dtype, "tz", None) is not None:
-            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+            out = out.dt.tz_convert(options.timezone).dt.tz_localize(None)
         # Beyond datetime64[ns] (9999-12-31 for "open-ended") the cast would wrap silently.
         far = (out.notna() & ((out < pd.Timestamp.min) | (out > pd.Timestamp.max))).to_numpy()
         for pos in np.flatnonzero(far).tolist():
-            failures.add(pos, col.name, _DATE_RANGE, series.iat[pos])
+            failures.add(pos, col.name, DATE_RANGE, series.iat[pos])
         out = out.where(~far)
         return pd.Series(out.to_numpy(dtype="datetime64[ns]"), index=series.index, name=col.name)
     if _all_text(series) is not None:
-        return _parse_text(series, col, failures)
+        return _parse_text(series, col, failures, options)
     values = series.to_numpy(dtype=object)
     n = len(values)
     if col.kind in ("id", "str", "list"):
@@ -623,14 +1111,19 @@ def parse_column(
         is_id = col.kind == "id"
         for pos, v in enumerate(values):
             if type(v) is str:
-                text = v.strip()
+                text, had = _text_cell(v, col)
+                failures.cleaned += had
+                ok = bool(text)
+            elif col.kind == "list" and isinstance(v, (list, tuple, np.ndarray)):
+                text = _list_text(v)
                 ok = bool(text)
             elif _is_missing(v):
                 ok, text = False, ""
             elif is_id:
                 ok, text = _parse_id(v)
             else:
-                ok, text = True, str(v).strip()
+                text = _text_cell(str(v), col)[0]
+                ok = bool(text)
             if ok:
                 parsed[pos] = text
             elif is_id or col.required:
@@ -674,7 +1167,7 @@ def parse_column(
     for pos, v in enumerate(values):
         if _is_missing(v):
             continue
-        expected, stamp = _parse_stamp(v, col)
+        expected, stamp = _stamp(v, col, options)
         if expected:
             failures.add(pos, col.name, expected, v)
         else:
@@ -682,22 +1175,10 @@ def parse_column(
     return pd.Series(stamps, index=series.index, name=col.name)
 
 
-def _parse_stamp(value: Any, col: Column) -> tuple[str, np.datetime64]:
+def _stamp(value: Any, col: Column, options: ParseOptions) -> tuple[str, np.datetime64]:
     """A present cell as a datetime64[ns]; the expectation it fails ("" when it parses)."""
-    nat = np.datetime64("NaT", "ns")
-    if isinstance(value, (bool, np.bool_, numbers.Real)):
-        return col.expected, nat
-    try:
-        ts = pd.Timestamp(value.strip() if isinstance(value, str) else value)
-    except (ValueError, TypeError, OverflowError):
-        return col.expected, nat
-    if ts is pd.NaT:
-        return col.expected, nat
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    if not pd.Timestamp.min <= ts <= pd.Timestamp.max:
-        return _DATE_RANGE, nat
-    return "", ts.to_datetime64()
+    return parse_stamp(value, dayfirst=options.dayfirst, timezone=options.timezone,
+                       expected=col.expected)
 
 
 # ---------------------------------------------------------------------------
@@ -711,16 +1192,18 @@ def _all_text(series: pd.Series) -> pd.Series | None:
     return series
 
 
-def _strip(series: pd.Series) -> np.ndarray:
-    """``str.strip()`` of every present cell, ``""`` where missing (Python's whitespace).
+def _strip(series: pd.Series, col: Column | None = None) -> tuple[np.ndarray, int]:
+    """Every present cell as validated (:func:`_text_cell`), ``""`` where missing.
 
-    Strips each distinct value once: categories, communities and grids repeat.
+    Treats each distinct value once: categories, communities and grids repeat.
+    Also returns how many cells had invisible characters removed.
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    stripped = np.array(
-        [str(u).strip() for u in np.asarray(uniques, dtype=object).tolist()] + [""], dtype=object
-    )
-    return stripped[codes]
+    spec = col or Column("", "str")
+    done = [_text_cell(str(u), spec) for u in np.asarray(uniques, dtype=object).tolist()]
+    stripped = np.array([t for t, _ in done] + [""], dtype=object)
+    had = np.array([h for _, h in done] + [False], dtype=bool)
+    return stripped[codes], int(had[codes].sum())
 
 
 def _per_distinct(cells: np.ndarray, parse: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -732,7 +1215,9 @@ def _per_distinct(cells: np.ndarray, parse: Any) -> tuple[np.ndarray, np.ndarray
     return ok[codes], vals[codes]
 
 
-def _parse_text(series: pd.Series, col: Column, failures: TableFailures) -> pd.Series:
+def _parse_text(
+    series: pd.Series, col: Column, failures: TableFailures, options: ParseOptions
+) -> pd.Series:
     """:func:`parse_column` of a column whose present cells are all str.
 
     The same rules as the cell-by-cell parsers (Python's ``str.strip``,
@@ -740,7 +1225,11 @@ def _parse_text(series: pd.Series, col: Column, failures: TableFailures) -> pd.S
     value; failures are reported row by row with the cell as given.
     """
     n = len(series)
-    stripped = _strip(series)
+    if col.kind in ("id", "str", "list"):
+        stripped, cleaned = _strip(series, col)
+        failures.cleaned += cleaned
+    else:
+        stripped, _ = _strip(series)
     blank = stripped == ""
     filled = np.flatnonzero(~blank)
     if col.kind in ("id", "str", "list"):
@@ -775,7 +1264,7 @@ def _parse_text(series: pd.Series, col: Column, failures: TableFailures) -> pd.S
     else:
         stamps = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         codes, uniques = pd.factorize(series.iloc[filled].to_numpy(dtype=object))
-        results = [_parse_stamp(u, col) for u in uniques]
+        results = [_stamp(u, col, options) for u in uniques]
         expected = np.array([r[0] for r in results], dtype=object)[codes]
         good = expected == ""
         if good.any():
