@@ -756,7 +756,7 @@ def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
             break
         col = frame.iloc[idx, k]
         miss = col.isna().to_numpy()
-        if col.dtype == object and not miss.all():
+        if (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)) and not miss.all():
             codes, uniques = pd.factorize(col, use_na_sentinel=True)
             ublank = np.array([_is_missing(u) for u in np.asarray(uniques, dtype=object).tolist()]
                               + [True], dtype=bool)
@@ -837,7 +837,7 @@ def _validate(
     headers_found = [str(h) for h in frame.columns]
     for col in columns:
         if col.required and col.name not in out.columns:
-            forms = " or ".join(_forms_of(col.name))
+            forms = " or ".join(dict.fromkeys((_forms_of(col.name)[0], col.name)))
             failures.add(None, col.name, f"{col.expected} (a header {forms}; the headers are "
                          f"{headers_found})", "<missing column>")
     has_xy = "x" in out.columns or "y" in out.columns
