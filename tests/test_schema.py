@@ -153,7 +153,7 @@ def test_chinese_headers_are_accepted():
 
 import warnings  # noqa: E402
 
-from matchcore.categories import CATEGORY_ALIASES, DEFAULT_CATEGORIES, default_category_map  # noqa: E402,E501
+from matchcore.categories import CATEGORY_ALIASES, DEFAULT_CATEGORIES, default_category_map  # noqa: E402
 
 
 def frame_of(**columns) -> pd.DataFrame:

@@ -145,7 +145,7 @@ def decode_text(data: bytes, name: str = "<bytes>", encoding: str | None = None)
             return _fail(name)
     if _utf8(data):
         return data.decode("utf-8")
-    decoded = []
+    decoded: list[tuple[int, int, str]] = []
     for enc in ENCODINGS[1:]:
         try:
             decoded.append((_oddities(text := data.decode(enc)), len(decoded), text))

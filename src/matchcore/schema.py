@@ -434,7 +434,7 @@ class TableFailures:
         line_offset: LineOffset,
         source: str,
         headers: Mapping[str, Any] | None = None,
-        rows: Sequence[int] | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
     ):
         self.table = table
         self.ids = ids
@@ -794,7 +794,7 @@ def _validate(
     options = options or ParseOptions()
     source = source or table
     renamed, header_problems = resolve_headers(list(frame.columns), table, column_map)
-    user_header = {}
+    user_header: dict[str, Any] = {}
     for raw, name in zip(frame.columns, renamed):
         user_header.setdefault(name, raw)
     id_col = _ID_COLUMN[table]
