@@ -11,7 +11,7 @@ import ast
 import datetime as _dt
 import math
 import re
-import sys
+import inspect
 import unicodedata
 import warnings
 from typing import Any
@@ -230,9 +230,10 @@ def warn(message: str) -> None:
     Like ``stacklevel=2`` of a public function, however deep inside the
     package the warning is raised.
     """
-    level, frame = 2, sys._getframe(1)
+    here = inspect.currentframe()
+    level, frame = 2, here.f_back if here is not None else None
     package = __name__.rpartition(".")[0] + "."
     while frame is not None and frame.f_globals.get("__name__", "").startswith(package):
         level += 1
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     warnings.warn(message, MatchcoreWarning, stacklevel=level)

@@ -179,8 +179,8 @@ def prepare_round(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     # The taxonomy's words (养老服务 -> elderly_care) apply as the lists are validated.
-    needs_v = read_needs(needs, taxonomy=taxonomy)
-    resources_v = read_resources(resources, taxonomy=taxonomy)
+    needs_v = read_needs(needs, taxonomy=options.taxonomy)
+    resources_v = read_resources(resources, taxonomy=options.taxonomy)
     district = to_district(needs_v, resources_v)
     check_units(district.demand, district.capacity, district.need_ids, district.resource_ids)
     arrival = (
