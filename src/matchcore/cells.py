@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ast
 import datetime as _dt
+import inspect
 import math
 import re
-import inspect
 import unicodedata
 import warnings
 from typing import Any
