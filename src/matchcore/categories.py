@@ -50,7 +50,7 @@ CATEGORY_ALIASES: dict[str, tuple[str, ...]] = {
     "elderly_care": ("养老", "助老", "助老服务", "为老服务", "居家养老", "养老照护", "老年服务",
                      "敬老", "elderly", "eldercare", "elder_care"),
     "childcare": ("托育", "托幼", "育儿", "托管", "儿童照护", "幼儿看护", "child_care"),
-    "repair": ("维修", "修理", "家电维修", "水电维修", "维修服务", "repairs"),
+    "repair": ("维修", "修理", "家电维修", "水电维修", "repairs"),
     "cleaning": ("保洁", "清洁", "家政", "家政服务", "clean"),
     "legal_aid": ("法律", "法援", "法律服务", "法律咨询", "legal", "legal_advice"),
     "medical": ("医疗", "健康", "医疗服务", "健康服务", "医疗卫生", "卫生健康", "义诊", "health",
