@@ -479,26 +479,6 @@ def _read(
     return validate(frame, source=Path(data).name, line_offset=offset, **options)
 
 
-_READ_PARAMS = """\
-    sheet : str or int, optional
-        The Excel sheet, by name or position from 0; by default the sheet
-        named like {sheet} (a name containing {word}), else the only sheet
-        with cells (several and none recognisable: an error listing them).
-    columns : mapping, optional
-        ``{{your header: column}}`` for headers matchcore does not know
-        (see :func:`matchcore.schema.validate_needs`).
-    taxonomy : Taxonomy, optional
-        Whose categories the cells are (default ``Taxonomy.default()``): its
-        Chinese names and synonyms become its categories.
-    dayfirst : bool, optional
-        How ``05/03/2025`` reads; None (default) makes such dates errors.
-    timezone : str, default "Asia/Shanghai"
-        Naive times are local times there; aware ones are converted to it.
-    encoding : str, optional
-        The encoding of a CSV / JSON file; by default UTF-8, GB18030 or Big5
-        by the rule of :func:`matchcore.io.decode_text`."""
-
-
 def read_needs(
     data: pd.DataFrame | PathLike,
     *,
@@ -517,7 +497,23 @@ def read_needs(
         A frame, or a CSV / Excel / JSON / Parquet file. Chinese headers
         (需求编号, 类别, 需求数量, ...) are accepted; a title row above the
         header row is skipped.
-    {params}
+    sheet : str or int, optional
+        The Excel sheet, by name or position from 0; by default the sheet
+        named like 需求清单 (a name containing 需求), else the only sheet
+        with cells (several and none recognisable: an error listing them).
+    columns : mapping, optional
+        ``{your header: column}`` for headers matchcore does not know
+        (see :func:`matchcore.schema.validate_needs`).
+    taxonomy : Taxonomy, optional
+        Whose categories the cells are (default ``Taxonomy.default()``): its
+        Chinese names and synonyms become its categories.
+    dayfirst : bool, optional
+        How ``05/03/2025`` reads; None (default) makes such dates errors.
+    timezone : str, default "Asia/Shanghai"
+        Naive times are local times there; aware ones are converted to it.
+    encoding : str, optional
+        The encoding of a CSV / JSON file; by default UTF-8, GB18030 or Big5
+        by the rule of :func:`matchcore.io.decode_text`.
 
     Returns
     -------
@@ -561,7 +557,23 @@ def read_resources(
     data : DataFrame or path
         A frame, or a CSV / Excel / JSON / Parquet file. Chinese headers
         (资源编号, 类别, 可供数量, ...) are accepted.
-    {params}
+    sheet : str or int, optional
+        The Excel sheet, by name or position from 0; by default the sheet
+        named like 资源清单 (a name containing 资源), else the only sheet
+        with cells (several and none recognisable: an error listing them).
+    columns : mapping, optional
+        ``{your header: column}`` for headers matchcore does not know
+        (see :func:`matchcore.schema.validate_needs`).
+    taxonomy : Taxonomy, optional
+        Whose categories the cells are (default ``Taxonomy.default()``): its
+        Chinese names and synonyms become its categories.
+    dayfirst : bool, optional
+        How ``05/03/2025`` reads; None (default) makes such dates errors.
+    timezone : str, default "Asia/Shanghai"
+        Naive times are local times there; aware ones are converted to it.
+    encoding : str, optional
+        The encoding of a CSV / JSON file; by default UTF-8, GB18030 or Big5
+        by the rule of :func:`matchcore.io.decode_text`.
 
     Returns
     -------
@@ -587,11 +599,6 @@ def read_resources(
     return _read(data, "resources", sheet, encoding, columns=columns, taxonomy=taxonomy,
                  dayfirst=dayfirst, timezone=timezone)
 
-
-read_needs.__doc__ = (read_needs.__doc__ or "").format(
-    params=_READ_PARAMS.format(sheet="需求清单", word="需求").strip())
-read_resources.__doc__ = (read_resources.__doc__ or "").format(
-    params=_READ_PARAMS.format(sheet="资源清单", word="资源").strip())
 
 
 def write_table(frame: pd.DataFrame, path: PathLike) -> Path:

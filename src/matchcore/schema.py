@@ -12,18 +12,29 @@ modified; extra columns pass through untouched.
 from __future__ import annotations
 
 import difflib
-import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from .categories import DEFAULT_CATEGORIES, Vocabulary, category_key, default_category_map
-from .cells import DATE_RANGE, INVISIBLE, clean_text, parse_stamp, split_list, warn
-from .errors import MAX_LISTED_FAILURES, InputError
+from .cells import (
+    DEFAULT_TIMEZONE,
+    Column,
+    LineOffset,
+    ParseOptions,
+    TableFailures,
+    blank_rows,
+    clean_text,
+    ids_for_messages,
+    parse_column,
+    show_header,
+    show_value,
+    split_list,
+    warn,
+)
+from .errors import InputError
 from .headers import header_key, header_parts, is_near
 
 __all__ = [
@@ -122,31 +133,6 @@ STATUSES: dict[str, str] = {
     "cancelled": "已取消",
 }
 
-#: File line of the first data row, or of every row (CSV cells may span lines).
-LineOffset = int | Sequence[int] | None
-
-Kind = Literal["id", "str", "int", "float", "datetime", "list"]
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a list: its parser and its constraints.
-
-    ``clean`` columns (ids, categories, places, kinds, list items) are
-    NFKC-normalised and stripped of invisible characters
-    (:func:`matchcore.cells.clean_text`); free text (``description``,
-    ``provider``) is kept as written, only trimmed.
-    """
-
-    name: str
-    kind: Kind
-    required: bool = False
-    default: Any = None
-    low: float | None = None
-    high: float | None = None
-    expected: str = ""
-    clean: bool = False
-
 
 def _int_col(name: str, default: int, low: int, high: int | None = None) -> Column:
     if high is None:
@@ -191,46 +177,7 @@ RESOURCE_COLUMNS: tuple[Column, ...] = (
 )
 
 _ID_COLUMN = {"needs": "need_id", "resources": "resource_id"}
-_ENTITY = {"needs": "need", "resources": "resource", "edges": "edge"}
 _TABLE_COLUMNS = {"needs": NEED_COLUMNS, "resources": RESOURCE_COLUMNS}
-
-#: Largest magnitude read exactly from a number (float) cell; text and integer
-#: cells are exact up to the int64 limit (2**63 - 1).
-FLOAT_EXACT = 2**53
-
-#: The time zone in which naive times are read, unless ``timezone=`` says otherwise.
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-
-
-@dataclass(frozen=True)
-class ParseOptions:
-    """How the cells of a list are read (see :func:`validate_needs`).
-
-    ``dayfirst``: how ``05/03/2025`` reads (None: such a date is an error
-    unless a part above 12 tells); ``timezone``: where naive times are local
-    times, and aware ones are converted to.
-    """
-
-    dayfirst: bool | None = None
-    timezone: str = DEFAULT_TIMEZONE
-
-    @classmethod
-    def checked(cls, dayfirst: Any = None, timezone: Any = DEFAULT_TIMEZONE) -> ParseOptions:
-        """The options, checked; an :class:`InputError` names a bad one."""
-        if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
-            raise InputError(f"`dayfirst` must be True, False or None; got {dayfirst!r}")
-        ok = isinstance(timezone, str) and bool(timezone.strip())
-        if ok:
-            try:
-                pd.Timestamp("2000-01-01", tz=timezone)
-            except Exception:  # pytz / zoneinfo raise their own classes
-                ok = False
-        if not ok:
-            raise InputError(
-                "`timezone` must be an IANA time zone name such as 'Asia/Shanghai' or 'UTC'; "
-                f"got {timezone!r}"
-            )
-        return cls(None if dayfirst is None else bool(dayfirst), timezone)
 
 
 def _known_forms(table: str) -> dict[str, str]:
@@ -295,12 +242,6 @@ def canonical_columns(columns: Iterable[Any]) -> dict[Any, str]:
         name = _lookup(col, forms)
         mapping[col] = name if name is not None else clean_text(str(col))[0]
     return mapping
-
-
-def _show_header(header: Any, canonical: str) -> str:
-    """How a column is named in messages: the user's header, and the canonical name."""
-    text = str(header).strip()
-    return f"`{canonical}`" if text == canonical else f"`{text}` (`{canonical}`)"
 
 
 def _forms_of(canonical: str) -> list[str]:
@@ -412,235 +353,12 @@ def resolve_headers(
 # failures
 
 
-class TableFailures:
-    """Collects the problems of one table; raises them all at once.
-
-    Parameters
-    ----------
-    table, ids, line_offset, source
-        The table's name, the id of every row (for messages), the file line of
-        the first row or of every row, and the file's name.
-    headers : mapping, optional
-        ``{canonical column: the user's header}``, so that messages and the
-        ``header`` column of ``failures`` name the header as written.
-    rows : sequence of int, optional
-        The user's row number of every row (when empty rows were skipped).
-    """
-
-    def __init__(
-        self,
-        table: str,
-        ids: list[str | None],
-        line_offset: LineOffset,
-        source: str,
-        headers: Mapping[str, Any] | None = None,
-        rows: Sequence[int] | np.ndarray | None = None,
-    ):
-        self.table = table
-        self.ids = ids
-        self.line_offset = line_offset
-        self.source = source
-        self.headers = dict(headers or {})
-        self.row_numbers = rows
-        self.rows: list[dict[str, Any]] = []
-        self.texts: list[str | None] = []
-        #: How many cells had invisible characters removed (reported once).
-        self.cleaned = 0
-
-    def add(
-        self, pos: Any, column: str, expected: str, found: Any, *, header: Any = None,
-        text: str | None = None,
-    ) -> None:
-        """Record one problem: ``pos`` is the row's position (None for the table)."""
-        pos = None if pos is None else int(pos)
-        if pos is None:
-            row = None
-        elif self.row_numbers is not None:
-            row = int(self.row_numbers[pos])
-        else:
-            row = pos + 1
-        if pos is None or self.line_offset is None:
-            line = None
-        elif isinstance(self.line_offset, (int, np.integer)):
-            line = pos + int(self.line_offset)
-        else:
-            line = int(self.line_offset[pos])
-        ident = None if pos is None else self.ids[pos]
-        if header is None:
-            header = self.headers.get(column)
-        self.rows.append(
-            {
-                "table": self.table,
-                "row": row,
-                "line": line,
-                "id": ident,
-                "column": column,
-                "expected": expected,
-                "found": show_value(found),
-                "header": None if header is None else str(header),
-                "_text": text,
-            }
-        )
-
-    def _place(self, rec: dict[str, Any]) -> str:
-        if rec["row"] is None:
-            return f"({self.table})"
-        who = _ENTITY.get(self.table, "row")
-        name = f"{who} {rec['id']!r} " if rec["id"] is not None else f"{who} without id "
-        where = f"row {rec['row']} of {self.table}"
-        if rec["line"] is not None:
-            where += f", line {rec['line']} of {self.source}"
-        return f"{name}({where})"
-
-    def _name(self, rec: dict[str, Any]) -> str:
-        header = rec["header"]
-        return f"`{rec['column']}`" if header is None else _show_header(header, rec["column"])
-
-    def raise_if_any(self) -> None:
-        if not self.rows:
-            return
-        lines = []
-        for rec in self.rows[:MAX_LISTED_FAILURES]:
-            if rec["_text"]:
-                lines.append(f"  - {rec['_text']}")
-            elif rec["found"] == "<missing column>":
-                lines.append(
-                    f"  - `{rec['column']}` is a required column of {self.table}; "
-                    f"expected {rec['expected']}"
-                )
-            else:
-                lines.append(
-                    f"  - {self._name(rec)} must be {rec['expected']}; got {rec['found']} "
-                    f"for {self._place(rec)}"
-                )
-        more = len(self.rows) - MAX_LISTED_FAILURES
-        if more > 0:
-            lines.append(f"  ... and {more} more (see the `failures` attribute)")
-        head = f"{len(self.rows)} problem{'s' if len(self.rows) > 1 else ''} in {self.table}"
-        if self.source != self.table:
-            head += f" ({self.source})"
-        frame = pd.DataFrame(self.rows).drop(columns="_text")
-        raise InputError(head + ":\n" + "\n".join(lines), frame)
-
-
-def show_value(value: Any) -> str:
-    """How a found value is shown in a message: a repr, or "a missing value"."""
-    if isinstance(value, str):
-        return repr(value) if value != "<missing column>" else value
-    if value is None or value is pd.NA or value is pd.NaT:
-        return "a missing value"
-    if isinstance(value, float) and math.isnan(value):
-        return "a missing value"
-    return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, (float, np.floating)) and math.isnan(value):
-        return True
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return False
-    return isinstance(value, str) and value.strip() == ""
-
-
 # ---------------------------------------------------------------------------
 # cell parsers: return (ok, parsed)
 
 
-def _parse_int(value: Any) -> tuple[bool, int]:
-    if isinstance(value, (bool, np.bool_)):
-        return False, 0
-    if isinstance(value, numbers.Integral):
-        return True, int(value)
-    if isinstance(value, numbers.Real):
-        f = float(value)
-        # Beyond 2**53 a float no longer holds every integer: it was rounded already.
-        if math.isfinite(f) and f.is_integer() and abs(f) <= FLOAT_EXACT:
-            return True, int(f)
-        return False, 0
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return True, int(text)
-        except ValueError:
-            try:
-                f = float(text)
-            except ValueError:
-                return False, 0
-            if (math.isfinite(f) and f.is_integer() and "e" not in text.lower()
-                    and abs(f) <= FLOAT_EXACT):
-                return True, int(f)
-    return False, 0
-
-
-def _parse_float(value: Any) -> tuple[bool, float]:
-    if isinstance(value, (bool, np.bool_)):
-        return False, math.nan
-    if isinstance(value, numbers.Real):
-        f = float(value)
-    elif isinstance(value, str):
-        try:
-            f = float(value.strip())
-        except ValueError:
-            return False, math.nan
-    else:
-        return False, math.nan
-    return math.isfinite(f), f
-
-
-def _parse_id(value: Any) -> tuple[bool, str]:
-    if isinstance(value, (bool, np.bool_)):
-        return False, ""
-    if isinstance(value, numbers.Integral):
-        return True, str(int(value))
-    if isinstance(value, numbers.Real):
-        f = float(value)
-        if math.isfinite(f) and f.is_integer() and abs(f) <= FLOAT_EXACT:
-            return True, str(int(f))
-        return False, ""
-    text = clean_text(str(value))[0]
-    return bool(text), text
-
-
-def _list_text(value: Any) -> str:
-    """A list cell in its validated form: the items of :func:`split_list` joined by ``;``."""
-    return ";".join(split_list(value))
-
-
-def _text_cell(value: str, col: Column) -> tuple[str, bool]:
-    """A text cell of a str / id / list column as validated, and whether it was cleaned."""
-    if col.kind == "list":
-        had = any(ch in value for ch in INVISIBLE)
-        return _list_text(value), had
-    if col.clean:
-        return clean_text(value)
-    return value.strip(), False
-
-
 # ---------------------------------------------------------------------------
 # validation
-
-_COMMON_PARAMS = """\
-    columns : mapping, optional
-        ``{your header: column}`` for headers that are not known (a canonical
-        column or a known Chinese alias; None keeps the header as an extra
-        column). An unknown header that looks like a known one the table
-        lacks (``优先极``, ``数量``) is an error until it is renamed or mapped.
-    taxonomy : Taxonomy, optional
-        Whose categories the ``category`` cells are (default
-        ``Taxonomy.default()``): a cell that is one of its words (养老服务,
-        养老, elderly_care ...) becomes the category; an unknown category is a
-        :class:`~matchcore.MatchcoreWarning` naming the closest known ones,
-        and a list none of whose categories is known is an error. When a
-        cell was rewritten, the column ``category_text`` keeps it as written.
-    dayfirst : bool, optional
-        How ``05/03/2025`` reads: True 5 March, False May 3. None (default):
-        such a date is an error unless a part above 12 tells the order.
-    timezone : str, default "Asia/Shanghai"
-        Naive times are local times in this zone; aware ones (``+08:00``,
-        ``Z``) are converted to it. Windows come out as naive local times."""
-
 
 def validate_needs(
     frame: pd.DataFrame,
@@ -665,7 +383,24 @@ def validate_needs(
         File line of the first data row (2 for a CSV with one header line),
         or the line of every row; when given, messages name the line as well
         as the row.
-    {common}
+    columns : mapping, optional
+        ``{your header: column}`` for headers that are not known (a canonical
+        column or a known Chinese alias; None keeps the header as an extra
+        column). An unknown header that looks like a known one the table
+        lacks (``优先极``, ``数量``) is an error until it is renamed or mapped.
+    taxonomy : Taxonomy, optional
+        Whose categories the ``category`` cells are (default
+        ``Taxonomy.default()``): a cell that is one of its words (养老服务,
+        养老, elderly_care ...) becomes the category; an unknown category is a
+        :class:`~matchcore.MatchcoreWarning` naming the closest known ones,
+        and a list none of whose categories is known is an error. When a
+        cell was rewritten, the column ``category_text`` keeps it as written.
+    dayfirst : bool, optional
+        How ``05/03/2025`` reads: True 5 March, False May 3. None (default):
+        such a date is an error unless a part above 12 tells the order.
+    timezone : str, default "Asia/Shanghai"
+        Naive times are local times in this zone; aware ones (``+08:00``,
+        ``Z``) are converted to it. Windows come out as naive local times.
 
     Returns
     -------
@@ -684,13 +419,13 @@ def validate_needs(
     Examples
     --------
     >>> import pandas as pd
-    >>> out = validate_needs(pd.DataFrame({{"need_id": ["N1"], "category": ["养老服务"],
-    ...                                    "x": [0.0], "y": [0.0]}}))
+    >>> out = validate_needs(pd.DataFrame({"need_id": ["N1"], "category": ["养老服务"],
+    ...                                    "x": [0.0], "y": [0.0]}))
     >>> out[["need_id", "category", "demand", "priority"]]
       need_id      category  demand  priority
     0      N1  elderly_care       1         3
     >>> out.attrs["defaults"]
-    {{'demand': 1, 'priority': 3}}
+    {'demand': 1, 'priority': 3}
     """
     return _validate(frame, "needs", NEED_COLUMNS, source, line_offset, columns, taxonomy,
                      ParseOptions.checked(dayfirst, timezone))
@@ -716,7 +451,24 @@ def validate_resources(
         The file it came from, named in error messages.
     line_offset : int or sequence of int, optional
         File line of the first data row (or of every row), named in messages.
-    {common}
+    columns : mapping, optional
+        ``{your header: column}`` for headers that are not known (a canonical
+        column or a known Chinese alias; None keeps the header as an extra
+        column). An unknown header that looks like a known one the table
+        lacks (``优先极``, ``数量``) is an error until it is renamed or mapped.
+    taxonomy : Taxonomy, optional
+        Whose categories the ``category`` cells are (default
+        ``Taxonomy.default()``): a cell that is one of its words (养老服务,
+        养老, elderly_care ...) becomes the category; an unknown category is a
+        :class:`~matchcore.MatchcoreWarning` naming the closest known ones,
+        and a list none of whose categories is known is an error. When a
+        cell was rewritten, the column ``category_text`` keeps it as written.
+    dayfirst : bool, optional
+        How ``05/03/2025`` reads: True 5 March, False May 3. None (default):
+        such a date is an error unless a part above 12 tells the order.
+    timezone : str, default "Asia/Shanghai"
+        Naive times are local times in this zone; aware ones (``+08:00``,
+        ``Z``) are converted to it. Windows come out as naive local times.
 
     Returns
     -------
@@ -731,38 +483,12 @@ def validate_resources(
     Examples
     --------
     >>> import pandas as pd
-    >>> validate_resources(pd.DataFrame({{"resource_id": ["R1"], "category": ["repair"],
-    ...                                  "x": [0.0], "y": [0.0]}}))["capacity"].tolist()
+    >>> validate_resources(pd.DataFrame({"resource_id": ["R1"], "category": ["repair"],
+    ...                                  "x": [0.0], "y": [0.0]}))["capacity"].tolist()
     [1]
     """
     return _validate(frame, "resources", RESOURCE_COLUMNS, source, line_offset, columns,
                      taxonomy, ParseOptions.checked(dayfirst, timezone))
-
-
-validate_needs.__doc__ = (validate_needs.__doc__ or "").format(common=_COMMON_PARAMS.strip())
-validate_resources.__doc__ = (validate_resources.__doc__ or "").format(
-    common=_COMMON_PARAMS.strip())
-
-
-def _blank_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows whose every cell is missing or blank text (positions)."""
-    n = len(frame)
-    if n == 0 or frame.shape[1] == 0:
-        return np.zeros(0, dtype=np.int64)
-    candidate = np.ones(n, dtype=bool)
-    for k in range(frame.shape[1]):
-        idx = np.flatnonzero(candidate)
-        if not len(idx):
-            break
-        col = frame.iloc[idx, k]
-        miss = col.isna().to_numpy()
-        if (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)) and not miss.all():
-            codes, uniques = pd.factorize(col, use_na_sentinel=True)
-            ublank = np.array([_is_missing(u) for u in np.asarray(uniques, dtype=object).tolist()]
-                              + [True], dtype=bool)
-            miss = ublank[codes]
-        candidate[idx[~miss]] = False
-    return np.flatnonzero(candidate)
 
 
 def _lines_of(line_offset: LineOffset, n: int) -> list[int] | None:
@@ -800,7 +526,7 @@ def _validate(
     id_col = _ID_COLUMN[table]
 
     # Entirely empty rows are skipped (Excel sheets and CSVs have them), said once.
-    blank = _blank_rows(frame)
+    blank = blank_rows(frame)
     row_numbers: np.ndarray | None = None
     if len(blank):
         keep = np.setdiff1d(np.arange(len(frame)), blank)
@@ -822,7 +548,7 @@ def _validate(
     raw_ids: list[str | None] = [None] * n
     if id_col in renamed:
         series = frame.iloc[:, renamed.index(id_col)]
-        raw_ids = _ids_for_messages(series)
+        raw_ids = ids_for_messages(series)
     failures = TableFailures(table, raw_ids, line_offset, source, user_header, row_numbers)
 
     for p in header_problems:
@@ -861,8 +587,8 @@ def _validate(
     if swapped:
         failures.add(
             None, "lat", "latitudes", "longitudes",
-            text=f"{_show_header(user_header['lat'], 'lat')} and "
-                 f"{_show_header(user_header['lon'], 'lon')} look swapped: every latitude is "
+            text=f"{show_header(user_header['lat'], 'lat')} and "
+                 f"{show_header(user_header['lon'], 'lon')} look swapped: every latitude is "
                  "from 73 to 135 and every longitude from 18 to 54, as China's longitudes and "
                  "latitudes are; swap the two headers, or pass columns="
                  f"{{{str(user_header['lat']).strip()!r}: 'lon', "
@@ -930,16 +656,6 @@ def _validate(
     failures.raise_if_any()
     out.attrs = {**out.attrs, "defaults": defaults}
     return out
-
-
-def _ids_for_messages(series: pd.Series) -> list[str | None]:
-    """Every row's id as messages name it (cleaned; None when missing)."""
-    if _all_text(series) is None:
-        return [None if _is_missing(v) else _parse_id(v)[1] or None for v in series]
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    shown = [None if _is_missing(u) else _parse_id(u)[1] or None
-             for u in np.asarray(uniques, dtype=object).tolist()]
-    return [shown[c] if c >= 0 else None for c in codes.tolist()]
 
 
 def _few(values: Sequence[Any], limit: int = 10) -> str:
@@ -1017,266 +733,8 @@ def _canonical_categories(
     return out
 
 
-def _out_of_range(col: Column, vals: np.ndarray) -> np.ndarray:
-    """Where ``vals`` lie outside the column's ``[low, high]``; NaN is never out of range."""
-    out = np.zeros(len(vals), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        if col.low is not None:
-            out |= vals < col.low
-        if col.high is not None:
-            out |= vals > col.high
-    return out
-
-
-def parse_column(
-    series: pd.Series,
-    col: Column,
-    failures: TableFailures,
-    table: str,
-    options: ParseOptions | None = None,
-) -> pd.Series:
-    """Parse one column by its rule; every failing cell goes to ``failures``.
-
-    ``options`` (:class:`ParseOptions`) says how dates read; the defaults
-    when None.
-    """
-    # Typed columns (from Parquet, Excel or a user's frame) and all-text columns (CSV
-    # cells) take vectorised paths; mixed object columns are parsed cell by cell. No
-    # path coerces silently: every cell that fails its rule is reported.
-    options = options or ParseOptions()
-    dtype = series.dtype
-    if (
-        col.kind == "int"
-        and pd.api.types.is_integer_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-    ):
-        # Integers stay integers: through float64, 2**53 + 1 would become 2**53.
-        missing = series.isna().to_numpy()
-        if pd.api.types.is_unsigned_integer_dtype(dtype):
-            raw = series.to_numpy(dtype=np.uint64, na_value=0)
-            bad = raw >= np.uint64(2**63)  # beyond int64
-            ints = np.where(bad, np.uint64(0), raw).astype(np.int64)
-        else:
-            ints = series.to_numpy(dtype=np.int64, na_value=0).copy()
-            bad = np.zeros(len(ints), dtype=bool)
-        ints[missing] = col.default
-        bad |= _out_of_range(col, ints)
-        for pos in np.flatnonzero(bad).tolist():
-            failures.add(int(pos), col.name, col.expected, series.iat[pos])
-        ints[bad] = col.default
-        return pd.Series(ints, index=series.index, name=col.name)
-    if (
-        col.kind == "int"
-        and pd.api.types.is_float_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-    ):
-        vals = series.to_numpy(dtype=float, na_value=np.nan)
-        missing = np.isnan(vals)
-        filled = np.where(missing, col.default, vals)
-        # Beyond 2**53 a float has been rounded already; beyond int64 the cast would wrap.
-        bad = ~np.isfinite(filled) | (filled != np.round(filled)) | (np.abs(filled) > FLOAT_EXACT)
-        bad |= _out_of_range(col, filled)
-        for pos in np.flatnonzero(bad).tolist():
-            failures.add(int(pos), col.name, col.expected, series.iat[pos])
-        ints = np.where(bad, col.default, filled).astype(np.int64)
-        return pd.Series(ints, index=series.index, name=col.name)
-    if (
-        col.kind == "float"
-        and pd.api.types.is_numeric_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-    ):
-        vals = series.to_numpy(dtype=float, na_value=np.nan).copy()
-        present = ~np.isnan(vals)
-        bad = present & (~np.isfinite(vals) | _out_of_range(col, vals))
-        for pos in np.flatnonzero(bad).tolist():
-            failures.add(int(pos), col.name, col.expected, series.iat[pos])
-        vals[bad] = np.nan
-        return pd.Series(vals, index=series.index, name=col.name)
-    if col.kind == "datetime" and pd.api.types.is_datetime64_any_dtype(dtype):
-        out = series
-        if getattr(dtype, "tz", None) is not None:
-            out = out.dt.tz_convert(options.timezone).dt.tz_localize(None)
-        # Beyond datetime64[ns] (9999-12-31 for "open-ended") the cast would wrap silently.
-        far = (out.notna() & ((out < pd.Timestamp.min) | (out > pd.Timestamp.max))).to_numpy()
-        for pos in np.flatnonzero(far).tolist():
-            failures.add(pos, col.name, DATE_RANGE, series.iat[pos])
-        out = out.where(~far)
-        return pd.Series(out.to_numpy(dtype="datetime64[ns]"), index=series.index, name=col.name)
-    if _all_text(series) is not None:
-        return _parse_text(series, col, failures, options)
-    values = series.to_numpy(dtype=object)
-    n = len(values)
-    if col.kind in ("id", "str", "list"):
-        parsed: list[Any] = [None] * n
-        is_id = col.kind == "id"
-        for pos, v in enumerate(values):
-            if type(v) is str:
-                text, had = _text_cell(v, col)
-                failures.cleaned += had
-                ok = bool(text)
-            elif col.kind == "list" and isinstance(v, (list, tuple, np.ndarray)):
-                text = _list_text(v)
-                ok = bool(text)
-            elif _is_missing(v):
-                ok, text = False, ""
-            elif is_id:
-                ok, text = _parse_id(v)
-            else:
-                text = _text_cell(str(v), col)[0]
-                ok = bool(text)
-            if ok:
-                parsed[pos] = text
-            elif is_id or col.required:
-                failures.add(pos, col.name, col.expected, v)
-        return pd.Series(parsed, index=series.index, dtype=object, name=col.name)
-    if col.kind == "int":
-        ints = np.empty(n, dtype=np.int64)
-        for pos, v in enumerate(values):
-            if _is_missing(v):
-                ints[pos] = col.default
-                continue
-            ok, p = _parse_int(v)
-            if ok and not -(2**63) <= p < 2**63:
-                ok = False
-            if ok and col.low is not None and p < col.low:
-                ok = False
-            if ok and col.high is not None and p > col.high:
-                ok = False
-            if not ok:
-                failures.add(pos, col.name, col.expected, v)
-                p = col.default
-            ints[pos] = p
-        return pd.Series(ints, index=series.index, name=col.name)
-    if col.kind == "float":
-        floats = np.full(n, np.nan)
-        for pos, v in enumerate(values):
-            if _is_missing(v):
-                continue
-            ok, f = _parse_float(v)
-            if ok and col.low is not None and f < col.low:
-                ok = False
-            if ok and col.high is not None and f > col.high:
-                ok = False
-            if not ok:
-                failures.add(pos, col.name, col.expected, v)
-                continue
-            floats[pos] = f
-        return pd.Series(floats, index=series.index, name=col.name)
-    # datetime from objects
-    stamps = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    for pos, v in enumerate(values):
-        if _is_missing(v):
-            continue
-        expected, stamp = _stamp(v, col, options)
-        if expected:
-            failures.add(pos, col.name, expected, v)
-        else:
-            stamps[pos] = stamp
-    return pd.Series(stamps, index=series.index, name=col.name)
-
-
-def _stamp(value: Any, col: Column, options: ParseOptions) -> tuple[str, np.datetime64]:
-    """A present cell as a datetime64[ns]; the expectation it fails ("" when it parses)."""
-    return parse_stamp(value, dayfirst=options.dayfirst, timezone=options.timezone,
-                       expected=col.expected)
-
-
 # ---------------------------------------------------------------------------
 # text columns (CSV cells, string dtypes): whole-column operations, same rules
-
-
-def _all_text(series: pd.Series) -> pd.Series | None:
-    """The column itself when every present cell is a str (CSV columns, string dtypes)."""
-    if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
-        return None
-    return series
-
-
-def _strip(series: pd.Series, col: Column | None = None) -> tuple[np.ndarray, int]:
-    """Every present cell as validated (:func:`_text_cell`), ``""`` where missing.
-
-    Treats each distinct value once: categories, communities and grids repeat.
-    Also returns how many cells had invisible characters removed.
-    """
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    spec = col or Column("", "str")
-    done = [_text_cell(str(u), spec) for u in np.asarray(uniques, dtype=object).tolist()]
-    stripped = np.array([t for t, _ in done] + [""], dtype=object)
-    had = np.array([h for _, h in done] + [False], dtype=bool)
-    return stripped[codes], int(had[codes].sum())
-
-
-def _per_distinct(cells: np.ndarray, parse: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``parse(cell) -> (ok, value)`` run once per distinct cell, spread to every cell."""
-    codes, uniques = pd.factorize(cells)
-    results = [parse(u) for u in uniques]
-    ok = np.array([r[0] for r in results], dtype=bool)
-    vals = np.array([r[1] for r in results], dtype=object)
-    return ok[codes], vals[codes]
-
-
-def _parse_text(
-    series: pd.Series, col: Column, failures: TableFailures, options: ParseOptions
-) -> pd.Series:
-    """:func:`parse_column` of a column whose present cells are all str.
-
-    The same rules as the cell-by-cell parsers (Python's ``str.strip``,
-    ``int`` and ``float``), applied to the whole column, or once per distinct
-    value; failures are reported row by row with the cell as given.
-    """
-    n = len(series)
-    if col.kind in ("id", "str", "list"):
-        stripped, cleaned = _strip(series, col)
-        failures.cleaned += cleaned
-    else:
-        stripped, _ = _strip(series)
-    blank = stripped == ""
-    filled = np.flatnonzero(~blank)
-    if col.kind in ("id", "str", "list"):
-        if col.kind == "id" or col.required:
-            for pos in np.flatnonzero(blank).tolist():
-                failures.add(pos, col.name, col.expected, series.iat[pos])
-        parsed = stripped.copy()
-        parsed[blank] = None
-        return pd.Series(parsed, index=series.index, dtype=object, name=col.name)
-    bad = np.zeros(n, dtype=bool)
-    if col.kind == "int":
-        ints = np.full(n, col.default, dtype=np.int64)
-        ok, vals = _per_distinct(stripped[filled], _parse_int)
-        big = np.array([not -(2**63) <= v < 2**63 for v in vals[ok]], dtype=bool)
-        ok[np.flatnonzero(ok)[big]] = False
-        nums = np.where(ok, vals, 0).astype(np.int64)
-        ok &= ~_out_of_range(col, nums)
-        ints[filled[ok]] = nums[ok]
-        bad[filled[~ok]] = True
-        out: np.ndarray = ints
-    elif col.kind == "float":
-        floats = np.full(n, np.nan)
-        try:
-            nums = stripped[filled].astype(float)  # Python's float() on each cell
-        except (ValueError, TypeError):
-            okp, vals = _per_distinct(stripped[filled], _parse_float)
-            nums = np.where(okp, vals, np.nan).astype(float)
-        ok = np.isfinite(nums) & ~_out_of_range(col, nums)
-        floats[filled[ok]] = nums[ok]
-        bad[filled[~ok]] = True
-        out = floats
-    else:
-        stamps = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-        codes, uniques = pd.factorize(series.iloc[filled].to_numpy(dtype=object))
-        results = [_stamp(u, col, options) for u in uniques]
-        expected = np.array([r[0] for r in results], dtype=object)[codes]
-        good = expected == ""
-        if good.any():
-            stamps[filled[good]] = np.array([r[1] for r in results], dtype="datetime64[ns]")[
-                codes[good]
-            ]
-        for k in np.flatnonzero(~good).tolist():
-            failures.add(int(filled[k]), col.name, expected[k], series.iat[int(filled[k])])
-        return pd.Series(stamps, index=series.index, name=col.name)
-    for pos in np.flatnonzero(bad).tolist():
-        failures.add(pos, col.name, col.expected, series.iat[pos])
-    return pd.Series(out, index=series.index, name=col.name)
 
 
 def validate_id_table(frame: pd.DataFrame, table: str, id_col: str, qty: str) -> pd.DataFrame:
