@@ -76,7 +76,9 @@ class Taxonomy:
     -----
     A taxonomy's *categories* are those of its ``names``, its ``affinities``
     and the targets of its ``aliases``. A taxonomy without any
-    (:meth:`exact`) is open: any category is accepted as written.
+    (:meth:`exact`) is open: any category is accepted as written. Only a
+    taxonomy whose ``names`` name all its categories (:attr:`is_closed`, as
+    the default) warns about a category outside them.
 
     Examples
     --------
@@ -136,18 +138,19 @@ class Taxonomy:
 
     @property
     def is_closed(self) -> bool:
-        """Whether the taxonomy names its categories (``names``), so that others are reported.
+        """Whether ``names`` names every category, so that others are reported.
 
-        A taxonomy that only lists related pairs (or none, :meth:`exact`) also
-        serves categories it does not mention (identical ones match), so
-        validation does not warn about them.
+        Such a taxonomy (the default one) declares its vocabulary: validation
+        warns about a category outside it. One that only lists related pairs,
+        or names some of its categories only, also serves categories it does
+        not mention (identical ones match), so validation does not warn.
 
         Examples
         --------
         >>> Taxonomy.default().is_closed, Taxonomy({("repair", "cleaning"): 0.5}).is_closed
         (True, False)
         """
-        return bool(self.names)
+        return bool(self.names) and set(self.names) >= self.categories
 
     def category_map(self) -> dict[str, str]:
         """Every word of this taxonomy's categories: ``{category_key(word): category}``.
