@@ -85,6 +85,8 @@ def clean_text(text: str) -> tuple[str, bool]:
     >>> clean_text("Ｎ１")
     ('N1', False)
     """
+    if text.isascii():  # no invisible character, and NFKC leaves ASCII as it is
+        return text.strip(), False
     stripped = _INVISIBLE_RE.sub("", text)
     return unicodedata.normalize("NFKC", stripped).strip(), len(stripped) != len(text)
 
@@ -553,6 +555,11 @@ def blank_rows(frame: pd.DataFrame) -> np.ndarray:
         col = frame.iloc[idx, k]
         miss = col.isna().to_numpy()
         if (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)) and not miss.all():
+            if is_all_text(col) is not None:
+                # Whole-column strip (Python's whitespace, as is_missing): ids rarely repeat.
+                miss = miss | col.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+                candidate[idx[~miss]] = False
+                continue
             codes, uniques = pd.factorize(col, use_na_sentinel=True)
             ublank = np.array([is_missing(u) for u in np.asarray(uniques, dtype=object).tolist()]
                               + [True], dtype=bool)
@@ -566,8 +573,7 @@ def ids_for_messages(series: pd.Series) -> list[str | None]:
     if is_all_text(series) is None:
         return [None if is_missing(v) else parse_id(v)[1] or None for v in series]
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    shown = [None if is_missing(u) else parse_id(u)[1] or None
-             for u in np.asarray(uniques, dtype=object).tolist()]
+    shown = [clean_text(u)[0] or None for u in np.asarray(uniques, dtype=object).tolist()]
     return [shown[c] if c >= 0 else None for c in codes.tolist()]
 
 

@@ -228,10 +228,15 @@ def _read_csv(text: str, suffix: str, source: str, table: str | None
     starts: list[int] = []
     line = 1
     try:
-        for record in reader:
-            records.append(record)
-            starts.append(line)
-            line = reader.line_num + 1
+        if '"' not in text:
+            # No quoted cell, so no cell spans lines: record k starts on line k + 1.
+            records = list(reader)
+            starts = list(range(1, len(records) + 1))
+        else:
+            for record in reader:
+                records.append(record)
+                starts.append(line)
+                line = reader.line_num + 1
     except csv.Error as err:
         raise InputError(
             f"cannot read line {line} of {source}: {err} (a quoted cell that is not closed: is "
@@ -253,6 +258,10 @@ def _read_csv(text: str, suffix: str, source: str, table: str | None
     cut = not text.endswith(("\n", "\r"))
     for k in range(h + 1, len(records)):
         rec = records[k]
+        if len(rec) == width:  # the common case; blank cells are validation's to see
+            rows.append(rec)
+            lines.append(starts[k])
+            continue
         if not any(c.strip() for c in rec):
             rec = [""] * width  # an empty row: validation skips and reports it
         elif len(rec) > width and not any(c.strip() for c in rec[width:]):
