@@ -166,3 +166,25 @@ def test_chinese_headers(tmp_path):
     assert out.returncode == 0, out.stderr
     projects = pd.read_csv(tmp_path / "demo" / "projects.csv", encoding="utf-8-sig")
     assert {"项目编号", "需求编号", "社区", "状态"} <= set(projects.columns)
+
+
+def test_sheets_dates_and_time_zone_options(tmp_path):
+    pytest.importorskip("openpyxl")
+    needs, resources = mc.synthetic.tiny()
+    book = tmp_path / "lists.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        needs.to_excel(writer, sheet_name="需求清单", index=False)
+        resources.to_excel(writer, sheet_name="资源清单", index=False)
+    out = run("validate", book, "--sheet", "资源清单")
+    assert out.returncode == 0, out.stderr
+    assert "a valid resources list of 4 rows" in out.stdout
+    out = run("--quiet", "match", book, book, "-o", tmp_path / "out", "--max-distance", 2000)
+    assert out.returncode == 0, out.stderr
+    out = run("--quiet", "match", book, book, "-o", tmp_path / "out2", "--needs-sheet", "1")
+    assert out.returncode == 2 and "`need_id` is a required column of needs" in out.stderr
+    csv = tmp_path / "dated.csv"
+    needs.assign(window_start="05/03/2025").to_csv(csv, index=False)
+    assert run("validate", csv).returncode == 2
+    assert run("validate", csv, "--dayfirst", "--timezone", "UTC").returncode == 0
+    out = run("validate", csv, "--timezone", "Mars/Base")
+    assert out.returncode == 2 and "`timezone` must be an IANA time zone name" in out.stderr

@@ -230,7 +230,8 @@ def test_window_end_before_start():
 
 
 def test_unparseable_window():
-    with pytest.raises(mc.InputError, match=esc("`window_start` must be a date and time; got "
+    with pytest.raises(mc.InputError, match=esc("`window_start` must be a date and time written "
+                                                "year first (2025-05-03 09:00, ...); got "
                                                 "'next tuesday' for resource 'R1'")):
         mc.read_resources(resources_frame(window_start=["next tuesday", None, None]))
 
@@ -252,11 +253,12 @@ def test_bad_service_radius(value, shown):
                                                                  dtype=object)))
 
 
-def test_chinese_header_is_named_by_its_canonical_column():
+def test_chinese_header_is_named_as_written_and_by_its_canonical_column():
     frame = needs_frame().rename(columns={"need_id": "需求编号"}).assign(需求数量=[1, -1, 1])
-    with pytest.raises(mc.InputError, match=esc("`demand` must be an integer >= 1; got -1 for "
-                                                "need 'N2' (row 2 of needs)")):
+    with pytest.raises(mc.InputError, match=esc("`需求数量` (`demand`) must be an integer >= 1; "
+                                                "got -1 for need 'N2' (row 2 of needs)")) as info:
         mc.read_needs(frame)
+    assert info.value.failures[["column", "header"]].values.tolist() == [["demand", "需求数量"]]
 
 
 # ---------------------------------------------------------------------------
@@ -270,7 +272,8 @@ def test_every_problem_is_reported_at_once():
     err = info.value
     assert str(err).startswith("4 problems in needs:")
     f = err.failures
-    assert list(f.columns) == ["table", "row", "line", "id", "column", "expected", "found"]
+    assert list(f.columns) == ["table", "row", "line", "id", "column", "expected", "found",
+                               "header"]
     assert sorted(zip(f["id"], f["column"])) == [
         ("N1", "demand"), ("N1", "priority"), ("N2", "x"), ("N3", "demand")]
     assert set(f["table"]) == {"needs"}
@@ -544,6 +547,12 @@ RES_COLS = ["resource_id", "category", "capacity", "lat", "lon", "max_distance",
             "partner_communities", "provider", "window_start", "window_end"]
 
 
+def _is_blank_cell(v) -> bool:
+    return v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) or (
+        isinstance(v, str) and not v.strip())
+
+
+@pytest.mark.filterwarnings("ignore::matchcore.MatchcoreWarning")
 @given(st.sampled_from(["needs", "resources"]), st.data())
 def test_fuzzed_cells_never_crash(table, data):
     cols = NEED_COLS if table == "needs" else RES_COLS
@@ -558,7 +567,8 @@ def test_fuzzed_cells_never_crash(table, data):
         assert err.failures is not None and len(err.failures) > 0
         assert str(err).splitlines()[0].endswith(f"in {table}:")
     else:
-        assert len(out) == n
+        blank = sum(all(_is_blank_cell(v) for v in row) for row in frame.itertuples(index=False))
+        assert len(out) == n - blank  # entirely empty rows are skipped, with a warning
     pd.testing.assert_frame_equal(frame, before)
 
 
@@ -619,12 +629,13 @@ text_cells = st.one_of(
 )
 
 
+@pytest.mark.filterwarnings("ignore::matchcore.MatchcoreWarning")
 @given(st.sampled_from(["needs", "resources"]), st.data())
 def test_text_columns_parse_as_cell_by_cell(table, data):
     """The whole-column path for text cells (CSV) gives the cell-by-cell results and messages."""
     from unittest import mock
 
-    from matchcore import schema
+    from matchcore import cells, schema
 
     cols = NEED_COLS if table == "needs" else RES_COLS
     n = data.draw(st.integers(0, 5))
@@ -639,7 +650,7 @@ def test_text_columns_parse_as_cell_by_cell(table, data):
             return None, (str(err), err.failures)
 
     fast, fast_err = outcome()
-    with mock.patch.object(schema, "_all_text", lambda series: None):
+    with mock.patch.object(cells, "is_all_text", lambda series: None):
         slow, slow_err = outcome()
     if slow_err is None:
         assert fast_err is None
@@ -687,6 +698,8 @@ def test_vectorised_edge_validation_keeps_its_messages():
     assert "4 problems" in text
     assert "'zz'" in text and "'q'" in text and "finite" in text and "unique pair" in text
     assert "(row 2 of edges)" in text
+
+
 def test_nan_need_id_never_joins_a_need_named_nan():
     needs = pd.DataFrame({"need_id": ["a", "nan"], "demand": [1, 1]})
     edges = pd.DataFrame({"need_id": [float("nan")], "resource_id": ["x"], "score": [1.0]})
@@ -765,3 +778,108 @@ def test_bad_synthetic_parameters(preset, kwargs, message):
 def test_synthetic_seed_none_is_fresh_entropy():
     a, _ = mc.synthetic.district("seed_street", seed=None, n_needs=50)
     assert len(a) == 50
+
+
+# ---------------------------------------------------------------------------
+# issue 14: headers, categories, dates and cells as staff write them
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("优先极", "`优先极` is not a header of needs, but it looks like `优先级` (priority); rename "
+               "the header to 优先级 (or priority), or pass columns={'优先极': 'priority'} to map "
+               "it (columns={'优先极': None} keeps it as an extra column)"),
+    ("数量", "`数量` is not a header of needs, but it looks like `需求数量` (demand)"),
+    ("priorty", "`priorty` is not a header of needs, but it looks like `priority`"),
+])
+def test_header_near_miss(header, message):
+    with pytest.raises(mc.InputError, match=esc(message)) as info:
+        mc.read_needs(needs_frame(**{header: [1, 2, 3]}))
+    f = info.value.failures
+    assert f[["column", "header"]].values.tolist()[0][1] == header
+
+
+def test_missing_id_header_names_the_expected_and_the_found_headers():
+    frame = needs_frame().rename(columns={"need_id": "需求编码"})
+    with pytest.raises(mc.InputError, match=esc("`需求编码` is not a header of needs, but it looks "
+                                                "like `需求编号` (need_id)")):
+        mc.read_needs(frame)
+    with pytest.raises(mc.InputError, match=esc(
+            "`need_id` is a required column of needs; expected a unique, non-empty id (a header "
+            "需求编号 or need_id; the headers are ['XX', 'category', 'x', 'y'])")):
+        mc.read_needs(needs_frame().rename(columns={"need_id": "XX"}))
+
+
+def test_same_header_twice_in_any_spelling():
+    frame = pd.DataFrame([["N1", "repair", 0.0, 0.0, "2"]],
+                         columns=["need_id", "category", "x", "y", "Need ID"])
+    with pytest.raises(mc.InputError, match=esc("`Need ID` (`need_id`) must be one column per name;"
+                                                " got \"two columns 'need_id' and 'Need ID'\"")):
+        mc.read_needs(frame)
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ({"编码": "need_id"}, "`columns` names the header '编码', which needs does not have"),
+    ({"x": "wrong"}, "`columns` maps 'x' to 'wrong', which is not a column of needs"),
+])
+def test_bad_columns_mapping(columns, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.read_needs(needs_frame(), columns=columns)
+
+
+def test_user_header_is_named_in_cell_messages():
+    frame = needs_frame().drop(columns=["x", "y"]).assign(**{"纬度 (lat)": [30.0, 95.0, 30.0],
+                                                             "经度 (lon)": [114.0] * 3})
+    with pytest.raises(mc.InputError, match=esc("`纬度 (lat)` (`lat`) must be a latitude from -90 "
+                                                "to 90; got 95.0 for need 'N2'")) as info:
+        mc.read_needs(frame)
+    assert info.value.failures["header"].tolist() == ["纬度 (lat)"]
+
+
+def test_no_known_category_is_the_wrong_taxonomy():
+    with pytest.raises(mc.InputError, match=esc(
+            "no category of needs is a category of the taxonomy (found 'foo', 'bar'): is it the "
+            "right taxonomy?")):
+        mc.read_needs(needs_frame(category=["foo", "bar", "foo"]))
+
+
+def test_swapped_coordinates_are_one_message():
+    frame = needs_frame().drop(columns=["x", "y"]).assign(lat=[114.3, 114.31, 120.0],
+                                                          lon=[30.5, 30.6, 31.0])
+    with pytest.raises(mc.InputError, match=esc(
+            "`lat` and `lon` look swapped: every latitude is from 73 to 135 and every longitude "
+            "from 18 to 54")) as info:
+        mc.read_needs(frame)
+    assert len(info.value.failures) == 1
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    ("9:00", "a date as well as a time (a time alone has no date); got '9:00'"),
+    ("now", "an absolute date (relative words such as 'today', 'now', 明天 are not read); "
+            "got 'now'"),
+    ("today", "an absolute date"), ("明天 9:00", "an absolute date"),
+    ("05/03/2025", "a date that reads one way: day/month/year or month/day/year? write it year "
+                   "first (2025-03-05) or pass dayfirst=True or dayfirst=False; got '05/03/2025'"),
+    ("5/3/25", "a date and time written year first (2025-05-03 09:00, ...); got '5/3/25'"),
+    ("2025", "a date and time written year first"),
+])
+def test_dates_that_would_be_guessed(cell, message):
+    with pytest.raises(mc.InputError, match=esc(f"`window_start` must be {message}")):
+        mc.read_needs(needs_frame(window_start=[cell, None, None]))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"dayfirst": "yes"}, "`dayfirst` must be True, False or None; got 'yes'"),
+    ({"timezone": "Mars/Base"}, "`timezone` must be an IANA time zone name such as "
+                                "'Asia/Shanghai' or 'UTC'; got 'Mars/Base'"),
+    ({"columns": ["x"]}, "`columns` must be a mapping {header: column}; got ['x']"),
+])
+def test_bad_reading_options(kwargs, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.read_needs(needs_frame(), **kwargs)
+
+
+def test_id_empty_after_removing_invisible_characters():
+    with pytest.warns(mc.MatchcoreWarning, match="1 cell of needs had invisible characters"), \
+            pytest.raises(mc.InputError, match=esc("`need_id` must be a unique, non-empty id; got "
+                                                   "'\\u200b' for need without id (row 2")):
+        mc.read_needs(needs_frame(need_id=["N1", "\u200b", "N3"]))

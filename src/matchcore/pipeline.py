@@ -232,8 +232,9 @@ def prepare_round(
     """
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    needs_v = read_needs(needs)
-    resources_v = read_resources(resources)
+    # The taxonomy's words (养老服务 -> elderly_care) apply as the lists are validated.
+    needs_v = read_needs(needs, taxonomy=options.taxonomy)
+    resources_v = read_resources(resources, taxonomy=options.taxonomy)
     # Recurring rows become one row per occurrence (need_id#k) before anything else.
     if has_recurrence(needs_v):
         needs_v = expand_recurrence(needs_v, "need_id")

@@ -18,12 +18,15 @@ __all__ = [
     "MATCH_OPTIONS",
     "Progress",
     "add_match_options",
+    "add_reading_options",
     "check_output_file",
     "check_output_folder",
     "match_from_args",
     "non_negative_int",
     "options_from_args",
     "parse_weights",
+    "reading_from_args",
+    "sheet_arg",
     "suggest_max_distance",
     "summary",
     "unbounded_candidates_hint",
@@ -306,6 +309,34 @@ def summary(result: Any, seconds: float) -> str:
     lines.append(f"solver     {result.solver} ({kind}), solve {result.solution.seconds:.3f} s, "
                  f"total {seconds:.2f} s")
     return "\n".join(lines)
+
+
+def add_reading_options(p: argparse.ArgumentParser, *, sheets: tuple[str, ...] = ("sheet",)
+                        ) -> None:
+    """Declare how the lists are read: their Excel sheets, dates, time zone and encoding."""
+    for name in sheets:
+        which = name.removesuffix("sheet").rstrip("-") or "the list"
+        p.add_argument(f"--{name}", default=None, metavar="SHEET",
+                       help=f"Excel sheet of {which}: a name, or a position from 0 (default: the "
+                            "sheet named like 需求清单 / 资源清单, else the only one)")
+    p.add_argument("--dayfirst", action=argparse.BooleanOptionalAction, default=None,
+                   help="read 05/03/2025 as 5 March (--no-dayfirst: May 3); by default such "
+                        "dates are errors")
+    p.add_argument("--timezone", default="Asia/Shanghai", metavar="TZ",
+                   help="naive times are local times here; aware ones are converted "
+                        "(default Asia/Shanghai)")
+    p.add_argument("--encoding", default=None,
+                   help="encoding of CSV files (default: UTF-8, GB18030 or Big5, detected)")
+
+
+def reading_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``read_needs`` / ``read_resources`` from the command line."""
+    return {"dayfirst": args.dayfirst, "timezone": args.timezone, "encoding": args.encoding}
+
+
+def sheet_arg(value: str | None) -> str | int | None:
+    """A sheet given on the command line: a position when it is digits, else a name."""
+    return int(value) if value is not None and value.isdigit() else value
 
 
 def add_match_options(p: argparse.ArgumentParser, max_distance: float | None = None) -> None:

@@ -17,10 +17,13 @@ from typing import Any
 from .common import (
     Progress,
     add_match_options,
+    add_reading_options,
     check_output_folder,
     match_from_args,
     non_negative_int,
     options_from_args,
+    reading_from_args,
+    sheet_arg,
     summary,
     write_result,
 )
@@ -71,15 +74,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_match(args: argparse.Namespace) -> int:
+def _read_lists(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Both lists, read as the command line says (sheets, dates, the taxonomy's words)."""
     import matchcore as mc
 
+    taxonomy = options_from_args(args).taxonomy
+    kw = reading_from_args(args)
+    needs = mc.read_needs(args.needs, sheet=sheet_arg(args.needs_sheet), taxonomy=taxonomy, **kw)
+    resources = mc.read_resources(args.resources, sheet=sheet_arg(args.resources_sheet),
+                                  taxonomy=taxonomy, **kw)
+    return needs, resources
+
+
+def cmd_match(args: argparse.Namespace) -> int:
     out = check_output_folder(args.output)
     options_from_args(args)  # every option checked before any work
     progress = Progress(args.quiet)
     t = time.perf_counter()
     progress("reading", 0.0)
-    needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
+    needs, resources = _read_lists(args)
     result = match_from_args(args, needs, resources, progress)
     print(summary(result, time.perf_counter() - t))
     written = write_result(result, out, chinese_headers=args.chinese_headers)
@@ -117,12 +130,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from matchcore.io import read_table
         from matchcore.schema import canonical_columns
 
-        frame, _ = read_table(args.file)
+        frame, _ = read_table(args.file, sheet=sheet_arg(args.sheet), encoding=args.encoding)
         names = set(canonical_columns(frame.columns).values())
         kind = "resources" if "resource_id" in names and "need_id" not in names else "needs"
     reader = mc.read_needs if kind == "needs" else mc.read_resources
     try:
-        table = reader(args.file)
+        table = reader(args.file, sheet=sheet_arg(args.sheet), **reading_from_args(args))
     except mc.InputError as err:
         failures = err.failures
         if failures is None or len(failures) <= MAX_LISTED_FAILURES:
@@ -140,9 +153,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    import matchcore as mc
 
-    needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
+    needs, resources = _read_lists(args)
     result = match_from_args(args, needs, resources, Progress(True))
     explanation = result.explain(args.need_id)
     print(explanation.text)
@@ -191,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chinese-headers", action="store_true",
                    help="write the CSV files with Chinese column names (项目编号, 社区, ...)")
     add_match_options(p)
+    add_reading_options(p, sheets=("needs-sheet", "resources-sheet"))
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("generate", help="write a synthetic district",
@@ -208,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the list to check")
     p.add_argument("--kind", choices=["auto", "needs", "resources"], default="auto",
                    help="which list it is (default: from its id column)")
+    add_reading_options(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("explain", help="why a need was served the way it was",
@@ -216,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("resources", help="resources list")
     p.add_argument("need_id", metavar="NEED_ID", help="the need to explain")
     add_match_options(p)
+    add_reading_options(p, sheets=("needs-sheet", "resources-sheet"))
     p.set_defaults(func=cmd_explain)
 
     register(sub)

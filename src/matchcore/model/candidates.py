@@ -233,7 +233,8 @@ def build_candidates(
         raise InputError(
             f"`taxonomy` must be a matchcore.Taxonomy or None; got {type(taxonomy).__name__}"
         )
-    district = to_district(validate_needs(needs), validate_resources(resources))
+    district = to_district(validate_needs(needs, taxonomy=taxonomy),
+                           validate_resources(resources, taxonomy=taxonomy))
     return candidates_of(district, taxonomy=taxonomy, max_distance=reach, scope=scope)
 
 
