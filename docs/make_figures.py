@@ -98,6 +98,10 @@ def figures(seed: int) -> Iterator[tuple[str, Any]]:
     # The street is wider than tall: wide figures leave no blank bands on the maps.
     _, ax = plt.subplots(figsize=(11.0, 6.2), layout="constrained")
     yield "district_map", plot.district_map(result, ax=ax).figure
+    _, ax = plt.subplots(figsize=(11.0, 6.2), layout="constrained")
+    yield "district_map_by_category", plot.district_map(result, ax=ax, by="category").figure
+    # What `matchcore demo` writes as map.png: the same call, the default figure.
+    yield "demo_map", plot.district_map(result).figure
     yield "community_maps", plot.community_maps(result)[0].figure
     _, ax = plt.subplots(figsize=(9.5, 5.0), layout="constrained")
     projects = project_statuses(mc, result, needs, seed)

@@ -34,6 +34,7 @@ __all__ = [
     "random_instance",
     "relabel_district",
     "shuffle_district",
+    "staff_lists",
 ]
 
 #: Scores that tie often, zero included.
@@ -385,3 +386,78 @@ def relabel_district(
         resources.assign(resource_id=resources["resource_id"].map(rmap)),
         nmap, rmap,
     )
+
+
+@st.composite
+def bundled_districts(draw: st.DrawFn, *, max_needs: int = 6, max_resources: int = 4):
+    """Small districts whose needs may share a ``bundle`` id (team needs)."""
+    needs, resources = draw(districts(max_needs=max_needs, max_resources=max_resources,
+                                      windows=False, skills=False, min_needs=1))
+    labels = draw(st.lists(st.sampled_from([None, "T1", "T2"]), min_size=len(needs),
+                           max_size=len(needs)))
+    return needs.assign(bundle=labels), resources
+
+
+# ---------------------------------------------------------------------------
+# needs lists as district staff write them (issue 14)
+
+#: Every documented spelling of a header of the needs list.
+HEADER_SPELLINGS = {
+    "need_id": ("need_id", "需求编号", " Need ID ", "\ufeff需求编号", "需求编号 (need_id)"),
+    "category": ("category", "类别", "CATEGORY", "类别（category）"),
+    "demand": ("demand", "需求数量", "Demand"),
+    "priority": ("priority", "优先级", "优先级 (1-5)"),
+    "community": ("community", "社区", "所属社区"),
+    "skills": ("skills", "技能"),
+    "x": ("x", "X"),
+    "y": ("y", "Y"),
+    "window_start": ("window_start", "开始时间", "Window Start"),
+}
+#: The documented separators of a list cell.
+LIST_SEPARATORS = (";", "；", "、", "，", ",", "|", "/", "\n", "; ")
+SKILL_WORDS = ("护理", "陪诊", "助餐", "理发", "维修")
+#: A valid window start and the spellings that read as it.
+DATE_SPELLINGS = {
+    "2025-05-03 09:00:00": ("2025-05-03 09:00", "2025/5/3 9:00", "2025.05.03 09:00",
+                            "2025年5月3日 09:00", "2025-05-03T01:00Z", "2025-05-03T09:00+08:00"),
+    "2025-12-31 00:00:00": ("2025-12-31", "20251231", "31/12/2025", "2025/12/31"),
+}
+
+
+@st.composite
+def staff_lists(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    """A valid needs list twice: canonical, and as staff write it; a suffix and an encoding.
+
+    The written one uses any documented header spelling, category word
+    (Chinese name or synonym), list separator and date form; it is written to
+    ``suffix`` (".csv" in ``encoding``, or ".xlsx") and must read back as the
+    canonical one.
+    """
+    from matchcore.categories import CATEGORY_ALIASES, DEFAULT_CATEGORIES
+
+    n = draw(st.integers(1, 5))
+    cats = draw(st.lists(st.sampled_from(CATEGORIES), min_size=n, max_size=n))
+    skills = draw(st.lists(st.lists(st.sampled_from(SKILL_WORDS), max_size=3, unique=True),
+                           min_size=n, max_size=n))
+    dates = draw(st.lists(st.sampled_from(sorted(DATE_SPELLINGS)), min_size=n, max_size=n))
+    canonical = pd.DataFrame({
+        "need_id": [f"N{k}" for k in range(n)],
+        "category": cats,
+        "demand": draw(st.lists(st.integers(1, 9), min_size=n, max_size=n)),
+        "priority": draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)),
+        "community": draw(st.lists(st.sampled_from(["东湖社区", "西山社区"]), min_size=n,
+                                   max_size=n)),
+        "skills": [";".join(s) or None for s in skills],
+        "x": [float(v) for v in draw(st.lists(st.integers(-500, 500), min_size=n, max_size=n))],
+        "y": [float(v) for v in draw(st.lists(st.integers(-500, 500), min_size=n, max_size=n))],
+        "window_start": dates,
+    })
+    written = canonical.copy()
+    written["category"] = [
+        draw(st.sampled_from((c, DEFAULT_CATEGORIES[c], *CATEGORY_ALIASES[c]))) for c in cats]
+    written["skills"] = [draw(st.sampled_from(LIST_SEPARATORS)).join(s) or None for s in skills]
+    written["window_start"] = [draw(st.sampled_from(DATE_SPELLINGS[d])) for d in dates]
+    written.columns = [draw(st.sampled_from(HEADER_SPELLINGS[c])) for c in canonical.columns]
+    suffix = draw(st.sampled_from([".csv", ".xlsx"]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]))
+    return canonical, written, suffix, encoding

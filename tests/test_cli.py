@@ -127,3 +127,80 @@ def test_compile_solver_notes_only_a_first_run_that_compiles(monkeypatch):
     assert "compiled the network simplex" in compile_solver("simplex", quiet)
     monkeypatch.setattr(network_simplex, "warm_up", lambda: None)  # from the disk cache
     assert compile_solver("simplex", quiet) is None
+
+
+# ------------------------------------------------------------ checks before any work
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "-o", "{tmp}/file"], "must be a folder; '{tmp}/file' is an existing file"),
+        (["demo", "-o", "{tmp}/file/sub"], "is a file"),
+        (["match", "{tmp}/file", "{tmp}/file", "-o", "{tmp}/file"], "must be a folder"),
+        (["generate", "seed_street", "-o", "{tmp}/file"], "must be a folder"),
+        (["demo", "-o", "{tmp}/out", "--weights", "distance=0.5"],
+         "valid names: type, locality, priority, partner, distance_scale"),
+        (["demo", "-o", "{tmp}/out", "--max-candidates", "0"], "max_candidates"),
+    ],
+)
+def test_bad_arguments_exit_2_before_any_work(tmp_path, capsys, argv, message):
+    from matchcore.cli import main
+
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("matchcore: error: ") and message.format(tmp=tmp_path) in err
+    assert "Traceback" not in err and "callable" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize("argv", [["generate", "seed_street", "--seed", "-1", "-o", "g"],
+                                  ["demo", "--seed", "x"]])
+def test_bad_seed_exits_2(argv, capsys):
+    from matchcore.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert "--seed" in capsys.readouterr().err
+
+
+def test_unbounded_candidates_get_a_hint_with_a_suggested_reach():
+    from matchcore.cli.common import unbounded_candidates_hint
+
+    needs, resources = mc.synthetic.district("district_10k")
+    hint = unbounded_candidates_hint(needs, resources, None)
+    assert f"{len(needs) * len(resources):,} pairs" in hint and "--max-distance" in hint
+    suggested = float(hint.rsplit("--max-distance ", 1)[1].split()[0])
+    assert 100 <= suggested <= 10 * mc.synthetic.suggested_max_distance("district_10k")
+    assert unbounded_candidates_hint(needs, resources, 700.0) == ""
+    small_needs, small_resources = mc.synthetic.tiny()
+    assert unbounded_candidates_hint(small_needs, small_resources, None) == ""
+
+
+def test_chinese_headers(tmp_path):
+    out = run("--quiet", "demo", "-o", tmp_path / "demo", "--chinese-headers")
+    assert out.returncode == 0, out.stderr
+    projects = pd.read_csv(tmp_path / "demo" / "projects.csv", encoding="utf-8-sig")
+    assert {"项目编号", "需求编号", "社区", "状态"} <= set(projects.columns)
+
+
+def test_sheets_dates_and_time_zone_options(tmp_path):
+    pytest.importorskip("openpyxl")
+    needs, resources = mc.synthetic.tiny()
+    book = tmp_path / "lists.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        needs.to_excel(writer, sheet_name="需求清单", index=False)
+        resources.to_excel(writer, sheet_name="资源清单", index=False)
+    out = run("validate", book, "--sheet", "资源清单")
+    assert out.returncode == 0, out.stderr
+    assert "a valid resources list of 4 rows" in out.stdout
+    out = run("--quiet", "match", book, book, "-o", tmp_path / "out", "--max-distance", 2000)
+    assert out.returncode == 0, out.stderr
+    out = run("--quiet", "match", book, book, "-o", tmp_path / "out2", "--needs-sheet", "1")
+    assert out.returncode == 2 and "`need_id` is a required column of needs" in out.stderr
+    csv = tmp_path / "dated.csv"
+    needs.assign(window_start="05/03/2025").to_csv(csv, index=False)
+    assert run("validate", csv).returncode == 2
+    assert run("validate", csv, "--dayfirst", "--timezone", "UTC").returncode == 0
+    out = run("validate", csv, "--timezone", "Mars/Base")
+    assert out.returncode == 2 and "`timezone` must be an IANA time zone name" in out.stderr

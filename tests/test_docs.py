@@ -32,6 +32,8 @@ GUIDES = [
     "how-to/explain.md",
     "how-to/compare-policies.md",
     "how-to/ledger.md",
+    "how-to/many-streets.md",
+    "how-to/policies.md",
 ]
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)

@@ -126,7 +126,9 @@ def test_the_module_import_graph_has_no_cycles():
 # Each layer may import only the layers below it (DESIGN.md).
 LAYERS = [
     {"matchcore.errors", "matchcore.checks", "matchcore.memory"},
-    {"matchcore.schema", "matchcore.io"},
+    # The lists: their columns and validation, and the cell, header and category rules.
+    {"matchcore.schema", "matchcore.io", "matchcore.cells", "matchcore.headers",
+     "matchcore.categories"},
     {"matchcore.model"},
     {"matchcore.solvers"},
     {"matchcore.options"},
@@ -156,3 +158,17 @@ def test_layers_point_down(importer):
         if mod != "matchcore" and (_layer(mod) or 0) > mine
     )
     assert upward == [], f"{importer} (layer {mine}) imports upper layers: {upward}"
+
+
+def test_import_matchcore_stays_light():
+    """``import matchcore`` loads no plotting, no graph library and none of scipy
+    (scipy.spatial and scipy.sparse were half of its import time): they are
+    imported where they are used."""
+    import subprocess
+    import sys
+
+    heavy = ("matplotlib", "networkx", "scipy", "ortools", "dask")
+    code = ("import sys, matchcore; "
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

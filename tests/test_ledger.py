@@ -497,9 +497,17 @@ def test_dropped_resources_on_seed_street(tmp_path):
         hit = set(live.loc[live["resource_id"].isin(busiest), "project_id"])
         untouched = led.assignments().set_index("project_id").loc[
             [p for p in ids[::4] if p not in hit]]
+        dry = led.rematch(dropped_resources=list(busiest), max_distance=REACH, dry_run=True)
         report = led.rematch(dropped_resources=list(busiest), max_distance=REACH)
         assert report.result.verify()
         assert report.n_affected == len(hit) > 0
+        # The pure preview counts what the SQL wrote, and the dry run said the same.
+        preview = report.preview
+        assert (report.n_changed, report.n_new, report.n_dropped) == (
+            len(preview.moves), len(preview.new_projects), len(preview.cancellations))
+        assert (dry.n_changed, dry.n_new, dry.n_dropped, dry.n_reassigned, dry.n_to_backup) == (
+            report.n_changed, report.n_new, report.n_dropped, report.n_reassigned,
+            report.n_to_backup)
         assert 0 < report.n_to_backup <= report.n_reassigned <= report.n_affected
         now = led.assignments()
         assert not now["resource_id"].isin(busiest).any()

@@ -169,6 +169,11 @@ def test_rematch_prints_dropped_resource_counts(tiny_files, tmp_path, capsys):
         (["ledger", "export", "{tmp}/l.db", "{tmp}/out.docx"], "suffix"),
         (["ledger", "export", "{tmp}/l.db", "{tmp}/o", "--per-community", "--community", "a"],
          "not both"),
+        (["ledger", "export", "{tmp}/l.db", "{tmp}/east.csv", "--community", "Atlantis"],
+         "got 'Atlantis'"),
+        (["ledger", "export", "{tmp}/l.db", "{tmp}/needs.csv/p.csv"], "is a file"),
+        (["ledger", "export", "{tmp}/l.db", "{tmp}/o.csv", "--maps", "{tmp}/needs.csv"],
+         "must be a folder"),
         (["ledger", "add", "{tmp}/l.db", "--needs", "{tmp}/nope.csv", "--resources",
           "{tmp}/nope.csv"], "no such file"),
         (["ledger", "add", "{tmp}/not-a-ledger.csv", "--needs", "{tmp}/needs.csv",
@@ -220,3 +225,24 @@ def test_rematch_passes_stickiness_when_supported(tiny_files, tmp_path, monkeypa
     assert seen == {"stickiness": 0.25, "dropped_resources": ["R1", "R2", "R3"]}
     assert main(["ledger", "rematch", str(led), "-q"]) == 0
     assert seen == {"stickiness": 0.0, "dropped_resources": []}
+
+
+def test_export_for_excel_local_time_and_chinese_headers(tiny_files, tmp_path, capsys):
+    import pandas as pd
+
+    led = tmp_path / "l.db"
+    with mc.ProjectLedger(led) as ledger:
+        ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+    out = tmp_path / "projects.csv"
+    assert main(["ledger", "export", str(led), str(out), "--chinese-headers",
+                 "--local-time", "--community", "东湖社区"]) == 0
+    frame = pd.read_csv(out, encoding="utf-8-sig")
+    assert {"项目编号", "社区", "状态", "创建时间"} <= set(frame.columns)
+    assert set(frame["社区"]) == {"东湖社区"}
+    # Local wall-clock time, no zone suffix: Excel reads it as a date and time.
+    assert frame["创建时间"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d").all()
+    assert main(["ledger", "export", str(led), str(tmp_path / "p.geojson"),
+                 "--chinese-headers"]) == 2
+    assert main(["ledger", "export", str(led), str(out), "--local-time",
+                 "--community", "Atlantis"]) == 2
+    assert "got 'Atlantis'" in capsys.readouterr().err

@@ -271,11 +271,15 @@ def test_jain_known_values():
 
 def test_bad_arguments(hand):
     r = _match(hand)
-    for bins in ([100], [0, 0], [300, 100], [0, NAN], "abc", [[0, 1], [2, 3]]):
+    for bins in ([100], [0, 0], [300, 100], [0, NAN], "abc", [[0, 1], [2, 3]], [False, True]):
         with pytest.raises(InputError, match="`bins` must be at least two strictly increasing"):
             distance_distribution(r, bins=bins)
     for q in (1.5, [-0.1, 0.5], NAN):
         with pytest.raises(InputError, match="`q` must hold probabilities from 0 to 1"):
+            distance_quantiles(r, q=q)
+    for q in (True, [0.5, np.bool_(False)]):  # booleans are not probabilities
+        with pytest.raises(InputError, match=r"`q` must hold probabilities from 0 to 1; got "
+                                             r"(True at position 0|False at position 1)"):
             distance_quantiles(r, q=q)
 
 

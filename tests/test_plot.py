@@ -52,6 +52,71 @@ def test_district_map_draws_one_line_per_assignment(result):
     assert sum(len(c.get_segments()) for c in lines) == len(result.assignments)
 
 
+@pytest.fixture(scope="module")
+def street():
+    needs, resources = mc.synthetic.district("seed_street")
+    return mc.match(needs, resources,
+                    max_distance=mc.synthetic.suggested_max_distance("seed_street"))
+
+
+def test_district_map_by_status_shows_service_with_legend_symbols_as_drawn(street):
+    from matplotlib.colors import to_rgba
+
+    from matchcore.plot.base import NEED_STYLES
+
+    ax = mc.plot.district_map(street)
+    from matplotlib.collections import PathCollection
+
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    legend = ax.get_legend()
+    drawn = {to_rgba(c.get_facecolor()[0]): c for c in points}
+    for name, style in NEED_STYLES.items():
+        handle = next(h for h in legend.legend_handles if h.get_label().startswith(
+            style["label"]))
+        colour = to_rgba(handle.get_markerfacecolor())
+        assert colour == to_rgba(style["color"])
+        if name in ("served", "unmet"):  # both happen on this street
+            assert colour in drawn
+            assert handle.get_markersize() ** 2 == pytest.approx(drawn[colour].get_sizes()[0])
+    # Unmet needs: the largest markers, on top of everything else.
+    unmet = drawn[to_rgba(NEED_STYLES["unmet"]["color"])]
+    assert unmet.get_zorder() == max(c.get_zorder() for c in points)
+    assert unmet.get_sizes().max() == max(c.get_sizes().max() for c in points)
+    n_unmet = int((street.served == 0).sum())
+    assert len(unmet.get_offsets()) == n_unmet
+    assert f"({n_unmet:,})" in " ".join(t.get_text() for t in legend.get_texts())
+
+
+def test_district_map_caps_marker_sizes_and_names_the_weakest_community(street):
+    from matplotlib.collections import PathCollection
+
+    ax = mc.plot.district_map(street)
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert max(c.get_sizes().max() for c in points) <= 46.0
+    cover = mc.metrics.by_community(street).set_index("community")["unit_coverage"]
+    weakest = cover.idxmin()
+    assert f"lowest coverage: {weakest} ({cover.min():.0%})" in ax.get_title()
+    labels = {t.get_text(): t for t in ax.texts}
+    assert f"{weakest} {cover.min():.0%}" in labels
+    from matplotlib.colors import to_hex
+
+    from matchcore.plot.base import WEAK_COLOUR
+
+    assert to_hex(labels[f"{weakest} {cover.min():.0%}"].get_color()) == WEAK_COLOUR
+
+
+def test_district_map_by_category_legend_shows_the_crossed_circle(street):
+    ax = mc.plot.district_map(street, by="category")
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    unmet = legend.legend_handles[labels.index("need, unmet")]
+    # A tuple handle draws a hollow circle under a cross, like the map.
+    assert unmet is not None
+    assert ax.get_title().startswith(f"{int(street.metrics['assigned_units']):,}/")
+    with pytest.raises(mc.InputError, match="by"):
+        mc.plot.district_map(street, by="colour")
+
+
 def test_community_maps_one_per_community(result):
     axes = mc.plot.community_maps(result)
     visible = [a for a in np.ravel(axes) if a.get_visible()]
@@ -71,9 +136,38 @@ def test_status_map_rejects_unknown_status():
         mc.plot.status_map(p)
 
 
-def test_find_cjk_font_returns_a_name_or_none():
-    font = mc.plot.find_cjk_font()
-    assert font is None or isinstance(font, str)
+def test_find_cjk_font_finds_one_where_the_plot_extra_is_installed():
+    # The `plot` extra ships Noto Sans CJK; no system font is needed.
+    assert isinstance(mc.plot.find_cjk_font(), str)
+
+
+def test_the_packaged_cjk_font_registers_with_matplotlib():
+    from matplotlib import font_manager
+
+    from matchcore.plot import base
+
+    files = base._packaged_font_files()
+    assert files, "the plot extra's font package (manimgx-fonts-cjk) is not installed"
+    for path in files:
+        font_manager.fontManager.addfont(path)
+    names = {f.name for f in font_manager.fontManager.ttflist if f.fname in files}
+    assert "Noto Sans CJK SC" in names
+
+
+def test_missing_cjk_font_warns_once_at_the_callers_line(result, monkeypatch):
+    import warnings
+
+    from matchcore.plot import base
+
+    monkeypatch.setattr(base, "_STATE", {"font": None})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mc.plot.community_maps(result)  # several maps, one warning
+        mc.plot.district_map(result, title="东湖社区")
+    mine = [w for w in caught if issubclass(w.category, mc.MatchcoreWarning)]
+    assert len(mine) == 1
+    assert mine[0].filename == __file__
+    assert "pip install" in str(mine[0].message)
 
 
 def _draw_without_missing_glyphs(fig, tmp_path):
@@ -84,7 +178,6 @@ def _draw_without_missing_glyphs(fig, tmp_path):
         fig.savefig(tmp_path / "fig.png")
 
 
-@pytest.mark.skipif(mc.plot.find_cjk_font() is None, reason="no CJK font installed")
 def test_chinese_renders_without_changing_global_font_settings(result, tmp_path):
     import matplotlib.pyplot as plt
 
@@ -123,7 +216,11 @@ def test_coverage_by_community_sorted_and_annotated(result):
 
 
 def test_unmet_by_reason_one_row_per_reason_in_funnel_order(reasons_district):
-    from matchcore.result import REASONS
+    from matchcore.result import POLICY_REASONS
+    from matchcore.result import REASONS as ALL
+
+    # Reasons of staff policies (forbids, bundles) show only when they occur.
+    REASONS = {k: v for k, v in ALL.items() if k not in POLICY_REASONS}
 
     r = mc.match(*reasons_district, max_distance=2000)
     ax = mc.plot.unmet_by_reason(r)
@@ -221,7 +318,6 @@ def test_charts_draw_on_a_given_axes(result, name):
     assert getattr(mc.plot, name)(result, ax=axes[1]) is axes[1]
 
 
-@pytest.mark.skipif(mc.plot.find_cjk_font() is None, reason="no CJK font installed")
 def test_charts_render_chinese(result, tmp_path):
     ax = mc.plot.coverage_by_community(result, title="覆盖率")
     _draw_without_missing_glyphs(ax.figure, tmp_path)
@@ -246,7 +342,8 @@ def test_make_figures_writes_every_plot(make_figures, tmp_path):
     written = make_figures.main(["--out", str(tmp_path), "--dpi", "40"])
     names = {p.stem for p in written}
     assert names == {
-        "district_map", "community_maps", "status_map", "coverage_by_community",
+        "district_map", "district_map_by_category", "demo_map", "community_maps", "status_map",
+        "coverage_by_community",
         "unmet_by_reason", "score_components", "frontier",
     }
     assert all(p.stat().st_size > 5_000 for p in written)

@@ -95,15 +95,27 @@ def test_many_batches_give_the_same_certified_optimum(monkeypatch):
             assert lex_objective(p, sol.units) == networkx_oracle(p)[0]
 
 
-def test_costs_out_of_the_64_bit_range_are_refused():
+def test_units_beyond_the_limit_are_refused():
     needs = pd.DataFrame({"need_id": ["a"], "category": ["repair"], "x": [0.0], "y": [0.0],
-                          "demand": [2**43]})
+                          "demand": [2**53 + 1]})
     resources = pd.DataFrame({"resource_id": ["x"], "category": ["repair"], "x": [0.0],
                               "y": [0.0], "capacity": [5]})
-    with pytest.raises(mc.InputError, match="too large for 64-bit costs"):
+    with pytest.raises(mc.InputError, match="at most 2\\*\\*53 = 9,007,199,254,740,992 units"):
         mc.match(needs, resources)
-    r = mc.match(needs.assign(demand=2**40), resources)
+    r = mc.match(needs.assign(demand=2**53), resources)
     assert r.assignments["units"].tolist() == [5] and r.verify()
+
+
+def test_costs_out_of_the_64_bit_range_are_refused(monkeypatch):
+    # |cost| x (nodes + 1) must stay below 2**62 for OR-Tools' cost scaling.
+    from matchcore.model import problem as problem_module
+
+    monkeypatch.setattr(problem_module, "INT64_HEADROOM", 2**20 * 4)
+    p = problem_module.TransportProblem(
+        np.array([0]), np.array([0]), np.array([1]), np.array([1]), np.array([1.0]),
+        np.array([1]), "score")
+    with pytest.raises(mc.InputError, match="too large for 64-bit costs: 3 nodes"):
+        p.check_range()
 
 
 @given(instances(max_needs=8, max_resources=8))

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import matchcore as mc
-from conftest import EXACT_SOLVERS
+from conftest import EXACT_SOLVERS, objective_slack
 from matchcore.solvers import solve
 from oracle import lex_objective
 from strategies import (
@@ -135,9 +135,11 @@ def test_relabelled_ids_keep_the_objective_in_solve_assignment(inst, objective, 
               objective=objective)
     la, lb = lex_of(a, objective), lex_of(b, objective)
     assert la[:-1] == lb[:-1]
-    assert abs(la[-1] - lb[-1]) <= 1e-9 * max(1.0, abs(la[-1]))
-    # Judged on the integer scores the solvers see, the two are equally good.
+    # Both are optima of the rounded scores: within the documented bound of each other
+    # (hypothesis once found scores [0, 0.25, 1.46e-8] that a fixed 1e-9 could not hold).
     pa = inst.problem(objective)
+    assert abs(la[-1] - lb[-1]) <= objective_slack(pa, la[-1], lb[-1])
+    # Judged on the integer scores the solvers see, the two are equally good.
     ua = solve(pa, "highs").units
     assert lex_objective(pa, ua) == lex_objective(pa, _units_of(inst, b, nmap, rmap))
 
@@ -175,7 +177,8 @@ def test_any_positive_scaling_keeps_the_objective_optimal(inst, objective, facto
     la, lb = lex_of(a, objective), lex_of(b, objective)
     assert la[:-1] == lb[:-1]  # units: exact
     p = inst.problem(objective)
-    tol = 2 * p.tolerance + 1e-12
+    # b is optimal for the rounding of the scaled scores, a for that of the original ones.
+    tol = 2 * objective_slack(p, la[-1], lb[-1])
     assert lb[-1] >= la[-1] - tol
     assert lb[-1] <= la[-1] + tol
 

@@ -282,7 +282,8 @@ def test_simplex_is_first_when_numba_loads_and_runs_the_phases_warm(tiny, monkey
     # Without numba, "auto" falls back to the next exact back-end.
     monkeypatch.setitem(BACKENDS, "simplex",
                         registry.Backend("simplex", "numba", registry._simplex,
-                                         supports_warm_start=True, probe=lambda: False))
+                                         warm_loader=registry._simplex_warm,
+                                         probe=lambda: False))
     assert mc.match(*tiny, max_distance=2000).solver in ("ortools", "highs")
     with pytest.raises(mc.InputError, match="needs the 'numba' package: pip install numba"):
         mc.match(*tiny, solver="simplex")

@@ -94,7 +94,7 @@ def test_suggested_max_distance_gives_5_to_40_candidates():
 def test_overrides_and_errors():
     needs, resources = synthetic.district("district_10k", n_needs=2_000)
     assert len(needs) == 2_000 and len(resources) == 2_000
-    with pytest.raises(mc.InputError, match="preset must be one of"):
+    with pytest.raises(mc.InputError, match="`preset` must be one of"):
         synthetic.district("nowhere")
     with pytest.raises(mc.InputError, match="unknown district parameter"):
         synthetic.district("seed_street", colour="red")

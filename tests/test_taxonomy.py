@@ -30,3 +30,26 @@ def test_matrix():
     assert tax.matrix(["a", "b"], ["a", "b", "c"]).tolist() == [[1.0, 0.25, 0.0],
                                                               [0.0, 1.0, 0.0]]
     assert tax.matrix([], ["a"]).shape == (0, 1)
+
+
+def test_category_words_and_closed_vocabularies():
+    tax = mc.Taxonomy.default()
+    assert tax.is_closed and tax.categories == frozenset(DEFAULT_CATEGORIES)
+    words = tax.category_map()
+    assert words["养老服务"] == words["助老"] == words["elderly_care"] == "elderly_care"
+    # A taxonomy of pairs gets the default words of its own categories only, plus its own.
+    pairs = mc.Taxonomy({("repair", "cleaning"): 0.5}, {"repair": "维修"}, aliases={"修": "repair"})
+    assert not pairs.is_closed  # names only some of its categories: no warnings about others
+    assert set(pairs.category_map().values()) == {"repair", "cleaning"}
+    assert pairs.category_map()["修"] == "repair"
+    assert mc.Taxonomy.exact().category_map() == {}
+    # Aliases survive the options' JSON round trip.
+    opts = mc.MatchOptions(taxonomy=pairs)
+    assert mc.MatchOptions.from_dict(opts.to_dict()).taxonomy == pairs
+
+
+def test_bad_aliases():
+    import pytest
+
+    with pytest.raises(mc.InputError, match="taxonomy aliases must map non-empty words"):
+        mc.Taxonomy({}, aliases={"": "repair"})

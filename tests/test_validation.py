@@ -230,7 +230,8 @@ def test_window_end_before_start():
 
 
 def test_unparseable_window():
-    with pytest.raises(mc.InputError, match=esc("`window_start` must be a date and time; got "
+    with pytest.raises(mc.InputError, match=esc("`window_start` must be a date and time written "
+                                                "year first (2025-05-03 09:00, ...); got "
                                                 "'next tuesday' for resource 'R1'")):
         mc.read_resources(resources_frame(window_start=["next tuesday", None, None]))
 
@@ -252,11 +253,12 @@ def test_bad_service_radius(value, shown):
                                                                  dtype=object)))
 
 
-def test_chinese_header_is_named_by_its_canonical_column():
+def test_chinese_header_is_named_as_written_and_by_its_canonical_column():
     frame = needs_frame().rename(columns={"need_id": "需求编号"}).assign(需求数量=[1, -1, 1])
-    with pytest.raises(mc.InputError, match=esc("`demand` must be an integer >= 1; got -1 for "
-                                                "need 'N2' (row 2 of needs)")):
+    with pytest.raises(mc.InputError, match=esc("`需求数量` (`demand`) must be an integer >= 1; "
+                                                "got -1 for need 'N2' (row 2 of needs)")) as info:
         mc.read_needs(frame)
+    assert info.value.failures[["column", "header"]].values.tolist() == [["demand", "需求数量"]]
 
 
 # ---------------------------------------------------------------------------
@@ -270,7 +272,8 @@ def test_every_problem_is_reported_at_once():
     err = info.value
     assert str(err).startswith("4 problems in needs:")
     f = err.failures
-    assert list(f.columns) == ["table", "row", "line", "id", "column", "expected", "found"]
+    assert list(f.columns) == ["table", "row", "line", "id", "column", "expected", "found",
+                               "header"]
     assert sorted(zip(f["id"], f["column"])) == [
         ("N1", "demand"), ("N1", "priority"), ("N2", "x"), ("N3", "demand")]
     assert set(f["table"]) == {"needs"}
@@ -322,8 +325,10 @@ MAX_DISTANCE = "`max_distance` must be a finite number >= 0 (metres) or None"
         ({"max_candidates": True}, "`max_candidates` must be an integer >= 1 or None; got True"),
         ({"weights": {"type": 1}}, "`weights` must be a matchcore.Weights; got dict"),
         ({"taxonomy": "default"}, "`taxonomy` must be a matchcore.Taxonomy or None; got str"),
-        ({"stickiness": -1}, "`stickiness` must be a finite number >= 0 (score units); got -1"),
-        ({"stickiness": True}, "`stickiness` must be a finite number >= 0 (score units); got True"),
+        ({"stickiness": -1},
+         "`stickiness` must be a finite number >= 0 and <= 1e+290 (score units); got -1"),
+        ({"stickiness": True},
+         "`stickiness` must be a finite number >= 0 and <= 1e+290 (score units); got True"),
         ({"solver": "cplex"}, "unknown solver 'cplex'; valid: ['auto', "),
         ({"solver": 3}, "`solver` must be a back-end name (see matchcore.available_solvers())"),
     ],
@@ -372,6 +377,25 @@ XY = pd.DataFrame({"resource_id": ["x", "y"], "capacity": [1, 1]})
          "(row 2 of edges)"),
         (edges_frame().drop(columns=["score"]),
          "edges lacks required column(s) ['score']"),
+        # Booleans are not numbers: True was taken as a score of 1.0, False as 0.0.
+        (edges_frame(score=[0.9, True, 0.8]),
+         "`score` must be a finite number; got True for edge 'a'-'y' (row 2 of edges)"),
+        (edges_frame(score=pd.Series([0.9, np.bool_(False), 0.8], dtype=object)),
+         "`score` must be a finite number; got False for edge 'a'-'y' (row 2 of edges)"),
+        (edges_frame(score=[True, False, True]),
+         "`score` must be a finite number; got True for edge 'a'-'x' (row 1 of edges)"),
+        (edges_frame(score=pd.array([0.9, True, None], dtype="object")),
+         "`score` must be a finite number; got True for edge 'a'-'y' (row 2 of edges)"),
+        # A missing id is no id: NaN joined a need named "nan".
+        (edges_frame(need_id=["a", np.nan, "b"]),
+         "`need_id` must be a non-empty id; got a missing value for edge None-'y' "
+         "(row 2 of edges)"),
+        (edges_frame(resource_id=["x", "y", None]),
+         "`resource_id` must be a non-empty id; got a missing value for edge 'b'-None "
+         "(row 3 of edges)"),
+        (edges_frame(need_id=pd.Series(["a", pd.NA, "b"], dtype="string")),
+         "`need_id` must be a non-empty id; got a missing value for edge None-'y' "
+         "(row 2 of edges)"),
     ],
 )
 def test_bad_edges(edges, message):
@@ -392,6 +416,15 @@ def test_bad_edges(edges, message):
         (AB, XY.assign(resource_id=["x", None]),
          "`resource_id` must be a unique, non-empty id; got a missing value for resource "
          "without id (row 2 of resources)"),
+        # Booleans are not quantities, in any dtype.
+        (AB.assign(demand=[True, 2]), XY,
+         "`demand` must be an integer >= 1; got True for need 'a' (row 1 of needs)"),
+        (AB.assign(demand=[True, False]), XY,
+         "`demand` must be an integer >= 1; got False for need 'b' (row 2 of needs)"),
+        (AB, XY.assign(capacity=pd.Series([1, np.bool_(True)], dtype=object)),
+         "`capacity` must be an integer >= 1; got True for resource 'y' (row 2 of resources)"),
+        (AB, XY.assign(capacity=pd.array([True, None], dtype="boolean")),
+         "`capacity` must be an integer >= 1; got True for resource 'x' (row 1 of resources)"),
     ],
 )
 def test_bad_bare_tables(needs, resources, message):
@@ -422,6 +455,8 @@ def test_bad_weights(kwargs, message):
     ("affinities", "message"),
     [
         ({("a", "b"): 1.5}, "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): 1.5"),
+        ({("a", "b"): True},
+         "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): True"),
         ({("a", "b"): "high"}, "taxonomy affinities must be numbers from 0 to 1; got ('a', 'b'): "
                                "'high'"),
     ],
@@ -512,6 +547,12 @@ RES_COLS = ["resource_id", "category", "capacity", "lat", "lon", "max_distance",
             "partner_communities", "provider", "window_start", "window_end"]
 
 
+def _is_blank_cell(v) -> bool:
+    return v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) or (
+        isinstance(v, str) and not v.strip())
+
+
+@pytest.mark.filterwarnings("ignore::matchcore.MatchcoreWarning")
 @given(st.sampled_from(["needs", "resources"]), st.data())
 def test_fuzzed_cells_never_crash(table, data):
     cols = NEED_COLS if table == "needs" else RES_COLS
@@ -526,7 +567,8 @@ def test_fuzzed_cells_never_crash(table, data):
         assert err.failures is not None and len(err.failures) > 0
         assert str(err).splitlines()[0].endswith(f"in {table}:")
     else:
-        assert len(out) == n
+        blank = sum(all(_is_blank_cell(v) for v in row) for row in frame.itertuples(index=False))
+        assert len(out) == n - blank  # entirely empty rows are skipped, with a warning
     pd.testing.assert_frame_equal(frame, before)
 
 
@@ -549,8 +591,9 @@ def test_fuzzed_solve_assignment_tables_never_crash(data):
     try:
         out = mc.solve_assignment(edges, needs, resources)
     except mc.InputError as err:
-        # Table problems carry failures; the one other refusal is the 64-bit range check.
-        assert (err.failures is not None and len(err.failures) > 0) or "too large" in str(err)
+        # Table problems carry failures; the other refusals are the range checks.
+        assert (err.failures is not None and len(err.failures) > 0) or (
+            "too large" in str(err) or "at most 2**53" in str(err))
     else:
         assert (out["units"] > 0).all()
 
@@ -586,12 +629,13 @@ text_cells = st.one_of(
 )
 
 
+@pytest.mark.filterwarnings("ignore::matchcore.MatchcoreWarning")
 @given(st.sampled_from(["needs", "resources"]), st.data())
 def test_text_columns_parse_as_cell_by_cell(table, data):
     """The whole-column path for text cells (CSV) gives the cell-by-cell results and messages."""
     from unittest import mock
 
-    from matchcore import schema
+    from matchcore import cells, schema
 
     cols = NEED_COLS if table == "needs" else RES_COLS
     n = data.draw(st.integers(0, 5))
@@ -606,7 +650,7 @@ def test_text_columns_parse_as_cell_by_cell(table, data):
             return None, (str(err), err.failures)
 
     fast, fast_err = outcome()
-    with mock.patch.object(schema, "_all_text", lambda series: None):
+    with mock.patch.object(cells, "is_all_text", lambda series: None):
         slow, slow_err = outcome()
     if slow_err is None:
         assert fast_err is None
@@ -654,3 +698,188 @@ def test_vectorised_edge_validation_keeps_its_messages():
     assert "4 problems" in text
     assert "'zz'" in text and "'q'" in text and "finite" in text and "unique pair" in text
     assert "(row 2 of edges)" in text
+
+
+def test_nan_need_id_never_joins_a_need_named_nan():
+    needs = pd.DataFrame({"need_id": ["a", "nan"], "demand": [1, 1]})
+    edges = pd.DataFrame({"need_id": [float("nan")], "resource_id": ["x"], "score": [1.0]})
+    with pytest.raises(mc.InputError, match=esc(
+            "`need_id` must be a non-empty id; got a missing value for edge None-'x' "
+            "(row 1 of edges)")):
+        mc.solve_assignment(edges, needs, XY)
+
+
+@pytest.mark.parametrize("k", [True, 0, 1.5, "2", None])
+def test_bad_backups_k(tiny, k):
+    r = mc.match(*tiny, max_distance=2000)
+    with pytest.raises(mc.InputError, match=esc(f"`k` must be an integer >= 1; got {k!r}")):
+        r.backups(k)
+
+
+@pytest.mark.parametrize(
+    ("preset", "kwargs", "message"),
+    [
+        ("nowhere", {}, "`preset` must be one of ['seed_street', 'district_10k', 'city_100k', "
+                        "'city_1m']; got 'nowhere'"),
+        (3, {}, "`preset` must be one of ['seed_street', "),
+        ("seed_street", {"seed": -1}, "`seed` must be an integer >= 0 or None; got -1"),
+        ("seed_street", {"seed": 1.5}, "`seed` must be an integer >= 0 or None; got 1.5"),
+        ("seed_street", {"seed": True}, "`seed` must be an integer >= 0 or None; got True"),
+        ("seed_street", {"seed": "0"}, "`seed` must be an integer >= 0 or None; got '0'"),
+        ("district_10k", {"n_needs": 0}, "`n_needs` must be an integer >= 1; got 0"),
+        ("district_10k", {"n_needs": True}, "`n_needs` must be an integer >= 1; got True"),
+        ("seed_street", {"n_needs": 10.0}, "`n_needs` must be an integer >= 1; got 10.0"),
+        ("seed_street", {"n_communities": 0}, "`n_communities` must be an integer >= 1; got 0"),
+        ("seed_street", {"n_grids": 3},
+         "`n_grids` must be an integer >= 6 (at least one per community) or None; got 3"),
+        ("seed_street", {"grids_per_community": 0},
+         "`grids_per_community` must be a finite number > 0; got 0"),
+        ("seed_street", {"kinds": {"volunteer": -1}},
+         "`kinds['volunteer']` must be an integer >= 0; got -1"),
+        ("seed_street", {"kinds": {"wizard": 3}},
+         "`kinds` keys must be among ['volunteer', "),
+        ("seed_street", {"kinds": {}}, "`kinds` must hold at least one resource; got {}"),
+        ("seed_street", {"profile_mix": {"old": -1}},
+         "`profile_mix['old']` must be a finite number >= 0; got -1"),
+        ("seed_street", {"profile_mix": {"old": 0}}, "`profile_mix` must have a share > 0"),
+        ("seed_street", {"spacing": 0},
+         "`spacing` must be a finite number > 0 and <= 10000 (metres); got 0"),
+        ("seed_street", {"scarcity": -0.5},
+         "`scarcity` must be a finite number >= 0 and <= 1000000 (capacity units per unit of "
+         "demand); got -0.5"),
+        ("seed_street", {"scarcity": float("inf")}, "`scarcity` must be a finite number >= 0"),
+        ("seed_street", {"scarcity": 1e300},
+         "`scarcity` must be a finite number >= 0 and <= 1000000 (capacity units per unit of "
+         "demand); got 1e+300"),
+        ("seed_street", {"spacing": 1e9},
+         "`spacing` must be a finite number > 0 and <= 10000 (metres); got 1000000000.0"),
+        ("seed_street", {"scarcity": {"repair": True}},
+         "`scarcity['repair']` must be a finite number >= 0 and <= 1000000; got True"),
+        ("seed_street", {"scarcity": {"telepathy": 1.0}}, "`scarcity` keys must be among ["),
+        ("seed_street", {"partner_share": 1.5},
+         "`partner_share` must be a finite number >= 0 and <= 1; got 1.5"),
+        ("seed_street", {"team_members": -3}, "`team_members` must be an integer >= 0; got -3"),
+        ("seed_street", {"resources_per_provider": 3},
+         "`resources_per_provider` must be a finite number >= 1 and <= 2; got 3"),
+        ("seed_street", {"skill_share": float("nan")},
+         "`skill_share` must be a finite number >= 0 and <= 1; got nan"),
+        ("seed_street", {"max_distance": -1},
+         "`max_distance` must be a finite number > 0 (metres); got -1"),
+        ("seed_street", {"street": ""}, "`street` must be a non-empty str; got ''"),
+        ("seed_street", {"progress": 3}, "`progress` must be a callable or None; got 3"),
+        ("seed_street", {"colour": "red"}, "unknown district parameter(s) ['colour']; valid: "),
+    ],
+)
+def test_bad_synthetic_parameters(preset, kwargs, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.synthetic.district(preset, **kwargs)
+
+
+def test_synthetic_seed_none_is_fresh_entropy():
+    a, _ = mc.synthetic.district("seed_street", seed=None, n_needs=50)
+    assert len(a) == 50
+
+
+# ---------------------------------------------------------------------------
+# issue 14: headers, categories, dates and cells as staff write them
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("优先极", "`优先极` is not a header of needs, but it looks like `优先级` (priority); rename "
+               "the header to 优先级 (or priority), or pass columns={'优先极': 'priority'} to map "
+               "it (columns={'优先极': None} keeps it as an extra column)"),
+    ("数量", "`数量` is not a header of needs, but it looks like `需求数量` (demand)"),
+    ("priorty", "`priorty` is not a header of needs, but it looks like `priority`"),
+])
+def test_header_near_miss(header, message):
+    with pytest.raises(mc.InputError, match=esc(message)) as info:
+        mc.read_needs(needs_frame(**{header: [1, 2, 3]}))
+    f = info.value.failures
+    assert f[["column", "header"]].values.tolist()[0][1] == header
+
+
+def test_missing_id_header_names_the_expected_and_the_found_headers():
+    frame = needs_frame().rename(columns={"need_id": "需求编码"})
+    with pytest.raises(mc.InputError, match=esc("`需求编码` is not a header of needs, but it looks "
+                                                "like `需求编号` (need_id)")):
+        mc.read_needs(frame)
+    with pytest.raises(mc.InputError, match=esc(
+            "`need_id` is a required column of needs; expected a unique, non-empty id (a header "
+            "需求编号 or need_id; the headers are ['XX', 'category', 'x', 'y'])")):
+        mc.read_needs(needs_frame().rename(columns={"need_id": "XX"}))
+
+
+def test_same_header_twice_in_any_spelling():
+    frame = pd.DataFrame([["N1", "repair", 0.0, 0.0, "2"]],
+                         columns=["need_id", "category", "x", "y", "Need ID"])
+    with pytest.raises(mc.InputError, match=esc("`Need ID` (`need_id`) must be one column per name;"
+                                                " got \"two columns 'need_id' and 'Need ID'\"")):
+        mc.read_needs(frame)
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ({"编码": "need_id"}, "`columns` names the header '编码', which needs does not have"),
+    ({"x": "wrong"}, "`columns` maps 'x' to 'wrong', which is not a column of needs"),
+])
+def test_bad_columns_mapping(columns, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.read_needs(needs_frame(), columns=columns)
+
+
+def test_user_header_is_named_in_cell_messages():
+    frame = needs_frame().drop(columns=["x", "y"]).assign(**{"纬度 (lat)": [30.0, 95.0, 30.0],
+                                                             "经度 (lon)": [114.0] * 3})
+    with pytest.raises(mc.InputError, match=esc("`纬度 (lat)` (`lat`) must be a latitude from -90 "
+                                                "to 90; got 95.0 for need 'N2'")) as info:
+        mc.read_needs(frame)
+    assert info.value.failures["header"].tolist() == ["纬度 (lat)"]
+
+
+def test_no_known_category_is_the_wrong_taxonomy():
+    with pytest.raises(mc.InputError, match=esc(
+            "no category of needs is a category of the taxonomy (found 'foo', 'bar'): is it the "
+            "right taxonomy?")):
+        mc.read_needs(needs_frame(category=["foo", "bar", "foo"]))
+
+
+def test_swapped_coordinates_are_one_message():
+    frame = needs_frame().drop(columns=["x", "y"]).assign(lat=[114.3, 114.31, 120.0],
+                                                          lon=[30.5, 30.6, 31.0])
+    with pytest.raises(mc.InputError, match=esc(
+            "`lat` and `lon` look swapped: every latitude is from 73 to 135 and every longitude "
+            "from 18 to 54")) as info:
+        mc.read_needs(frame)
+    assert len(info.value.failures) == 1
+
+
+@pytest.mark.parametrize(("cell", "message"), [
+    ("9:00", "a date as well as a time (a time alone has no date); got '9:00'"),
+    ("now", "an absolute date (relative words such as 'today', 'now', 明天 are not read); "
+            "got 'now'"),
+    ("today", "an absolute date"), ("明天 9:00", "an absolute date"),
+    ("05/03/2025", "a date that reads one way: day/month/year or month/day/year? write it year "
+                   "first (2025-03-05) or pass dayfirst=True or dayfirst=False; got '05/03/2025'"),
+    ("5/3/25", "a date and time written year first (2025-05-03 09:00, ...); got '5/3/25'"),
+    ("2025", "a date and time written year first"),
+])
+def test_dates_that_would_be_guessed(cell, message):
+    with pytest.raises(mc.InputError, match=esc(f"`window_start` must be {message}")):
+        mc.read_needs(needs_frame(window_start=[cell, None, None]))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"dayfirst": "yes"}, "`dayfirst` must be True, False or None; got 'yes'"),
+    ({"timezone": "Mars/Base"}, "`timezone` must be an IANA time zone name such as "
+                                "'Asia/Shanghai' or 'UTC'; got 'Mars/Base'"),
+    ({"columns": ["x"]}, "`columns` must be a mapping {header: column}; got ['x']"),
+])
+def test_bad_reading_options(kwargs, message):
+    with pytest.raises(mc.InputError, match=esc(message)):
+        mc.read_needs(needs_frame(), **kwargs)
+
+
+def test_id_empty_after_removing_invisible_characters():
+    with pytest.warns(mc.MatchcoreWarning, match="1 cell of needs had invisible characters"), \
+            pytest.raises(mc.InputError, match=esc("`need_id` must be a unique, non-empty id; got "
+                                                   "'\\u200b' for need without id (row 2")):
+        mc.read_needs(needs_frame(need_id=["N1", "\u200b", "N3"]))

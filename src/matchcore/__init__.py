@@ -11,8 +11,17 @@ Examples
 True
 """
 
-from . import analysis, geo, metrics, model, synthetic
-from .errors import InputError, MatchcoreError, MatchcoreWarning, SolverError
+from . import analysis, distributed, geo, metrics, model, synthetic
+from .distributed import match_many
+from .errors import (
+    InputError,
+    LedgerBusy,
+    LedgerClosed,
+    MatchcoreError,
+    MatchcoreWarning,
+    RoundsFailed,
+    SolverError,
+)
 from .io import read_needs, read_resources, write_table
 from .ledger.store import ProjectLedger
 from .model.candidates import CandidateGraph, build_candidates
@@ -31,11 +40,14 @@ __all__ = [
     "Certificate",
     "Explanation",
     "InputError",
+    "LedgerBusy",
+    "LedgerClosed",
     "MatchOptions",
     "MatchResult",
     "MatchcoreError",
     "MatchcoreWarning",
     "ProjectLedger",
+    "RoundsFailed",
     "SolverError",
     "Taxonomy",
     "Weights",
@@ -43,8 +55,10 @@ __all__ = [
     "analysis",
     "available_solvers",
     "build_candidates",
+    "distributed",
     "geo",
     "match",
+    "match_many",
     "metrics",
     "model",
     "plot",

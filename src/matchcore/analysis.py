@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ from .model.problem import Objective
 from .model.scoring import COMPONENTS, Weights
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
-from .pipeline import prepare_round, problem_of, score_round, solve_round
+from .pipeline import PreparedRound, prepare_round, problem_of, score_round, solve_round
 from .result import MatchResult
 from .solvers import FlowSolver, Solution
 from .solvers.greedy import fill_in_order
@@ -262,7 +262,7 @@ def baseline(
     name = f"baseline:{rule}"
     solution = Solution(units, name, False, None, 0, time.perf_counter() - start)
     timings["solve"] = solution.seconds
-    problem = problem_of(d, graph, score, opts.objective)
+    problem, _, _ = problem_of(d, graph, score, opts.objective)
     return MatchResult(d, graph, score, components, problem, solution, opts.replace(solver=name),
                        timings)
 
@@ -311,6 +311,8 @@ def sweep(
     objective: Objective | None = None,
     solver: str | FlowSolver | None = None,
     certify: bool = True,
+    client: Any = None,
+    retries: int = 2,
 ) -> pd.DataFrame:
     """Match one district under several weightings and mark the Pareto-optimal ones.
 
@@ -330,6 +332,13 @@ def sweep(
         ``weights`` are replaced by each of ``weights`` in turn).
     max_distance, scope, taxonomy, max_candidates, objective, solver, certify
         As for :func:`~matchcore.match` (each overrides ``options``).
+    client : distributed.Client, optional
+        Run each weighting as a task on this Dask client: the prepared round
+        (validated lists and candidate graph) is scattered to the workers
+        once and every task re-scores and re-solves it; the rows are
+        gathered in one call. The frame equals the serial one.
+    retries : int, default 2
+        Dask's ``retries=`` of each task (with a ``client``).
 
     Returns
     -------
@@ -367,15 +376,15 @@ def sweep(
         max_candidates=max_candidates, objective=objective, solver=solver,
     )
     prepared = prepare_round(needs, resources, opts)
-    rows = []
-    for label, w in items:
-        m = solve_round(prepared, opts.replace(weights=w), certify=certify).metrics
-        row: dict[str, object] = {"label": label}
-        row.update({f"w_{c}": float(getattr(w, c)) for c in COMPONENTS})
-        for name in _METRICS:
-            if name in m.index or name not in _OPTIONAL:
-                row[name] = float(m[name])
-        rows.append(row)
+    if client is None:
+        rows = [_sweep_row(prepared, opts.replace(weights=w), label, certify)
+                for label, w in items]
+    else:
+        retries = int(check_scalar(retries, "retries", "int", low=0))
+        shared = client.scatter(prepared, broadcast=True, hash=False)  # sent once
+        futures = [client.submit(_sweep_row, shared, opts.replace(weights=w), label, certify,
+                                 retries=retries, pure=False) for label, w in items]
+        rows = client.gather(futures)
     frame = pd.DataFrame(rows)
     frame["pareto"] = pareto_front(
         frame,
@@ -383,6 +392,20 @@ def sweep(
         minimize=["mean_distance"],
     )
     return frame
+
+
+def _sweep_row(
+    prepared: PreparedRound, options: MatchOptions, label: str, certify: bool
+) -> dict[str, object]:
+    """One row of :func:`sweep`: the round solved under ``options.weights``."""
+    m = solve_round(prepared, options, certify=certify).metrics
+    w = options.weights
+    row: dict[str, object] = {"label": label}
+    row.update({f"w_{c}": float(getattr(w, c)) for c in COMPONENTS})
+    for name in _METRICS:
+        if name in m.index or name not in _OPTIONAL:
+            row[name] = float(m[name])
+    return row
 
 
 def _criteria(frame: pd.DataFrame, columns: Sequence[str], sign: float) -> list[np.ndarray]:

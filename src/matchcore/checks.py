@@ -52,14 +52,28 @@ def check_scalar(
 def check_scalar(
     value: Any,
     name: str,
-    kind: Literal["int", "float"],
+    kind: Literal["int"],
     *,
     low: float | None = ...,
     high: float | None = ...,
     low_open: bool = ...,
     allow_none: Literal[True],
     unit: str = ...,
-) -> int | float | None: ...
+) -> int | None: ...
+
+
+@overload
+def check_scalar(
+    value: Any,
+    name: str,
+    kind: Literal["float"],
+    *,
+    low: float | None = ...,
+    high: float | None = ...,
+    low_open: bool = ...,
+    allow_none: Literal[True],
+    unit: str = ...,
+) -> float | None: ...
 
 
 def check_scalar(
@@ -155,4 +169,7 @@ def check_choice(value: Any, name: str, choices: tuple[Any, ...] | list[Any]) ->
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+    if isinstance(x, int):
+        return str(x)
+    # Whole floats print as integers while exact (2000.0 -> 2000); 1e290 stays 1e+290.
+    return str(int(x)) if float(x).is_integer() and abs(x) <= 2**53 else str(x)

@@ -10,13 +10,14 @@ sorted by its keys, so it does not depend on the row order of the lists.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .model.problem import exact_sum
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import ArrayLike
@@ -35,6 +36,7 @@ __all__ = [
     "gini",
     "jain_index",
     "summary",
+    "union_summary",
 ]
 
 #: The label of a missing community, grid or provider kind in the tables.
@@ -166,8 +168,11 @@ def summary(result: MatchResult) -> pd.Series:
         needs_partly_served, needs_unserved, need_coverage,
         priority_weighted_coverage, utilisation, mean_distance,
         max_distance, total_score, community_fairness (Jain's index of the
-        per-community unit coverage) and coverage_gini (their Gini
-        coefficient).
+        per-community unit coverage), coverage_gini (their Gini
+        coefficient), and comparable_demand_units, comparable_assigned_units
+        and comparable_coverage: the same in comparable units (each need's
+        units divided by its ``options.unit_value``; equal to the unit figures
+        without one).
 
     See Also
     --------
@@ -183,37 +188,111 @@ def summary(result: MatchResult) -> pd.Series:
     4
     """
     d = result.district
-    served = result.served
-    demand = d.demand
-    units = result.units
-    dist = result.graph.distance
-    total_units = int(units.sum())
-    prio = d.priority
-    coverage = by_community(result)["unit_coverage"].to_numpy(dtype=float)
+    return _headline(d.demand, d.priority, result.served, d.capacity, result.units,
+                     result.graph.distance, result.score, by_community(result),
+                     result.unit_value)
+
+
+def union_summary(results: Mapping[str, MatchResult]) -> pd.Series:
+    """The headline figures of several rounds taken as one: metrics of the union.
+
+    Every count and total is summed over the rounds and every ratio is
+    recomputed from the sums (coverage is Σ assigned / Σ demand over all
+    needs, never a mean of the rounds' coverages); the fairness figures are
+    taken over the communities of every round, a community being keyed by
+    (round, community) since names repeat across streets.
+
+    Parameters
+    ----------
+    results : mapping of str to MatchResult
+        The rounds, e.g. the streets of a city from :func:`matchcore.match_many`.
+
+    Returns
+    -------
+    pandas.Series
+        The fields of :func:`summary`. Equal to the summary of one round
+        matched on the union of the lists whenever no candidate edge crosses
+        two rounds (and community names are distinct across rounds).
+
+    Raises
+    ------
+    InputError
+        If ``results`` is empty.
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+    >>> union = mc.metrics.union_summary({"a": r, "b": r})
+    >>> int(union["n_needs"]), bool(union["unit_coverage"] == r.metrics["unit_coverage"])
+    (10, True)
+    """
+    rounds = list(results.values())
+    if not rounds:
+        raise InputError("results must hold at least one round")
+    def joined(values: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(values)
+
+    return _headline(
+        joined([r.district.demand for r in rounds]),
+        joined([r.district.priority for r in rounds]),
+        joined([r.served for r in rounds]),
+        joined([r.district.capacity for r in rounds]),
+        joined([r.units for r in rounds]),
+        joined([r.graph.distance for r in rounds]),
+        joined([r.score for r in rounds]),
+        pd.concat([by_community(r) for r in rounds], ignore_index=True),
+        joined([np.broadcast_to(r.unit_value, r.district.demand.shape) for r in rounds]),
+    )
+
+
+def _headline(
+    demand: np.ndarray,
+    prio: np.ndarray,
+    served: np.ndarray,
+    capacity: np.ndarray,
+    units: np.ndarray,
+    dist: np.ndarray,
+    score: np.ndarray,
+    communities: pd.DataFrame,
+    unit_value: np.ndarray,
+) -> pd.Series:
+    """The fields of :func:`summary` from per-need, per-resource and per-edge arrays.
+
+    ``unit_value`` (per need, or a scalar) turns units into comparable units.
+    """
+    total_units = exact_sum(units)
+    demand_units, capacity_units = exact_sum(demand), exact_sum(capacity)
+    coverage = communities["unit_coverage"].to_numpy(dtype=float)
     coverage = coverage[~np.isnan(coverage)]
     return pd.Series(
         {
-            "n_needs": d.n_needs,
-            "n_resources": d.n_resources,
-            "n_edges": result.graph.n_edges,
-            "demand_units": int(demand.sum()),
-            "capacity_units": int(d.capacity.sum()),
+            "n_needs": len(demand),
+            "n_resources": len(capacity),
+            "n_edges": len(units),
+            "demand_units": demand_units,
+            "capacity_units": capacity_units,
             "assigned_units": total_units,
-            "unmet_units": int(demand.sum()) - total_units,
-            "unit_coverage": _ratio(total_units, demand.sum()),
+            "unmet_units": demand_units - total_units,
+            "unit_coverage": _ratio(total_units, demand_units),
             "needs_fully_served": int((served >= demand).sum()),
             "needs_partly_served": int(((served > 0) & (served < demand)).sum()),
             "needs_unserved": int((served == 0).sum()),
             "need_coverage": _ratio((served >= demand).sum(), len(demand)),
             "priority_weighted_coverage": _ratio((prio * served).sum(), (prio * demand).sum()),
-            "utilisation": _ratio(total_units, d.capacity.sum()),
+            "utilisation": _ratio(total_units, capacity_units),
             "mean_distance": float((dist * units).sum() / total_units)
             if total_units
             else float("nan"),
             "max_distance": float(dist[units > 0].max()) if total_units else float("nan"),
-            "total_score": float((result.score * units).sum()),
+            "total_score": float((score * units).sum()),
             "community_fairness": jain_index(coverage),
             "coverage_gini": gini(coverage),
+            # In comparable units (options.unit_value; equal to units without it).
+            "comparable_demand_units": float((demand / unit_value).sum()),
+            "comparable_assigned_units": float((served / unit_value).sum()),
+            "comparable_coverage": _ratio((served / unit_value).sum(),
+                                          (demand / unit_value).sum()),
         },
         dtype=object,
     )
@@ -343,8 +422,13 @@ def _by_need_group(result: MatchResult, keys: tuple[str, ...]) -> pd.DataFrame:
         "priority_weighted_coverage": _div(total(prio * served), total(prio * demand)),
         "mean_distance": _div(distance, assigned),
     }
+    extra = []
+    if result.options.unit_value is not None:  # coverage in comparable units
+        columns["comparable_coverage"] = _div(total(served / result.unit_value),
+                                              total(demand / result.unit_value))
+        extra = ["comparable_coverage"]
     out = groups.assign(**columns)
-    return out[[*keys, *_NEED_COLUMNS]]
+    return out[[*keys, *_NEED_COLUMNS, *extra]]
 
 
 # ---------------------------------------------------------------------- resources
@@ -493,6 +577,12 @@ def distance_quantiles(
     0  0.4  100.000000
     1  0.5  141.421356
     """
+    flags = _bool_cells(q)
+    if flags.any():  # booleans are not probabilities: True is not 1.0
+        k = int(np.flatnonzero(flags)[0])
+        found = bool(np.atleast_1d(np.asarray(q, dtype=object)).ravel()[k])
+        raise InputError(f"`q` must hold probabilities from 0 to 1; got {found!r} "
+                         f"at position {k}")
     probs = np.atleast_1d(np.asarray(q, dtype=float))
     bad = np.flatnonzero(~((probs >= 0) & (probs <= 1)))
     if len(bad):
@@ -521,12 +611,23 @@ def _unit_distances(result: MatchResult) -> tuple[np.ndarray, np.ndarray]:
     return result.graph.distance[used].astype(float), units[used].astype(np.int64)
 
 
+def _bool_cells(values: object) -> np.ndarray:
+    """Which cells of a scalar or (nested) sequence are booleans (flattened)."""
+    try:
+        cells = np.atleast_1d(np.asarray(values, dtype=object)).ravel()
+    except (TypeError, ValueError):  # ragged: its other checks refuse it
+        return np.zeros(0, dtype=bool)
+    return np.array([isinstance(v, (bool, np.bool_)) for v in cells.tolist()], dtype=bool)
+
+
 def _bin_edges(bins: Sequence[float] | None) -> np.ndarray:
     if bins is None:
         return np.asarray(DISTANCE_BINS, dtype=float)
     try:
         edges = np.asarray(bins, dtype=float)
     except (TypeError, ValueError):
+        edges = np.asarray([np.nan])
+    if _bool_cells(bins).any():  # booleans are not distances
         edges = np.asarray([np.nan])
     if edges.ndim != 1 or len(edges) < 2 or np.isnan(edges).any() or np.any(np.diff(edges) <= 0):
         raise InputError(

@@ -21,8 +21,9 @@ import numpy as np
 from .checks import check_choice, check_scalar
 from .errors import InputError
 from .model.candidates import SCOPES, Scope
+from .model.policies import FAIRNESS, Fairness, check_min_coverage, check_unit_value
 from .model.problem import OBJECTIVES, Objective
-from .model.scoring import Weights
+from .model.scoring import MAX_TOTAL, Weights
 from .model.taxonomy import Taxonomy
 
 __all__ = ["OPTION_NAMES", "MatchOptions"]
@@ -54,7 +55,24 @@ class MatchOptions:
         A registered back-end name, ``"auto"``, or a callable following
         :class:`matchcore.solvers.FlowSolver`.
     stickiness : float, default 0.0
-        Bonus in score units for incumbent pairs (see :func:`matchcore.match`).
+        Bonus in score units for incumbent pairs (see :func:`matchcore.match`);
+        at most 1e290, like the weights' total (:data:`matchcore.model.scoring.MAX_TOTAL`).
+    min_coverage : mapping or None, default None
+        Fairness floors: ``{"community": 0.6}`` (every community), or
+        ``{"community": {"东湖社区": 0.7}}`` (named ones), or by ``"grid"``;
+        shares of each group's demand *units* (see :mod:`matchcore.model.policies`).
+    fairness : {None, "maxmin"}, default None
+        ``"maxmin"``: floors at the largest common share every group can get
+        (grouped by ``min_coverage``'s key, ``"community"`` by default).
+    unit_value : mapping or "per_need" or None, default None
+        Units of a category that count as one comparable unit
+        (``{"funding": 100}``: 100 yuan count like one visit), or
+        ``"per_need"`` (each need counts one); used by the coverage weights
+        and the metrics.
+    continuity : float, default 0.0
+        For recurring needs (a ``recurrence`` column): a bonus in score units
+        for the provider who can serve the most occurrences of a series
+        (see :func:`matchcore.model.recurrence.continuity_bonus`).
 
     Raises
     ------
@@ -81,6 +99,10 @@ class MatchOptions:
     objective: Objective = "coverage"
     solver: str | Callable[..., np.ndarray] = "auto"
     stickiness: float = 0.0
+    min_coverage: Mapping[str, Any] | None = None
+    fairness: Fairness | None = None
+    unit_value: Mapping[str, float] | str | None = None
+    continuity: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.weights, Weights):
@@ -106,6 +128,12 @@ class MatchOptions:
                 f"function following matchcore.solvers.FlowSolver; got {self.solver!r}"
             )
         set_(self, "stickiness", check_scalar(self.stickiness, "stickiness", "float", low=0,
+                                              high=MAX_TOTAL, unit="score units"))
+        set_(self, "min_coverage", check_min_coverage(self.min_coverage))
+        if self.fairness is not None:
+            check_choice(self.fairness, "fairness", FAIRNESS)
+        set_(self, "unit_value", check_unit_value(self.unit_value))
+        set_(self, "continuity", check_scalar(self.continuity, "continuity", "float", low=0,
                                               unit="score units"))
 
     # ----------------------------------------------------------------- building
@@ -175,6 +203,10 @@ class MatchOptions:
             "objective": self.objective,
             "solver": self.solver_name,
             "stickiness": self.stickiness,
+            "min_coverage": self.min_coverage,
+            "fairness": self.fairness,
+            "unit_value": self.unit_value,
+            "continuity": self.continuity,
         }
         if not isinstance(self.solver, str):
             out["solver_is_callable"] = True

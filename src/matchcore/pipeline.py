@@ -8,9 +8,10 @@ function of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,13 +22,27 @@ from .io import PathLike, read_needs, read_resources
 from .memory import release
 from .model.candidates import CandidateGraph, Scope, candidates_of, keep_best
 from .model.district import District, to_district
-from .model.problem import OBJECTIVES, Objective, TransportProblem
+from .model.policies import (
+    Fairness,
+    FloorPlan,
+    check_pairs,
+    coverage_weight,
+    edge_index,
+    plan_floors,
+    unit_values,
+    warn_dominant_units,
+)
+from .model.problem import OBJECTIVES, Objective, TransportProblem, check_units
+from .model.recurrence import continuity_bonus, expand_recurrence, has_recurrence
 from .model.scoring import Weights, score_edges
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
 from .result import MatchResult
 from .schema import canonical_columns, show_value, validate_id_table
 from .solvers import FlowSolver, solve, verify
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .solvers.bundles import BundleSolution
 
 __all__ = [
     "PreparedRound",
@@ -56,6 +71,12 @@ def match(
     stickiness: float | None = None,
     certify: bool = True,
     incumbent: pd.DataFrame | None = None,
+    min_coverage: Any = None,
+    fairness: Fairness | None = None,
+    unit_value: Any = None,
+    continuity: float | None = None,
+    pins: pd.DataFrame | None = None,
+    forbid: pd.DataFrame | None = None,
 ) -> MatchResult:
     """Match needs to resources: the best project list, exact and explained.
 
@@ -104,6 +125,32 @@ def match(
         Columns need_id, resource_id: the current assignment (or any pairs
         to prefer). Their candidate edges get the ``stickiness`` bonus; pairs
         that are not candidates this round get nothing.
+    min_coverage : mapping, optional
+        Fairness floors, e.g. ``{"community": 0.6}`` or
+        ``{"community": {"东湖社区": 0.7}}`` or ``{"grid": 0.5}``: each group
+        gets at least that share of its demand units where feasible (exact:
+        lower bounds on group arcs of the flow). Floors that cannot be met
+        are lowered to what the group can get; ``result.fairness`` says which
+        and why, ``result.price_of_fairness`` what they cost.
+    fairness : {None, "maxmin"}, optional
+        ``"maxmin"``: first the largest common share of demand that every
+        group gets (exact), then the usual objective.
+    unit_value : mapping or "per_need", optional
+        ``{"funding": 100}``: 100 units (yuan) of a funding need count as one
+        comparable unit, in the coverage weights and the metrics.
+    continuity : float, optional
+        Recurring needs (a ``recurrence`` column in RRULE form, expanded to
+        ``need_id#k`` occurrences; resources may recur too): a bonus in score
+        units for the provider who can serve the most occurrences of a
+        series. ``result.series`` groups the occurrences and counts missed ones.
+    pins : DataFrame, optional
+        Columns need_id, resource_id, units: assignments fixed by staff.
+        Each must be a candidate pair, within demand and capacity; its
+        units are kept (``pinned`` in ``assignments`` and ``explain()``) and
+        the rest is matched around them.
+    forbid : DataFrame, optional
+        Columns need_id, resource_id: pairs staff ruled out; they are never
+        matched (``explain()`` says "forbidden by staff").
 
     Returns
     -------
@@ -141,10 +188,17 @@ def match(
     opts = MatchOptions.from_arguments(
         options, weights=weights, max_distance=max_distance, scope=scope, taxonomy=taxonomy,
         max_candidates=max_candidates, objective=objective, solver=solver, stickiness=stickiness,
+        min_coverage=min_coverage, fairness=fairness, unit_value=unit_value,
+        continuity=continuity,
     )
     check_incumbent(incumbent, opts.stickiness)
     prepared = prepare_round(needs, resources, opts)
-    return solve_round(prepared, opts, certify=certify, incumbent=incumbent)
+    d = prepared.district
+    warn_dominant_units(d.needs["category"].to_numpy(object), d.demand,
+                        unit_values(d.needs["category"].to_numpy(object), d.demand,
+                                    opts.unit_value))
+    return solve_round(prepared, opts, certify=certify, incumbent=incumbent, pins=pins,
+                       forbid=forbid)
 
 
 # ---------------------------------------------------------------------------
@@ -178,9 +232,16 @@ def prepare_round(
     """
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    needs_v = read_needs(needs)
-    resources_v = read_resources(resources)
+    # The taxonomy's words (养老服务 -> elderly_care) apply as the lists are validated.
+    needs_v = read_needs(needs, taxonomy=options.taxonomy)
+    resources_v = read_resources(resources, taxonomy=options.taxonomy)
+    # Recurring rows become one row per occurrence (need_id#k) before anything else.
+    if has_recurrence(needs_v):
+        needs_v = expand_recurrence(needs_v, "need_id")
+    if has_recurrence(resources_v):
+        resources_v = expand_recurrence(resources_v, "resource_id")
     district = to_district(needs_v, resources_v)
+    check_units(district.demand, district.capacity, district.need_ids, district.resource_ids)
     arrival = (
         needs_v.reset_index(drop=True).sort_values("need_id", kind="stable").index.to_numpy()
     ).astype(np.int64)
@@ -213,6 +274,13 @@ def score_round(
         # Before keep_best: the k best are chosen on the bonus-adjusted score.
         score, components = _add_stickiness(graph, score, components, incumbent,
                                             options.stickiness)
+    needs = prepared.district.needs
+    if options.continuity and "occurrence" in needs.columns:
+        series = needs["series_id"].to_numpy(object).copy()
+        series[needs["occurrence"].to_numpy() <= 0] = None  # one-off needs: no series
+        bonus = options.continuity * continuity_bonus(
+            series, _providers(prepared.district.resources), graph.need, graph.resource)
+        score, components = score + bonus, components.assign(continuity=bonus)
     if options.max_candidates is not None:
         graph, kept = keep_best(graph, score, options.max_candidates)
         score = score[kept]
@@ -222,19 +290,93 @@ def score_round(
     return graph, score, components
 
 
+def _providers(resources: pd.DataFrame) -> np.ndarray:
+    """Who provides each resource: ``provider``, else its series, else its id."""
+    who = resources["resource_id"].astype(str)
+    if "series_id" in resources.columns:
+        who = resources["series_id"].fillna(who).astype(str)
+    if "provider" in resources.columns:
+        who = resources["provider"].where(resources["provider"].notna(), who).astype(str)
+    return who.to_numpy(object)
+
+
 def problem_of(
-    district: District, graph: CandidateGraph, score: np.ndarray, objective: Objective
-) -> TransportProblem:
-    """The transportation problem of a scored candidate graph (step 4)."""
-    return TransportProblem(
+    district: District,
+    graph: CandidateGraph,
+    score: np.ndarray,
+    objective: Objective,
+    *,
+    options: MatchOptions | None = None,
+    pinned: np.ndarray | None = None,
+) -> tuple[TransportProblem, FloorPlan | None, BundleSolution | None]:
+    """The transportation problem of a scored candidate graph (step 4), its floors and bundles.
+
+    ``pinned`` (units per edge) is taken off demand and capacity; the
+    options' ``unit_value`` sets the coverage weights and ``min_coverage``
+    / ``fairness`` the floors (:func:`matchcore.model.policies.plan_floors`).
+    When needs share a ``bundle`` id, the components holding bundles are
+    solved first as an integer program (:func:`~matchcore.solvers.bundles.solve_bundles`);
+    their units are fixed and their needs and resources leave the flow
+    problem (demand and capacity 0 there).
+    """
+    demand, capacity = district.demand, district.capacity
+    fixed_need = np.zeros(district.n_needs, dtype=np.int64)
+    if pinned is not None:
+        fixed_need = np.bincount(graph.need, weights=pinned,
+                                 minlength=graph.n_needs).astype(np.int64)
+        demand = demand - fixed_need
+        capacity = capacity - np.bincount(graph.resource, weights=pinned,
+                                          minlength=graph.n_resources).astype(np.int64)
+    weight = district.priority
+    if options is not None and options.unit_value is not None:
+        category = district.needs["category"].to_numpy(object)
+        weight = coverage_weight(district.priority,
+                                 unit_values(category, district.demand, options.unit_value))
+    bundles = None
+    code = _bundle_codes(district)
+    if code is not None:
+        pre = TransportProblem(graph.need, graph.resource, demand, capacity, score, weight,
+                               objective)
+        from .solvers.bundles import solve_bundles  # scipy's milp, only for bundles
+
+        bundles = solve_bundles(pre, code, district.demand, fixed_need)
+        fixed_need = fixed_need + np.bincount(graph.need, weights=bundles.units,
+                                              minlength=graph.n_needs).astype(np.int64)
+        demand = np.where(bundles.needs, 0, demand)
+        capacity = np.where(bundles.resources, 0, capacity)
+    plan = None
+    if options is not None and (options.min_coverage is not None or options.fairness):
+        spec = options.min_coverage or {"community": 0.0}
+        ((key, shares),) = spec.items()
+        labels = (district.needs[key].to_numpy(object) if key in district.needs.columns
+                  else np.full(district.n_needs, None, dtype=object))
+        plan = plan_floors(labels, key, shares, district.demand, fixed_need, graph.need,
+                           graph.resource, demand, capacity, options.fairness)
+    problem = TransportProblem(
         graph.need,
         graph.resource,
-        district.demand,
-        district.capacity,
+        demand,
+        capacity,
         score,
-        district.priority,
+        weight,
         objective,
+        None if plan is None else plan.group,
+        None if plan is None else plan.floor,
     )
+    return problem, plan, bundles
+
+
+def _bundle_codes(district: District) -> np.ndarray | None:
+    """Bundle code of each need (-1: none), or None when no need names a bundle."""
+    if "bundle" not in district.needs.columns:
+        return None
+    labels = district.needs["bundle"]
+    ok = labels.notna().to_numpy()
+    if not ok.any():
+        return None
+    code = np.full(district.n_needs, -1, dtype=np.int64)
+    code[ok] = pd.factorize(labels[ok].astype(str), sort=True)[0]
+    return code
 
 
 def solve_round(
@@ -243,17 +385,36 @@ def solve_round(
     *,
     certify: bool = True,
     incumbent: pd.DataFrame | None = None,
+    pins: pd.DataFrame | None = None,
+    forbid: pd.DataFrame | None = None,
 ) -> MatchResult:
     """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``).
 
     ``options`` must agree with ``prepared.options`` on reach, scope and
     taxonomy (the candidate graph was built with them); the rest may differ.
+    ``pins`` and ``forbid`` are as for :func:`match`.
     """
     timings = dict(prepared.timings)
+    d = prepared.district
+    forbidden = None
+    if forbid is not None:
+        prepared, forbidden = _apply_forbid(prepared, forbid)
     graph, score, components = score_round(prepared, options, timings, incumbent=incumbent)
-    problem = problem_of(prepared.district, graph, score, options.objective)
+    pinned = None if pins is None else _pinned_units(d, graph, pins)
+    problem, plan, bundles = problem_of(d, graph, score, options.objective, options=options,
+                                        pinned=pinned)
     solution = solve(problem, options.solver)
     timings["solve"] = solution.seconds
+    if plan is not None and problem.has_floors and not solution.exact:
+        raise InputError(
+            f"fairness floors need an exact solver; {solution.solver!r} is a heuristic that "
+            "ignores them (use solver='auto')"
+        )
+    price = None
+    if plan is not None:
+        free = dataclasses.replace(problem, group=None, floor=None)
+        price = _price_of_fairness(free, solve(free, options.solver).units, problem,
+                                   solution.units, graph.distance)
 
     if certify and solution.exact:
         t = time.perf_counter()
@@ -265,8 +426,68 @@ def solve_round(
     n_incumbent = None if incumbent is None else int(_incumbent_mask(graph, incumbent).sum())
     return MatchResult(
         prepared.district, graph, score, components, problem, solution, options, timings,
-        n_incumbent_edges=n_incumbent,
+        n_incumbent_edges=n_incumbent, pinned=pinned, forbidden=forbidden, floors=plan,
+        price_of_fairness=price, bundles=bundles,
     )
+
+
+def _apply_forbid(
+    prepared: PreparedRound, forbid: pd.DataFrame
+) -> tuple[PreparedRound, pd.DataFrame]:
+    """The round without the forbidden candidate edges, and the forbidden pairs."""
+    d, g = prepared.district, prepared.graph
+    fi, fj, _ = check_pairs(forbid, "forbid", d.need_ids, d.resource_ids, units=False)
+    at = edge_index(g.need, g.resource, g.n_resources, fi, fj)
+    keep = np.ones(g.n_edges, dtype=bool)
+    keep[at[at >= 0]] = False
+    frame = pd.DataFrame({"need_id": d.need_ids[fi], "resource_id": d.resource_ids[fj],
+                          "was_candidate": at >= 0})
+    return dataclasses.replace(prepared, graph=g.subset(keep)), frame
+
+
+def _pinned_units(district: District, graph: CandidateGraph, pins: pd.DataFrame) -> np.ndarray:
+    """Pinned units per candidate edge, shape ``(n_edges,)``; InputError naming bad rows."""
+    pi, pj, pu = check_pairs(pins, "pins", district.need_ids, district.resource_ids, units=True)
+    at = edge_index(graph.need, graph.resource, graph.n_resources, pi, pj)
+    problems = [
+        f"pair {district.need_ids[i]!r}-{district.resource_ids[j]!r} (row {k + 1} of pins) is "
+        "not a candidate edge (incompatible, out of reach, no time overlap, skills missing, "
+        "forbidden or cut by max_candidates)"
+        for k, (i, j) in enumerate(zip(pi.tolist(), pj.tolist())) if at[k] < 0
+    ]
+    pinned = np.zeros(graph.n_edges, dtype=np.int64)
+    pinned[at[at >= 0]] = pu[at >= 0]
+    need_sum = np.bincount(graph.need, weights=pinned, minlength=graph.n_needs)
+    res_sum = np.bincount(graph.resource, weights=pinned, minlength=graph.n_resources)
+    for i in np.flatnonzero(need_sum > district.demand).tolist():
+        problems.append(f"pins give need {district.need_ids[i]!r} {int(need_sum[i])} units; "
+                        f"its demand is {int(district.demand[i])}")
+    for j in np.flatnonzero(res_sum > district.capacity).tolist():
+        problems.append(f"pins take {int(res_sum[j])} units of resource "
+                        f"{district.resource_ids[j]!r}; its capacity is "
+                        f"{int(district.capacity[j])}")
+    if problems:
+        raise InputError(f"{len(problems)} problem(s) in pins:\n  - "
+                         + "\n  - ".join(problems[:20]))
+    return pinned
+
+
+def _price_of_fairness(
+    free: TransportProblem, free_units: np.ndarray, floored: TransportProblem,
+    units: np.ndarray, distance: np.ndarray,
+) -> dict[str, float]:
+    """What the floors cost: coverage weight, units, score and mean distance, with and without."""
+    def figures(p: TransportProblem, u: np.ndarray) -> tuple[float, float, float, float]:
+        total = float(u.sum())
+        return (float((p.weight[p.need] * u).sum()), total, float((p.score * u).sum()),
+                float((distance * u).sum() / total) if total else float("nan"))
+
+    w0, u0, s0, m0 = figures(free, free_units)
+    w1, u1, s1, m1 = figures(floored, units)
+    return {"weighted_units_without": w0, "weighted_units_with": w1,
+            "weighted_units_lost": w0 - w1, "units_without": u0, "units_with": u1,
+            "score_without": s0, "score_with": s1, "score_lost": s0 - s1,
+            "mean_distance_without": m0, "mean_distance_with": m1}
 
 
 def check_incumbent(incumbent: Any, stickiness: float) -> None:
@@ -357,6 +578,16 @@ def _lookup(
     return at[codes], (ids[at] == values)[codes]
 
 
+def _is_bool(column: pd.Series) -> np.ndarray:
+    """Which cells of ``column`` are booleans, shape ``(len(column),)``."""
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.notna().to_numpy()
+    if column.dtype != object:
+        return np.zeros(len(column), dtype=bool)
+    return np.fromiter((isinstance(v, (bool, np.bool_)) for v in column.to_numpy()),
+                       dtype=bool, count=len(column))
+
+
 def _validate_edges(
     edges: pd.DataFrame, need_ids: np.ndarray, res_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -375,10 +606,17 @@ def _validate_edges(
     need_u, need_code = _edge_ids(frame["need_id"])
     res_u, res_code = _edge_ids(frame["resource_id"])
     need, res = need_u[need_code], res_u[res_code]
-    score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float)
+    # A missing id (None, NaN, NA) is no id: str() would make it a need named "nan".
+    no_need = frame["need_id"].isna().to_numpy()
+    no_res = frame["resource_id"].isna().to_numpy()
+    score = pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float, copy=True)
+    # Booleans are not numbers: to_numeric would take True as 1.0.
+    score[_is_bool(frame["score"])] = np.nan
 
     def fail(pos: int, column: str, rule: str, found: str) -> None:
-        place = f"edge {need[pos]!r}-{res[pos]!r} (row {pos + 1} of edges)"
+        shown_need = None if no_need[pos] else need[pos]
+        shown_res = None if no_res[pos] else res[pos]
+        place = f"edge {shown_need!r}-{shown_res!r} (row {pos + 1} of edges)"
         problems.append(f"`{column}` must {rule}; got {found} for {place}")
         records.append({"table": "edges", "row": pos + 1, "line": None,
                         "id": f"{need[pos]}-{res[pos]}", "column": column.replace("`", ""),
@@ -386,12 +624,18 @@ def _validate_edges(
 
     i, ok_i = _lookup(need_ids, need_u, need_code)
     j, ok_j = _lookup(res_ids, res_u, res_code)
+    ok_i &= ~no_need
+    ok_j &= ~no_res
     # Visit only the failing rows: a Python loop over every edge dominated at 10^6 edges.
     finite = np.isfinite(score)
     for pos in np.flatnonzero(~(ok_i & ok_j & finite)).tolist():
-        if not ok_i[pos]:
+        if no_need[pos]:
+            fail(pos, "need_id", "be a non-empty id", "a missing value")
+        elif not ok_i[pos]:
             fail(pos, "need_id", "name a need of the needs table", repr(need[pos]))
-        if not ok_j[pos]:
+        if no_res[pos]:
+            fail(pos, "resource_id", "be a non-empty id", "a missing value")
+        elif not ok_j[pos]:
             fail(pos, "resource_id", "name a resource of the resources table", repr(res[pos]))
         if not finite[pos]:
             fail(pos, "score", "be a finite number", show_value(frame["score"].iat[pos]))
@@ -477,6 +721,7 @@ def solve_assignment(
     r = validate_id_table(resources, "resources", "resource_id", "capacity")
     need_ids = n["need_id"].to_numpy(dtype=object)
     res_ids = r["resource_id"].to_numpy(dtype=object)
+    check_units(n["demand"].to_numpy(np.int64), r["capacity"].to_numpy(np.int64), need_ids, res_ids)
     i, j, score, order = _validate_edges(edges, need_ids, res_ids)
     if (order != np.arange(len(order))).any():  # not already sorted by (need, resource)
         i, j, score = i[order], j[order], score[order]

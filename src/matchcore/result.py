@@ -12,21 +12,26 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from .checks import check_scalar
 from .errors import InputError
 from .model.candidates import CandidateGraph
 from .model.district import District
-from .model.problem import TransportProblem
+from .model.policies import FloorPlan, unit_values
+from .model.problem import TransportProblem, exact_sum
 from .model.scoring import COMPONENTS, Weights
 from .options import MatchOptions
 from .schema import PROJECT_COLUMNS
 from .solvers import Certificate, Solution, verify
 
-__all__ = ["REASONS", "Alternative", "Explanation", "MatchResult"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .solvers.bundles import BundleSolution
+
+__all__ = ["POLICY_REASONS", "REASONS", "Alternative", "Explanation", "MatchResult"]
 
 #: Why a need is not (fully) served, in funnel order.
 REASONS: dict[str, str] = {
@@ -35,7 +40,11 @@ REASONS: dict[str, str] = {
     "no_time_overlap": "resources within reach, but none available at the needed time",
     "skills_missing": "resources available in time, but none with every required skill",
     "outbid": "candidates exist, but their capacity ran out or went where it served more",
+    "forbidden": "every candidate pair was forbidden by staff",
+    "bundle_unserved": "its team need (bundle) could not be served in full, so none of it is",
 }
+#: The reasons that come from staff policies (forbids, team needs), not the funnel.
+POLICY_REASONS: tuple[str, ...] = ("forbidden", "bundle_unserved")
 
 
 @dataclass
@@ -160,6 +169,16 @@ class MatchResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: Candidate edges that were incumbent pairs (None without an incumbent).
     n_incumbent_edges: int | None = None
+    #: Units fixed by staff pins per candidate edge (None without pins).
+    pinned: np.ndarray | None = None
+    #: The pairs forbidden by staff: need_id, resource_id, was_candidate (or None).
+    forbidden: pd.DataFrame | None = None
+    #: The fairness floors of the round (None without ``min_coverage``/``fairness``).
+    floors: FloorPlan | None = None
+    #: What the floors cost against the same round without them (or None).
+    price_of_fairness: dict[str, float] | None = None
+    #: The integer program of the team needs' components (None without bundles).
+    bundles: BundleSolution | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -175,10 +194,102 @@ class MatchResult:
         """The score weights of the round (``options.weights``)."""
         return self.options.weights
 
-    @property
+    @cached_property
     def units(self) -> np.ndarray:
-        """Units per candidate edge, shape ``(n_edges,)``."""
-        return self.solution.units
+        """Units per candidate edge, shape ``(n_edges,)`` (pinned units included)."""
+        units = self.solution.units
+        if self.pinned is not None:
+            units = units + self.pinned
+        if self.bundles is not None:
+            units = units + self.bundles.units
+        return units
+
+    @cached_property
+    def series(self) -> pd.DataFrame | None:
+        """Recurring needs grouped under one project each (None without recurrence).
+
+        One row per series: series_id, n_occurrences, served (fully served
+        occurrences), missed (the others), providers (distinct providers of
+        the served units, ``;``-separated), n_providers.
+        """
+        d = self.district
+        if "occurrence" not in d.needs.columns or not (d.needs["occurrence"] > 0).any():
+            return None
+        needs = d.needs
+        rec = needs["occurrence"].to_numpy() > 0
+        full = self.served >= d.demand
+        a = self.assignments
+        res = d.resources.set_index("resource_id")
+        who = res["provider"] if "provider" in res.columns else pd.Series(
+            res.index, index=res.index)
+        a = a.assign(provider=who.reindex(a["resource_id"]).fillna("").astype(str).to_numpy(),
+                     series_id=needs.set_index("need_id")["series_id"]
+                     .reindex(a["need_id"]).to_numpy())
+        frame = pd.DataFrame({"series_id": needs["series_id"].to_numpy(object)[rec],
+                              "served": full[rec]})
+        out = frame.groupby("series_id", sort=True).agg(
+            n_occurrences=("served", "size"), served=("served", "sum")).reset_index()
+        out["missed"] = out["n_occurrences"] - out["served"]
+        prov = a.groupby("series_id")["provider"].agg(lambda v: ";".join(sorted(set(v))))
+        out["providers"] = prov.reindex(out["series_id"]).fillna("").to_numpy()
+        out["n_providers"] = [len(p.split(";")) if p else 0 for p in out["providers"]]
+        return out
+
+    @cached_property
+    def bundle_table(self) -> pd.DataFrame | None:
+        """One row per team need (bundle): bundle, n_needs, demand, assigned, served.
+
+        ``attrs`` hold the integer program's ``status`` and ``gap`` (None
+        without bundles).
+        """
+        if self.bundles is None:
+            return None
+        d = self.district
+        labels = d.needs["bundle"]
+        ok = labels.notna().to_numpy()
+        frame = pd.DataFrame({"bundle": labels[ok].astype(str).to_numpy(),
+                              "demand": d.demand[ok], "assigned": self.served[ok]})
+        out = frame.groupby("bundle", sort=True).agg(
+            n_needs=("demand", "size"), demand=("demand", "sum"), assigned=("assigned", "sum"))
+        out = out.reset_index()
+        out["served"] = self.bundles.served[: len(out)]
+        out.attrs["status"] = self.bundles.status
+        out.attrs["gap"] = self.bundles.gap
+        return out
+
+    @cached_property
+    def unit_value(self) -> np.ndarray:
+        """Units of each need that make one comparable unit (``options.unit_value``)."""
+        d = self.district
+        return unit_values(d.needs["category"].to_numpy(object), d.demand,
+                           self.options.unit_value)
+
+    @cached_property
+    def fairness(self) -> pd.DataFrame | None:
+        """The fairness floors and what each group got (None without floors).
+
+        Columns: the group key (community or grid), demand (units), pinned,
+        share (asked), asked and floor (units; floor < asked where it was
+        lowered), reachable (the most the group can get alone, a max flow),
+        achieved (units served), coverage, met (achieved >= floor), lowered,
+        reason (why a floor was lowered).
+        """
+        if self.floors is None:
+            return None
+        t = self.floors.table
+        labels = self.district.needs[self.floors.key].to_numpy(object) \
+            if self.floors.key in self.district.needs.columns else None
+        got = {}
+        if labels is not None:
+            s = pd.Series(self.served).groupby(pd.Series(labels, dtype=object).astype(str)).sum()
+            got = s.to_dict()
+        achieved = np.array([int(got.get(g, 0)) for g in t["group"]], dtype=np.int64)
+        out = t.rename(columns={"group": self.floors.key}).copy()
+        out.insert(out.columns.get_loc("floor") + 1, "achieved", achieved)
+        out.insert(out.columns.get_loc("achieved") + 1, "coverage",
+                   np.where(t["demand"] > 0, achieved / np.maximum(t["demand"], 1), np.nan))
+        out.insert(out.columns.get_loc("coverage") + 1, "met", achieved >= t["floor"])
+        return out
 
     @cached_property
     def served(self) -> np.ndarray:
@@ -200,8 +311,8 @@ class MatchResult:
         u = self.units
         return {
             "objective": self.problem.objective,
-            "priority_weighted_units": int((self.district.priority[self.graph.need] * u).sum()),
-            "units": int(u.sum()),
+            "priority_weighted_units": exact_sum(self.district.priority[self.graph.need] * u),
+            "units": exact_sum(u),
             "score": float((self.score * u).sum()),
         }
 
@@ -226,7 +337,7 @@ class MatchResult:
         >>> bool(r.verify())
         True
         """
-        cert = verify(self.problem, self.units)
+        cert = verify(self.problem, self.solution.units)
         if raise_error and not cert:
             from .errors import SolverError
 
@@ -273,6 +384,8 @@ class MatchResult:
         for name in (*COMPONENTS, *extra):
             frame[name] = self.components[name].to_numpy()[used]
         frame["distance"] = g.distance[used]
+        if self.pinned is not None:
+            frame["pinned"] = self.pinned[used]
         return frame
 
     @cached_property
@@ -327,6 +440,18 @@ class MatchResult:
         """
         f = self.graph.funnel
         reason = np.full(self.graph.n_needs, "outbid", dtype=object)
+        if self.forbidden is not None and self.forbidden["was_candidate"].any():
+            # Candidates before the staff's forbids, none after: forbidden.
+            left = np.bincount(self.graph.need, minlength=self.graph.n_needs)
+            hit = np.isin(self.graph.need_ids,
+                          self.forbidden.loc[self.forbidden["was_candidate"], "need_id"])
+            reason[hit & (left == 0)] = "forbidden"
+        if self.bundles is not None:
+            labels = self.district.needs["bundle"]
+            in_bundle = labels.notna().to_numpy()
+            code = np.zeros(len(labels), dtype=np.int64)
+            code[in_bundle] = pd.factorize(labels[in_bundle].astype(str), sort=True)[0]
+            reason[in_bundle & ~self.bundles.served[code]] = "bundle_unserved"
         for col, name in (
             ("skills", "skills_missing"),
             ("time_overlap", "no_time_overlap"),
@@ -341,7 +466,9 @@ class MatchResult:
         """Needs not fully served: demand, assigned, unmet units and a reason code.
 
         Reasons (:data:`REASONS`): ``no_compatible_resource``,
-        ``out_of_reach``, ``no_time_overlap``, ``skills_missing``, ``outbid``.
+        ``out_of_reach``, ``no_time_overlap``, ``skills_missing``, ``outbid``;
+        and from staff policies ``forbidden`` (every candidate pair forbidden)
+        and ``bundle_unserved`` (its team need could not be served in full).
         """
         d = self.district
         short = np.flatnonzero(self.served < d.demand)
@@ -434,8 +561,7 @@ class MatchResult:
           need_id resource_id backup_resource_id  spare_units
         0      N1          R1                 R4            1
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise InputError(f"`k` must be an integer >= 1; got {k!r}")
+        k = check_scalar(k, "k", "int", low=1)
         g, d = self.graph, self.district
         assigned = np.flatnonzero(self.units > 0)
         spare = d.capacity - self.used
@@ -511,8 +637,12 @@ class MatchResult:
         spare = d.capacity[res] - self.used[res]
         full = self.served[pos] >= d.demand[pos]
         why = []
-        for u, j, s in zip(units, res, spare):
-            if u > 0:
+        pins = self.pinned[edges] if self.pinned is not None else np.zeros(len(edges), int)
+        for u, j, s, p in zip(units, res, spare, pins):
+            if p > 0:
+                extra = f", {u - p} more chosen" if u > p else ""
+                why.append(f"pinned by staff: {p} unit{'s' if p > 1 else ''}{extra}")
+            elif u > 0:
                 why.append(f"chosen: {u} unit{'s' if u > 1 else ''}")
             elif s <= 0:
                 takers = self._takers(int(j), exclude=int(pos))
@@ -521,20 +651,21 @@ class MatchResult:
                 why.append("not needed: the need is already served by other candidates")
             else:
                 why.append("not chosen: it would not improve the objective")
+        columns: dict[str, Any] = {
+            "resource_id": g.resource_ids[res],
+            "category": d.resources["category"].to_numpy(dtype=object)[res],
+            "distance": g.distance[edges],
+            **{str(c): self.components[c].to_numpy()[edges] for c in self.components},
+            "score": self.score[edges],
+            "units": units,
+            "chosen": units > 0,
+        }
+        if self.pinned is not None:
+            columns["pinned"] = pins
+        columns["spare_capacity"] = spare
+        columns["why"] = why
         cand = (
-            pd.DataFrame(
-                {
-                    "resource_id": g.resource_ids[res],
-                    "category": d.resources["category"].to_numpy(dtype=object)[res],
-                    "distance": g.distance[edges],
-                    **{c: self.components[c].to_numpy()[edges] for c in self.components},
-                    "score": self.score[edges],
-                    "units": units,
-                    "chosen": units > 0,
-                    "spare_capacity": spare,
-                    "why": why,
-                }
-            )
+            pd.DataFrame(columns)
             .sort_values(
                 ["units", "score", "resource_id"], ascending=[False, False, True], kind="stable"
             )
@@ -553,6 +684,11 @@ class MatchResult:
         ]
         if len(g.pruned) and g.pruned[pos]:
             lines.append(f"{int(g.pruned[pos])} more candidates were cut by max_candidates")
+        if self.forbidden is not None:
+            banned = self.forbidden.loc[self.forbidden["need_id"] == d.need_ids[pos],
+                                        "resource_id"].tolist()
+            if banned:
+                lines.append("forbidden by staff: " + ", ".join(map(str, banned)))
         alternative = None
         if reason is not None:
             lines.append(f"unmet: {reason} — {REASONS[reason]}")
@@ -609,10 +745,15 @@ class MatchResult:
     def summary(self) -> str:
         """A short plain-text summary."""
         m = self.metrics
+        if self.options.unit_value is None:
+            served = f"{int(m['assigned_units'])}/{int(m['demand_units'])} units served " \
+                f"({m['unit_coverage']:.1%})"
+        else:
+            served = f"{m['comparable_assigned_units']:.4g}/{m['comparable_demand_units']:.4g} " \
+                f"comparable units served ({m['comparable_coverage']:.1%})"
         return (
             f"MatchResult: {int(m['n_needs'])} needs, {int(m['n_resources'])} resources, "
-            f"{int(m['n_edges'])} candidates; {int(m['assigned_units'])}/{int(m['demand_units'])} "
-            f"units served ({m['unit_coverage']:.1%}), {len(self.projects)} projects, "
+            f"{int(m['n_edges'])} candidates; {served}, {len(self.projects)} projects, "
             f"{len(self.unmet)} needs not fully served; solver {self.solver!r}"
             + (" (certified exact)" if self.is_exact else " (inexact)")
             + f" in {self.solution.seconds:.3f}s"

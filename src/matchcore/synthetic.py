@@ -3,23 +3,39 @@
 :func:`tiny` is a fixed five-need district used in docstrings and tests;
 :func:`district` builds realistic districts from a preset (:data:`PRESETS`):
 ``seed_street`` calibrated to a real street, ``district_10k``, ``city_100k`` and
-``city_1m`` for benchmarks.
+``city_1m`` for benchmarks; :func:`street` and :func:`province_rounds` build a
+province of many streets one street at a time (the rounds of
+:func:`matchcore.match_many`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from .checks import check_choice, check_scalar
 from .errors import InputError
 from .model.taxonomy import DEFAULT_CATEGORIES
 
-__all__ = ["KINDS", "PRESETS", "Spec", "district", "suggested_max_distance", "tiny"]
+__all__ = [
+    "KINDS",
+    "PRESETS",
+    "PROVINCE",
+    "Spec",
+    "district",
+    "province_recipes",
+    "province_rounds",
+    "street",
+    "street_seed",
+    "suggested_max_distance",
+    "tiny",
+]
 
 
 def tiny() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -203,9 +219,9 @@ class Spec:
     profile_mix : mapping of profile to float
         Shares of ``old``, ``new``, ``mixed`` and ``business`` communities.
     spacing : float
-        Metres between neighbouring community centres.
+        Metres between neighbouring community centres (> 0, at most 10,000).
     scarcity : float or mapping of category to float
-        Supply / demand ratio of capacity units per category.
+        Supply / demand ratio of capacity units per category (from 0 to 1e6).
     partner_share : float
         Share of public units with a co-building agreement (共建).
     team_members : int
@@ -285,25 +301,79 @@ def suggested_max_distance(preset: str) -> float:
 def _spec(preset: str | None, overrides: Mapping[str, Any]) -> Spec:
     if preset is None:
         base = PRESETS["seed_street"]
-    elif preset not in PRESETS:
-        raise InputError(f"preset must be one of {list(PRESETS)}; got {preset!r}")
     else:
-        base = PRESETS[preset]
+        base = PRESETS[check_choice(preset, "preset", list(PRESETS))]
     names = {f.name for f in fields(Spec)}
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise InputError(f"unknown district parameter(s) {unknown}; valid: {sorted(names)}")
+    if "n_needs" in overrides:
+        check_scalar(overrides["n_needs"], "n_needs", "int", low=1)
     spec = replace(base, **overrides)
     if "n_needs" in overrides and "kinds" not in overrides and preset != "seed_street":
         spec = replace(spec, kinds=_kind_shares(spec.n_needs))
-    bad = [k for k in spec.kinds if k not in _KINDS]
-    if bad or spec.n_needs < 1 or spec.n_communities < 1:
-        raise InputError(
-            f"invalid district parameters: n_needs and n_communities must be >= 1 and kinds "
-            f"among {list(KINDS)}; got n_needs={spec.n_needs!r}, "
-            f"n_communities={spec.n_communities!r}, kinds={dict(spec.kinds)!r}"
-        )
-    return spec
+    return _checked(spec)
+
+
+#: Largest ``scarcity``: capacities stay far below matchcore's limit of 2**53 units.
+MAX_SCARCITY = 1e6
+#: Largest ``spacing`` (metres): a city of thousands of communities stays on the map.
+MAX_SPACING = 10_000.0
+
+
+def _checked(spec: Spec) -> Spec:
+    """Every field of ``spec`` checked (:func:`~matchcore.checks.check_scalar`), as plain values."""
+    kinds = _check_mapping(spec.kinds, "kinds", KINDS)
+    kinds = {k: check_scalar(v, f"kinds[{k!r}]", "int", low=0) for k, v in kinds.items()}
+    if sum(kinds.values()) < 1:
+        raise InputError(f"`kinds` must hold at least one resource; got {dict(spec.kinds)!r}")
+    mix = _check_mapping(spec.profile_mix, "profile_mix", PROFILES)
+    mix = {k: check_scalar(v, f"profile_mix[{k!r}]", "float", low=0) for k, v in mix.items()}
+    if sum(mix.values()) <= 0:
+        raise InputError(f"`profile_mix` must have a share > 0; got {dict(spec.profile_mix)!r}")
+    n_communities = check_scalar(spec.n_communities, "n_communities", "int", low=1)
+    if isinstance(spec.scarcity, Mapping):
+        scarcity: float | Mapping[str, float] = {
+            c: check_scalar(v, f"scarcity[{c!r}]", "float", low=0, high=MAX_SCARCITY)
+            for c, v in _check_mapping(spec.scarcity, "scarcity", _CATS).items()
+        }
+    else:
+        scarcity = check_scalar(spec.scarcity, "scarcity", "float", low=0, high=MAX_SCARCITY,
+                                unit="capacity units per unit of demand")
+    if not isinstance(spec.street, str) or not spec.street.strip():
+        raise InputError(f"`street` must be a non-empty str; got {spec.street!r}")
+    return replace(
+        spec,
+        n_needs=check_scalar(spec.n_needs, "n_needs", "int", low=1),
+        kinds=kinds,
+        n_communities=n_communities,
+        grids_per_community=check_scalar(spec.grids_per_community, "grids_per_community",
+                                         "float", low=0, low_open=True),
+        n_grids=check_scalar(spec.n_grids, "n_grids", "int", low=n_communities,
+                             allow_none=True, unit="at least one per community"),
+        profile_mix=mix,
+        spacing=check_scalar(spec.spacing, "spacing", "float", low=0, low_open=True,
+                             high=MAX_SPACING, unit="metres"),
+        scarcity=scarcity,
+        partner_share=check_scalar(spec.partner_share, "partner_share", "float", low=0, high=1),
+        team_members=check_scalar(spec.team_members, "team_members", "int", low=0),
+        resources_per_provider=check_scalar(spec.resources_per_provider,
+                                            "resources_per_provider", "float", low=1, high=2),
+        skill_share=check_scalar(spec.skill_share, "skill_share", "float", low=0, high=1),
+        max_distance=check_scalar(spec.max_distance, "max_distance", "float", low=0,
+                                  low_open=True, unit="metres"),
+    )
+
+
+def _check_mapping(value: Any, name: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``value`` as a dict whose keys are among ``keys``."""
+    if not isinstance(value, Mapping):
+        raise InputError(f"`{name}` must be a mapping with keys among {list(keys)}; "
+                         f"got {value!r}")
+    bad = [k for k in value if k not in keys]
+    if bad:
+        raise InputError(f"`{name}` keys must be among {list(keys)}; got {bad!r}")
+    return dict(value)
 
 
 def _community_names(n: int) -> np.ndarray:
@@ -334,7 +404,7 @@ def _to_latlon(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def district(
     preset: str | None = None,
     *,
-    seed: int = 0,
+    seed: int | None = 0,
     progress: Callable[[str, float], None] | None = None,
     **overrides: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -352,9 +422,9 @@ def district(
     ----------
     preset : {"seed_street", "district_10k", "city_100k", "city_1m"}, optional
         The parameter set (:data:`PRESETS`); ``seed_street`` when None.
-    seed : int, default 0
+    seed : int >= 0 or None, default 0
         Seed of :func:`numpy.random.default_rng`; the same seed gives the same
-        frames.
+        frames (None: fresh entropy, a different district each call).
     progress : callable, optional
         Called as ``progress(step, fraction_done)`` between steps.
     **overrides
@@ -371,7 +441,11 @@ def district(
     Raises
     ------
     InputError
-        Unknown preset or parameters.
+        Unknown preset (the valid ones are listed) or parameters, or a
+        parameter outside its range: every one is checked with
+        :func:`matchcore.checks.check_scalar` (``n_needs`` an integer >= 1,
+        ``seed`` an integer >= 0 or None, ``scarcity`` a number >= 0 or a
+        mapping of category to one, shares from 0 to 1, ...).
 
     See Also
     --------
@@ -385,7 +459,15 @@ def district(
     np.int64(42)
     """
     spec = _spec(preset, overrides)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_scalar(seed, "seed", "int", low=0, allow_none=True))
+    if progress is not None and not callable(progress):
+        raise InputError(f"`progress` must be a callable or None; got {progress!r}")
+    return _district(spec, rng, progress)
+
+
+def _district(
+    spec: Spec, rng: np.random.Generator, progress: Callable[[str, float], None] | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     report = progress or (lambda step, done: None)
 
     report("communities", 0.0)
@@ -648,3 +730,158 @@ def _resources(
         "members": pd.array(np.where(members > 0, members, np.nan), dtype="Int64"),
         "street": spec.street,
     })
+
+
+# ---------------------------------------------------------------------------
+# a province: many streets, generated one at a time
+
+#: The province of the scale benchmark: 10^4 streets of 10^4 needs (10^8 needs),
+#: each street a ``district_10k`` with its own seed, placed on a square lattice
+#: ``spacing`` metres apart so that no resource reaches another street.
+PROVINCE: dict[str, Any] = {
+    "n_streets": 10_000, "needs_per_street": 10_000, "preset": "district_10k",
+    "spacing": 20_000.0,
+}
+
+
+def street_seed(seed: int, k: int) -> np.random.SeedSequence:
+    """The seed of street ``k`` of a province: child ``k`` of ``SeedSequence(seed)``.
+
+    Equal to ``np.random.SeedSequence(seed).spawn(k + 1)[k]`` (the same
+    entropy and spawn key), built in O(1), so that any process can build any
+    street without the streets before it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = street_seed(7, 3).generate_state(2)
+    >>> b = np.random.SeedSequence(7).spawn(4)[3].generate_state(2)
+    >>> bool((a == b).all())
+    True
+    """
+    k = int(k)
+    if k < 0:
+        raise InputError(f"`k` must be a street index >= 0; got {k}")
+    return np.random.SeedSequence(int(seed), spawn_key=(k,))
+
+
+def street(
+    k: int,
+    needs_per_street: int = 10_000,
+    seed: int = 0,
+    *,
+    preset: str = "district_10k",
+    spacing: float = 20_000.0,
+    **overrides: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Street ``k`` of a synthetic province: a district of its own, built alone.
+
+    Parameters
+    ----------
+    k : int
+        The street's index (>= 0).
+    needs_per_street : int, default 10_000
+        Its needs; the preset's communities and resources scale with it.
+    seed : int, default 0
+        The province's seed; the street's generator is seeded with
+        :func:`street_seed` ``(seed, k)``.
+    preset : str, default "district_10k"
+        The street's parameters (:data:`PRESETS`).
+    spacing : float, default 20_000
+        Metres between street centres on the province's square lattice (far
+        more than any reach, so streets are independent rounds).
+    **overrides
+        Any field of :class:`Spec`.
+
+    Returns
+    -------
+    needs, resources : pandas.DataFrame
+        As :func:`district`, with ids prefixed ``S{k:05d}-`` (unique across
+        the province) and the ``street`` column ``S{k:05d}``.
+
+    Examples
+    --------
+    >>> from matchcore import synthetic
+    >>> needs, resources = synthetic.street(3, 200, seed=1)
+    >>> needs["need_id"].iloc[0], needs["street"].iloc[0], len(needs)
+    ('S00003-N-0001', 'S00003', 200)
+    """
+    name = f"S{int(k):05d}"
+    n = int(needs_per_street)
+    base = _spec(preset, {})
+    scale = n / base.n_needs
+    fixed: dict[str, Any] = {"n_needs": n, "street": name}
+    if "n_communities" not in overrides:
+        fixed["n_communities"] = max(1, round(base.n_communities * scale))
+    if "team_members" not in overrides:
+        fixed["team_members"] = max(20, round(base.team_members * scale))
+    spec = _spec(preset, {**fixed, **overrides})
+    needs, resources = _district(spec, np.random.default_rng(street_seed(seed, k)), None)
+    # Each street has its own place on the province's lattice.
+    side = 100
+    dx, dy = (k % side) * float(spacing), (k // side) * float(spacing)
+    out = []
+    for frame, key in ((needs, "need_id"), (resources, "resource_id")):
+        lat = frame["lat"].to_numpy() + dy / _M_PER_DEG_LAT
+        lon = frame["lon"].to_numpy() + dx / (_M_PER_DEG_LAT * math.cos(math.radians(ORIGIN[0])))
+        moved = frame.copy()
+        moved[key] = name + "-" + frame[key].astype(str)
+        moved["lat"] = np.round(lat, 6)
+        moved["lon"] = np.round(lon, 6)
+        out.append(moved)
+    return out[0], out[1]
+
+
+def province_rounds(
+    n_streets: int = PROVINCE["n_streets"],
+    needs_per_street: int = PROVINCE["needs_per_street"],
+    seed: int = 0,
+    **street_options: Any,
+) -> Iterator[tuple[str, tuple[pd.DataFrame, pd.DataFrame]]]:
+    """The streets of a synthetic province, one at a time: ``(name, (needs, resources))``.
+
+    Lazy: each street is built when it is asked for (by :func:`street`), so
+    no process holds the province. Pass it to :func:`matchcore.match_many`
+    (which consumes it as it submits); :func:`province_recipes` gives the
+    same streets to be built on the workers instead.
+
+    Parameters
+    ----------
+    n_streets : int, default 10_000
+    needs_per_street : int, default 10_000
+    seed : int, default 0
+    **street_options
+        Passed to :func:`street` (``preset``, ``spacing``, Spec fields).
+
+    Examples
+    --------
+    >>> from matchcore import synthetic
+    >>> [(name, len(n)) for name, (n, r) in synthetic.province_rounds(2, 100)]
+    [('S00000', 100), ('S00001', 100)]
+    """
+    for k in range(int(n_streets)):
+        needs, resources = street(k, needs_per_street, seed, **street_options)
+        yield f"S{k:05d}", (needs, resources)
+
+
+def province_recipes(
+    n_streets: int = PROVINCE["n_streets"],
+    needs_per_street: int = PROVINCE["needs_per_street"],
+    seed: int = 0,
+    **street_options: Any,
+) -> Iterator[tuple[str, Callable[[], tuple[pd.DataFrame, pd.DataFrame]]]]:
+    """The streets of :func:`province_rounds` as recipes: ``(name, build)``.
+
+    ``build()`` returns the street's (needs, resources), equal to those of
+    :func:`province_rounds`; :func:`matchcore.match_many` calls it where the
+    round runs, so a worker builds each street and nothing large travels.
+
+    Examples
+    --------
+    >>> from matchcore import synthetic
+    >>> (name, build), = synthetic.province_recipes(1, 100, seed=4)
+    >>> name, len(build()[0])
+    ('S00000', 100)
+    """
+    for k in range(int(n_streets)):
+        yield f"S{k:05d}", functools.partial(street, k, needs_per_street, seed, **street_options)

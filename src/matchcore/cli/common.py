@@ -15,15 +15,53 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CHINESE_HEADERS",
     "MATCH_OPTIONS",
     "Progress",
     "add_match_options",
+    "add_reading_options",
+    "check_output_file",
+    "check_output_folder",
     "match_from_args",
+    "non_negative_int",
     "options_from_args",
     "parse_weights",
+    "reading_from_args",
+    "sheet_arg",
+    "suggest_max_distance",
     "summary",
+    "unbounded_candidates_hint",
     "write_result",
 ]
+
+#: Above this many need-resource pairs an unbounded candidate search gets a hint.
+UNBOUNDED_PAIRS = 10**6
+
+#: Chinese headers of the output tables (``--chinese-headers``): the input aliases
+#: of :data:`matchcore.schema.ALIASES` reversed, plus the output-only columns.
+CHINESE_HEADERS: dict[str, str] = {
+    "project_id": "项目编号",
+    "need_id": "需求编号",
+    "resource_id": "资源编号",
+    "category": "类别",
+    "community": "社区",
+    "grid": "网格",
+    "demand": "需求数量",
+    "capacity": "可供数量",
+    "assigned": "已分配数量",
+    "units": "分配数量",
+    "resources": "服务资源",
+    "score": "得分",
+    "status": "状态",
+    "distance": "距离(米)",
+    "reason": "未满足原因",
+    "priority": "优先级",
+    "spare": "剩余数量",
+    "provider": "提供方",
+    "provider_kind": "提供方类型",
+    "created_at": "创建时间",
+    "updated_at": "更新时间",
+}
 
 #: The command-line options that make a :class:`~matchcore.MatchOptions` (argparse dests).
 MATCH_OPTIONS = ("max_distance", "weights", "objective", "solver", "scope", "taxonomy",
@@ -31,21 +69,90 @@ MATCH_OPTIONS = ("max_distance", "weights", "objective", "solver", "scope", "tax
 
 
 class Progress:
-    """A small stderr progress bar; silent when ``quiet`` or stderr is not a terminal."""
+    """A small stderr progress bar; silent when ``quiet`` or stderr is not a terminal.
+
+    :meth:`note` prints a line (a hint or a warning) on stderr unless ``quiet``,
+    terminal or not.
+    """
 
     def __init__(self, quiet: bool) -> None:
+        self.silent = quiet
         self.quiet = quiet or not sys.stderr.isatty()
+        self.drawn = False
+
+    def note(self, text: str) -> None:
+        if self.silent:
+            return
+        if self.drawn:
+            sys.stderr.write("\n")
+            self.drawn = False
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
     def __call__(self, step: str, done: float) -> None:
         if self.quiet:
             return
         width = 30
         fill = round(done * width)
-        line = f"\r[{'#' * fill}{'.' * (width - fill)}] {done:4.0%} {step:<20}"
+        line = f"\r[{'#' * fill}{'.' * (width - fill)}] {done:4.0%} {step:<40}"
         sys.stderr.write(line)
+        self.drawn = done < 1.0
         if done >= 1.0:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (a bad value exits 2 with argparse's message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {value}")
+    return value
+
+
+def check_output_folder(path: str | Path, option: str = "-o/--output") -> Path:
+    """Check, before any work, that ``path`` is or can become a writable folder."""
+    from ..errors import InputError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{option} must be a folder; {str(p)!r} is an existing file")
+    _check_writable(p if p.exists() else p.parent, option, p)
+    return p
+
+
+def check_output_file(path: str | Path, option: str = "OUT") -> Path:
+    """Check, before any work, that ``path`` can be written (a file, or an existing folder)."""
+    from ..errors import InputError
+
+    p = Path(path)
+    if p.is_dir():
+        _check_writable(p, option, p)
+        return p
+    if p.parent.exists() and not p.parent.is_dir():
+        raise InputError(f"{option}: {str(p.parent)!r} is a file, not a folder")
+    _check_writable(p.parent, option, p)
+    return p
+
+
+def _check_writable(folder: Path, option: str, wanted: Path) -> None:
+    import os
+
+    from ..errors import InputError
+
+    # The nearest folder that exists is the one that must let us write.
+    here = folder if str(folder) else Path(".")
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if not here.is_dir():
+        raise InputError(f"{option}: cannot create {str(wanted)!r}: {str(here)!r} is a file")
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise InputError(
+            f"{option}: cannot write {str(wanted)!r}: the folder {str(here)!r} is not writable"
+        )
 
 
 def parse_weights(text: str | None) -> Any:
@@ -65,10 +172,16 @@ def parse_weights(text: str | None) -> Any:
             raise mc.InputError(
                 f"--weights must look like 'locality=0.5,type=0.3'; got {text!r}"
             )
-    try:
-        return mc.Weights(**values)
-    except TypeError as err:
-        raise mc.InputError(f"--weights: {err}") from err
+    from dataclasses import fields
+
+    valid = [f.name for f in fields(mc.Weights)]
+    unknown = [name for name in values if name not in valid]
+    if unknown:
+        raise mc.InputError(
+            f"--weights: unknown weight name(s) {', '.join(unknown)}; "
+            f"valid names: {', '.join(valid)}"
+        )
+    return mc.Weights(**values)
 
 
 def options_from_args(args: argparse.Namespace, base: Any = None) -> Any:
@@ -90,16 +203,25 @@ def options_from_args(args: argparse.Namespace, base: Any = None) -> Any:
 def match_from_args(
     args: argparse.Namespace, needs: Any, resources: Any, progress: Progress
 ) -> Any:
-    """Match ``needs`` to ``resources`` with the command line's options."""
-    import matchcore as mc
+    """Match ``needs`` to ``resources`` with the command line's options, step by step.
+
+    The steps of :func:`matchcore.match` are run one by one so that the
+    progress bar moves between them.
+    """
+    from ..pipeline import prepare_round, solve_round
 
     options = options_from_args(args)
+    hint = unbounded_candidates_hint(needs, resources, options.max_distance)
+    if hint:
+        progress.note(hint)
     note = compile_solver(options.solver, progress)
-    if note and not args.quiet:
-        print(note, file=sys.stderr)
-    progress("matching", 0.1)
-    result = mc.match(needs, resources, options)
-    progress("matched", 1.0)
+    if note:
+        progress.note(note)
+    progress("validating, finding candidates", 0.1)
+    prepared = prepare_round(needs, resources, options)
+    progress(f"scoring, solving {prepared.graph.n_edges:,} candidates", 0.45)
+    result = solve_round(prepared, options)
+    progress("done", 1.0)
     return result
 
 
@@ -129,12 +251,65 @@ def compile_solver(solver: Any, progress: Progress) -> str | None:
             "machine only; cached on disk)")
 
 
-def write_result(result: Any, out: Path) -> list[Path]:
-    """Write projects, assignments, unmet needs and idle resources as CSV (with BOM)."""
+def suggest_max_distance(needs: Any, resources: Any, per_need: int = 30) -> float | None:
+    """A reach in metres that gives about ``per_need`` resources per need, or None.
+
+    From the area the two lists cover (their bounding box) and the number of
+    resources, assuming they are spread evenly; rounded to a round number.
+    """
+    import numpy as np
+    import pandas as pd
+
+    def xy(frame: pd.DataFrame) -> np.ndarray | None:
+        if {"x", "y"} <= set(frame.columns):
+            return frame[["x", "y"]].to_numpy(float)
+        if {"lat", "lon"} <= set(frame.columns):
+            lat = frame["lat"].to_numpy(float)
+            lon = frame["lon"].to_numpy(float)
+            k = np.cos(np.radians(np.nanmean(lat))) if len(lat) else 1.0
+            return np.column_stack([lon * 111_320.0 * k, lat * 110_574.0])
+        return None
+
+    a, b = xy(needs), xy(resources)
+    if a is None or b is None or not len(b):
+        return None
+    both = np.vstack([a, b])
+    span = np.nanmax(both, axis=0) - np.nanmin(both, axis=0)
+    area = float(np.prod(np.maximum(span, 1.0)))
+    radius = float(np.sqrt(per_need * area / (np.pi * len(b))))
+    magnitude = 10.0 ** np.floor(np.log10(radius))
+    return float(np.ceil(radius / magnitude) * magnitude)
+
+
+def unbounded_candidates_hint(needs: Any, resources: Any, max_distance: float | None) -> str:
+    """A hint when no reach bounds the candidates of a large district ('' otherwise)."""
+    if max_distance is not None:
+        return ""
+    if "max_distance" in resources.columns and resources["max_distance"].notna().all():
+        return ""
+    pairs = len(needs) * len(resources)
+    if pairs <= UNBOUNDED_PAIRS:
+        return ""
+    suggestion = suggest_max_distance(needs, resources)
+    tip = (f"try --max-distance {suggestion:g} (about 30 resources per need)"
+           if suggestion else "give --max-distance in metres")
+    return (f"note: no --max-distance and not every resource has its own max_distance, so "
+            f"each need may be matched to any resource: up to {pairs:,} pairs, slow and "
+            f"memory-hungry; {tip}")
+
+
+def write_result(result: Any, out: Path, *, chinese_headers: bool = False) -> list[Path]:
+    """Write projects, assignments, unmet needs and idle resources as CSV (with BOM).
+
+    With ``chinese_headers`` the columns of :data:`CHINESE_HEADERS` get their
+    Chinese names (the names staff read in Excel; ``read_needs`` accepts them back).
+    """
     import matchcore as mc
 
     tables = {"projects.csv": result.projects, "assignments.csv": result.assignments,
               "unmet.csv": result.unmet, "idle.csv": result.idle}
+    if chinese_headers:
+        tables = {name: frame.rename(columns=CHINESE_HEADERS) for name, frame in tables.items()}
     return [mc.write_table(frame, out / name) for name, frame in tables.items()]
 
 
@@ -164,6 +339,34 @@ def summary(result: Any, seconds: float) -> str:
     lines.append(f"solver     {result.solver} ({kind}), solve {result.solution.seconds:.3f} s, "
                  f"total {seconds:.2f} s")
     return "\n".join(lines)
+
+
+def add_reading_options(p: argparse.ArgumentParser, *, sheets: tuple[str, ...] = ("sheet",)
+                        ) -> None:
+    """Declare how the lists are read: their Excel sheets, dates, time zone and encoding."""
+    for name in sheets:
+        which = name.removesuffix("sheet").rstrip("-") or "the list"
+        p.add_argument(f"--{name}", default=None, metavar="SHEET",
+                       help=f"Excel sheet of {which}: a name, or a position from 0 (default: the "
+                            "sheet named like 需求清单 / 资源清单, else the only one)")
+    p.add_argument("--dayfirst", action=argparse.BooleanOptionalAction, default=None,
+                   help="read 05/03/2025 as 5 March (--no-dayfirst: May 3); by default such "
+                        "dates are errors")
+    p.add_argument("--timezone", default="Asia/Shanghai", metavar="TZ",
+                   help="naive times are local times here; aware ones are converted "
+                        "(default Asia/Shanghai)")
+    p.add_argument("--encoding", default=None,
+                   help="encoding of CSV files (default: UTF-8, GB18030 or Big5, detected)")
+
+
+def reading_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``read_needs`` / ``read_resources`` from the command line."""
+    return {"dayfirst": args.dayfirst, "timezone": args.timezone, "encoding": args.encoding}
+
+
+def sheet_arg(value: str | None) -> str | int | None:
+    """A sheet given on the command line: a position when it is digits, else a name."""
+    return int(value) if value is not None and value.isdigit() else value
 
 
 def add_match_options(p: argparse.ArgumentParser, max_distance: float | None = None) -> None:

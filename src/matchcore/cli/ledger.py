@@ -21,6 +21,8 @@ from .common import (
     MATCH_OPTIONS,
     Progress,
     add_match_options,
+    check_output_file,
+    check_output_folder,
     match_from_args,
     options_from_args,
     summary,
@@ -66,6 +68,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     progress = Progress(_quiet(args))
     t = time.perf_counter()
     with _open(args.ledger) as led:
+        options_from_args(args)  # every option checked before any work
         progress("reading", 0.0)
         needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
         result = match_from_args(args, needs, resources, progress)
@@ -135,6 +138,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..errors import InputError
+    from ..ledger.schema import parse_status
     from ..schema import STATUSES
 
     with _open(args.ledger) as led:
@@ -159,12 +163,12 @@ def cmd_status(args: argparse.Namespace) -> int:
                                    "display.width", 160):
                 print(history.to_string(index=False))
             return 0
-        words = {v: k for k, v in STATUSES.items()}
-        status = words.get(args.status.strip(), args.status.strip())
+        status = parse_status(args.status) or args.status.strip()
         before = led.projects().set_index("project_id")["status"].get(args.project_id)
         led.set_status(args.project_id, status, by=args.by, note=args.note)
+        after = led.projects().set_index("project_id")["status"].get(args.project_id)
         if not _quiet(args):
-            print(f"{args.project_id}: {before} -> {status} ({STATUSES[status]})")
+            print(f"{args.project_id}: {before} -> {after} ({STATUSES.get(after, after)})")
     return 0
 
 
@@ -182,11 +186,25 @@ def cmd_export(args: argparse.Namespace) -> int:
             ) from err
     if args.per_community and args.community is not None:
         raise InputError("give --community or --per-community, not both")
+    if args.per_community:
+        check_output_folder(args.out, "OUT")
+    elif not args.out.endswith(("/", os.sep)):
+        check_output_file(args.out, "OUT")
+    if args.maps:
+        check_output_folder(args.maps, "--maps")
     if args.out.endswith(("/", os.sep)) and not args.per_community:
         Path(args.out).mkdir(parents=True, exist_ok=True)  # "out/": a folder, projects.csv
+    for_excel = args.chinese_headers or args.local_time
+    if for_excel and (args.per_community or (args.format or "csv") not in ("csv", "xlsx")):
+        raise InputError(
+            "--chinese-headers and --local-time are for one CSV or Excel file "
+            "(not with --per-community, GeoJSON, JSON or Parquet)"
+        )
     with _open(args.ledger) as led:
         if args.per_community:
             written = led.export_all(args.out, format=args.format or "csv")
+        elif for_excel:
+            written = [_export_for_excel(led, args)]
         else:
             written = [led.export(args.out, community=args.community, format=args.format)]
         maps = list(led.status_maps(args.maps).values()) if args.maps else []
@@ -194,6 +212,42 @@ def cmd_export(args: argparse.Namespace) -> int:
         for path in [*written, *maps]:
             print(f"wrote {path}")
     return 0
+
+
+def _export_for_excel(led: Any, args: argparse.Namespace) -> Path:
+    """The project list as staff open it in Excel: local times, optionally Chinese headers."""
+    import pandas as pd
+
+    from ..errors import InputError
+    from ..io import write_table
+    from .common import CHINESE_HEADERS
+
+    out = Path(args.out)
+    suffix = f".{args.format or 'csv'}"
+    if out.is_dir() or args.out.endswith(("/", os.sep)):
+        out = out / f"projects{suffix}"
+    elif out.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError(f"OUT must end in .csv or .xlsx here; got {str(out)!r}")
+    frame = led.projects(community=args.community)
+    if args.community is not None and not len(frame):
+        known = sorted({str(c) for c in led.projects()["community"].dropna()})
+        raise InputError(f"`community` must be one of the ledger's communities "
+                         f"({', '.join(known) or 'none yet'}); got {args.community!r}")
+    if args.local_time:
+        for col in ("created_at", "updated_at"):
+            if col in frame.columns:
+                stamps = pd.to_datetime(frame[col], utc=True, format="ISO8601")
+                # Local wall-clock time without a zone: what Excel reads as a date and time.
+                frame[col] = stamps.dt.tz_convert(_local_zone()).dt.strftime("%Y-%m-%d %H:%M:%S")
+    if args.chinese_headers:
+        frame = frame.rename(columns=CHINESE_HEADERS)
+    return write_table(frame, out)
+
+
+def _local_zone() -> Any:
+    import datetime
+
+    return datetime.datetime.now().astimezone().tzinfo
 
 
 # ----------------------------------------------------------------------- parser
@@ -290,4 +344,9 @@ def register(subparsers: Any) -> None:
                    help="OUT is a folder: the whole list and one file per community")
     p.add_argument("--maps", metavar="DIR",
                    help="also draw status maps (whole street and per community) in DIR")
+    p.add_argument("--chinese-headers", action="store_true",
+                   help="Chinese column names (项目编号, 社区, 状态, ...), for CSV or Excel")
+    p.add_argument("--local-time", action="store_true",
+                   help="created_at / updated_at in this machine's local time, as Excel reads "
+                        "them (they are stored in UTC)")
     p.set_defaults(func=cmd_export)

@@ -14,13 +14,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import Progress, add_match_options, match_from_args, summary, write_result
+from .common import (
+    Progress,
+    add_match_options,
+    add_reading_options,
+    check_output_folder,
+    match_from_args,
+    non_negative_int,
+    options_from_args,
+    reading_from_args,
+    sheet_arg,
+    summary,
+    write_result,
+)
 from .ledger import register
 
 __all__ = ["build_parser", "main"]
 
 
-def _map(result: Any, path: Path, title: str) -> str:
+def _map(result: Any, path: Path) -> str:
     from ..plot import district_map
     from ..plot.base import save_png
 
@@ -31,7 +43,7 @@ def _map(result: Any, path: Path, title: str) -> str:
         import matplotlib.pyplot as plt
     except ImportError as err:
         return f"map skipped: plotting is not available ({err}); pip install 'matchcore[plot]'"
-    fig: Any = district_map(result, title=title).figure
+    fig: Any = district_map(result).figure
     try:
         save_png(fig, path, 120)
     finally:
@@ -43,36 +55,49 @@ def _map(result: Any, path: Path, title: str) -> str:
 def cmd_demo(args: argparse.Namespace) -> int:
     from matchcore import synthetic
 
+    out = check_output_folder(args.output)
+    if args.max_distance is None:
+        args.max_distance = synthetic.suggested_max_distance("seed_street")
+    options_from_args(args)  # every option checked before any work
     progress = Progress(args.quiet)
     t = time.perf_counter()
     progress("generating", 0.0)
     needs, resources = synthetic.district("seed_street", seed=args.seed)
-    if args.max_distance is None:
-        args.max_distance = synthetic.suggested_max_distance("seed_street")
     result = match_from_args(args, needs, resources, progress)
     seconds = time.perf_counter() - t
-    out = Path(args.output)
     print(f"matchcore demo: the synthetic street 'seed_street' (seed {args.seed}), "
                f"max_distance {args.max_distance:g} m")
     print(summary(result, seconds))
-    written = write_result(result, out)
-    print(_map(result, out / "map.png", "seed_street: needs, resources and matches"))
+    written = write_result(result, out, chinese_headers=args.chinese_headers)
+    print(_map(result, out / "map.png"))
     print(f"wrote {', '.join(p.name for p in written)} to {out.resolve()}")
     return 0
 
 
-def cmd_match(args: argparse.Namespace) -> int:
+def _read_lists(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Both lists, read as the command line says (sheets, dates, the taxonomy's words)."""
     import matchcore as mc
 
+    taxonomy = options_from_args(args).taxonomy
+    kw = reading_from_args(args)
+    needs = mc.read_needs(args.needs, sheet=sheet_arg(args.needs_sheet), taxonomy=taxonomy, **kw)
+    resources = mc.read_resources(args.resources, sheet=sheet_arg(args.resources_sheet),
+                                  taxonomy=taxonomy, **kw)
+    return needs, resources
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    out = check_output_folder(args.output)
+    options_from_args(args)  # every option checked before any work
     progress = Progress(args.quiet)
     t = time.perf_counter()
     progress("reading", 0.0)
-    needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
+    needs, resources = _read_lists(args)
     result = match_from_args(args, needs, resources, progress)
     print(summary(result, time.perf_counter() - t))
-    written = write_result(result, Path(args.output))
+    written = write_result(result, out, chinese_headers=args.chinese_headers)
     if args.map:
-        print(_map(result, Path(args.output) / "map.png", "needs, resources and matches"))
+        print(_map(result, out / "map.png"))
     print(f"wrote {', '.join(p.name for p in written)} to {Path(args.output).resolve()}")
     return 0
 
@@ -81,9 +106,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     import matchcore as mc
     from matchcore import synthetic
 
+    out = check_output_folder(args.output)
     needs, resources = synthetic.district(args.preset, seed=args.seed,
                                           progress=Progress(args.quiet))
-    out = Path(args.output)
     ext = args.format
     paths = [mc.write_table(needs, out / f"needs.{ext}"),
              mc.write_table(resources, out / f"resources.{ext}")]
@@ -105,12 +130,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from matchcore.io import read_table
         from matchcore.schema import canonical_columns
 
-        frame, _ = read_table(args.file)
+        frame, _ = read_table(args.file, sheet=sheet_arg(args.sheet), encoding=args.encoding)
         names = set(canonical_columns(frame.columns).values())
         kind = "resources" if "resource_id" in names and "need_id" not in names else "needs"
     reader = mc.read_needs if kind == "needs" else mc.read_resources
     try:
-        table = reader(args.file)
+        table = reader(args.file, sheet=sheet_arg(args.sheet), **reading_from_args(args))
     except mc.InputError as err:
         failures = err.failures
         if failures is None or len(failures) <= MAX_LISTED_FAILURES:
@@ -128,9 +153,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    import matchcore as mc
 
-    needs, resources = mc.read_needs(args.needs), mc.read_resources(args.resources)
+    needs, resources = _read_lists(args)
     result = match_from_args(args, needs, resources, Progress(True))
     explanation = result.explain(args.need_id)
     print(explanation.text)
@@ -162,7 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Generate 'seed_street', match it, print a summary and "
                                    "write CSVs and a map.")
     p.add_argument("-o", "--output", default="matchcore-demo", help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic street")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="seed of the synthetic street (an integer >= 0)")
+    p.add_argument("--chinese-headers", action="store_true",
+                   help="write the CSV files with Chinese column names (项目编号, 社区, ...)")
     add_match_options(p)
     p.set_defaults(func=cmd_demo)
 
@@ -173,14 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("resources", help="resources list: CSV, Excel, JSON or Parquet")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--map", action="store_true", help="also draw map.png")
+    p.add_argument("--chinese-headers", action="store_true",
+                   help="write the CSV files with Chinese column names (项目编号, 社区, ...)")
     add_match_options(p)
+    add_reading_options(p, sheets=("needs-sheet", "resources-sheet"))
     p.set_defaults(func=cmd_match)
 
     p = sub.add_parser("generate", help="write a synthetic district",
                        description="Write needs and resources of a synthetic preset.")
     p.add_argument("preset", choices=list(PRESETS), help="the preset")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="random seed, an integer >= 0 (default 0)")
     p.add_argument("--format", choices=["csv", "parquet", "json", "xlsx"], default="csv",
                    help="file format (default csv, with BOM)")
     p.set_defaults(func=cmd_generate)
@@ -190,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the list to check")
     p.add_argument("--kind", choices=["auto", "needs", "resources"], default="auto",
                    help="which list it is (default: from its id column)")
+    add_reading_options(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("explain", help="why a need was served the way it was",
@@ -198,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("resources", help="resources list")
     p.add_argument("need_id", metavar="NEED_ID", help="the need to explain")
     add_match_options(p)
+    add_reading_options(p, sheets=("needs-sheet", "resources-sheet"))
     p.set_defaults(func=cmd_explain)
 
     register(sub)

@@ -1,8 +1,11 @@
 """The project list over time (项目清单), kept in one SQLite file.
 
-:mod:`.store` holds :class:`ProjectLedger` (rounds, statuses, rematch),
-:mod:`.export` its exports and status maps, :mod:`.schema` the tables, their
-migrations and the row encoding.
+:mod:`.store` holds :class:`ProjectLedger` (rounds, statuses, rematch);
+:mod:`.plan` plans a rematch from frames (pure), :mod:`.state` reads those
+frames in one snapshot, :mod:`.record` writes rounds and rematches,
+:mod:`.connection` opens a file safely (create, migrate, busy vs corrupt),
+:mod:`.export` makes exports and status maps, :mod:`.schema` holds the tables,
+their migrations, the status words and the row encoding.
 """
 
 from __future__ import annotations

@@ -9,70 +9,66 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from ..checks import check_scalar
 from ..errors import InputError
 
-__all__ = ["LedgerExport"]
+__all__ = ["LedgerExporter", "ProjectsReader", "QueryReader"]
 
 PathLike = str | os.PathLike[str]
 
+#: ``projects(status, community)``: the ledger's project list, filtered.
+ProjectsReader = Callable[[str | None, str | None], pd.DataFrame]
+#: ``query(sql, args)``: the rows of one read-only SELECT.
+QueryReader = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
-class LedgerExport:
-    """Project points, exports and status maps of a ledger (a base of ``ProjectLedger``).
+
+class LedgerExporter:
+    """Project points, exports and status maps of a ledger, from its read API.
+
+    Parameters
+    ----------
+    projects : callable
+        ``projects(status, community)``, the ledger's project list
+        (:meth:`ProjectLedger.projects`).
+    query : callable
+        ``query(sql, args)``, the rows of a read-only SELECT on the ledger.
 
     Examples
     --------
-    >>> import matchcore as mc
-    >>> issubclass(mc.ProjectLedger, LedgerExport)
-    True
+    >>> exporter = LedgerExporter(lambda status, community: pd.DataFrame(),
+    ...                           lambda sql, args: [("东湖社区",), ("西山社区",)])
+    >>> exporter.communities()
+    ['东湖社区', '西山社区']
     """
 
-    _conn: sqlite3.Connection
+    def __init__(self, projects: ProjectsReader, query: QueryReader) -> None:
+        self._projects = projects
+        self._query = query
 
-    if TYPE_CHECKING:  # pragma: no cover - defined by ProjectLedger
-
-        def projects(
-            self, status: str | None = None, community: str | None = None
-        ) -> pd.DataFrame: ...
+    def _check_community(self, community: str) -> None:
+        """An unknown community is an error naming the known ones (not an empty file)."""
+        known = self.communities()
+        if community not in known:
+            raise InputError(
+                f"`community` must be one of the ledger's communities "
+                f"({', '.join(known) or 'none yet'}); got {community!r}"
+            )
 
     def project_points(
         self, status: str | None = None, community: str | None = None
     ) -> pd.DataFrame:
-        """The project list with each project's position (its need's x/y or lat/lon).
-
-        The position comes from the latest round that recorded the project's
-        need. Columns: those of :meth:`projects`, then those of ``x``, ``y``,
-        ``lat``, ``lon`` that the needs lists had (``x``/``y``, all NaN, when
-        no position is known).
-
-        Parameters
-        ----------
-        status, community : str, optional
-            Filters, as in :meth:`projects`.
-
-        Returns
-        -------
-        pandas.DataFrame
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> import matchcore as mc
-        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
-        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-        >>> ledger.project_points()[["project_id", "x", "y"]].values.tolist()[0]
-        ['P-N1', 0.0, 0.0]
-        """
-        projects = self.projects(status=status, community=community)
+        """The project list with each project's position (:meth:`ProjectLedger.project_points`)."""
+        projects = self._projects(status, community)
         # SQLite returns the other columns of the row holding max(round).
-        rows = self._conn.execute(
-            "SELECT need_id, max(round), data FROM needs GROUP BY need_id ORDER BY need_id"
-        ).fetchall()
+        rows = self._query(
+            "SELECT need_id, max(round), data FROM needs GROUP BY need_id ORDER BY need_id", ()
+        )
         pos: dict[str, list[float]] = {c: [] for c in ("x", "y", "lat", "lon")}
         for _, _, data in rows:
             record = json.loads(data)
@@ -94,54 +90,22 @@ class LedgerExport:
         community: str | None = None,
         format: str | None = None,
     ) -> Path:
-        """Write the current project list (with :func:`matchcore.write_table`, or as GeoJSON).
-
-        Parameters
-        ----------
-        path : str or path-like
-            A file, or an existing folder (``projects.<format>`` is written
-            in it, CSV by default).
-        community : str, optional
-            Only this community's projects.
-        format : str, optional
-            ``"csv"`` (UTF-8 with BOM), ``"xlsx"`` (needs openpyxl),
-            ``"json"``, ``"geojson"`` (project points with their status, see
-            :func:`matchcore.geo.to_geojson`) or ``"parquet"``; by default the
-            suffix of ``path`` says which.
-
-        Returns
-        -------
-        pathlib.Path
-            The file written (atomically).
-
-        Raises
-        ------
-        InputError
-            An unknown format or suffix, or a missing optional dependency.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> import matchcore as mc
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> ledger = mc.ProjectLedger(folder / "l.db")
-        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-        >>> ledger.export(folder).name
-        'projects.csv'
-        >>> ledger.export(folder / "东湖.geojson", community="东湖社区").name
-        '东湖.geojson'
-        """
+        """Write the current project list (see :meth:`ProjectLedger.export`)."""
         from ..geo import to_geojson
         from ..io import write_table
 
-        p = Path(path)
+        p = _path(path, "path")
+        if community is not None and not isinstance(community, str):
+            raise InputError(f"`community` must be a str or None; got {community!r}")
         fmt = _export_format(p, format)
+        if community is not None:
+            self._check_community(community)
         if p.is_dir():
             p = p / f"projects{_EXPORT_SUFFIX[fmt]}"
         if fmt == "geojson":
             to_geojson(self.project_points(community=community), p)
             return p
-        frame = self.projects(community=community)
+        frame = self._projects(None, community)
         suffix = _EXPORT_SUFFIX[fmt]
         if p.suffix.lower() == suffix:
             return write_table(frame, p)
@@ -155,90 +119,31 @@ class LedgerExport:
         return p
 
     def export_all(self, folder: PathLike, *, format: str = "csv") -> list[Path]:
-        """Write the whole project list and one file per community.
-
-        Files: ``projects.<format>`` and ``projects-<community>.<format>``
-        (characters that cannot be in a file name become ``_``).
-
-        Parameters
-        ----------
-        folder : str or path-like
-            Created when missing.
-        format : str, default "csv"
-            As in :meth:`export`.
-
-        Returns
-        -------
-        list of pathlib.Path
-            The files written, the whole list first, then by community name.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> import matchcore as mc
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> ledger = mc.ProjectLedger(folder / "l.db")
-        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-        >>> [p.name for p in ledger.export_all(folder / "out")]
-        ['projects.csv', 'projects-东湖社区.csv', 'projects-西山社区.csv']
-        """
+        """The whole list and one file per community (:meth:`ProjectLedger.export_all`)."""
         fmt = _export_format(None, format)
         suffix = _EXPORT_SUFFIX[fmt]
-        out = Path(folder)
+        out = _path(folder, "folder")
         out.mkdir(parents=True, exist_ok=True)
         written = [self.export(out / f"projects{suffix}", format=fmt)]
-        for name in self._communities():
+        for name in self.communities():
             written.append(
                 self.export(out / f"projects-{_file_name(name)}{suffix}", community=name,
                             format=fmt)
             )
         return written
 
-    def _communities(self) -> list[str]:
-        rows = self._conn.execute(
+    def communities(self) -> list[str]:
+        """The communities that have projects, sorted."""
+        rows = self._query(
             "SELECT DISTINCT community FROM projects WHERE community IS NOT NULL"
-            " ORDER BY community"
-        ).fetchall()
+            " ORDER BY community", ()
+        )
         return [str(r[0]) for r in rows]
 
     def status_maps(
         self, folder: PathLike | None = None, *, dpi: int = 120
     ) -> dict[str | None, Any]:
-        """The status map of the whole street and one per community.
-
-        Drawn with :func:`matchcore.plot.status_map` from :meth:`project_points`
-        (needs matplotlib: ``pip install 'matchcore[plot]'``).
-
-        Parameters
-        ----------
-        folder : str or path-like, optional
-            Save the maps there as ``status_map.png`` and
-            ``status_map-<community>.png`` (atomically) and close them.
-        dpi : int, default 120
-            Resolution of the saved images.
-
-        Returns
-        -------
-        dict
-            Keyed by community, ``None`` for the whole street: the Axes when
-            ``folder`` is None, else the paths written.
-
-        Raises
-        ------
-        InputError
-            If matplotlib is not installed.
-
-        Examples
-        --------
-        >>> import matplotlib; matplotlib.use("Agg")
-        >>> import tempfile, pathlib
-        >>> import matchcore as mc
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> ledger = mc.ProjectLedger(folder / "l.db")
-        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-        >>> sorted(p.name for p in ledger.status_maps(folder / "maps").values())
-        ['status_map-东湖社区.png', 'status_map-西山社区.png', 'status_map.png']
-        """
+        """The street's and each community's status map (:meth:`ProjectLedger.status_maps`)."""
         from ..plot.base import save_png
         from ..plot.maps import status_map
 
@@ -249,11 +154,12 @@ class LedgerExport:
                 f"status maps need matplotlib: pip install 'matchcore[plot]' ({err})"
             ) from err
         points = self.project_points()
-        out = None if folder is None else Path(folder)
+        out = None if folder is None else _path(folder, "folder")
+        check_scalar(dpi, "dpi", "int", low=1)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
         maps: dict[str | None, Any] = {}
-        for name in [None, *self._communities()]:
+        for name in [None, *self.communities()]:
             frame = points if name is None else points[points["community"] == name]
             where = "all communities" if name is None else name
             ax: Any = status_map(
@@ -294,6 +200,10 @@ def _export_format(path: Path | None, format: str | None) -> str:
     """The export format: ``format`` if given, else from the suffix (a folder: csv)."""
     fmt: str | None
     if format is not None:
+        if not isinstance(format, str):
+            raise InputError(
+                f"export `format` must be one of {list(_EXPORT_SUFFIX)}; got {format!r}"
+            )
         fmt = {"excel": "xlsx"}.get(format.lower(), format.lower())
         if fmt not in _EXPORT_SUFFIX:
             raise InputError(
@@ -309,6 +219,12 @@ def _export_format(path: Path | None, format: str | None) -> str:
             f"{sorted(_FORMAT_OF_SUFFIX)} or format= one of {list(_EXPORT_SUFFIX)}"
         )
     return fmt
+
+
+def _path(value: Any, name: str) -> Path:
+    if not isinstance(value, (str, os.PathLike)):
+        raise InputError(f"`{name}` must be a str or path-like; got {value!r}")
+    return Path(value)
 
 
 def _file_name(name: str) -> str:

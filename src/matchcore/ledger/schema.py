@@ -23,10 +23,12 @@ __all__ = [
     "MIGRATIONS",
     "N_BACKUPS",
     "SCHEMA_VERSION",
+    "STATUS_WORDS",
     "TRANSITIONS",
     "frame_from_records",
     "json_lines",
     "legacy_options",
+    "parse_status",
     "plain_values",
     "to_records",
     "utc_now",
@@ -45,6 +47,36 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 LIVE_STATUSES = ("not_started", "in_progress")
+
+#: Every word accepted for a status: the English keys and the Chinese words
+#: district staff write (:data:`matchcore.schema.STATUSES` holds the map's words).
+STATUS_WORDS: dict[str, str] = {
+    "not_started": "not_started",
+    "in_progress": "in_progress",
+    "completed": "completed",
+    "cancelled": "cancelled",
+    "尚未开工": "not_started",
+    "未开工": "not_started",
+    "正在实施": "in_progress",
+    "进行中": "in_progress",
+    "实施中": "in_progress",
+    "已经完成": "completed",
+    "已完成": "completed",
+    "已取消": "cancelled",
+}
+
+
+def parse_status(word: object) -> str | None:
+    """The status a word names (English or Chinese, spaces trimmed), or None.
+
+    Examples
+    --------
+    >>> parse_status(" 进行中 "), parse_status("completed"), parse_status("done")
+    ('in_progress', 'completed', None)
+    """
+    if not isinstance(word, str):
+        return None
+    return STATUS_WORDS.get(word.strip())
 
 _SCHEMA_V1 = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",

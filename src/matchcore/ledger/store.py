@@ -4,7 +4,8 @@ A :class:`ProjectLedger` keeps every round's needs, resources, projects and
 assignments in one SQLite file (WAL mode, one ``BEGIN IMMEDIATE`` transaction
 per change), so several processes can update statuses safely and a crash
 leaves the last committed state. Nothing is deleted: changes are appended to
-``status_changes`` and to an audit log.
+``status_changes`` and to an audit log. Planning a rematch is :mod:`.plan`
+(frames only), writing it :mod:`.record`, the exports :mod:`.export`.
 """
 
 from __future__ import annotations
@@ -12,34 +13,38 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..checks import check_scalar
+from ..errors import InputError, LedgerClosed, MatchcoreError
 from ..schema import STATUSES
-from .export import LedgerExport
+from .connection import bump, busy_error, is_locked, open_connection, stamp
+from .export import LedgerExporter
+from .plan import (
+    LedgerState,
+    RematchPlan,
+    RematchPreview,
+    normalize_dropped,
+    plan_rematch,
+    preview_rematch,
+)
+from .record import record_rematch, record_round, write_audit
 from .schema import (
-    APPLICATION_ID,
-    ENCODER,
     LEDGER_PROJECT_COLUMNS,
-    LIVE_STATUSES,
-    MIGRATIONS,
     N_BACKUPS,
-    SCHEMA_VERSION,
+    STATUS_WORDS,
     TRANSITIONS,
-    frame_from_records,
-    json_lines,
     legacy_options,
-    plain_values,
+    parse_status,
     utc_now,
 )
+from .state import latest_rows, read_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..options import MatchOptions
@@ -49,9 +54,14 @@ __all__ = ["ProjectLedger", "RematchReport"]
 
 PathLike = str | os.PathLike[str]
 
+#: Optimistic rematch attempts (plan outside the write lock, check the stamp under
+#: it) before the last attempt plans while holding the lock.
+OPTIMISTIC_TRIES = 2
+
+
 @dataclass(frozen=True)
 class RematchReport:
-    """What :meth:`ProjectLedger.rematch` did.
+    """What :meth:`ProjectLedger.rematch` did (or, with ``dry_run=True``, would do).
 
     Attributes
     ----------
@@ -75,6 +85,16 @@ class RematchReport:
     n_to_backup : int
         Re-assigned projects that got at least one unit from a backup
         recorded for the resource they lost.
+    dry_run : bool
+        True when nothing was written.
+    plan : RematchPlan, optional
+        What was matched against what (:func:`matchcore.ledger.plan.plan_rematch`).
+    preview : RematchPreview, optional
+        The moves, new projects, extensions and cancellations as frames.
+    attempts : int
+        How many times the round was planned: more than 1 when another
+        process wrote between the read and the write (the last attempt, 3,
+        plans holding the write lock).
     """
 
     round: int
@@ -86,9 +106,25 @@ class RematchReport:
     n_affected: int = 0
     n_reassigned: int = 0
     n_to_backup: int = 0
+    dry_run: bool = False
+    plan: RematchPlan | None = None
+    preview: RematchPreview | None = None
+    attempts: int = 1
 
 
-class ProjectLedger(LedgerExport):
+class _StaleState(Exception):
+    """The ledger changed between a rematch's read and its write (internal: re-plan)."""
+
+
+def _text(value: Any, name: str, *, allow_none: bool = True) -> Any:
+    """``value`` when it is a str (or None when allowed); else an InputError naming it."""
+    if isinstance(value, str) or (value is None and allow_none):
+        return value
+    rule = "a str or None" if allow_none else "a str"
+    raise InputError(f"`{name}` must be {rule}; got {value!r} ({type(value).__name__})")
+
+
+class ProjectLedger:
     """A durable project list (项目清单) in one SQLite file.
 
     Parameters
@@ -101,8 +137,20 @@ class ProjectLedger(LedgerExport):
     Raises
     ------
     InputError
-        If ``path`` exists but is not a matchcore ledger (another SQLite
+        If ``path`` is not a str or path-like, ``timeout`` is not a number
+        >= 0, or ``path`` exists but is not a matchcore ledger (another SQLite
         database, a text file, a truncated or corrupt file).
+    LedgerBusy
+        If another process held the file's write lock longer than ``timeout``
+        (while creating or migrating it).
+
+    Notes
+    -----
+    Every failure of a public method is a :class:`~matchcore.MatchcoreError`:
+    :class:`~matchcore.InputError` for a bad argument, :class:`~matchcore.LedgerBusy`
+    when the file stays locked (retry), :class:`~matchcore.LedgerClosed` after
+    :meth:`close`. One ledger object is meant for one thread at a time; several
+    processes (or objects) on one file are safe.
 
     Examples
     --------
@@ -119,122 +167,105 @@ class ProjectLedger(LedgerExport):
     """
 
     def __init__(self, path: PathLike, *, timeout: float = 30.0) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise InputError(
+                f"`path` must be a str or path-like (the ledger file); got {path!r} "
+                f"({type(path).__name__})"
+            )
         self.path = Path(path)
-        self._check_file()
+        self.timeout = check_scalar(timeout, "timeout", "float", low=0, unit="seconds")
+        self._closed = True
+        self._exporter = LedgerExporter(self._projects_of, self._query)
+        self._conn = open_connection(self.path, self.timeout)
+        self._closed = False
+
+    # ------------------------------------------------------------------ access
+    def _error(self, err: sqlite3.Error) -> MatchcoreError:
+        """The matchcore error for an SQLite failure of a public call."""
+        if is_locked(err):
+            return busy_error(self.path, self.timeout, err)
+        if isinstance(err, sqlite3.ProgrammingError) and "closed" in str(err).lower():
+            return self._closed_error()
+        return MatchcoreError(f"ledger {str(self.path)!r}: SQLite failed: {err}")
+
+    def _closed_error(self) -> LedgerClosed:
+        return LedgerClosed(
+            f"ledger {str(self.path)!r} is closed; open it again with "
+            f"mc.ProjectLedger({str(self.path)!r})"
+        )
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise self._closed_error()
+        return self._conn
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement (its own snapshot)."""
+        c = self._connection()
         try:
-            self._conn = sqlite3.connect(
-                str(self.path), timeout=timeout, isolation_level=None, check_same_thread=False
-            )
+            return c.execute(sql, tuple(args)).fetchall()
         except sqlite3.Error as err:
-            raise InputError(f"cannot open ledger {str(self.path)!r}: {err}") from err
+            raise self._error(err) from err
+
+    def _select(
+        self,
+        table: str,
+        columns: Sequence[str],
+        where: Mapping[str, Any] | None = None,
+        *,
+        order: str | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """``SELECT columns FROM table`` with an equality filter per non-None value of
+        ``where``, ordered by ``order``. Names come from this module, never from users."""
+        filters = {k: v for k, v in (where or {}).items() if v is not None}
+        sql = f"SELECT {', '.join(columns)} FROM {table}"
+        if filters:
+            sql += " WHERE " + " AND ".join(f"{k} = ?" for k in filters)
+        if order:
+            sql += f" ORDER BY {order}"
+        return self._query(sql, list(filters.values()))
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every SELECT inside sees the same committed state."""
+        c = self._connection()
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._open()
-        except sqlite3.DatabaseError as err:
-            self._conn.close()
-            raise InputError(
-                f"{str(self.path)!r} is not a readable matchcore ledger "
-                f"(corrupt or truncated SQLite file: {err})"
-            ) from err
-        except InputError:
-            self._conn.close()
-            raise
-
-    # ------------------------------------------------------------------ opening
-    def _check_file(self) -> None:
-        if not self.path.exists():
-            return
-        if not self.path.is_file():
-            raise InputError(f"ledger path {str(self.path)!r} is not a file")
-        size = self.path.stat().st_size
-        if size == 0:
-            return
-        with open(self.path, "rb") as fh:
-            header = fh.read(16)
-        if header != b"SQLite format 3\x00":
-            raise InputError(
-                f"{str(self.path)!r} is not a matchcore ledger: not an SQLite database "
-                f"(first bytes {header[:16]!r})"
-            )
-
-    def _open(self) -> None:
-        c = self._conn
-        app_id = c.execute("PRAGMA application_id").fetchone()[0]
-        n_tables = c.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if app_id != APPLICATION_ID and n_tables:
-            raise InputError(
-                f"{str(self.path)!r} is an SQLite database but not a matchcore ledger "
-                f"(application_id {app_id}, expected {APPLICATION_ID}; "
-                f"{n_tables} foreign table(s))"
-            )
-        check = c.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            raise InputError(f"{str(self.path)!r} is a damaged matchcore ledger: {check}")
-        c.execute("PRAGMA journal_mode = WAL")
-        c.execute("PRAGMA synchronous = FULL")
-        c.execute("PRAGMA foreign_keys = ON")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        with self._write() as c:
-            version = c.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise InputError(
-                    f"ledger {str(self.path)!r} has schema version {version}; this matchcore "
-                    f"reads up to {SCHEMA_VERSION} (upgrade matchcore)"
-                )
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                for sql in MIGRATIONS[step]:
-                    c.execute(sql)
-                c.execute(f"PRAGMA user_version = {step}")
-                c.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(step),)
-                )
-            if version < SCHEMA_VERSION:
-                self._audit(c, "migrate",
-                            detail={"from_version": version, "to_version": SCHEMA_VERSION})
-            if version == 0:
-                c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                c.execute("INSERT OR REPLACE INTO meta VALUES ('application', 'matchcore-ledger')")
-                c.execute("INSERT OR REPLACE INTO meta VALUES ('created_at', ?)", (utc_now(),))
+            c.execute("BEGIN")
+            try:
+                yield c
+            finally:
+                c.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise self._error(err) from err
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One change = one ``BEGIN IMMEDIATE`` transaction (the write lock up front)."""
-        c = self._conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            yield c
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
-        c.execute("COMMIT")
+        """One change = one ``BEGIN IMMEDIATE`` transaction (the write lock up front).
 
-    def _audit(
-        self,
-        c: sqlite3.Connection,
-        action: str,
-        *,
-        project_id: str | None = None,
-        round: int | None = None,
-        by: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        c.execute(
-            "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
-            (
-                utc_now(),
-                action,
-                project_id,
-                round,
-                by,
-                json.dumps(detail or {}, ensure_ascii=False, default=str),
-            ),
-        )
+        Each committed change bumps the ledger's version stamp
+        (:func:`~matchcore.ledger.connection.stamp`).
+        """
+        c = self._connection()
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+                bump(c)
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise self._error(err) from err
+
+    def _audit(self, c: sqlite3.Connection, action: str, **fields: Any) -> None:
+        write_audit(c, action, **fields)
 
     def close(self) -> None:
-        """Close the connection (the file keeps every committed change)."""
-        self._conn.close()
+        """Close the connection (the file keeps every committed change); idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._conn.close()
 
     def __enter__(self) -> ProjectLedger:
         return self
@@ -249,7 +280,7 @@ class ProjectLedger(LedgerExport):
     @property
     def n_rounds(self) -> int:
         """The number of rounds recorded."""
-        return int(self._conn.execute("SELECT count(*) FROM rounds").fetchone()[0])
+        return int(self._query("SELECT count(*) FROM rounds")[0][0])
 
     def add_round(
         self, result: MatchResult, *, by: str | None = None, backups: int = N_BACKUPS
@@ -278,7 +309,11 @@ class ProjectLedger(LedgerExport):
         Raises
         ------
         InputError
-            If one of the result's needs has a project already in progress.
+            If ``result`` is not a MatchResult, ``by`` not a str, ``backups``
+            not an integer >= 0, or one of the result's needs has a project
+            already in progress.
+        LedgerBusy
+            Another process held the write lock longer than ``timeout``.
 
         Examples
         --------
@@ -290,166 +325,18 @@ class ProjectLedger(LedgerExport):
         >>> len(ledger.projects())
         3
         """
+        from ..result import MatchResult
+
+        if not isinstance(result, MatchResult):
+            raise InputError(
+                f"`result` must be a MatchResult (the output of matchcore.match); got "
+                f"{type(result).__name__}"
+            )
+        by = _text(by, "by")
+        backups = check_scalar(backups, "backups", "int", low=0)
         with self._write() as c:
-            rnd, _, _ = self._record(c, result, by=by, rematch=False, backups=backups)
+            rnd, _, _ = record_round(c, result, by=by, rematch=False, backups=backups)
         return rnd
-
-    def _record(
-        self,
-        c: sqlite3.Connection,
-        result: MatchResult,
-        *,
-        by: str | None,
-        rematch: bool,
-        resources: pd.DataFrame | None = None,
-        extend: dict[str, str] | None = None,
-        backups: int = N_BACKUPS,
-    ) -> tuple[int, int, int]:
-        """Store ``result`` as a new round; returns (round, n_changed, n_new).
-
-        ``extend`` maps need ids to in-progress projects that lost units to a
-        dropped resource: their new assignments are added to the project,
-        which keeps its status and its other assignments.
-        """
-        extend = extend or {}
-        if backups is not None and (
-            isinstance(backups, bool) or not isinstance(backups, int) or backups < 0
-        ):
-            raise InputError(f"`backups` must be an integer >= 0; got {backups!r}")
-        rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
-        at = utc_now()
-        options = result.options
-        c.execute("INSERT INTO rounds (round, created_at, options, match_options)"
-                  " VALUES (?,?,?,?)", (rnd, at, options.to_json(), options.to_json()))
-        needs = result.district.needs
-        # rematch stores full capacities: fixed projects are subtracted again each round.
-        resources = result.district.resources if resources is None else resources
-        c.executemany(
-            "INSERT INTO needs VALUES (?,?,?)",
-            zip(repeat(rnd), needs["need_id"].astype(str).tolist(), json_lines(needs)),
-        )
-        c.executemany(
-            "INSERT INTO resources VALUES (?,?,?)",
-            zip(repeat(rnd), resources["resource_id"].astype(str).tolist(),
-                json_lines(resources)),
-        )
-        projects = result.projects
-        # Assignments in project (need id) order, each need's rows as the match listed them.
-        assign = result.assignments
-        assign = assign.iloc[
-            np.argsort(assign["need_id"].astype(str).to_numpy(dtype=object), kind="stable")
-        ]
-        a_need = assign["need_id"].astype(str)
-        # One read of the live projects and their assignments, not one query per need.
-        live: dict[str, tuple[str, str]] = {
-            need: (pid, status) for need, pid, status in c.execute(
-                "SELECT need_id, project_id, status FROM projects WHERE status IN (?, ?)"
-                " ORDER BY round, project_id", LIVE_STATUSES,
-            )
-        }
-        old = pd.DataFrame(
-            c.execute(
-                "SELECT a.project_id, a.resource_id, a.units FROM assignments a JOIN projects p"
-                " USING (project_id) WHERE a.active = 1 AND p.status = 'not_started'"
-            ).fetchall(),
-            columns=["project_id", "resource_id", "units"],
-        ).astype({"project_id": object, "resource_id": object, "units": "int64"})
-        # A not-started project changed when its (resource, units) set differs.
-        keeps = {need: v[0] for need, v in live.items()
-                 if v[1] == "not_started" and need not in extend}
-        new_rows = pd.DataFrame({
-            "project_id": a_need.map(keeps).to_numpy(dtype=object),
-            "resource_id": assign["resource_id"].astype(str).to_numpy(dtype=object),
-            "units": assign["units"].to_numpy(dtype="int64"),
-        })
-        new_rows = new_rows[new_rows["project_id"].notna()]
-        old = old[old["project_id"].isin(set(new_rows["project_id"]))]
-        diff = old.merge(new_rows, how="outer", indicator=True)
-        changed_pids = set(diff.loc[diff["_merge"] != "both", "project_id"])
-        taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
-        n_changed = n_new = 0
-        pids: dict[str, str] = {}
-        audits: list[tuple[Any, ...]] = []
-        updates: list[tuple[Any, ...]] = []
-        creates: list[tuple[Any, ...]] = []
-        ended: list[tuple[str]] = []
-        enc = ENCODER.encode
-        col = {name: plain_values(projects[name]) for name in
-               ("community", "grid", "category", "demand", "assigned", "resources", "score")}
-        for need, comm, grid, cat, demand, assigned, res, score in zip(
-            projects["need_id"].astype(str).tolist(), col["community"], col["grid"],
-            col["category"], col["demand"], col["assigned"], col["resources"], col["score"],
-        ):
-            if need in extend:
-                pid = extend[need]
-                detail = f'{{"in_progress": true, "added": {enc(res)}}}'
-                audits.append((at, "reassign", pid, rnd, by, detail))
-            elif need in live and live[need][1] == "not_started":
-                pid = live[need][0]
-                changed = pid in changed_pids
-                n_changed += changed
-                ended.append((pid,))
-                updates.append(
-                    (rnd, comm, grid, cat, demand, assigned, res, score, at, pid)
-                )
-                detail = f'{{"changed": {"true" if changed else "false"}, "resources": {enc(res)}}}'
-                audits.append((at, "reassign", pid, rnd, by, detail))
-            elif need in live:
-                raise InputError(
-                    f"need {need!r} already has project {live[need][0]!r} in progress; "
-                    "use ProjectLedger.rematch, which keeps it fixed"
-                )
-            else:
-                pid = "P-" + need
-                if pid in taken:
-                    pid = f"{pid}-R{rnd}"
-                taken.add(pid)
-                n_new += 1
-                creates.append(
-                    (pid, rnd, rnd, need, comm, grid, cat, demand, assigned, res, score,
-                     "not_started", at, at)
-                )
-                detail = f'{{"need_id": {enc(need)}, "resources": {enc(res)}}}'
-                audits.append((at, "create", pid, rnd, by, detail))
-            pids[need] = pid
-        c.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?", ended)
-        c.executemany(
-            "UPDATE projects SET updated_round=?, community=?, grid=?, category=?,"
-            " demand=?, assigned=?, resources=?, score=?, updated_at=? WHERE project_id=?",
-            updates,
-        )
-        c.executemany("INSERT INTO projects VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", creates)
-        c.executemany(
-            "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
-            " VALUES (?,?,?,?,?,?)",
-            [(row[0], None, "not_started", by, f"round {rnd}", at) for row in creates],
-        )
-        c.executemany(
-            "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
-            audits,
-        )
-        c.executemany(
-            "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
-            " score, data) VALUES (?,?,?,?,?,?,?)",
-            zip(a_need.map(pids).tolist(), repeat(rnd), a_need.tolist(),
-                assign["resource_id"].astype(str).tolist(), plain_values(assign["units"]),
-                plain_values(assign["score"]), json_lines(assign)),
-        )
-        if backups:
-            b = result.backups(backups)
-            b = b[b["need_id"].astype(str).isin(pids)]
-            b_need = b["need_id"].astype(str)
-            c.executemany(
-                "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
-                zip(repeat(rnd), b_need.map(pids).tolist(), b_need.tolist(),
-                    b["resource_id"].astype(str).tolist(), plain_values(b["rank"]),
-                    b["backup_resource_id"].astype(str).tolist(),
-                    b["score"].astype(float).tolist(), b["distance"].astype(float).tolist(),
-                    plain_values(b["spare_units"])),
-            )
-        self._audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
-                    detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed})
-        return rnd, n_changed, n_new
 
     # ------------------------------------------------------------------ state
     def projects(self, status: str | None = None, community: str | None = None) -> pd.DataFrame:
@@ -458,7 +345,7 @@ class ProjectLedger(LedgerExport):
         Parameters
         ----------
         status : str, optional
-            One of :data:`matchcore.schema.STATUSES`.
+            One of :data:`matchcore.schema.STATUSES` (or its Chinese word).
         community : str, optional
             Only this community's projects.
 
@@ -478,17 +365,17 @@ class ProjectLedger(LedgerExport):
         >>> ledger.projects(community="西山社区")["project_id"].tolist()
         ['P-N3']
         """
-        if status is not None and status not in STATUSES:
-            raise InputError(f"`status` must be one of {list(STATUSES)}; got {status!r}")
-        sql = f"SELECT {', '.join(LEDGER_PROJECT_COLUMNS)} FROM projects WHERE 1=1"
-        args: list[Any] = []
         if status is not None:
-            sql += " AND status = ?"
-            args.append(status)
-        if community is not None:
-            sql += " AND community = ?"
-            args.append(community)
-        rows = self._conn.execute(sql + " ORDER BY project_id", args).fetchall()
+            word = status
+            status = parse_status(word)
+            if status is None:
+                raise InputError(
+                    f"`status` must be one of {list(STATUSES)} (or its Chinese word); "
+                    f"got {word!r}"
+                )
+        rows = self._select("projects", LEDGER_PROJECT_COLUMNS,
+                            {"status": status, "community": _text(community, "community")},
+                            order="project_id")
         frame = pd.DataFrame(rows, columns=LEDGER_PROJECT_COLUMNS)
         for col in ("demand", "assigned", "round", "updated_round"):
             frame[col] = frame[col].astype("int64")
@@ -508,12 +395,9 @@ class ProjectLedger(LedgerExport):
         [['R1', 2]]
         """
         cols = ["project_id", "round", "need_id", "resource_id", "units", "score"]
-        sql = f"SELECT {', '.join(cols)} FROM assignments WHERE active = 1"
-        args: tuple[Any, ...] = ()
-        if project_id is not None:
-            sql += " AND project_id = ?"
-            args = (project_id,)
-        rows = self._conn.execute(sql + " ORDER BY project_id, resource_id", args).fetchall()
+        rows = self._select("assignments", cols,
+                            {"active": 1, "project_id": _text(project_id, "project_id")},
+                            order="project_id, resource_id")
         frame = pd.DataFrame(rows, columns=cols)
         frame["units"] = frame["units"].astype("int64")
         return frame
@@ -531,7 +415,9 @@ class ProjectLedger(LedgerExport):
         project_id : str
             The project.
         status : str
-            The new status (a key of :data:`matchcore.schema.STATUSES`).
+            The new status: a key of :data:`matchcore.schema.STATUSES` or a
+            Chinese word for it (尚未开工 / 未开工, 正在实施 / 进行中 / 实施中,
+            已经完成 / 已完成, 已取消; :data:`matchcore.ledger.schema.STATUS_WORDS`).
         by : str, optional
             Who made the change.
         note : str, optional
@@ -542,6 +428,11 @@ class ProjectLedger(LedgerExport):
         InputError
             Unknown project or status, or a move that is not allowed; the
             message names the project, its current and the requested status.
+            ``by`` or ``note`` that is not a str.
+        LedgerBusy
+            Another process held the write lock longer than ``timeout``.
+        LedgerClosed
+            The ledger was closed.
 
         Examples
         --------
@@ -549,6 +440,7 @@ class ProjectLedger(LedgerExport):
         >>> import matchcore as mc
         >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
         >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.set_status("P-N1", "进行中", by="王芳")
         >>> ledger.set_status("P-N2", "cancelled", note="resident moved")
         >>> try:
         ...     ledger.set_status("P-N2", "in_progress")
@@ -556,39 +448,37 @@ class ProjectLedger(LedgerExport):
         ...     print(err)
         cannot move project 'P-N2' from 'cancelled' to 'in_progress'; ...
         """
+        pid = _text(project_id, "project_id", allow_none=False)
+        target = parse_status(status)
+        by, note = _text(by, "by"), _text(note, "note")
         with self._write() as c:
-            row = c.execute(
-                "SELECT status FROM projects WHERE project_id = ?", (project_id,)
-            ).fetchone()
+            row = c.execute("SELECT status FROM projects WHERE project_id = ?", (pid,)).fetchone()
             if row is None:
-                raise InputError(
-                    f"unknown project {project_id!r} (requested status {status!r})"
-                )
+                raise InputError(f"unknown project {pid!r} (requested status {status!r})")
             current = row[0]
-            if status not in STATUSES:
+            if target is None:
                 raise InputError(
-                    f"unknown status {status!r} for project {project_id!r} (current status "
-                    f"{current!r}); expected one of {list(STATUSES)}"
+                    f"unknown status {status!r} for project {pid!r} (current status "
+                    f"{current!r}); expected one of {list(STATUSES)} or "
+                    f"{[w for w in STATUS_WORDS if w not in STATUSES]}"
                 )
             allowed = TRANSITIONS[current]
-            if status not in allowed:
+            if target not in allowed:
                 listed = ", ".join(repr(s) for s in sorted(allowed)) or "none (final)"
                 raise InputError(
-                    f"cannot move project {project_id!r} from {current!r} to {status!r}; "
+                    f"cannot move project {pid!r} from {current!r} to {target!r}; "
                     f"allowed from {current!r}: {listed}"
                 )
             at = utc_now()
-            c.execute(
-                "UPDATE projects SET status = ?, updated_at = ? WHERE project_id = ?",
-                (status, at, project_id),
-            )
+            c.execute("UPDATE projects SET status = ?, updated_at = ? WHERE project_id = ?",
+                      (target, at, pid))
             c.execute(
                 "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
                 " VALUES (?,?,?,?,?,?)",
-                (project_id, current, status, by, note, at),
+                (pid, current, target, by, note, at),
             )
-            self._audit(c, "set_status", project_id=project_id, by=by,
-                        detail={"from": current, "to": status, "note": note})
+            write_audit(c, "set_status", project_id=pid, by=by,
+                        detail={"from": current, "to": target, "note": note})
 
     def history(self, project_id: str | None = None) -> pd.DataFrame:
         """Status changes in the order they happened.
@@ -615,13 +505,9 @@ class ProjectLedger(LedgerExport):
         ['not_started', 'in_progress']
         """
         cols = ["id", "project_id", "from_status", "to_status", "by", "note", "at"]
-        sql = f"SELECT {', '.join(cols)} FROM status_changes"
-        args: tuple[Any, ...] = ()
-        if project_id is not None:
-            sql += " WHERE project_id = ?"
-            args = (project_id,)
-        return pd.DataFrame(self._conn.execute(sql + " ORDER BY id", args).fetchall(),
-                            columns=cols)
+        rows = self._select("status_changes", cols,
+                            {"project_id": _text(project_id, "project_id")}, order="id")
+        return pd.DataFrame(rows, columns=cols)
 
     def audit(self, project_id: str | None = None) -> pd.DataFrame:
         """The append-only audit log: every change, in order.
@@ -635,13 +521,9 @@ class ProjectLedger(LedgerExport):
         ['migrate']
         """
         cols = ["id", "at", "action", "project_id", "round", "by", "detail"]
-        sql = f"SELECT {', '.join(cols)} FROM audit"
-        args: tuple[Any, ...] = ()
-        if project_id is not None:
-            sql += " WHERE project_id = ?"
-            args = (project_id,)
-        return pd.DataFrame(self._conn.execute(sql + " ORDER BY id", args).fetchall(),
-                            columns=cols)
+        rows = self._select("audit", cols, {"project_id": _text(project_id, "project_id")},
+                            order="id")
+        return pd.DataFrame(rows, columns=cols)
 
     def rounds(self) -> pd.DataFrame:
         """The rounds recorded: number, time (UTC, ISO 8601) and match options.
@@ -663,9 +545,7 @@ class ProjectLedger(LedgerExport):
         >>> ledger.rounds()["options"].iat[0]["max_distance"]
         2000.0
         """
-        rows = self._conn.execute(
-            "SELECT round, created_at, options FROM rounds ORDER BY round"
-        ).fetchall()
+        rows = self._select("rounds", ["round", "created_at", "options"], order="round")
         return pd.DataFrame(
             [(int(r), at, json.loads(opts)) for r, at, opts in rows],
             columns=["round", "created_at", "options"],
@@ -698,30 +578,176 @@ class ProjectLedger(LedgerExport):
         from ..options import MatchOptions
 
         if round is None:
-            row = self._conn.execute(
+            rows = self._query(
                 "SELECT round, options, match_options FROM rounds ORDER BY round DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
+            )
+            if not rows:
                 raise InputError("the ledger has no round yet; call add_round first")
         else:
-            row = self._conn.execute(
-                "SELECT round, options, match_options FROM rounds WHERE round = ?", (round,)
-            ).fetchone()
-            if row is None:
+            number = check_scalar(round, "round", "int", low=1)
+            rows = self._select("rounds", ["round", "options", "match_options"],
+                                {"round": number})
+            if not rows:
                 raise InputError(f"no round {round!r} in ledger {str(self.path)!r}")
-        number, legacy, text = row
+        number, legacy, text = rows[0]
         if text is not None:
             return MatchOptions.from_json(text)
         return MatchOptions.from_dict(legacy_options(json.loads(legacy), int(number)))
 
+    # ------------------------------------------------------------------ exports
+    def _projects_of(self, status: str | None, community: str | None) -> pd.DataFrame:
+        return self.projects(status=status, community=community)
+
+    def project_points(
+        self, status: str | None = None, community: str | None = None
+    ) -> pd.DataFrame:
+        """The project list with each project's position (its need's x/y or lat/lon).
+
+        The position comes from the latest round that recorded the project's
+        need. Columns: those of :meth:`projects`, then those of ``x``, ``y``,
+        ``lat``, ``lon`` that the needs lists had (``x``/``y``, all NaN, when
+        no position is known).
+
+        Parameters
+        ----------
+        status, community : str, optional
+            Filters, as in :meth:`projects`.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.project_points()[["project_id", "x", "y"]].values.tolist()[0]
+        ['P-N1', 0.0, 0.0]
+        """
+        return self._exporter.project_points(status, community)
+
+    def export(
+        self,
+        path: PathLike,
+        *,
+        community: str | None = None,
+        format: str | None = None,
+    ) -> Path:
+        """Write the current project list (with :func:`matchcore.write_table`, or as GeoJSON).
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file, or an existing folder (``projects.<format>`` is written
+            in it, CSV by default).
+        community : str, optional
+            Only this community's projects.
+        format : str, optional
+            ``"csv"`` (UTF-8 with BOM), ``"xlsx"`` (needs openpyxl),
+            ``"json"``, ``"geojson"`` (project points with their status, see
+            :func:`matchcore.geo.to_geojson`) or ``"parquet"``; by default the
+            suffix of ``path`` says which.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written (atomically).
+
+        Raises
+        ------
+        InputError
+            An unknown format or suffix, or a missing optional dependency.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.export(folder).name
+        'projects.csv'
+        >>> ledger.export(folder / "东湖.geojson", community="东湖社区").name
+        '东湖.geojson'
+        """
+        return self._exporter.export(path, community=community, format=format)
+
+    def export_all(self, folder: PathLike, *, format: str = "csv") -> list[Path]:
+        """Write the whole project list and one file per community.
+
+        Files: ``projects.<format>`` and ``projects-<community>.<format>``
+        (characters that cannot be in a file name become ``_``).
+
+        Parameters
+        ----------
+        folder : str or path-like
+            Created when missing.
+        format : str, default "csv"
+            As in :meth:`export`.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written, the whole list first, then by community name.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> [p.name for p in ledger.export_all(folder / "out")]
+        ['projects.csv', 'projects-东湖社区.csv', 'projects-西山社区.csv']
+        """
+        return self._exporter.export_all(folder, format=format)
+
+    def status_maps(
+        self, folder: PathLike | None = None, *, dpi: int = 120
+    ) -> dict[str | None, Any]:
+        """The status map of the whole street and one per community.
+
+        Drawn with :func:`matchcore.plot.status_map` from :meth:`project_points`
+        (needs matplotlib: ``pip install 'matchcore[plot]'``).
+
+        Parameters
+        ----------
+        folder : str or path-like, optional
+            Save the maps there as ``status_map.png`` and
+            ``status_map-<community>.png`` (atomically) and close them.
+        dpi : int, default 120
+            Resolution of the saved images.
+
+        Returns
+        -------
+        dict
+            Keyed by community, ``None`` for the whole street: the Axes when
+            ``folder`` is None, else the paths written.
+
+        Raises
+        ------
+        InputError
+            If matplotlib is not installed.
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> sorted(p.name for p in ledger.status_maps(folder / "maps").values())
+        ['status_map-东湖社区.png', 'status_map-西山社区.png', 'status_map.png']
+        """
+        return self._exporter.status_maps(folder, dpi=dpi)
+
     # ------------------------------------------------------------------ rematch
     def _latest(self, table: str, key: str) -> pd.DataFrame:
-        rows = self._conn.execute(
-            f"SELECT data FROM {table} WHERE round = (SELECT max(round) FROM rounds)"
-            f" ORDER BY {key}"
-        ).fetchall()
-        # One parse of a joined array, not one per row.
-        return pd.DataFrame(json.loads("[" + ",".join(r[0] for r in rows) + "]"))
+        with self._snapshot() as c:
+            return latest_rows(c, table, key)
 
     def rematch(
         self,
@@ -733,6 +759,9 @@ class ProjectLedger(LedgerExport):
         stickiness: float = 0.1,
         dropped_resources: Iterable[str] | None = None,
         backups: int = N_BACKUPS,
+        dry_run: bool = False,
+        pins: pd.DataFrame | None = None,
+        forbid: pd.DataFrame | None = None,
         **overrides: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
@@ -776,6 +805,13 @@ class ProjectLedger(LedgerExport):
             Ids of resources that dropped out.
         backups : int, default 3
             Backups recorded per assignment of the new round.
+        dry_run : bool, default False
+            Plan and match, but write nothing: the report's ``plan`` and
+            ``preview`` (moves, new projects, extensions, cancellations as
+            frames) say what the round would do; the file is left untouched.
+        pins, forbid : DataFrame, optional
+            Staff pins (need_id, resource_id, units) and forbidden pairs
+            (need_id, resource_id) of this round, as for :func:`matchcore.match`.
         **overrides
             Single options (``max_distance``, ``weights``, ``scope``, ...; see
             :class:`~matchcore.MatchOptions`) that replace those of ``options``.
@@ -783,13 +819,27 @@ class ProjectLedger(LedgerExport):
         Returns
         -------
         RematchReport
+            With its :class:`~matchcore.ledger.plan.RematchPlan` and
+            :class:`~matchcore.ledger.plan.RematchPreview`.
 
         Raises
         ------
         InputError
             No round recorded yet; a dropped resource that the last round did
             not list, that already left, or that is also in ``new_resources``;
-            an unknown option, or ``incumbent`` (rematch sets it).
+            an unknown option, or ``incumbent`` (rematch sets it); a new need
+            whose project is in progress; ``by`` that is not a str.
+        LedgerBusy
+            Another process held the write lock longer than ``timeout``.
+
+        Notes
+        -----
+        Safe with other writers: the state is read in one snapshot, planned
+        (:func:`~matchcore.ledger.plan.plan_rematch`) and matched outside the
+        write lock; under the lock the ledger's version stamp is checked, and
+        if another process wrote meanwhile the round is planned again from
+        the new state (the last attempt plans while holding the lock). A
+        round that would give a resource more than its capacity is refused.
 
         Examples
         --------
@@ -801,6 +851,11 @@ class ProjectLedger(LedgerExport):
         >>> report = ledger.rematch()
         >>> report.round, report.n_changed, report.result.options.max_distance
         (2, 0, 2000.0)
+        >>> ledger.rematch(dropped_resources=["R1"], dry_run=True).preview.extensions
+          project_id need_id resources
+        0       P-N1      N1        R4
+        >>> ledger.n_rounds
+        2
         >>> report = ledger.rematch(dropped_resources=["R1"])
         >>> report.n_affected, report.n_reassigned, report.n_to_backup
         (1, 0, 0)
@@ -816,238 +871,62 @@ class ProjectLedger(LedgerExport):
                 "rematch sets `incumbent` itself (the not-started projects' assignments); "
                 "do not pass it"
             )
-        opts = MatchOptions.from_arguments(
-            self.round_options() if options is None else options, **overrides
-        ).replace(stickiness=stickiness)
-        c = self._conn
-        needs = self._latest("needs", "need_id")
-        resources = self._latest("resources", "resource_id")
+        by = _text(by, "by")
+        backups = check_scalar(backups, "backups", "int", low=0)
+        if not isinstance(dry_run, bool):
+            raise InputError(f"`dry_run` must be True or False; got {dry_run!r}")
+        def options_now() -> MatchOptions:
+            # Inside planned(), this reads in the caller's transaction on this connection.
+            return MatchOptions.from_arguments(
+                self.round_options() if options is None else options, **overrides
+            ).replace(stickiness=stickiness)
+
+        options_now()  # bad options fail before any transaction
         new_n = read_needs(new_needs) if new_needs is not None else None
         new_r = read_resources(new_resources) if new_resources is not None else None
-        returned = set() if new_r is None else set(new_r["resource_id"].astype(str))
-        gone = {
-            r[0]: r[1] for r in c.execute(
-                "SELECT resource_id, round FROM dropped_resources WHERE returned_round IS NULL"
-            )
-        }
-        drop = self._check_dropped(dropped_resources, resources, gone, returned)
-        if new_n is not None:
-            needs = pd.concat(
-                [needs[~needs["need_id"].astype(str).isin(new_n["need_id"].astype(str))],
-                 frame_from_records(new_n)], ignore_index=True)
-        if new_r is not None:
-            resources = pd.concat(
-                [resources[~resources["resource_id"].astype(str).isin(returned)],
-                 frame_from_records(new_r)], ignore_index=True)
-        settled = {
-            r[0] for r in c.execute(
-                "SELECT need_id FROM projects p WHERE round = (SELECT max(round) FROM projects q"
-                " WHERE q.need_id = p.need_id) AND status IN ('in_progress', 'completed',"
-                " 'cancelled')"
-            )
-        }
-        if new_n is not None:
-            # A need given again is a new request, even if its old project is settled.
-            settled -= set(new_n["need_id"].astype(str))
-        needs = needs[~needs["need_id"].astype(str).isin(settled)]
+        drop = normalize_dropped(dropped_resources)
 
-        live = self._live_assignments()
-        lost = live[live["resource_id"].isin(drop)]
-        affected = sorted(set(lost["project_id"]))
-        # In-progress projects that lost units come back asking for those units only.
-        lost_ip = lost[lost["status"] == "in_progress"]
-        if new_n is not None:
-            lost_ip = lost_ip[~lost_ip["need_id"].isin(set(new_n["need_id"].astype(str)))]
-        extend = dict(zip(lost_ip["need_id"], lost_ip["project_id"]))
-        if extend:
-            units_lost = lost_ip.groupby("need_id")["units"].sum()
-            back = self._need_rows(sorted(extend)).assign(
-                demand=lambda f: f["need_id"].map(units_lost).astype("int64")
-            )
-            needs = pd.concat([needs, back], ignore_index=True)
-        sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)]
-        preferred = self._backups_of(lost)
-        incumbent = (
-            pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True)
-            .drop_duplicates()
-            .sort_values(["need_id", "resource_id"])
-            .reset_index(drop=True)
-        )
+        def planned(c: sqlite3.Connection) -> tuple[LedgerState, RematchPlan, MatchOptions]:
+            state = read_state(c, drop)
+            return state, plan_rematch(state, new_n, new_r, drop), options_now()
 
-        used = dict(c.execute(
-            "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
-            " USING (project_id) WHERE a.active = 1 AND p.status IN ('in_progress', 'completed')"
-            " GROUP BY a.resource_id"
-        ).fetchall())
-        full = resources.reset_index(drop=True)
-        taken_units = full["resource_id"].astype(str).map(used).fillna(0).astype("int64")
-        resources = full.assign(
-            capacity=full["capacity"].astype("int64").to_numpy() - taken_units.to_numpy()
-        )
-        out = set(gone) - returned | set(drop)
-        resources = resources[
-            (resources["capacity"] > 0) & ~resources["resource_id"].astype(str).isin(out)
-        ].reset_index(drop=True)
-        result = match(needs.reset_index(drop=True), resources, opts, incumbent=incumbent)
-        before = live.groupby("project_id")["units"].sum()
+        def matched(plan: RematchPlan, opts: MatchOptions) -> MatchResult:
+            return match(plan.needs, plan.resources, opts, incumbent=plan.incumbent,
+                         pins=pins, forbid=forbid)
+
+        def recorded(c: sqlite3.Connection, plan: RematchPlan, result: MatchResult,
+                     attempts: int) -> RematchReport:
+            preview = preview_rematch(plan, result)
+            rnd, n_changed, n_new, n_cancelled = record_rematch(
+                c, plan, result, preview, by=by, backups=backups
+            )
+            return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
+                                 len(plan.affected), preview.n_reassigned,
+                                 preview.n_to_backup, plan=plan, preview=preview,
+                                 attempts=attempts)
+
+        if dry_run:
+            with self._snapshot() as r:
+                _, plan, opts = planned(r)
+            result = matched(plan, opts)
+            preview = preview_rematch(plan, result)
+            return RematchReport(plan.round, result, len(preview.moves),
+                                 len(preview.new_projects), len(preview.cancellations),
+                                 plan.dropped, len(plan.affected), preview.n_reassigned,
+                                 preview.n_to_backup, dry_run=True, plan=plan,
+                                 preview=preview)
+        for attempt in range(1, OPTIMISTIC_TRIES + 1):
+            with self._snapshot() as r:
+                state, plan, opts = planned(r)
+            result = matched(plan, opts)  # outside any transaction
+            try:
+                with self._write() as w:
+                    if stamp(w) != state.stamp:
+                        raise _StaleState
+                    return recorded(w, plan, result, attempt)
+            except _StaleState:
+                continue  # another process wrote meanwhile: plan again from its state
+        # Still racing: plan, match and write under the write lock.
         with self._write() as w:
-            rnd, n_changed, n_new = self._record(
-                w, result, by=by, rematch=True, resources=full, extend=extend, backups=backups
-            )
-            at = utc_now()
-            for rid in sorted(returned & set(gone)):
-                w.execute("UPDATE dropped_resources SET returned_round = ? WHERE resource_id = ?"
-                          " AND returned_round IS NULL", (rnd, rid))
-                self._audit(w, "resource_returned", round=rnd, by=by,
-                            detail={"resource_id": rid, "dropped_in_round": gone[rid]})
-            for rid in drop:
-                mine = lost[lost["resource_id"] == rid]
-                w.execute(
-                    "INSERT INTO dropped_resources (resource_id, round, at, by, n_projects)"
-                    " VALUES (?,?,?,?,?)", (rid, rnd, at, by, len(mine)),
-                )
-                self._audit(w, "resource_dropped", round=rnd, by=by,
-                            detail={"resource_id": rid,
-                                    "projects": sorted(set(mine["project_id"]))})
-            for pid, rid, units in zip(lost["project_id"], lost["resource_id"], lost["units"]):
-                w.execute("UPDATE assignments SET active = 0 WHERE project_id = ?"
-                          " AND resource_id = ? AND active = 1", (pid, rid))
-                self._audit(w, "assignment_ended", project_id=pid, round=rnd, by=by,
-                            detail={"resource_id": rid, "units": int(units),
-                                    "why": "resource dropped out"})
-            for pid in sorted(set(extend.values())):
-                self._refresh_project(w, pid, rnd, at)
-            matched = set(result.projects["need_id"].astype(str))
-            cancelled = [
-                pid for pid, need in w.execute(
-                    "SELECT project_id, need_id FROM projects WHERE status = 'not_started'"
-                ).fetchall() if need not in matched
-            ]
-            w.executemany("UPDATE projects SET status='cancelled', updated_at=?,"
-                          " updated_round=? WHERE project_id=?",
-                          [(at, rnd, pid) for pid in cancelled])
-            w.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?",
-                          [(pid,) for pid in cancelled])
-            w.executemany(
-                "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
-                " VALUES (?,?,?,?,?,?)",
-                [(pid, "not_started", "cancelled", by, f"rematch round {rnd}: no units", at)
-                 for pid in cancelled],
-            )
-            detail = ENCODER.encode(
-                {"from": "not_started", "to": "cancelled", "note": "rematch: no units"}
-            )
-            w.executemany(
-                "INSERT INTO audit (at, action, project_id, round, by, detail)"
-                " VALUES (?,?,?,?,?,?)",
-                [(at, "set_status", pid, rnd, by, detail) for pid in cancelled],
-            )
-            n_reassigned, n_to_backup = self._replaced(w, affected, before, rnd, preferred)
-            if drop:
-                self._audit(w, "rematch_dropped", round=rnd, by=by,
-                            detail={"dropped_resources": drop, "n_affected": len(affected),
-                                    "n_reassigned": n_reassigned, "n_to_backup": n_to_backup})
-        return RematchReport(rnd, result, n_changed, n_new, len(cancelled), tuple(drop),
-                             len(affected), n_reassigned, n_to_backup)
-
-    def _check_dropped(
-        self,
-        dropped: Iterable[str] | None,
-        resources: pd.DataFrame,
-        gone: dict[str, int],
-        returned: set[str],
-    ) -> list[str]:
-        """Sorted distinct ids of ``dropped``, each a resource of the last round still here."""
-        if dropped is None:
-            return []
-        if isinstance(dropped, str):
-            dropped = [dropped]
-        try:
-            ids = sorted({str(v).strip() for v in dropped})
-        except TypeError as err:
-            raise InputError(
-                f"`dropped_resources` must be an iterable of resource ids; got {dropped!r}"
-            ) from err
-        known = set(resources["resource_id"].astype(str)) if len(resources) else set()
-        problems = [f"{r!r} is not a resource of the last round" for r in ids if r not in known]
-        problems += [f"{r!r} already dropped out in round {gone[r]}" for r in ids
-                     if r in gone and r not in returned]
-        problems += [f"{r!r} is also listed in new_resources" for r in ids if r in returned]
-        if problems:
-            raise InputError(
-                "`dropped_resources` must name resources of the last round that are still "
-                "available; got: " + "; ".join(problems)
-            )
-        return ids
-
-    def _live_assignments(self) -> pd.DataFrame:
-        """Active assignments of not-started and in-progress projects, with the status."""
-        cols = ["project_id", "need_id", "resource_id", "units", "round", "status"]
-        rows = self._conn.execute(
-            "SELECT a.project_id, a.need_id, a.resource_id, a.units, a.round, p.status"
-            " FROM assignments a JOIN projects p USING (project_id)"
-            " WHERE a.active = 1 AND p.status IN (?, ?) ORDER BY a.project_id, a.resource_id",
-            LIVE_STATUSES,
-        ).fetchall()
-        frame = pd.DataFrame(rows, columns=cols)
-        frame["units"] = frame["units"].astype("int64")
-        return frame
-
-    def _need_rows(self, need_ids: list[str]) -> pd.DataFrame:
-        """Each need's row as last recorded (whatever the round)."""
-        records = []
-        for need in need_ids:
-            row = self._conn.execute(
-                "SELECT data FROM needs WHERE need_id = ? ORDER BY round DESC LIMIT 1", (need,)
-            ).fetchone()
-            records.append(json.loads(row[0]))
-        return pd.DataFrame(records)
-
-    def _backups_of(self, lost: pd.DataFrame) -> pd.DataFrame:
-        """(need_id, backup resource_id) recorded for the lost assignments."""
-        pairs: list[tuple[str, str]] = []
-        for pid, rid, rnd in zip(lost["project_id"], lost["resource_id"], lost["round"]):
-            pairs += self._conn.execute(
-                "SELECT need_id, backup_resource_id FROM backups WHERE round = ?"
-                " AND project_id = ? AND resource_id = ? ORDER BY rank",
-                (int(rnd), pid, rid),
-            ).fetchall()
-        return pd.DataFrame(pairs, columns=["need_id", "resource_id"])
-
-    def _refresh_project(self, c: sqlite3.Connection, pid: str, rnd: int, at: str) -> None:
-        """Recompute an in-progress project's assigned, resources and score from its
-        active assignments."""
-        rows = c.execute(
-            "SELECT resource_id, units, score FROM assignments WHERE project_id = ?"
-            " AND active = 1 ORDER BY units DESC, resource_id", (pid,),
-        ).fetchall()
-        c.execute(
-            "UPDATE projects SET updated_round=?, assigned=?, resources=?, score=?, updated_at=?"
-            " WHERE project_id=?",
-            (rnd, sum(int(u) for _, u, _ in rows), ";".join(r for r, _, _ in rows),
-             sum(float(s or 0.0) * int(u) for _, u, s in rows), at, pid),
-        )
-        self._audit(c, "reassign", project_id=pid, round=rnd,
-                    detail={"in_progress": True, "resources": [r for r, _, _ in rows]})
-
-    def _replaced(
-        self,
-        c: sqlite3.Connection,
-        affected: list[str],
-        before: pd.Series,
-        rnd: int,
-        preferred: pd.DataFrame,
-    ) -> tuple[int, int]:
-        """How many affected projects got all their units back, and how many of those
-        got a unit from a recorded backup."""
-        backup_pairs = set(zip(preferred["need_id"], preferred["resource_id"]))
-        n_back = n_backup = 0
-        for pid in affected:
-            rows = c.execute(
-                "SELECT need_id, resource_id, units, round FROM assignments"
-                " WHERE project_id = ? AND active = 1", (pid,),
-            ).fetchall()
-            if sum(int(u) for _, _, u, _ in rows) >= int(before.get(pid, 0)):
-                n_back += 1
-                n_backup += any(r == rnd and (n, res) in backup_pairs for n, res, _, r in rows)
-        return n_back, n_backup
+            _, plan, opts = planned(w)
+            return recorded(w, plan, matched(plan, opts), OPTIMISTIC_TRIES + 1)

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from ..checks import check_choice, check_scalar
 from ..errors import InputError
@@ -26,6 +25,7 @@ from .taxonomy import Taxonomy
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
+    from scipy.spatial import cKDTree
 
 __all__ = [
     "SCOPES",
@@ -174,6 +174,8 @@ def _pairs_within(
         ia, ib = grid_a.ravel(), grid_b.ravel()
         dist = np.hypot(*(a_xy[ia] - b_xy[ib]).T)
         return ia.astype(np.int64), ib.astype(np.int64), dist
+    from scipy.spatial import cKDTree  # lazily: scipy.spatial is a third of `import matchcore`
+
     ta, tb = trees if trees is not None else (lambda: cKDTree(a_xy), lambda: cKDTree(b_xy))
     pairs = ta().sparse_distance_matrix(tb(), radius, output_type="ndarray")
     return pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"]
@@ -231,7 +233,8 @@ def build_candidates(
         raise InputError(
             f"`taxonomy` must be a matchcore.Taxonomy or None; got {type(taxonomy).__name__}"
         )
-    district = to_district(validate_needs(needs), validate_resources(resources))
+    district = to_district(validate_needs(needs, taxonomy=taxonomy),
+                           validate_resources(resources, taxonomy=taxonomy))
     return candidates_of(district, taxonomy=taxonomy, max_distance=reach, scope=scope)
 
 
@@ -264,6 +267,8 @@ def candidates_of(
 
     def tree(side: int, c: int, xy: np.ndarray) -> Callable[[], cKDTree]:
         def get() -> cKDTree:
+            from scipy.spatial import cKDTree
+
             if (side, c) not in cache:
                 cache[side, c] = cKDTree(xy)
             return cache[side, c]
@@ -354,8 +359,7 @@ def keep_best(
 
     Returns the pruned graph and the indices of the kept edges.
     """
-    if k <= 0:
-        raise InputError(f"max_candidates must be an integer >= 1; got {k!r}")
+    k = check_scalar(k, "max_candidates", "int", low=1)
     # Sort within each need by descending score, then resource index.
     order = np.lexsort((graph.resource, -score, graph.need))
     need_sorted = graph.need[order]

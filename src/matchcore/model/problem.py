@@ -20,8 +20,11 @@ the best score) is solved in phases, never with a big-M weight: each phase
 fixes, by complementary slackness with the previous phase's optimal duals,
 the arcs that every optimal solution of that phase must share; the next
 phase optimises over what is left (see :mod:`matchcore.solvers.certify`).
-Side constraints (minimum coverage per community, bundles) would join as
-extra rows of the LP; only the HiGHS back-end would accept them.
+Fairness floors stay in the flow world: with ``group`` and ``floor`` set, the
+needs of a group hang from a group node, ``hub ──(cap, lower bound floor)──▶
+group ──▶ need``, and the lower bound becomes node supplies (hub −floor,
+group +floor), so every back-end still sees a plain :class:`FlowNetwork`
+(the group arcs come last, after the resource→hub arcs).
 """
 
 from __future__ import annotations
@@ -30,12 +33,17 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
 
-__all__ = ["FlowNetwork", "Objective", "TransportProblem"]
+__all__ = [
+    "MAX_UNITS",
+    "FlowNetwork",
+    "Objective",
+    "TransportProblem",
+    "check_units",
+    "exact_sum",
+]
 
 Objective = Literal["coverage", "score"]
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
@@ -46,6 +54,12 @@ SCORE_BITS = 20
 MAX_SCALE_EXPONENT = 1000
 #: Bound kept on |cost| × (nodes + 1) so that OR-Tools' cost scaling cannot overflow int64.
 INT64_HEADROOM = 2**62
+#: The most units any demand, any capacity, and the sum of the demands or of the
+#: capacities of one problem may hold: 2**53, the largest integer that every
+#: exact back-end handles exactly (HiGHS works in float64, where 2**53 + 1 is not
+#: representable; OR-Tools' int64 node balances and the float64 sums of the
+#: certificate stay exact below it). See docs/explanation/model.md.
+MAX_UNITS = 2**53
 #: Components are packed into batches of about this many edges before solving.
 BATCH_EDGES = 250_000
 
@@ -108,6 +122,11 @@ class TransportProblem:
         "coverage" objective (the need's priority in ``match``, 1 in
         ``solve_assignment``).
     objective : {"coverage", "score"}
+    group : ndarray of int64, shape (n_needs,), optional
+        Fairness group of each need (-1: none); see
+        :func:`matchcore.model.policies.plan_floors`.
+    floor : ndarray of int64, shape (n_groups,), optional
+        Units that must reach each group (a lower bound on its group arc).
     """
 
     need: np.ndarray
@@ -117,6 +136,12 @@ class TransportProblem:
     score: np.ndarray
     weight: np.ndarray
     objective: Objective = "coverage"
+    group: np.ndarray | None = None
+    floor: np.ndarray | None = None
+
+    @property
+    def has_floors(self) -> bool:
+        return self.group is not None and self.floor is not None and bool((self.group >= 0).any())
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -156,7 +181,7 @@ class TransportProblem:
         solutions' objectives can swap by at most ``units / scale``
         (``<= units × max|score| × 2**-19``).
         """
-        units = float(min(self.demand.sum(), self.capacity.sum()))
+        units = float(min(exact_sum(self.demand), exact_sum(self.capacity)))
         return units / self.scale
 
     def phases(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -184,9 +209,24 @@ class TransportProblem:
         resource_label : ndarray, shape (n_resources,)
             Component of each node (isolated nodes get their own label).
         """
+        # Imported here: scipy.sparse is slow to import and only solving needs it.
+        from scipy.sparse import coo_matrix, csr_matrix
+        from scipy.sparse.csgraph import connected_components
+
         n = self.n_needs + self.n_resources
         ones = np.ones(self.n_edges, dtype=np.float64)  # csgraph's dtype: no conversion
         cols = self.n_needs + self.resource
+        if self.has_floors:
+            # A group's needs share its arc: one component (group nodes come last).
+            assert self.group is not None and self.floor is not None
+            g = np.flatnonzero(self.group >= 0)
+            rows = np.concatenate([self.need, g])
+            cols = np.concatenate([cols, n + self.group[g]])
+            ones = np.ones(len(rows), dtype=np.float64)
+            m = n + len(self.floor)
+            adj = coo_matrix((ones, (rows, cols)), shape=(m, m)).tocsr()
+            _, labels = connected_components(adj, directed=False)
+            return labels[: self.n_needs], labels[self.n_needs : n]
         if self.n_edges < 2 or bool((self.need[1:] >= self.need[:-1]).all()):
             # Edges sorted by need are already CSR rows: no sort, no duplicate summing.
             indptr = np.zeros(n + 1, dtype=np.int64)
@@ -261,18 +301,151 @@ class TransportProblem:
                 self.capacity[resources],
             ]
         ).astype(np.int64, copy=False)
+        supply = np.zeros(n_nodes, np.int64)
+        if self.has_floors:
+            tail, head, cap, supply = self._group_arcs(needs, n_nodes, tail, head, cap)
         # Zero costs as a read-only zero-stride view: no memory for an unused array.
         zero_cost = np.broadcast_to(np.int64(0), tail.shape)
-        net = FlowNetwork(n_nodes, tail, head, cap, zero_cost, np.zeros(n_nodes, np.int64))
+        net = FlowNetwork(len(supply), tail, head, cap, zero_cost, supply)
         return net, needs, resources
 
+    def _batch_groups(self, needs: np.ndarray) -> np.ndarray:
+        """The groups with a floor among a batch's needs, sorted."""
+        assert self.group is not None
+        g = self.group[needs]
+        return np.unique(g[g >= 0])
+
+    def _group_arcs(
+        self, needs: np.ndarray, n_nodes: int, tail: np.ndarray, head: np.ndarray,
+        cap: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Hang grouped needs from group nodes; the floors become supplies."""
+        assert self.group is not None and self.floor is not None
+        groups = self._batch_groups(needs)
+        local = np.full(int(self.group.max()) + 1, -1, dtype=np.int64)
+        local[groups] = np.arange(len(groups))
+        g = self.group[needs]
+        grouped = g >= 0
+        tail = tail.copy()
+        tail[: len(needs)][grouped] = n_nodes + local[g[grouped]]
+        g_demand = np.bincount(local[g[grouped]], weights=self.demand[needs][grouped],
+                               minlength=len(groups)).astype(np.int64)
+        low = self.floor[groups].astype(np.int64)
+        supply = np.zeros(n_nodes + len(groups), np.int64)
+        supply[0] = -int(low.sum())
+        supply[n_nodes:] = low
+        tail = np.concatenate([tail, np.zeros(len(groups), np.int64)])
+        head = np.concatenate([head, n_nodes + np.arange(len(groups))])
+        cap = np.concatenate([cap, g_demand - low]).astype(np.int64)
+        return tail, head, cap, supply
+
+    def group_flow(self, served: np.ndarray, needs: np.ndarray) -> np.ndarray:
+        """Flow on a batch's group arcs (after :meth:`network`'s lower-bound shift).
+
+        ``served`` is units per need; empty without floors.
+        """
+        if not self.has_floors:
+            return np.zeros(0, dtype=np.int64)
+        assert self.group is not None and self.floor is not None
+        groups = self._batch_groups(needs)
+        g = self.group[needs]
+        got = np.array([served[needs][g == k].sum() for k in groups.tolist()], dtype=np.int64)
+        return (got - self.floor[groups]).astype(np.int64)
+
+    def floor_shortfall(self, served: np.ndarray) -> list[str]:
+        """Groups that receive fewer units than their floor (empty when all are met)."""
+        if not self.has_floors:
+            return []
+        assert self.group is not None and self.floor is not None
+        has = self.group >= 0
+        got = np.bincount(self.group[has], weights=served[has], minlength=len(self.floor))
+        bad = np.flatnonzero(got < self.floor)
+        return [f"group {int(k)} gets {int(got[k])} units, below its floor {int(self.floor[k])}"
+                for k in bad.tolist()]
+
     def check_range(self) -> None:
-        """Refuse costs whose products could overflow int64 in a back-end."""
+        """Refuse quantities beyond :data:`MAX_UNITS` and costs that could overflow int64.
+
+        Every demand, every capacity, the total demand and the total capacity
+        must be at most ``MAX_UNITS`` (2**53), summed exactly
+        (:func:`check_units`); ``|cost| × (nodes + 1)`` must stay below
+        ``INT64_HEADROOM`` for OR-Tools' cost scaling.
+
+        Raises
+        ------
+        InputError
+            Stating the limit and the value found.
+        """
+        check_units(self.demand, self.capacity)
         n_nodes = self.n_needs + self.n_resources + 1
         top = max(2**SCORE_BITS, int(self.weight.max()) if self.n_needs else 1)
-        units = int(self.demand.sum()) if self.n_needs else 0
-        if top * (n_nodes + 1) >= INT64_HEADROOM or top * max(units, 1) >= INT64_HEADROOM:
+        if top * (n_nodes + 1) >= INT64_HEADROOM:
             raise InputError(
-                f"the problem is too large for 64-bit costs: {n_nodes:,} nodes, "
-                f"{units:,} units; split it into independent rounds"
+                f"the problem is too large for 64-bit costs: {n_nodes:,} nodes; "
+                "split it into independent rounds"
             )
+
+
+def check_units(
+    demand: np.ndarray,
+    capacity: np.ndarray,
+    need_ids: np.ndarray | None = None,
+    resource_ids: np.ndarray | None = None,
+) -> None:
+    """Refuse a demand, a capacity, or a total of either beyond :data:`MAX_UNITS`.
+
+    Totals are summed exactly (:func:`exact_sum`), so no wrap-around of int64
+    can hide one. ``need_ids`` and ``resource_ids`` (in index order), when
+    given, name the offending need or resource.
+
+    Raises
+    ------
+    InputError
+        Stating the limit and the value found.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_units(np.array([2**53 + 1]), np.array([1]), np.array(["N1"]))
+    Traceback (most recent call last):
+    ...
+    matchcore.errors.InputError: `demand` must be at most 2**53 = 9,007,199,254,740,992 \
+units (the most every exact back-end solves exactly); got 9,007,199,254,740,993 for need 'N1'
+    """
+    limit = (f"at most 2**53 = {MAX_UNITS:,} units "
+             "(the most every exact back-end solves exactly)")
+    for what, values, ids, entity in (
+        ("demand", demand, need_ids, "need"),
+        ("capacity", capacity, resource_ids, "resource"),
+    ):
+        if len(values) == 0:
+            continue
+        k = int(np.argmax(values))
+        top = int(values[k])
+        if top > MAX_UNITS:
+            place = f"{entity} {str(ids[k])!r}" if ids is not None else f"{entity} at index {k}"
+            raise InputError(f"`{what}` must be {limit}; got {top:,} for {place}")
+        total = exact_sum(values)
+        if total > MAX_UNITS:
+            raise InputError(
+                f"the total {what} must be {limit}; got {total:,} over "
+                f"{len(values):,} {entity}s; split it into independent rounds"
+            )
+
+
+def exact_sum(values: np.ndarray) -> int:
+    """The sum of an integer array as a Python int: exact, never wrapped around.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exact_sum(np.array([2**62, 2**62], dtype=np.int64))
+    9223372036854775808
+    """
+    values = np.asarray(values)
+    if len(values) == 0:
+        return 0
+    big = max(abs(int(values.max())), abs(int(values.min())))
+    if big * len(values) < 2**63:  # no partial sum can leave int64
+        return int(values.sum(dtype=np.int64))
+    return sum(map(int, values.tolist()))

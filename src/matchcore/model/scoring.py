@@ -13,20 +13,24 @@ every match can be explained.
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
+from ..checks import check_scalar
 from ..errors import InputError
 from .candidates import CandidateGraph
 from .district import District
 
-__all__ = ["COMPONENTS", "Weights", "score_edges"]
+__all__ = ["COMPONENTS", "MAX_TOTAL", "Weights", "score_edges"]
 
 COMPONENTS: tuple[str, ...] = ("type", "locality", "priority", "partner")
+#: The largest total of the weights (and the largest ``stickiness`` bonus):
+#: every component is at most 1, so a score is at most the total plus the
+#: bonus, 2e290, and a score times the units of a round (at most 2**53, about
+#: 9.0e15) stays below 1.8e306, finite in float64.
+MAX_TOTAL = 1e290
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,12 @@ class Weights:
 
     Notes
     -----
-    Weights must be finite and >= 0, and not all zero. They are not
-    normalised: with the defaults (sum 1) scores lie in [0, 1].
+    Weights must be finite and >= 0, and not all zero, and their total at
+    most :data:`MAX_TOTAL` (1e290): every component lies in [0, 1], so every
+    score is at most the total, and a score times the most units a round may
+    hold (2**53) stays finite. Weights of 1e308 are refused here rather than
+    overflowing in the solver. They are not normalised: with the defaults
+    (sum 1) scores lie in [0, 1]. Each is stored as a plain float.
 
     Examples
     --------
@@ -66,16 +74,24 @@ class Weights:
 
     def __post_init__(self) -> None:
         bad = []
-        for name in COMPONENTS:
-            v = getattr(self, name)
-            if (not isinstance(v, numbers.Real) or isinstance(v, bool)
-                    or not math.isfinite(v) or v < 0):
-                bad.append(f"`{name}` must be a finite number >= 0; got {v!r}")
-        s = self.distance_scale
-        if not isinstance(s, numbers.Real) or isinstance(s, bool) or not math.isfinite(s) or s <= 0:
-            bad.append(f"`distance_scale` must be a finite number > 0 (metres); got {s!r}")
+        for name in (*COMPONENTS, "distance_scale"):
+            try:
+                if name == "distance_scale":
+                    value = check_scalar(self.distance_scale, name, "float", low=0,
+                                         low_open=True, unit="metres")
+                else:
+                    value = check_scalar(getattr(self, name), name, "float", low=0)
+            except InputError as err:
+                bad.append(str(err))
+            else:
+                object.__setattr__(self, name, value)  # a plain float (frozen dataclass)
         if not bad and self.total == 0:
             bad.append("at least one weight must be > 0")
+        elif not bad and self.total > MAX_TOTAL:
+            bad.append(
+                f"the weights' total must be at most {MAX_TOTAL:g}, so that a score "
+                f"times the units of a round (at most 2**53) stays finite; got {self.total!r}"
+            )
         if bad:
             raise InputError("invalid Weights: " + "; ".join(bad))
 

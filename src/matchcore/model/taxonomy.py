@@ -17,29 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..categories import DEFAULT_CATEGORIES, category_key, default_category_map
 from ..errors import InputError
 
 __all__ = ["DEFAULT_CATEGORIES", "Taxonomy"]
-
-#: The default categories of the three lists, with their Chinese names.
-DEFAULT_CATEGORIES: dict[str, str] = {
-    "elderly_care": "养老服务",
-    "childcare": "托育服务",
-    "repair": "维修服务",
-    "cleaning": "保洁服务",
-    "legal_aid": "法律援助",
-    "medical": "医疗健康",
-    "psychological_support": "心理支持",
-    "education": "教育辅导",
-    "employment": "就业服务",
-    "culture_sport": "文体活动",
-    "environment": "环境整治",
-    "safety_patrol": "治安巡逻",
-    "venue": "场地空间",
-    "funding": "资金支持",
-    "disability_support": "助残服务",
-    "community_service": "综合服务",
-}
 
 # (need category, resource category, affinity) pairs of the default taxonomy;
 # each pair is used in both directions unless it appears twice.
@@ -82,6 +63,22 @@ class Taxonomy:
         pairs not listed are 0 (incompatible).
     names : mapping of str to str, optional
         Display names (e.g. Chinese) of categories.
+    aliases : mapping of str to str, optional
+        Other words for categories, ``{word: category}``. Validation
+        (:func:`matchcore.read_needs` and friends, given this taxonomy)
+        rewrites a cell that is a word, a display name or a category (compared
+        by :func:`~matchcore.categories.category_key`: NFKC, case, spaces) to
+        the category. The default Chinese names and synonyms of
+        :data:`~matchcore.categories.CATEGORY_ALIASES` apply to every default
+        category this taxonomy has; ``aliases`` adds to them and wins.
+
+    Notes
+    -----
+    A taxonomy's *categories* are those of its ``names``, its ``affinities``
+    and the targets of its ``aliases``. A taxonomy without any
+    (:meth:`exact`) is open: any category is accepted as written. Only a
+    taxonomy whose ``names`` name all its categories (:attr:`is_closed`, as
+    the default) warns about a category outside them.
 
     Examples
     --------
@@ -93,21 +90,91 @@ class Taxonomy:
     1.0
     >>> Taxonomy({("repair", "cleaning"): 0.5}).affinity("cleaning", "repair")
     0.0
+    >>> tax.category_map()["养老"]
+    'elderly_care'
     """
 
     affinities: Mapping[tuple[str, str], float] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         bad = [
             f"({a!r}, {b!r}): {v!r}"
             for (a, b), v in self.affinities.items()
-            if not (isinstance(v, numbers.Real) and 0.0 <= float(v) <= 1.0)
+            # Booleans are not numbers: True is not an affinity of 1.
+            if not (isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                    and 0.0 <= float(v) <= 1.0)
         ]
         if bad:
             raise InputError(
                 "taxonomy affinities must be numbers from 0 to 1; got " + ", ".join(bad[:20])
             )
+        bad = [
+            f"{k!r}: {v!r}"
+            for k, v in self.aliases.items()
+            if not (isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip())
+        ]
+        if bad:
+            raise InputError(
+                "taxonomy aliases must map non-empty words to categories (str); got "
+                + ", ".join(bad[:20])
+            )
+
+    @property
+    def categories(self) -> frozenset[str]:
+        """The categories this taxonomy knows (empty: an open taxonomy).
+
+        Examples
+        --------
+        >>> sorted(Taxonomy({("repair", "cleaning"): 0.5}).categories)
+        ['cleaning', 'repair']
+        """
+        cats = set(self.names)
+        for a, b in self.affinities:
+            cats.update((a, b))
+        cats.update(self.aliases.values())
+        return frozenset(cats)
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``names`` names every category, so that others are reported.
+
+        Such a taxonomy (the default one) declares its vocabulary: validation
+        warns about a category outside it. One that only lists related pairs,
+        or names some of its categories only, also serves categories it does
+        not mention (identical ones match), so validation does not warn.
+
+        Examples
+        --------
+        >>> Taxonomy.default().is_closed, Taxonomy({("repair", "cleaning"): 0.5}).is_closed
+        (True, False)
+        """
+        return bool(self.names) and set(self.names) >= self.categories
+
+    def category_map(self) -> dict[str, str]:
+        """Every word of this taxonomy's categories: ``{category_key(word): category}``.
+
+        The default words of the default categories it has, its display
+        names, its ``aliases`` and the categories themselves (in that order of
+        precedence, the last winning). Empty for an open taxonomy.
+
+        Examples
+        --------
+        >>> Taxonomy({("repair", "cleaning"): 0.5}).category_map()["保洁"]
+        'cleaning'
+        >>> Taxonomy.exact().category_map()
+        {}
+        """
+        cats = self.categories
+        out = default_category_map(cats)
+        for cat, name in self.names.items():
+            out[category_key(str(name))] = cat
+        for word, cat in self.aliases.items():
+            out[category_key(word)] = cat
+        for cat in cats:
+            out[category_key(cat)] = cat
+        return out
 
     @classmethod
     def default(cls) -> Taxonomy:

@@ -5,14 +5,15 @@ Every function draws on a :class:`matplotlib.axes.Axes` (a new figure when
 matplotlib is imported here only, when a plot is drawn; ``import matchcore``
 never imports it.
 
-Chinese names (communities, providers) need a CJK font. The first plot looks
-for one among the installed fonts (Noto Sans CJK, Source Han Sans, WenQuanYi,
-SimHei, Microsoft YaHei, PingFang, ...) and every plot appends it to the font
+Chinese names (communities, providers) need a CJK font. The ``plot`` extra
+installs one with pip (Noto Sans CJK, SIL OFL, from ``manimgx-fonts-cjk``); the
+first plot registers it with matplotlib, or finds an installed one (Source Han
+Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang, ...), and every plot appends it to the font
 families of the texts it draws, as a *fallback*: Latin text keeps its font and
 only the missing glyphs come from the CJK font. matplotlib's global
 ``rcParams`` are left untouched. Without a CJK font, a
-:class:`~matchcore.MatchcoreWarning` says so and the names show as boxes. On
-Debian or Ubuntu, ``apt-get install fonts-wqy-microhei`` (1.6 MB) is enough.
+:class:`~matchcore.MatchcoreWarning` says so, once per process, and the names
+show as boxes.
 """
 
 from __future__ import annotations

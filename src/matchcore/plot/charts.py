@@ -162,10 +162,12 @@ def unmet_by_reason(
     """
     import textwrap
 
-    from ..result import REASONS
+    from ..result import POLICY_REASONS, REASONS
 
     unmet = result.unmet
-    codes = list(REASONS)
+    # The funnel always; reasons of staff policies only when they occur.
+    present = set(unmet["reason"])
+    codes = [c for c in REASONS if c not in POLICY_REASONS or c in present]
     code_of = {c: k for k, c in enumerate(codes)}
     k = np.array([code_of[str(r)] for r in unmet["reason"]], dtype=np.int64)
     n_needs = np.bincount(k, minlength=len(codes))

@@ -5,24 +5,26 @@ Every function draws on a :class:`matplotlib.axes.Axes` (a new figure when
 matplotlib is imported here only, when a plot is drawn; ``import matchcore``
 never imports it.
 
-Chinese names (communities, providers) need a CJK font. The first plot looks
-for one among the installed fonts (Noto Sans CJK, Source Han Sans, WenQuanYi,
-SimHei, Microsoft YaHei, PingFang, ...) and every plot appends it to the font
+Chinese names (communities, providers) need a CJK font. The ``plot`` extra
+installs one with pip (Noto Sans CJK, SIL OFL, from ``manimgx-fonts-cjk``); the
+first plot registers it with matplotlib, or finds an installed one (Source Han
+Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang, ...), and every plot appends it to the font
 families of the texts it draws, as a *fallback*: Latin text keeps its font and
 only the missing glyphs come from the CJK font. matplotlib's global
 ``rcParams`` are left untouched. Without a CJK font, a
-:class:`~matchcore.MatchcoreWarning` says so and the names show as boxes. On
-Debian or Ubuntu, ``apt-get install fonts-wqy-microhei`` (1.6 MB) is enough.
+:class:`~matchcore.MatchcoreWarning` says so, once per process, and the names
+show as boxes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
+from ..checks import check_choice
 from ..errors import InputError
 from ..schema import STATUSES
 
@@ -32,18 +34,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
 
 from .base import (
+    LINE_COLOUR,
+    NEED_STYLES,
+    RESOURCE_STYLE,
     STATUS_COLOURS,
+    WEAK_COLOUR,
     as_strings,
+    capped_sizes,
     map_handles,
     new_axes,
     none_to,
     palette,
     setup_axes_text,
+    status_handles,
     use_cjk,
     xy_labels,
 )
 
-__all__ = ["community_maps", "district_map", "status_map"]
+__all__ = ["MAP_BY", "MapBy", "community_maps", "district_map", "status_map"]
+
+#: What a district map colours by.
+MapBy = Literal["status", "category"]
+MAP_BY: tuple[str, ...] = ("status", "category")
 
 
 def district_map(
@@ -53,13 +65,19 @@ def district_map(
     title: str | None = None,
     community: str | None = None,
     labels: bool | None = None,
+    by: MapBy = "status",
 ) -> Axes:
-    """Map of needs, resources and assignment lines, coloured by category.
+    """Map of a round: which needs are served, partly served or unmet, and where.
 
-    Needs are circles (filled: fully served; half-filled: partly served;
-    hollow with a cross: unmet), resources are squares sized by capacity, and
-    each assignment is a line whose width grows with its units. Community names
-    are written at the centre of their needs.
+    By default (``by="status"``) it shows what a dispatcher asks first: needs
+    as three colours (served: green, small; partly served: orange; unmet: red,
+    largest, on top), resources as small neutral squares, assignments as thin
+    grey lines, and each community's name with its coverage at the centre of
+    its needs, the community with the lowest coverage framed in red.
+    ``by="category"`` colours needs and resources by category instead
+    (filled: fully served; faded: partly served; hollow with a cross: unmet).
+    Marker sizes grow with the square root of demand or capacity and are
+    capped, so that one large fund does not hide its neighbours.
 
     Parameters
     ----------
@@ -74,6 +92,9 @@ def district_map(
     labels : bool, optional
         Write need and resource ids next to the points; by default only when
         fewer than 40 points are drawn.
+    by : {"status", "category"}, default "status"
+        Colour needs by how well they are served, or needs and resources by
+        category.
 
     Returns
     -------
@@ -87,7 +108,9 @@ def district_map(
     >>> ax = mc.plot.district_map(r)
     >>> ax.get_xlabel()
     'x (m)'
+    >>> ax = mc.plot.district_map(r, by="category")
     """
+    check_choice(by, "by", MAP_BY)
     d, g = result.district, result.graph
     needs_comm = np.array(
         none_to(d.needs["community"] if "community" in d.needs else None, d.n_needs), dtype=object
@@ -97,7 +120,6 @@ def district_map(
         dtype=object,
     )
     plt = setup_axes_text(list(needs_comm) + list(res_comm) + [title])
-    from matplotlib.collections import LineCollection
 
     ax = new_axes(ax)
     units = result.units
@@ -115,151 +137,24 @@ def district_map(
         rmask[g.resource[used][nmask[g.need[used]]]] = True
         used = used[nmask[g.need[used]]]
 
-    cats = [str(c) for c in d.categories]
-    colours = palette(cats)
-    need_cat = np.array(cats, dtype=object)[d.need_category]
-    res_cat = np.array(cats, dtype=object)[d.resource_category]
-
-    # Assignment lines under the points.
-    if len(used):
-        segs = np.stack([d.need_xy[g.need[used]], d.resource_xy[g.resource[used]]], axis=1)
-        lw = 0.8 + 1.6 * np.sqrt(units[used] / max(units[used].max(), 1))
-        ax.add_collection(
-            LineCollection(
-                list(segs),
-                colors=[colours[c] for c in need_cat[g.need[used]]],
-                linewidths=lw,
-                alpha=0.55,
-                zorder=1,
-            )
-        )
-
     served = result.served
-    full = served >= d.demand
-    part = (served > 0) & ~full
-    none = served == 0
-    base = 36.0
-    for mask, face, edge_w in ((full, "fill", 0.6), (part, "half", 1.2), (none, "none", 1.4)):
-        idx = np.flatnonzero(mask & nmask)
-        if not len(idx):
-            continue
-        col = [colours[c] for c in need_cat[idx]]
-        size = base * (0.6 + 0.4 * np.sqrt(d.demand[idx]))
-        if face == "fill":
-            ax.scatter(
-                d.need_xy[idx, 0],
-                d.need_xy[idx, 1],
-                s=size,
-                c=col,
-                edgecolors="black",
-                linewidths=edge_w,
-                zorder=3,
-            )
-        elif face == "half":
-            ax.scatter(
-                d.need_xy[idx, 0],
-                d.need_xy[idx, 1],
-                s=size,
-                c=col,
-                edgecolors="black",
-                linewidths=edge_w,
-                alpha=0.45,
-                zorder=3,
-            )
-        else:
-            ax.scatter(
-                d.need_xy[idx, 0],
-                d.need_xy[idx, 1],
-                s=size,
-                facecolors="white",
-                edgecolors=col,
-                linewidths=edge_w,
-                zorder=3,
-            )
-            ax.scatter(
-                d.need_xy[idx, 0],
-                d.need_xy[idx, 1],
-                s=size * 0.5,
-                c=col,
-                marker="x",
-                linewidths=1.0,
-                zorder=4,
-            )
-    ridx = np.flatnonzero(rmask)
-    if len(ridx):
-        ax.scatter(
-            d.resource_xy[ridx, 0],
-            d.resource_xy[ridx, 1],
-            s=base * (0.8 + 0.5 * np.sqrt(d.capacity[ridx])),
-            c=[colours[c] for c in res_cat[ridx]],
-            marker="s",
-            edgecolors="black",
-            linewidths=0.8,
-            zorder=3,
-        )
+    state = np.where(served >= d.demand, "served", np.where(served > 0, "partly", "unmet"))
+    if by == "status":
+        _draw_by_status(ax, result, used, nmask, rmask, state)
+    else:
+        _draw_by_category(ax, result, used, nmask, rmask, state)
 
     n_points = int(nmask.sum() + rmask.sum())
     if labels if labels is not None else n_points < 40:
         for i in np.flatnonzero(nmask):
-            ax.annotate(
-                str(d.need_ids[i]),
-                d.need_xy[i],
-                xytext=(4, 4),
-                textcoords="offset points",
-                fontsize=7,
-                color="#333333",
-                zorder=5,
-            )
-        for j in ridx:
-            ax.annotate(
-                str(d.resource_ids[j]),
-                d.resource_xy[j],
-                xytext=(4, -9),
-                textcoords="offset points",
-                fontsize=7,
-                color="#333333",
-                fontweight="bold",
-                zorder=5,
-            )
+            ax.annotate(str(d.need_ids[i]), d.need_xy[i], xytext=(4, 4),
+                        textcoords="offset points", fontsize=7, color="#333333", zorder=6)
+        for j in np.flatnonzero(rmask):
+            ax.annotate(str(d.resource_ids[j]), d.resource_xy[j], xytext=(4, -9),
+                        textcoords="offset points", fontsize=7, color="#000000",
+                        zorder=6)
 
-    # Community names at the centre of their needs.
-    for name in sorted({c for c in needs_comm[nmask] if c is not None}):
-        at = d.need_xy[(needs_comm == name) & nmask].mean(axis=0)
-        ax.annotate(
-            name,
-            at,
-            ha="center",
-            va="bottom",
-            fontsize=10,
-            color="#222222",
-            xytext=(0, 12),
-            textcoords="offset points",
-            zorder=6,
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#bbbbbb", "alpha": 0.8},
-        )
-
-    shown = sorted(set(need_cat[nmask]) | set(res_cat[rmask]))
-    cat_handles, kind_handles = map_handles(shown, colours)
-    # Two columns of categories when one would run into the legend of symbols.
-    rows_fit = ax.bbox.height / ax.figure.dpi / 0.19
-    first = ax.legend(
-        handles=cat_handles,
-        ncols=1 if len(cat_handles) + len(kind_handles) + 2 <= rows_fit else 2,
-        title="category",
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        fontsize=8,
-        title_fontsize=9,
-        frameon=False,
-    )
-    ax.add_artist(first)
-    ax.legend(
-        handles=kind_handles,
-        loc="lower left",
-        bbox_to_anchor=(1.01, 0.0),
-        fontsize=8,
-        frameon=False,
-    )
+    weakest = _community_labels(ax, result, needs_comm, nmask)
     xl, yl = xy_labels(result)
     ax.set_xlabel(xl)
     ax.set_ylabel(yl)
@@ -267,25 +162,158 @@ def district_map(
     ax.autoscale_view()
     ax.grid(True, color="#eeeeee", zorder=0)
     if title is None:
-        m = result.metrics
-        title = (
-            f"{community}\n{int(served[nmask].sum())}/{int(d.demand[nmask].sum())} units "
-            f"served, {int((none & nmask).sum())} needs unmet"
-            if community is not None
-            else f"{int(m['assigned_units'])}/{int(m['demand_units'])} units served "
-            f"({m['unit_coverage']:.0%}), {int(m['needs_unserved'])} needs unmet "
-            f"(solver {result.solver})"
-        )
+        n_unmet = int(((state == "unmet") & nmask).sum())
+        got, want = int(served[nmask].sum()), int(d.demand[nmask].sum())
+        share = got / want if want else 1.0
+        title = (f"{community}: " if community is not None else "")
+        title += f"{got:,}/{want:,} units served ({share:.0%}), {n_unmet:,} needs unmet"
+        if weakest is not None:
+            title += f"\nlowest coverage: {weakest[0]} ({weakest[1]:.0%})"
     ax.set_title(title)
     use_cjk(ax)
     del plt
     return ax
 
 
+def _draw_by_status(
+    ax: Axes,
+    result: MatchResult,
+    used: np.ndarray,
+    nmask: np.ndarray,
+    rmask: np.ndarray,
+    state: np.ndarray,
+) -> None:
+    """Needs by service (three colours), neutral resources, thin grey lines; the legend."""
+    from matplotlib.collections import LineCollection
+
+    d, g = result.district, result.graph
+    units = result.units
+    if len(used):
+        segs = np.stack([d.need_xy[g.need[used]], d.resource_xy[g.resource[used]]], axis=1)
+        lw = 0.4 + 0.8 * np.sqrt(units[used] / max(units[used].max(), 1))
+        ax.add_collection(LineCollection(list(segs), colors=LINE_COLOUR, linewidths=lw,
+                                         alpha=0.45, zorder=1))
+    ridx = np.flatnonzero(rmask)
+    if len(ridx):
+        ax.scatter(d.resource_xy[ridx, 0], d.resource_xy[ridx, 1],
+                   s=capped_sizes(d.capacity[ridx], 8.0, 36.0), marker="s",
+                   c=RESOURCE_STYLE["color"], edgecolors=RESOURCE_STYLE["edgecolor"],
+                   linewidths=0.6, zorder=2)
+    for name, style in NEED_STYLES.items():
+        idx = np.flatnonzero((state == name) & nmask)
+        if len(idx):
+            ax.scatter(d.need_xy[idx, 0], d.need_xy[idx, 1], s=style["size"],
+                       c=style["color"], edgecolors=style["edgecolor"], linewidths=0.6,
+                       zorder=style["zorder"])
+    counts = {name: int(((state == name) & nmask).sum()) for name in NEED_STYLES}
+    handles = status_handles()
+    for handle, name in zip(handles, NEED_STYLES):
+        handle.set_label(f"{handle.get_label()} ({counts[name]:,})")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              frameon=False, title="needs and resources", title_fontsize=9)
+
+
+def _draw_by_category(
+    ax: Axes,
+    result: MatchResult,
+    used: np.ndarray,
+    nmask: np.ndarray,
+    rmask: np.ndarray,
+    state: np.ndarray,
+) -> None:
+    """Needs and resources coloured by category; the two legends."""
+    from matplotlib.collections import LineCollection
+
+    d, g = result.district, result.graph
+    units = result.units
+    cats = [str(c) for c in d.categories]
+    colours = palette(cats)
+    need_cat = np.array(cats, dtype=object)[d.need_category]
+    res_cat = np.array(cats, dtype=object)[d.resource_category]
+    if len(used):
+        segs = np.stack([d.need_xy[g.need[used]], d.resource_xy[g.resource[used]]], axis=1)
+        lw = 0.8 + 1.6 * np.sqrt(units[used] / max(units[used].max(), 1))
+        ax.add_collection(LineCollection(
+            list(segs), colors=[colours[c] for c in need_cat[g.need[used]]], linewidths=lw,
+            alpha=0.55, zorder=1))
+    base = 36.0
+    for name in ("served", "partly", "unmet"):
+        idx = np.flatnonzero((state == name) & nmask)
+        if not len(idx):
+            continue
+        col = [colours[c] for c in need_cat[idx]]
+        size = capped_sizes(d.demand[idx], base * 0.8, base * 2.5)
+        x, y = d.need_xy[idx, 0], d.need_xy[idx, 1]
+        if name == "served":
+            ax.scatter(x, y, s=size, c=col, edgecolors="black", linewidths=0.6, zorder=3)
+        elif name == "partly":
+            ax.scatter(x, y, s=size, c=col, edgecolors="black", linewidths=1.2, alpha=0.45,
+                       zorder=3)
+        else:
+            ax.scatter(x, y, s=size, facecolors="white", edgecolors=col, linewidths=1.4,
+                       zorder=3)
+            ax.scatter(x, y, s=size * 0.5, c=col, marker="x", linewidths=1.0, zorder=4)
+    ridx = np.flatnonzero(rmask)
+    if len(ridx):
+        ax.scatter(d.resource_xy[ridx, 0], d.resource_xy[ridx, 1],
+                   s=capped_sizes(d.capacity[ridx], base * 0.8, base * 3.0),
+                   c=[colours[c] for c in res_cat[ridx]], marker="s", edgecolors="black",
+                   linewidths=0.8, zorder=3)
+    shown = sorted(set(need_cat[nmask]) | set(res_cat[rmask]))
+    cat_handles, kind_handles, kind_labels = map_handles(shown, colours)
+    # Two columns of categories when one would run into the legend of symbols.
+    rows_fit = ax.bbox.height / ax.figure.dpi / 0.19
+    first = ax.legend(
+        handles=cat_handles,
+        ncols=1 if len(cat_handles) + len(kind_handles) + 2 <= rows_fit else 2,
+        title="category", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+        title_fontsize=9, frameon=False,
+    )
+    ax.add_artist(first)
+    ax.legend(kind_handles, kind_labels, loc="lower left", bbox_to_anchor=(1.01, 0.0),
+              fontsize=8, frameon=False)
+
+
+def _community_labels(
+    ax: Axes, result: MatchResult, needs_comm: np.ndarray, nmask: np.ndarray
+) -> tuple[str, float] | None:
+    """Each community's name and coverage at the centre of its needs; the weakest framed.
+
+    Returns the community with the lowest unit coverage and its coverage
+    (None when fewer than two communities are drawn).
+    """
+    d = result.district
+    served = result.served
+    cover: dict[str, float] = {}
+    for name in sorted({c for c in needs_comm[nmask] if c is not None}):
+        mask = (needs_comm == name) & nmask
+        want = float(d.demand[mask].sum())
+        cover[name] = float(served[mask].sum()) / want if want else 1.0
+    weakest = min(cover, key=lambda c: (cover[c], c)) if len(cover) > 1 else None
+    for name, share in cover.items():
+        at = d.need_xy[(needs_comm == name) & nmask].mean(axis=0)
+        weak = name == weakest
+        ax.annotate(
+            f"{name} {share:.0%}", at, ha="center", va="bottom",
+            # No bold: many CJK fonts have no bold face (matplotlib would log a warning).
+            fontsize=10.5 if weak else 9,
+            color=WEAK_COLOUR if weak else "#222222", xytext=(0, 12),
+            textcoords="offset points", zorder=7,
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white",
+                  "ec": WEAK_COLOUR if weak else "#bbbbbb", "lw": 1.6 if weak else 0.8,
+                  "alpha": 0.9},
+        )
+    return (weakest, cover[weakest]) if weakest is not None else None
+
+
 def community_maps(
-    result: MatchResult, *, cols: int = 3, communities: Sequence[str] | None = None
+    result: MatchResult,
+    *,
+    cols: int = 3,
+    communities: Sequence[str] | None = None,
+    by: MapBy = "status",
 ) -> np.ndarray:
-    """One :func:`district_map` per community, side by side.
+    """One :func:`district_map` per community, side by side, with one legend.
 
     Parameters
     ----------
@@ -294,6 +322,8 @@ def community_maps(
         Maps per row.
     communities : sequence of str, optional
         Which communities, in order; all of them by default.
+    by : {"status", "category"}, default "status"
+        As in :func:`district_map`.
 
     Returns
     -------
@@ -308,6 +338,7 @@ def community_maps(
     >>> len(mc.plot.community_maps(r))
     3
     """
+    check_choice(by, "by", MAP_BY)
     d = result.district
     if communities is None:
         communities = (
@@ -326,7 +357,7 @@ def community_maps(
 
     shown: set[str] = set()
     for ax, name in zip(flat, communities):
-        district_map(result, ax=ax, community=name, title=None)
+        district_map(result, ax=ax, community=name, title=None, by=by)
         # One legend for the figure instead of one per map.
         for leg in [*ax.artists, ax.get_legend()]:
             if isinstance(leg, Legend):
@@ -336,25 +367,21 @@ def community_maps(
     for ax in flat[len(communities) :]:
         ax.set_visible(False)
     fig = flat[0].figure
-    cats = [str(c) for c in d.categories]
-    cat_handles, kind_handles = map_handles([c for c in cats if c in shown], palette(cats))
-    legends = [
-        fig.legend(
-            handles=cat_handles,
-            title="category",
-            loc="outside right upper",
-            fontsize=8,
-            title_fontsize=9,
-            frameon=False,
-        ),
-        fig.legend(
-            handles=kind_handles,
-            loc="outside lower center",
-            ncols=len(kind_handles),
-            fontsize=8,
-            frameon=False,
-        ),
-    ]
+    if by == "status":
+        handles = status_handles()
+        legends = [fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
+                              fontsize=8, frameon=False)]
+    else:
+        cats = [str(c) for c in d.categories]
+        cat_handles, kind_handles, kind_labels = map_handles(
+            [c for c in cats if c in shown], palette(cats)
+        )
+        legends = [
+            fig.legend(handles=cat_handles, title="category", loc="outside right upper",
+                       fontsize=8, title_fontsize=9, frameon=False),
+            fig.legend(kind_handles, kind_labels, loc="outside lower center",
+                       ncols=len(kind_handles), fontsize=8, frameon=False),
+        ]
     use_cjk(*legends)
     return flat[: len(communities)]
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from ..model.problem import FlowNetwork
 
@@ -214,6 +212,9 @@ def restrict(
     free = rc == 0
     fixed_flow = np.where(rc < 0, network.capacity, 0).astype(np.int64)
     if flow is not None and free.any():
+        from scipy.sparse import csr_matrix  # lazily, as in model.problem
+        from scipy.sparse.csgraph import connected_components
+
         tail, head = network.tail, network.head
         fwd = free & (flow < network.capacity)
         bwd = free & (flow > 0)

@@ -54,7 +54,7 @@ def solve_highs(network: FlowNetwork) -> np.ndarray:
         method="highs-ds",
     )
     if res.status != 0 or res.x is None:
-        raise SolverError(f"HiGHS failed: {res.message}")
+        raise SolverError(f"HiGHS failed with status {res.status}: {res.message}")
     flow = np.rint(res.x)
     if np.abs(flow - res.x).max(initial=0.0) > 1e-6:
         raise SolverError("HiGHS returned a fractional flow; the basis is not integral")

@@ -40,6 +40,7 @@ __all__ = [
     "SimplexResult",
     "is_available",
     "is_compiled",
+    "is_hub_layout",
     "network_simplex",
     "solve_network_simplex",
     "total_cost",
@@ -214,6 +215,23 @@ def _big_m(network: FlowNetwork) -> int:
     return big_m
 
 
+def is_hub_layout(network: FlowNetwork, n_needs: int) -> bool:
+    """Whether ``network`` is a plain hub circulation (:meth:`TransportProblem.network`).
+
+    Node 0 is the hub; ``n_needs`` arcs hub → need come first, the
+    resources' arcs to the hub last, no supplies (a floor's group nodes and
+    lower bounds make a network that is not).
+    """
+    a = int(n_needs)
+    n_res = network.n_nodes - 1 - a
+    m = network.n_arcs - a - n_res
+    if m < 0 or n_res < 0 or network.supply.any():
+        return False
+    tail, head = network.tail, network.head
+    return not ((tail[:a] != 0).any() or (head[a + m :] != 0).any()
+                or (head[:a] != np.arange(1, a + 1)).any())
+
+
 def transport_start(network: FlowNetwork, n_needs: int) -> Basis:
     """A greedy starting basis for a circulation laid out as :meth:`TransportProblem.network`.
 
@@ -228,12 +246,12 @@ def transport_start(network: FlowNetwork, n_needs: int) -> Basis:
     InputError
         If the network is not laid out that way.
     """
+    if not is_hub_layout(network, n_needs):
+        raise InputError("transport_start needs the hub layout of TransportProblem.network")
     tail, head, cost = network.tail, network.head, network.cost
     a = int(n_needs)
     n_res = network.n_nodes - 1 - a
     m = network.n_arcs - a - n_res
-    if m < 0 or network.supply.any() or (tail[:a] != 0).any() or (head[a + m:] != 0).any():
-        raise InputError("transport_start needs the hub layout of TransportProblem.network")
     et, eh = tail[a : a + m], head[a : a + m]
     in_arc = et - 1
     out_arc = a + m + (eh - 1 - a)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import SolverError
+from ..errors import MatchcoreError, SolverError
 from ..memory import release
 from ..model.problem import FlowNetwork, TransportProblem
 from . import maxflow
@@ -24,7 +25,7 @@ from .certify import Certificate, check_flow, network_potentials, restrict
 from .presolve import peel
 from .registry import FlowSolver, get_backend
 
-__all__ = ["Solution", "solve", "verify"]
+__all__ = ["Solution", "run_backend", "solve", "verify"]
 
 
 @dataclass
@@ -54,9 +55,13 @@ def batch_arrays(
 
 def phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: int,
                need_cost: np.ndarray, edge_cost: np.ndarray) -> np.ndarray:
-    """Arc costs of one phase on a batch network: hub→need, need→resource, resource→hub."""
+    """Arc costs of one phase on a batch network: hub→need, need→resource, resource→hub.
+
+    Arcs after those (a floor's group arcs) cost nothing.
+    """
+    extra = net.n_arcs - len(needs) - len(edges) - n_res
     return np.concatenate(
-        [need_cost[needs], edge_cost[edges], np.zeros(n_res, dtype=np.int64)]
+        [need_cost[needs], edge_cost[edges], np.zeros(n_res + extra, dtype=np.int64)]
     ).astype(np.int64, copy=False)
 
 
@@ -68,6 +73,26 @@ def phase_network(
         return FlowNetwork(net.n_nodes, net.tail, net.head, net.capacity, cost, supply)
     return FlowNetwork(net.n_nodes, net.tail[free], net.head[free], net.capacity[free],
                        cost[free], supply)
+
+
+def run_backend(who: str, fn: Callable[[FlowNetwork], np.ndarray],
+                network: FlowNetwork) -> np.ndarray:
+    """Call a back-end on a network; whatever else it raises becomes a :class:`SolverError`.
+
+    The one place where back-end failures (OR-Tools' ``RuntimeError`` or
+    ``OverflowError``, a HiGHS status, a networkx exception, a back-end's own
+    :class:`SolverError`) become a :class:`SolverError` that names the
+    back-end as registered; matchcore's other errors (and running out of
+    memory) pass through.
+    """
+    try:
+        return np.asarray(fn(network), dtype=np.int64)
+    except SolverError as err:
+        raise SolverError(f"{who} failed: {err}") from err
+    except (MatchcoreError, MemoryError):
+        raise
+    except Exception as err:
+        raise SolverError(f"{who} failed: {type(err).__name__}: {err}") from err
 
 
 def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solution:
@@ -117,8 +142,10 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
             costs = [(name, functools.partial(phase_cost, net, needs, edges, len(resources),
                                               nc, ec))
                      for name, nc, ec in phases]
+            assert backend.warm_loader is not None
             warm_flow, batch_duals = solve_phases(net, costs, a, seconds,
-                                                  f"solver {backend.name!r}")
+                                                  f"solver {backend.name!r}",
+                                                  backend.warm_loader())
             del costs
             duals.append(batch_duals)
             units[edges] = warm_flow[a : a + m]
@@ -127,7 +154,7 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
             continue
         duals.append([])
         free = np.ones(net.n_arcs, dtype=bool)
-        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        supply = net.supply.copy()  # a floor's lower bounds
         # One flow array for all phases: arcs a phase fixes keep their value,
         # free arcs get the next phase's.
         flow = np.zeros(net.n_arcs, dtype=np.int64)
@@ -144,11 +171,12 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
                 # and only the cycles left need the back-end (exact either way).
                 sub_flow, rest, remainder = peel(sub)
                 if remainder.n_arcs:
-                    sub_flow[rest] = np.asarray(fn(remainder), dtype=np.int64)
+                    sub_flow[rest] = run_backend(who, fn, remainder)
             elif use_maxflow and maxflow.is_coverage_phase(sub):
-                sub_flow, who = maxflow.coverage_flow(sub), "the coverage max flow"
+                who = f"the coverage max flow of solver {backend.name!r}"
+                sub_flow = run_backend(who, maxflow.coverage_flow, sub)
             else:
-                sub_flow = np.asarray(fn(sub), dtype=np.int64)
+                sub_flow = run_backend(who, fn, sub)
             problems = check_flow(sub, sub_flow)
             if problems:
                 raise SolverError(
@@ -222,6 +250,7 @@ def verify(
         cert.problems.append(
             f"{len(bad)} resources give more than their capacity (first: index {bad[0]})"
         )
+    cert.problems.extend(problem.floor_shortfall(served))
     if cert.problems:
         cert.feasible = cert.optimal = False
         return cert
@@ -229,10 +258,10 @@ def verify(
         net, needs, resources, _, _ = batch_arrays(problem, edges)
         hints = duals[b] if duals is not None and b < len(duals) else []
         flow = np.concatenate(
-            [served[needs], units[edges], used[resources]]
+            [served[needs], units[edges], used[resources], problem.group_flow(served, needs)]
         ).astype(np.int64)
         free = np.ones(net.n_arcs, dtype=bool)
-        supply = np.zeros(net.n_nodes, dtype=np.int64)
+        supply = net.supply.copy()  # a floor's lower bounds
         for k, (name, need_cost, edge_cost) in enumerate(phases):
             cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
             sub = phase_network(net, free, cost, supply)

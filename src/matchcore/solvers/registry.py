@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -65,10 +65,12 @@ class Backend:
     coverage_by_maxflow : bool, default False
         Capability: the coverage phase may be solved as a few max flows
         (:mod:`matchcore.solvers.maxflow`, which needs OR-Tools).
-    supports_warm_start : bool, default False
-        Capability: the back-end returns its optimal basis and starts from
-        one, so a batch's phases run as one warm sequence on one network
-        (:mod:`matchcore.solvers.warm_phases`).
+    warm_loader : callable, optional
+        Returns the back-end's warm solver, ``(network, basis=None) ->``
+        a result with ``flow``, ``potentials`` and ``basis``
+        (:func:`~matchcore.solvers.network_simplex.network_simplex`); with
+        it, a batch's phases run as one warm sequence on one network
+        (:mod:`matchcore.solvers.warm_phases`): :attr:`supports_warm_start`.
     extra : str or None
         The pip extra that installs ``requires`` (None: ``requires`` is a
         core dependency, installed by name).
@@ -82,7 +84,7 @@ class Backend:
     loader: Callable[[], FlowSolver] | None = None
     heuristic: Callable[[], Heuristic] | None = None
     coverage_by_maxflow: bool = False
-    supports_warm_start: bool = False
+    warm_loader: Callable[[], Callable[..., Any]] | None = None
     extra: str | None = None
     probe: Callable[[], bool] | None = None
 
@@ -90,6 +92,11 @@ class Backend:
     def exact(self) -> bool:
         """Whether it returns optimal solutions (certified after every solve)."""
         return self.heuristic is None
+
+    @property
+    def supports_warm_start(self) -> bool:
+        """Capability: it returns its optimal basis and starts from one."""
+        return self.warm_loader is not None
 
     def is_available(self) -> bool:
         if self.probe is not None:
@@ -113,6 +120,12 @@ def _simplex() -> FlowSolver:
     from .network_simplex import solve_network_simplex
 
     return solve_network_simplex
+
+
+def _simplex_warm() -> Callable[..., Any]:
+    from .network_simplex import network_simplex
+
+    return network_simplex
 
 
 def _numba_loads() -> bool:
@@ -142,7 +155,7 @@ def _greedy() -> Heuristic:
 
 
 BACKENDS: dict[str, Backend] = {
-    "simplex": Backend("simplex", "numba", _simplex, supports_warm_start=True,
+    "simplex": Backend("simplex", "numba", _simplex, warm_loader=_simplex_warm,
                        probe=_numba_loads),
     "ortools": Backend("ortools", "ortools", _ortools, coverage_by_maxflow=True, extra="fast"),
     "highs": Backend("highs", None, _highs),

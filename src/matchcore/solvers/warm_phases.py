@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..errors import SolverError
+from ..errors import MatchcoreError, SolverError
 from ..model.problem import FlowNetwork
 from .certify import check_flow, net_outflow, network_potentials
-from .network_simplex import Basis, network_simplex, transport_start
+from .network_simplex import Basis, is_hub_layout, network_simplex, transport_start
 
 __all__ = ["solve_phases"]
 
@@ -50,6 +51,7 @@ def solve_phases(
     n_needs: int,
     seconds: dict[str, float],
     who: str = "solver 'simplex'",
+    warm_solve: Callable[..., Any] = network_simplex,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Optimise the phases in turn on one network, warm from one basis.
 
@@ -66,6 +68,11 @@ def solve_phases(
         Needs of the batch (the hub's first arcs), for the greedy start.
     seconds : dict
         Time per phase, added to.
+    who : str
+        Names the back-end in errors.
+    warm_solve : callable, default :func:`.network_simplex.network_simplex`
+        ``(network, basis=None) ->`` a result with ``flow``, ``potentials``
+        and ``basis``.
 
     Returns
     -------
@@ -94,9 +101,17 @@ def solve_phases(
         if len(keep) < net.n_arcs:
             cost = cost[keep]
         sub = FlowNetwork(n, tail, head, cap, cost, supply)
-        if basis is None:
+        if basis is None and is_hub_layout(sub, n_needs):
             basis = transport_start(sub, n_needs)
-        res = network_simplex(sub, basis=basis)
+        # (A floor's group arcs break the hub layout: those batches start cold.)
+        try:
+            res = warm_solve(sub, basis=basis)
+        except (MatchcoreError, MemoryError) as err:
+            if not isinstance(err, SolverError):
+                raise
+            raise SolverError(f"{who} failed: {err}") from err
+        except Exception as err:  # as phases.run_backend: whatever a back-end raises
+            raise SolverError(f"{who} failed: {type(err).__name__}: {err}") from err
         flow, basis = res.flow, res.basis
         d: np.ndarray | None = res.potentials
         del res

@@ -1,0 +1,471 @@
+"""Rematch planning: what the next round matches and what it will change, from frames only.
+
+:func:`plan_rematch` turns a :class:`LedgerState` (what the ledger holds, read
+in one snapshot by :class:`~matchcore.ledger.ProjectLedger`) and the lists
+being added into a :class:`RematchPlan`: the needs to match, the resources
+with the capacity they have left, the incumbent pairs, the in-progress
+projects to extend and the assignments lost to dropped resources.
+:func:`preview_rematch` compares a plan with its match result: the projects
+that move, the new ones, the cancellations. Nothing here touches SQLite, so
+both are tested on frames alone and a dry run is the same code as a real run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..errors import InputError
+from .schema import frame_from_records
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..result import MatchResult
+
+__all__ = [
+    "LIVE_COLUMNS",
+    "LedgerState",
+    "RematchPlan",
+    "RematchPreview",
+    "normalize_dropped",
+    "plan_rematch",
+    "preview_rematch",
+]
+
+#: Columns of :attr:`LedgerState.live`.
+LIVE_COLUMNS = ["project_id", "need_id", "resource_id", "units", "round", "status"]
+
+
+def _frame(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """What a rematch reads from the ledger, as plain frames (one consistent snapshot).
+
+    Attributes
+    ----------
+    next_round : int
+        The number the new round will get.
+    needs, resources : DataFrame
+        The last round's needs and resources as stored (full capacities).
+    projects : DataFrame
+        project_id, need_id, status of every not-started and in-progress project.
+    live : DataFrame
+        Their active assignments: project_id, need_id, resource_id, units,
+        round, status.
+    used : dict
+        Units held per resource by in-progress and completed projects.
+    gone : dict
+        Resources that dropped out and did not return: id -> round dropped.
+    settled : frozenset of str
+        Needs whose latest project is in progress, completed or cancelled.
+    need_rows : DataFrame
+        The last recorded row of each need whose in-progress project has
+        units on a resource being dropped.
+    backups : DataFrame
+        need_id, resource_id (lost), project_id, round, backup_resource_id
+        recorded for the assignments on the resources being dropped, by rank.
+    stamp : tuple of int
+        The ledger's version stamp when this was read.
+
+    Examples
+    --------
+    >>> state = LedgerState.empty()
+    >>> state.next_round, len(state.live)
+    (1, 0)
+    """
+
+    next_round: int
+    needs: pd.DataFrame
+    resources: pd.DataFrame
+    projects: pd.DataFrame
+    live: pd.DataFrame
+    used: Mapping[str, int] = field(default_factory=dict)
+    gone: Mapping[str, int] = field(default_factory=dict)
+    settled: frozenset[str] = frozenset()
+    need_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    backups: pd.DataFrame = field(
+        default_factory=lambda: _frame(
+            ["need_id", "resource_id", "project_id", "round", "backup_resource_id"]
+        )
+    )
+    stamp: tuple[int, ...] = ()
+
+    @classmethod
+    def empty(cls) -> LedgerState:
+        """The state of a ledger without rounds (for tests and examples)."""
+        return cls(
+            next_round=1,
+            needs=pd.DataFrame(),
+            resources=pd.DataFrame(),
+            projects=_frame(["project_id", "need_id", "status"]),
+            live=_frame(LIVE_COLUMNS),
+        )
+
+
+@dataclass(frozen=True)
+class RematchPlan:
+    """What a rematch will match and against what; built by :func:`plan_rematch`.
+
+    Attributes
+    ----------
+    round : int
+        The new round's number.
+    needs : DataFrame
+        Needs to match: the last round's without a settled project, the new
+        ones, and in-progress projects' needs asking for the units they lost.
+    resources : DataFrame
+        Resources to match, each with the capacity it has left (>= 1).
+    full_resources : DataFrame
+        The round's resource list with full capacities (what is recorded).
+    incumbent : DataFrame
+        need_id, resource_id pairs that get the stickiness bonus.
+    extend : dict
+        need id -> in-progress project that gets the round's new units.
+    lost : DataFrame
+        Live assignments on the dropped resources (they end).
+    dropped : tuple of str
+        Resources dropped in this round.
+    returned : tuple of str
+        Resources that had dropped out and are listed again.
+    gone : dict
+        Resources that had dropped out: id -> round.
+    affected : tuple of str
+        Live projects with units on the dropped resources.
+    preferred : DataFrame
+        need_id, resource_id: backups recorded for the lost assignments.
+    before : dict
+        Active units of each live project before the round.
+    projects : DataFrame
+        The live projects the plan was made against (project_id, need_id, status).
+    live : DataFrame
+        Their active assignments.
+    """
+
+    round: int
+    needs: pd.DataFrame
+    resources: pd.DataFrame
+    full_resources: pd.DataFrame
+    incumbent: pd.DataFrame
+    extend: dict[str, str]
+    lost: pd.DataFrame
+    dropped: tuple[str, ...]
+    returned: tuple[str, ...]
+    gone: dict[str, int]
+    affected: tuple[str, ...]
+    preferred: pd.DataFrame
+    before: dict[str, int]
+    projects: pd.DataFrame
+    live: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class RematchPreview:
+    """What recording a plan's match result changes (see :func:`preview_rematch`).
+
+    Attributes
+    ----------
+    moves : DataFrame
+        Not-started projects whose resources or units change: project_id,
+        need_id, resources_before, resources_after (``"R1:2;R4:1"``).
+    new_projects : DataFrame
+        need_id, resources, assigned of the projects the round creates.
+    extensions : DataFrame
+        In-progress projects that get new units: project_id, need_id, resources.
+    cancellations : DataFrame
+        project_id, need_id of the not-started projects left without units.
+    n_reassigned : int
+        Affected projects whose active units are back to at least what they were.
+    n_to_backup : int
+        Of those, projects that got a unit from a recorded backup.
+    """
+
+    moves: pd.DataFrame
+    new_projects: pd.DataFrame
+    extensions: pd.DataFrame
+    cancellations: pd.DataFrame
+    n_reassigned: int
+    n_to_backup: int
+
+
+def normalize_dropped(dropped: Iterable[str] | None) -> list[str]:
+    """Sorted distinct ids of ``dropped_resources`` (a str is one id).
+
+    Examples
+    --------
+    >>> normalize_dropped(["R2", " R1", "R2"])
+    ['R1', 'R2']
+    >>> normalize_dropped("R1")
+    ['R1']
+    """
+    if dropped is None:
+        return []
+    if isinstance(dropped, str):
+        dropped = [dropped]
+    try:
+        return sorted({str(v).strip() for v in dropped})
+    except TypeError as err:
+        raise InputError(
+            f"`dropped_resources` must be an iterable of resource ids; got {dropped!r}"
+        ) from err
+
+
+def _check_dropped(
+    ids: list[str], resources: pd.DataFrame, gone: Mapping[str, int], returned: set[str]
+) -> None:
+    known = set(resources["resource_id"].astype(str)) if len(resources) else set()
+    problems = [f"{r!r} is not a resource of the last round" for r in ids if r not in known]
+    problems += [f"{r!r} already dropped out in round {gone[r]}" for r in ids
+                 if r in gone and r not in returned]
+    problems += [f"{r!r} is also listed in new_resources" for r in ids if r in returned]
+    if problems:
+        raise InputError(
+            "`dropped_resources` must name resources of the last round that are still "
+            "available; got: " + "; ".join(problems)
+        )
+
+
+def plan_rematch(
+    state: LedgerState,
+    new_needs: pd.DataFrame | None = None,
+    new_resources: pd.DataFrame | None = None,
+    dropped: Iterable[str] | None = None,
+) -> RematchPlan:
+    """Plan a rematch from the ledger's state; a pure function of frames.
+
+    Parameters
+    ----------
+    state : LedgerState
+        What the ledger holds (:meth:`ProjectLedger.rematch` reads it).
+    new_needs, new_resources : DataFrame, optional
+        Validated lists to add (:func:`matchcore.read_needs` /
+        :func:`matchcore.read_resources`); an id given again replaces its row.
+    dropped : iterable of str, optional
+        Resources that drop out in this round.
+
+    Returns
+    -------
+    RematchPlan
+
+    Raises
+    ------
+    InputError
+        A dropped resource that the last round did not list, that already
+        left or that is also in ``new_resources``; a new need whose project is
+        in progress (rematch keeps it fixed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> state = LedgerState(
+    ...     next_round=2,
+    ...     needs=pd.DataFrame({"need_id": ["N1", "N2"], "category": "repair", "demand": 2,
+    ...                         "x": 0.0, "y": 0.0}),
+    ...     resources=pd.DataFrame({"resource_id": ["R1"], "category": "repair",
+    ...                             "capacity": 3, "x": 0.0, "y": 0.0}),
+    ...     projects=pd.DataFrame({"project_id": ["P-N1"], "need_id": ["N1"],
+    ...                            "status": ["in_progress"]}),
+    ...     live=pd.DataFrame({"project_id": ["P-N1"], "need_id": ["N1"],
+    ...                        "resource_id": ["R1"], "units": [2], "round": [1],
+    ...                        "status": ["in_progress"]}),
+    ...     used={"R1": 2}, settled=frozenset({"N1"}))
+    >>> plan = plan_rematch(state)
+    >>> plan.needs["need_id"].tolist(), plan.resources["capacity"].tolist()
+    (['N2'], [1])
+    """
+    drop = normalize_dropped(dropped)
+    needs = state.needs
+    resources = state.resources
+    returned = set() if new_resources is None else set(new_resources["resource_id"].astype(str))
+    gone = dict(state.gone)
+    _check_dropped(drop, resources, gone, returned)
+    new_ids = set() if new_needs is None else set(new_needs["need_id"].astype(str))
+    live = state.live
+    in_progress = state.projects[state.projects["status"] == "in_progress"]
+    clash = sorted(
+        (n, p) for n, p in zip(in_progress["need_id"], in_progress["project_id"]) if n in new_ids
+    )
+    if clash:
+        listed = ", ".join(f"{n!r} (project {p!r})" for n, p in clash)
+        raise InputError(
+            f"new_needs lists needs whose project is in progress: {listed}; rematch keeps "
+            "in-progress projects fixed: leave these rows out, or complete or cancel the "
+            "project first"
+        )
+    if new_needs is not None:
+        needs = pd.concat(
+            [needs[~needs["need_id"].astype(str).isin(new_ids)], frame_from_records(new_needs)],
+            ignore_index=True,
+        )
+    if new_resources is not None:
+        resources = pd.concat(
+            [resources[~resources["resource_id"].astype(str).isin(returned)],
+             frame_from_records(new_resources)],
+            ignore_index=True,
+        )
+    # A need given again is a new request, even if its old project is settled.
+    settled = set(state.settled) - new_ids
+    needs = needs[~needs["need_id"].astype(str).isin(settled)]
+
+    lost = live[live["resource_id"].isin(drop)]
+    affected = tuple(sorted(set(lost["project_id"])))
+    # In-progress projects that lost units come back asking for those units only.
+    lost_ip = lost[lost["status"] == "in_progress"]
+    extend = dict(zip(lost_ip["need_id"], lost_ip["project_id"]))
+    if extend:
+        units_lost = lost_ip.groupby("need_id")["units"].sum()
+        rows = state.need_rows
+        back = rows[rows["need_id"].astype(str).isin(extend)].assign(
+            demand=lambda f: f["need_id"].map(units_lost).astype("int64")
+        )
+        needs = pd.concat([needs, back], ignore_index=True)
+    sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)]
+    preferred = _backups_of(lost, state.backups)
+    incumbent = (
+        pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True)
+        .drop_duplicates()
+        .sort_values(["need_id", "resource_id"])
+        .reset_index(drop=True)
+    )
+    full = resources.reset_index(drop=True)
+    used = dict(state.used)
+    taken = full["resource_id"].astype(str).map(used).fillna(0).astype("int64")
+    left = full.assign(capacity=full["capacity"].astype("int64").to_numpy() - taken.to_numpy())
+    out = set(gone) - returned | set(drop)
+    left = left[
+        (left["capacity"] > 0) & ~left["resource_id"].astype(str).isin(out)
+    ].reset_index(drop=True)
+    before = {str(k): int(v) for k, v in live.groupby("project_id")["units"].sum().items()}
+    return RematchPlan(
+        round=state.next_round,
+        needs=needs.reset_index(drop=True),
+        resources=left,
+        full_resources=full,
+        incumbent=incumbent,
+        extend=extend,
+        lost=lost,
+        dropped=tuple(drop),
+        returned=tuple(sorted(returned & set(gone))),
+        gone=gone,
+        affected=affected,
+        preferred=preferred,
+        before=before,
+        projects=state.projects,
+        live=live,
+    )
+
+
+def _backups_of(lost: pd.DataFrame, backups: pd.DataFrame) -> pd.DataFrame:
+    """(need_id, backup resource_id) recorded for the lost assignments, by rank."""
+    if not len(lost) or not len(backups):
+        return _frame(["need_id", "resource_id"])
+    keys = lost[["project_id", "resource_id", "round"]].astype({"round": "int64"})
+    found = backups.astype({"round": "int64"}).merge(keys, on=["project_id", "resource_id",
+                                                              "round"])
+    if "rank" in found:
+        found = found.sort_values(["project_id", "resource_id", "rank"], kind="stable")
+    return found[["need_id", "backup_resource_id"]].rename(
+        columns={"backup_resource_id": "resource_id"}
+    ).reset_index(drop=True)
+
+
+def _triples(frame: pd.DataFrame) -> pd.DataFrame:
+    """need_id, resource_id, units of an assignment frame, as plain columns."""
+    return pd.DataFrame({
+        "need_id": frame["need_id"].astype(str).to_numpy(dtype=object),
+        "resource_id": frame["resource_id"].astype(str).to_numpy(dtype=object),
+        "units": frame["units"].to_numpy(dtype="int64"),
+    })
+
+
+def _pairs(frame: pd.DataFrame, needs: set[str]) -> dict[str, str]:
+    """need id -> "R1:2;R4:1" (resources sorted) for the needs in ``needs``."""
+    frame = frame[frame["need_id"].isin(needs)]
+    text = frame["resource_id"] + ":" + frame["units"].astype(str)
+    return {str(k): ";".join(sorted(v)) for k, v in text.groupby(frame["need_id"])}
+
+
+def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
+    """What recording ``result`` (the match of ``plan``) changes; a pure function.
+
+    Parameters
+    ----------
+    plan : RematchPlan
+    result : MatchResult
+        The match of ``plan.needs`` over ``plan.resources``.
+
+    Returns
+    -------
+    RematchPreview
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import matchcore as mc
+    >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+    >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+    >>> report = ledger.rematch(dry_run=True)
+    >>> len(report.preview.moves), len(report.preview.cancellations)
+    (0, 0)
+    """
+    assign = result.assignments
+    projects = plan.projects
+    live = plan.live
+    matched = set(result.projects["need_id"].astype(str))
+    not_started = projects[
+        (projects["status"] == "not_started") & ~projects["need_id"].isin(plan.extend)
+    ]
+    # A not-started project moves when its (resource, units) set changes: one merge,
+    # then text only for the few that moved (stickiness keeps most in place).
+    kept = set(not_started["need_id"]) & matched
+    old = _triples(live[live["status"] == "not_started"])
+    new = _triples(assign)
+    old, new = old[old["need_id"].isin(kept)], new[new["need_id"].isin(kept)]
+    diff = old.merge(new, how="outer", indicator=True)
+    moved = set(diff.loc[diff["_merge"] != "both", "need_id"])
+    old_pairs, new_pairs = _pairs(old, moved), _pairs(new, moved)
+    moves = [
+        (pid, need, old_pairs.get(need, ""), new_pairs.get(need, ""))
+        for pid, need in zip(not_started["project_id"], not_started["need_id"])
+        if need in moved
+    ]
+    live_needs = set(projects["need_id"])
+    res_of = dict(zip(result.projects["need_id"].astype(str), result.projects["resources"]))
+    units_of = dict(zip(result.projects["need_id"].astype(str), result.projects["assigned"]))
+    created = [(n, res_of[n], int(units_of[n])) for n in sorted(matched - live_needs)]
+    ext = [(plan.extend[n], n, res_of[n]) for n in sorted(matched & set(plan.extend))]
+    cancelled = [
+        (pid, need) for pid, need in zip(not_started["project_id"], not_started["need_id"])
+        if need not in matched
+    ]
+    # Affected projects: active units after = kept + this round's for their need.
+    backup_pairs = set(zip(plan.preferred["need_id"], plan.preferred["resource_id"]))
+    lost_keys = set(zip(plan.lost["project_id"], plan.lost["resource_id"]))
+    need_of = dict(zip(projects["project_id"], projects["need_id"]))
+    status_of = dict(zip(projects["project_id"], projects["status"]))
+    got = assign.assign(need_id=assign["need_id"].astype(str))
+    n_back = n_backup = 0
+    for pid in plan.affected:
+        need = need_of[pid]
+        mine = got[got["need_id"] == need]
+        after = int(mine["units"].sum())
+        if status_of[pid] == "in_progress":
+            kept = live[(live["project_id"] == pid)]
+            after += int(sum(u for r, u in zip(kept["resource_id"], kept["units"])
+                             if (pid, r) not in lost_keys))
+        if after >= plan.before.get(pid, 0):
+            n_back += 1
+            n_backup += any((need, r) in backup_pairs for r in mine["resource_id"].astype(str))
+    return RematchPreview(
+        moves=pd.DataFrame(moves, columns=["project_id", "need_id", "resources_before",
+                                           "resources_after"]),
+        new_projects=pd.DataFrame(created, columns=["need_id", "resources", "assigned"]),
+        extensions=pd.DataFrame(ext, columns=["project_id", "need_id", "resources"]),
+        cancellations=pd.DataFrame(cancelled, columns=["project_id", "need_id"]),
+        n_reassigned=n_back,
+        n_to_backup=n_backup,
+    )

@@ -1,0 +1,314 @@
+"""Writing to the ledger: the SQL that records a round, a rematch and the audit log.
+
+Every function here runs inside the caller's ``BEGIN IMMEDIATE`` transaction
+(:class:`~matchcore.ledger.ProjectLedger` holds it) and trusts its inputs: a
+rematch's plan (:mod:`.plan`) was made against the state the transaction sees.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, MatchcoreError
+from .schema import (
+    ENCODER,
+    LIVE_STATUSES,
+    N_BACKUPS,
+    json_lines,
+    plain_values,
+    utc_now,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..result import MatchResult
+    from .plan import RematchPlan, RematchPreview
+
+__all__ = ["check_capacity", "record_rematch", "record_round", "refresh_project",
+           "write_audit"]
+
+
+def write_audit(
+    c: sqlite3.Connection,
+    action: str,
+    *,
+    project_id: str | None = None,
+    round: int | None = None,
+    by: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one row to the audit log."""
+    c.execute(
+        "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
+        (utc_now(), action, project_id, round, by,
+         json.dumps(detail or {}, ensure_ascii=False, default=str)),
+    )
+
+
+def record_round(
+    c: sqlite3.Connection,
+    result: MatchResult,
+    *,
+    by: str | None,
+    rematch: bool,
+    resources: pd.DataFrame | None = None,
+    extend: dict[str, str] | None = None,
+    backups: int = N_BACKUPS,
+) -> tuple[int, int, int]:
+    """Store ``result`` as a new round; returns (round, n_changed, n_new).
+
+    ``extend`` maps need ids to in-progress projects that lost units to a
+    dropped resource: their new assignments are added to the project,
+    which keeps its status and its other assignments.
+    """
+    extend = extend or {}
+    rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
+    at = utc_now()
+    options = result.options
+    c.execute("INSERT INTO rounds (round, created_at, options, match_options)"
+              " VALUES (?,?,?,?)", (rnd, at, options.to_json(), options.to_json()))
+    needs = result.district.needs
+    # rematch stores full capacities: fixed projects are subtracted again each round.
+    resources = result.district.resources if resources is None else resources
+    c.executemany(
+        "INSERT INTO needs VALUES (?,?,?)",
+        zip(repeat(rnd), needs["need_id"].astype(str).tolist(), json_lines(needs)),
+    )
+    c.executemany(
+        "INSERT INTO resources VALUES (?,?,?)",
+        zip(repeat(rnd), resources["resource_id"].astype(str).tolist(),
+            json_lines(resources)),
+    )
+    projects = result.projects
+    # Assignments in project (need id) order, each need's rows as the match listed them.
+    assign = result.assignments
+    assign = assign.iloc[
+        np.argsort(assign["need_id"].astype(str).to_numpy(dtype=object), kind="stable")
+    ]
+    a_need = assign["need_id"].astype(str)
+    # One read of the live projects and their assignments, not one query per need.
+    live: dict[str, tuple[str, str]] = {
+        need: (pid, status) for need, pid, status in c.execute(
+            "SELECT need_id, project_id, status FROM projects WHERE status IN (?, ?)"
+            " ORDER BY round, project_id", LIVE_STATUSES,
+        )
+    }
+    old = pd.DataFrame(
+        c.execute(
+            "SELECT a.project_id, a.resource_id, a.units FROM assignments a JOIN projects p"
+            " USING (project_id) WHERE a.active = 1 AND p.status = 'not_started'"
+        ).fetchall(),
+        columns=["project_id", "resource_id", "units"],
+    ).astype({"project_id": object, "resource_id": object, "units": "int64"})
+    # A not-started project changed when its (resource, units) set differs.
+    keeps = {need: v[0] for need, v in live.items()
+             if v[1] == "not_started" and need not in extend}
+    new_rows = pd.DataFrame({
+        "project_id": a_need.map(keeps).to_numpy(dtype=object),
+        "resource_id": assign["resource_id"].astype(str).to_numpy(dtype=object),
+        "units": assign["units"].to_numpy(dtype="int64"),
+    })
+    new_rows = new_rows[new_rows["project_id"].notna()]
+    old = old[old["project_id"].isin(set(new_rows["project_id"]))]
+    diff = old.merge(new_rows, how="outer", indicator=True)
+    changed_pids = set(diff.loc[diff["_merge"] != "both", "project_id"])
+    taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
+    n_changed = n_new = 0
+    pids: dict[str, str] = {}
+    audits: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    creates: list[tuple[Any, ...]] = []
+    ended: list[tuple[str]] = []
+    enc = ENCODER.encode
+    col = {name: plain_values(projects[name]) for name in
+           ("community", "grid", "category", "demand", "assigned", "resources", "score")}
+    for need, comm, grid, cat, demand, assigned, res, score in zip(
+        projects["need_id"].astype(str).tolist(), col["community"], col["grid"],
+        col["category"], col["demand"], col["assigned"], col["resources"], col["score"],
+    ):
+        if need in extend:
+            pid = extend[need]
+            detail = f'{{"in_progress": true, "added": {enc(res)}}}'
+            audits.append((at, "reassign", pid, rnd, by, detail))
+        elif need in live and live[need][1] == "not_started":
+            pid = live[need][0]
+            changed = pid in changed_pids
+            n_changed += changed
+            ended.append((pid,))
+            updates.append(
+                (rnd, comm, grid, cat, demand, assigned, res, score, at, pid)
+            )
+            detail = f'{{"changed": {"true" if changed else "false"}, "resources": {enc(res)}}}'
+            audits.append((at, "reassign", pid, rnd, by, detail))
+        elif need in live:
+            raise InputError(
+                f"need {need!r} already has project {live[need][0]!r} in progress; "
+                "use ProjectLedger.rematch, which keeps it fixed"
+            )
+        else:
+            pid = "P-" + need
+            if pid in taken:
+                pid = f"{pid}-R{rnd}"
+            taken.add(pid)
+            n_new += 1
+            creates.append(
+                (pid, rnd, rnd, need, comm, grid, cat, demand, assigned, res, score,
+                 "not_started", at, at)
+            )
+            detail = f'{{"need_id": {enc(need)}, "resources": {enc(res)}}}'
+            audits.append((at, "create", pid, rnd, by, detail))
+        pids[need] = pid
+    c.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?", ended)
+    c.executemany(
+        "UPDATE projects SET updated_round=?, community=?, grid=?, category=?,"
+        " demand=?, assigned=?, resources=?, score=?, updated_at=? WHERE project_id=?",
+        updates,
+    )
+    c.executemany("INSERT INTO projects VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", creates)
+    c.executemany(
+        "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
+        " VALUES (?,?,?,?,?,?)",
+        [(row[0], None, "not_started", by, f"round {rnd}", at) for row in creates],
+    )
+    c.executemany(
+        "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
+        audits,
+    )
+    c.executemany(
+        "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
+        " score, data) VALUES (?,?,?,?,?,?,?)",
+        zip(a_need.map(pids).tolist(), repeat(rnd), a_need.tolist(),
+            assign["resource_id"].astype(str).tolist(), plain_values(assign["units"]),
+            plain_values(assign["score"]), json_lines(assign)),
+    )
+    if backups:
+        b = result.backups(backups)
+        b = b[b["need_id"].astype(str).isin(pids)]
+        b_need = b["need_id"].astype(str)
+        c.executemany(
+            "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
+            zip(repeat(rnd), b_need.map(pids).tolist(), b_need.tolist(),
+                b["resource_id"].astype(str).tolist(), plain_values(b["rank"]),
+                b["backup_resource_id"].astype(str).tolist(),
+                b["score"].astype(float).tolist(), b["distance"].astype(float).tolist(),
+                plain_values(b["spare_units"])),
+        )
+    write_audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
+                detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed})
+    return rnd, n_changed, n_new
+
+
+def refresh_project(c: sqlite3.Connection, pid: str, rnd: int, at: str) -> None:
+    """Recompute an in-progress project's assigned, resources and score from its
+    active assignments."""
+    rows = c.execute(
+        "SELECT resource_id, units, score FROM assignments WHERE project_id = ?"
+        " AND active = 1 ORDER BY units DESC, resource_id", (pid,),
+    ).fetchall()
+    c.execute(
+        "UPDATE projects SET updated_round=?, assigned=?, resources=?, score=?, updated_at=?"
+        " WHERE project_id=?",
+        (rnd, sum(int(u) for _, u, _ in rows), ";".join(r for r, _, _ in rows),
+         sum(float(s or 0.0) * int(u) for _, u, s in rows), at, pid),
+    )
+    write_audit(c, "reassign", project_id=pid, round=rnd,
+                detail={"in_progress": True, "resources": [r for r, _, _ in rows]})
+
+
+def check_capacity(c: sqlite3.Connection, rnd: int) -> None:
+    """Refuse (raise) a round that gives a resource more than its capacity.
+
+    For every resource that got units in round ``rnd``: the active units of
+    its not-started, in-progress and completed projects must not exceed the
+    capacity the round lists for it. A resource that fixed projects already
+    overfill (its capacity was lowered) gets no new units, so it is not checked.
+    """
+    over = c.execute(
+        "SELECT a.resource_id, sum(a.units), json_extract(r.data, '$.capacity')"
+        " FROM assignments a JOIN projects p USING (project_id)"
+        " JOIN resources r ON r.round = ? AND r.resource_id = a.resource_id"
+        " WHERE a.active = 1 AND p.status IN ('not_started', 'in_progress', 'completed')"
+        " AND a.resource_id IN (SELECT resource_id FROM assignments WHERE round = ?"
+        " AND active = 1)"
+        " GROUP BY a.resource_id HAVING sum(a.units) > json_extract(r.data, '$.capacity')"
+        " ORDER BY a.resource_id",
+        (rnd, rnd),
+    ).fetchall()
+    if over:
+        listed = "; ".join(f"{r!r} would give {u} units of capacity {cap}" for r, u, cap in over)
+        raise MatchcoreError(
+            f"refusing to record round {rnd}: it would overfill resources ({listed}); "
+            "nothing was written"
+        )
+
+
+def record_rematch(
+    c: sqlite3.Connection,
+    plan: RematchPlan,
+    result: MatchResult,
+    preview: RematchPreview,
+    *,
+    by: str | None,
+    backups: int,
+) -> tuple[int, int, int, int]:
+    """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled)."""
+    extend = plan.extend
+    rnd, n_changed, n_new = record_round(
+        c, result, by=by, rematch=True, resources=plan.full_resources, extend=extend,
+        backups=backups,
+    )
+    at = utc_now()
+    for rid in plan.returned:
+        c.execute("UPDATE dropped_resources SET returned_round = ? WHERE resource_id = ?"
+                  " AND returned_round IS NULL", (rnd, rid))
+        write_audit(c, "resource_returned", round=rnd, by=by,
+                    detail={"resource_id": rid, "dropped_in_round": plan.gone[rid]})
+    lost = plan.lost
+    for rid in plan.dropped:
+        mine = lost[lost["resource_id"] == rid]
+        c.execute(
+            "INSERT INTO dropped_resources (resource_id, round, at, by, n_projects)"
+            " VALUES (?,?,?,?,?)", (rid, rnd, at, by, len(mine)),
+        )
+        write_audit(c, "resource_dropped", round=rnd, by=by,
+                    detail={"resource_id": rid, "projects": sorted(set(mine["project_id"]))})
+    for pid, rid, units in zip(lost["project_id"], lost["resource_id"], lost["units"]):
+        c.execute("UPDATE assignments SET active = 0 WHERE project_id = ?"
+                  " AND resource_id = ? AND active = 1", (pid, rid))
+        write_audit(c, "assignment_ended", project_id=pid, round=rnd, by=by,
+                    detail={"resource_id": rid, "units": int(units),
+                            "why": "resource dropped out"})
+    for pid in sorted(set(extend.values())):
+        refresh_project(c, pid, rnd, at)
+    cancelled = preview.cancellations["project_id"].tolist()
+    c.executemany("UPDATE projects SET status='cancelled', updated_at=?,"
+                  " updated_round=? WHERE project_id=?",
+                  [(at, rnd, pid) for pid in cancelled])
+    c.executemany("UPDATE assignments SET active = 0 WHERE project_id = ?",
+                  [(pid,) for pid in cancelled])
+    c.executemany(
+        "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
+        " VALUES (?,?,?,?,?,?)",
+        [(pid, "not_started", "cancelled", by, f"rematch round {rnd}: no units", at)
+         for pid in cancelled],
+    )
+    detail = ENCODER.encode(
+        {"from": "not_started", "to": "cancelled", "note": "rematch: no units"}
+    )
+    c.executemany(
+        "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
+        [(at, "set_status", pid, rnd, by, detail) for pid in cancelled],
+    )
+    if plan.dropped:
+        write_audit(c, "rematch_dropped", round=rnd, by=by,
+                    detail={"dropped_resources": list(plan.dropped),
+                            "n_affected": len(plan.affected),
+                            "n_reassigned": preview.n_reassigned,
+                            "n_to_backup": preview.n_to_backup})
+    check_capacity(c, rnd)
+    return rnd, n_changed, n_new, len(cancelled)

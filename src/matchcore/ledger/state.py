@@ -1,0 +1,96 @@
+"""Reading what a rematch plans from: the ledger's state as frames, in one snapshot.
+
+:func:`read_state` runs inside the caller's transaction and returns the
+:class:`~matchcore.ledger.plan.LedgerState` that :func:`~matchcore.ledger.plan.plan_rematch`
+turns into a plan; the version stamp read with it lets the writer see whether
+the ledger changed since.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import pandas as pd
+
+from .connection import stamp
+from .plan import LIVE_COLUMNS, LedgerState
+from .schema import LIVE_STATUSES
+
+__all__ = ["latest_rows", "read_state"]
+
+
+def latest_rows(c: sqlite3.Connection, table: str, key: str) -> pd.DataFrame:
+    """The last round's rows of ``needs`` or ``resources``, ordered by ``key``."""
+    rows = c.execute(
+        f"SELECT data FROM {table} WHERE round = (SELECT max(round) FROM rounds)"
+        f" ORDER BY {key}"
+    ).fetchall()
+    # One parse of a joined array, not one per row.
+    return pd.DataFrame(json.loads("[" + ",".join(r[0] for r in rows) + "]"))
+
+
+def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
+    """What a rematch plans from, read on ``c`` (inside one transaction).
+
+    Need rows and backups are read only for the live assignments on ``dropped``.
+    """
+    live = pd.DataFrame(
+        c.execute(
+            "SELECT a.project_id, a.need_id, a.resource_id, a.units, a.round, p.status"
+            " FROM assignments a JOIN projects p USING (project_id)"
+            " WHERE a.active = 1 AND p.status IN (?, ?)"
+            " ORDER BY a.project_id, a.resource_id", LIVE_STATUSES,
+        ).fetchall(),
+        columns=LIVE_COLUMNS,
+    ).astype({"units": "int64"})
+    lost = live[live["resource_id"].isin(set(dropped))]
+    need_rows = []
+    for need in sorted(set(lost.loc[lost["status"] == "in_progress", "need_id"])):
+        row = c.execute(
+            "SELECT data FROM needs WHERE need_id = ? ORDER BY round DESC LIMIT 1", (need,)
+        ).fetchone()
+        need_rows.append(json.loads(row[0]))
+    backups: list[tuple[Any, ...]] = []
+    for pid, rid, rnd in zip(lost["project_id"], lost["resource_id"], lost["round"]):
+        backups += c.execute(
+            "SELECT need_id, resource_id, project_id, round, rank, backup_resource_id"
+            " FROM backups WHERE round = ? AND project_id = ? AND resource_id = ?"
+            " ORDER BY rank", (int(rnd), pid, rid),
+        ).fetchall()
+    return LedgerState(
+        next_round=int(
+            c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0]
+        ),
+        needs=latest_rows(c, "needs", "need_id"),
+        resources=latest_rows(c, "resources", "resource_id"),
+        projects=pd.DataFrame(
+            c.execute(
+                "SELECT project_id, need_id, status FROM projects WHERE status IN (?, ?)"
+                " ORDER BY project_id", LIVE_STATUSES,
+            ).fetchall(),
+            columns=["project_id", "need_id", "status"],
+        ),
+        live=live,
+        used={str(r): int(u) for r, u in c.execute(
+            "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
+            " USING (project_id) WHERE a.active = 1"
+            " AND p.status IN ('in_progress', 'completed') GROUP BY a.resource_id"
+        )},
+        gone={str(r): int(n) for r, n in c.execute(
+            "SELECT resource_id, round FROM dropped_resources WHERE returned_round IS NULL"
+        )},
+        settled=frozenset(r[0] for r in c.execute(
+            "SELECT need_id FROM projects p WHERE round = (SELECT max(round) FROM projects q"
+            " WHERE q.need_id = p.need_id) AND status IN ('in_progress', 'completed',"
+            " 'cancelled')"
+        )),
+        need_rows=pd.DataFrame(need_rows),
+        backups=pd.DataFrame(
+            backups,
+            columns=["need_id", "resource_id", "project_id", "round", "rank",
+                     "backup_resource_id"],
+        ),
+        stamp=stamp(c),
+    )
