@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..schema import STATUSES
+from . import claims as claims_
 from .export import LedgerExport
 from .schema import (
     APPLICATION_ID,
@@ -304,6 +305,7 @@ class ProjectLedger(LedgerExport):
         resources: pd.DataFrame | None = None,
         extend: dict[str, str] | None = None,
         backups: int = N_BACKUPS,
+        needs: pd.DataFrame | None = None,
     ) -> tuple[int, int, int]:
         """Store ``result`` as a new round; returns (round, n_changed, n_new).
 
@@ -321,7 +323,8 @@ class ProjectLedger(LedgerExport):
         options = result.options
         c.execute("INSERT INTO rounds (round, created_at, options, match_options)"
                   " VALUES (?,?,?,?)", (rnd, at, options.to_json(), options.to_json()))
-        needs = result.district.needs
+        # rematch stores claimed needs whole (their claimed units were taken out of the solve).
+        needs = result.district.needs if needs is None else needs
         # rematch stores full capacities: fixed projects are subtracted again each round.
         resources = result.district.resources if resources is None else resources
         c.executemany(
@@ -733,6 +736,7 @@ class ProjectLedger(LedgerExport):
         stickiness: float = 0.1,
         dropped_resources: Iterable[str] | None = None,
         backups: int = N_BACKUPS,
+        as_of: Any = None,
         **overrides: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
@@ -776,6 +780,10 @@ class ProjectLedger(LedgerExport):
             Ids of resources that dropped out.
         backups : int, default 3
             Backups recorded per assignment of the new round.
+        as_of : date, datetime or ISO text, optional
+            The clock for claims (now when None): claims older than the
+            ``claim_expiry_days`` setting expire first. Open claims are kept
+            fixed like in-progress work (:meth:`claim`).
         **overrides
             Single options (``max_distance``, ``weights``, ``scope``, ...; see
             :class:`~matchcore.MatchOptions`) that replace those of ``options``.
@@ -831,6 +839,8 @@ class ProjectLedger(LedgerExport):
             )
         }
         drop = self._check_dropped(dropped_resources, resources, gone, returned)
+        with self._write() as w:
+            claims_.settle(w, self._audit, as_of=as_of, by=by, dropped=drop)
         if new_n is not None:
             needs = pd.concat(
                 [needs[~needs["need_id"].astype(str).isin(new_n["need_id"].astype(str))],
@@ -865,7 +875,14 @@ class ProjectLedger(LedgerExport):
                 demand=lambda f: f["need_id"].map(units_lost).astype("int64")
             )
             needs = pd.concat([needs, back], ignore_index=True)
-        sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)]
+        # Open claims are fixed like in-progress work: their units leave the solve.
+        held = claims_.held(c)
+        stored_needs = needs if len(held) else None
+        needs = claims_.less_claimed(needs, held)
+        claimed = set(zip(held["need_id"], held["resource_id"]))
+        sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)
+                      & np.array([p not in claimed for p in zip(live["need_id"],
+                                                                 live["resource_id"])], bool)]
         preferred = self._backups_of(lost)
         incumbent = (
             pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True)
@@ -879,6 +896,8 @@ class ProjectLedger(LedgerExport):
             " USING (project_id) WHERE a.active = 1 AND p.status IN ('in_progress', 'completed')"
             " GROUP BY a.resource_id"
         ).fetchall())
+        for rid, units in held.groupby("resource_id")["units"].sum().items():
+            used[rid] = used.get(rid, 0) + int(units)
         full = resources.reset_index(drop=True)
         taken_units = full["resource_id"].astype(str).map(used).fillna(0).astype("int64")
         resources = full.assign(
@@ -892,8 +911,10 @@ class ProjectLedger(LedgerExport):
         before = live.groupby("project_id")["units"].sum()
         with self._write() as w:
             rnd, n_changed, n_new = self._record(
-                w, result, by=by, rematch=True, resources=full, extend=extend, backups=backups
+                w, result, by=by, rematch=True, resources=full, extend=extend, backups=backups,
+                needs=None if stored_needs is None else stored_needs.reset_index(drop=True),
             )
+            claims_.reapply(w, self._audit, rnd, utc_now())
             at = utc_now()
             for rid in sorted(returned & set(gone)):
                 w.execute("UPDATE dropped_resources SET returned_round = ? WHERE resource_id = ?"
@@ -921,7 +942,7 @@ class ProjectLedger(LedgerExport):
             cancelled = [
                 pid for pid, need in w.execute(
                     "SELECT project_id, need_id FROM projects WHERE status = 'not_started'"
-                ).fetchall() if need not in matched
+                ).fetchall() if need not in matched and need not in set(held["need_id"])
             ]
             w.executemany("UPDATE projects SET status='cancelled', updated_at=?,"
                           " updated_round=? WHERE project_id=?",
@@ -1051,3 +1072,205 @@ class ProjectLedger(LedgerExport):
                 n_back += 1
                 n_backup += any(r == rnd and (n, res) in backup_pairs for n, res, _, r in rows)
         return n_back, n_backup
+
+    # ------------------------------------------------------------------ the loop: claims
+    # Thin doors to claims.py, supervision.py, report.py and public_map.py (issue 17).
+    def settings(self, *, by: str | None = None, **values: Any) -> dict[str, Any]:
+        """Read, or set and read, the ledger's settings.
+
+        Parameters
+        ----------
+        by : str, optional
+            Who changed them (audit log).
+        **values
+            ``claim_limit`` (open claims per provider, an int >= 1) and
+            ``claim_expiry_days`` (days a claim may stay unstarted, > 0); None
+            restores the default (no limit, no expiry).
+
+        Returns
+        -------
+        dict
+            Every setting's current value.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> ledger.settings(claim_limit=2)
+        {'claim_limit': 2, 'claim_expiry_days': None}
+        """
+        if not values:
+            return claims_.get_settings(self._conn)
+        with self._write() as c:
+            return claims_.set_settings(c, self._audit, by=by, **values)
+
+    def set_setting(self, key: str, value: Any, *, by: str | None = None) -> None:
+        """Set one setting (see :meth:`settings`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> ledger.set_setting("claim_expiry_days", 14)
+        >>> ledger.settings()["claim_expiry_days"]
+        14.0
+        """
+        self.settings(by=by, **{key: value})
+
+    def claim(
+        self,
+        need_id: str,
+        resource_id: str,
+        units: int | None = None,
+        *,
+        by: str | None = None,
+        force: bool = False,
+        as_of: Any = None,
+    ) -> int:
+        """Record that a provider takes on a need (共建项目认领).
+
+        The claim is an assignment on the need's not-started project (created
+        when it has none) that every later :meth:`rematch` keeps fixed, like
+        in-progress work, until the claim is released (:meth:`release_claim`),
+        its project starts or is cancelled, its resource drops out, or it
+        expires (``claim_expiry_days`` after ``as_of`` without starting).
+
+        Parameters
+        ----------
+        need_id, resource_id : str
+            A need and a resource of the last round.
+        units : int, optional
+            Units claimed; by default as many as both the need (units no other
+            resource holds) and the resource (capacity left) allow.
+        by : str, optional
+            Who claims (a party member, a co-building unit's contact).
+        force : bool, default False
+            Record a pair that the round's options would not match (category
+            affinity 0 under the round's taxonomy, out of reach, no time
+            overlap, skills missing); the claim is flagged with the reason.
+        as_of : date, datetime or ISO text, optional
+            When it is made (now when None).
+
+        Returns
+        -------
+        int
+            The claim's id.
+
+        Raises
+        ------
+        InputError
+            An unknown need or resource, a need already in progress or done,
+            more units than the need or the resource has left, the provider
+            at its ``claim_limit``, or an incompatible pair without ``force``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.claim("N1", "R1", by="党员 李明", as_of="2026-03-02")
+        1
+        >>> ledger.rematch(as_of="2026-03-03").result.options.max_distance
+        2000.0
+        >>> ledger.claims()[["need_id", "resource_id", "units", "status"]].values.tolist()
+        [['N1', 'R1', 2, 'open']]
+        """
+        options = self.round_options()
+        with self._write() as c:
+            return claims_.claim(c, self._audit, options, need_id, resource_id, units=units,
+                                 by=by, force=force, as_of=as_of)
+
+    def release_claim(
+        self,
+        claim: int | str,
+        *,
+        by: str | None = None,
+        note: str | None = None,
+        as_of: Any = None,
+    ) -> list[int]:
+        """Release an open claim (by claim id) or every open claim of a need (by need id).
+
+        The claim's assignment ends: the need is open again (:meth:`open_for_claims`)
+        and the next :meth:`rematch` may match it anew.
+
+        Returns
+        -------
+        list of int
+            The claims released.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> k = ledger.claim("N1", "R1", by="李明")
+        >>> ledger.release_claim("N1", by="李明", note="moved away")
+        [1]
+        """
+        with self._write() as c:
+            return claims_.release(c, self._audit, claim, by=by, note=note, as_of=as_of)
+
+    def expire_claims(self, as_of: Any = None, *, by: str | None = None) -> pd.DataFrame:
+        """Bring the claims up to date at ``as_of`` and return them (:meth:`claims`).
+
+        Open claims whose project started become ``started``; those older than
+        ``claim_expiry_days`` become ``expired`` (their assignment ends).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.set_setting("claim_expiry_days", 7)
+        >>> _ = ledger.claim("N1", "R1", as_of="2026-03-01")
+        >>> ledger.expire_claims("2026-03-09")["status"].tolist()
+        ['expired']
+        """
+        with self._write() as c:
+            claims_.settle(c, self._audit, as_of=as_of, by=by)
+        return self.claims()
+
+    def claims(self, status: str | None = None) -> pd.DataFrame:
+        """The claims (every one, or those of one status: open, started, released,
+        expired, cancelled), with ``forced`` and the ``flag`` of a forced claim.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> len(ledger.claims())
+        0
+        """
+        return claims_.claims_table(self._conn, status)
+
+    def open_for_claims(self, as_of: Any = None) -> pd.DataFrame:
+        """The claiming board: needs of the last round with units no project holds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            need_id, community, grid, category, priority, demand, units_open,
+            reason (why it is unmet, a key of :data:`matchcore.result.REASONS`,
+            under the last round's options), n_resources, resources and
+            providers (``;``-separated, nearest first: resources with capacity
+            left that the round's options would match to it). Most urgent
+            first.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.open_for_claims()[["need_id", "reason"]].values.tolist()
+        [['N3', 'outbid'], ['N5', 'out_of_reach'], ['N4', 'no_compatible_resource']]
+        """
+        with self._write() as c:
+            claims_.settle(c, self._audit, as_of=as_of)
+        return claims_.open_for_claims(self._conn, self.round_options())
