@@ -25,6 +25,8 @@ import pandas as pd
 from ..errors import InputError
 from ..schema import STATUSES
 from . import claims as claims_
+from . import report as report_
+from . import supervision as supervision_
 from .export import LedgerExport
 from .schema import (
     APPLICATION_ID,
@@ -1274,3 +1276,217 @@ class ProjectLedger(LedgerExport):
         with self._write() as c:
             claims_.settle(c, self._audit, as_of=as_of)
         return claims_.open_for_claims(self._conn, self.round_options())
+
+    # ------------------------------------------------------------------ the loop: supervision
+    def assign(
+        self,
+        project_id: str,
+        *,
+        owner: str | None = None,
+        due: Any = None,
+        by: str | None = None,
+        note: str | None = None,
+        as_of: Any = None,
+    ) -> None:
+        """Give a project an owner (责任人) and a deadline (完成时限).
+
+        Each call adds a row (the latest is current), so the history stays.
+
+        Parameters
+        ----------
+        project_id : str
+            The project.
+        owner : str, optional
+            Who answers for it.
+        due : date, datetime or ISO text, optional
+            The deadline (a day).
+        by, note : str, optional
+            Who made the assignment and why (audit log).
+        as_of : date, datetime or ISO text, optional
+            When (now when None).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.assign("P-N1", owner="王芳", due="2026-03-10")
+        >>> ledger.overdue(as_of="2026-03-12")[["project_id", "owner", "days_left"]].values.tolist()
+        [['P-N1', '王芳', -2]]
+        """
+        with self._write() as c:
+            supervision_.assign(c, self._audit, project_id, owner=owner, due=due, by=by,
+                                note=note, as_of=as_of)
+
+    def owners(self) -> pd.DataFrame:
+        """Each project's current owner and deadline (project_id, owner, due, assigned_at).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> list(ledger.owners().columns)
+        ['project_id', 'owner', 'due', 'assigned_at']
+        """
+        return supervision_.owners(self._conn)
+
+    def supervision(self, as_of: Any = None) -> pd.DataFrame:
+        """The project list with owner, due, days_left and its supervision ``flag``.
+
+        ``flag`` is a key of :data:`matchcore.ledger.supervision.SUPERVISION_COLOURS`:
+        ``overdue`` (red), ``due_soon`` (amber, within 7 days), ``on_track``
+        (green; no deadline counts as on track) or ``done`` (grey: completed
+        or cancelled), at ``as_of`` (today when None).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.assign("P-N2", owner="赵强", due="2026-03-05")
+        >>> ledger.supervision(as_of="2026-03-01")["flag"].tolist()
+        ['on_track', 'due_soon', 'on_track']
+        """
+        return supervision_.supervision(self.projects(), self.owners(), as_of)
+
+    def overdue(self, as_of: Any = None) -> pd.DataFrame:
+        """Projects not done whose deadline is past at ``as_of`` (today when None),
+        most overdue first (see :meth:`supervision`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> len(ledger.overdue())
+        0
+        """
+        table = self.supervision(as_of)
+        late = table[table["flag"] == "overdue"]
+        return late.sort_values(["days_left", "project_id"]).reset_index(drop=True)
+
+    def open_problem(
+        self,
+        project_id: str | None = None,
+        community: str | None = None,
+        *,
+        text: str,
+        due: Any = None,
+        by: str | None = None,
+        as_of: Any = None,
+    ) -> int:
+        """Open an item of the problem ledger (问题台账) found at an inspection.
+
+        Parameters
+        ----------
+        project_id : str, optional
+            The project it concerns (its community is taken from it).
+        community : str, optional
+            The community, for a problem of no single project.
+        text : str
+            What is wrong.
+        due : date, datetime or ISO text, optional
+            When it must be put right.
+        by : str, optional
+            Who found it.
+        as_of : date, datetime or ISO text, optional
+            When (now when None).
+
+        Returns
+        -------
+        int
+            The problem's id; it stays in every dispatch report until closed.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> k = ledger.open_problem("P-N1", text="助餐点未公示服务时间", by="督查组")
+        >>> ledger.close_problem(k, by="东湖社区", note="已公示")
+        >>> len(ledger.problems()), len(ledger.problems(open=False))
+        (0, 1)
+        """
+        with self._write() as c:
+            return supervision_.open_problem(c, self._audit, project_id=project_id,
+                                             community=community, text=text, due=due, by=by,
+                                             as_of=as_of)
+
+    def close_problem(
+        self, problem_id: int, *, by: str | None = None, note: str | None = None,
+        as_of: Any = None,
+    ) -> None:
+        """Close an open problem (逐项对账销号), saying who and how; see :meth:`open_problem`."""
+        with self._write() as c:
+            supervision_.close_problem(c, self._audit, problem_id, by=by, note=note,
+                                       as_of=as_of)
+
+    def problems(self, open: bool | None = True) -> pd.DataFrame:
+        """The problem ledger: open items (True), closed ones (False) or all (None).
+
+        Columns: problem_id, project_id, community, text, due, opened_by,
+        opened_at, closed_by, closed_at, note; see :meth:`open_problem`.
+        """
+        return supervision_.problems(self._conn, open)
+
+    # ------------------------------------------------------------------ the loop: report
+    def report(
+        self,
+        path: PathLike,
+        since: int | str | Any = None,
+        *,
+        as_of: Any = None,
+        by: str | None = None,
+    ) -> dict[str, Path]:
+        """Write the dispatch report (项目调度会通报): an Excel workbook and an HTML page.
+
+        The workbook (Chinese headers) has the sheets 汇总 (per community and
+        for the street: projects by status, the period's changes, overdue and
+        due-soon items, open problems, unmet needs), 本期变化 (new, started,
+        completed, cancelled and claimed projects since ``since``), 逾期督办
+        (overdue and due-soon projects with owners; :meth:`supervision`),
+        问题台账 (open problems), 未满足需求 and 未满足原因 (unmet needs,
+        :meth:`open_for_claims`), 认领 (open claims) and one sheet of projects
+        per community. The HTML page beside it shows the same tables. The
+        ledger remembers the report, so the next one starts from it.
+
+        Parameters
+        ----------
+        path : str or path-like
+            An ``.xlsx`` file (the page gets the same name with ``.html``), or
+            a folder (``dispatch-report.xlsx`` and ``.html`` in it).
+        since : int, date, datetime or ISO text, optional
+            The period's start: a round number (changes after that round was
+            recorded) or a time; by default the last report (or the start).
+        as_of : date, datetime or ISO text, optional
+            The day deadlines are measured against (today when None).
+        by : str, optional
+            Who made it (audit log).
+
+        Returns
+        -------
+        dict
+            ``{"xlsx": Path, "html": Path}``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> files = ledger.report(folder / "report", as_of="2026-03-31")
+        >>> sorted(p.name for p in files.values())
+        ['dispatch-report.html', 'dispatch-report.xlsx']
+        """
+        start = report_.since_time(self._conn, since)
+        files = report_.write_report(self, path, since=start, as_of=as_of)
+        with self._write() as c:
+            report_.record_report(c, self._audit, at=utc_now(), since=start,
+                                  path=files["xlsx"], by=by)
+        return files
