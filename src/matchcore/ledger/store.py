@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
@@ -25,6 +25,7 @@ import pandas as pd
 from ..errors import InputError
 from ..schema import STATUSES
 from . import claims as claims_
+from . import public_map as public_map_
 from . import report as report_
 from . import supervision as supervision_
 from .export import LedgerExport
@@ -1490,3 +1491,93 @@ class ProjectLedger(LedgerExport):
             report_.record_report(c, self._audit, at=utc_now(), since=start,
                                   path=files["xlsx"], by=by)
         return files
+
+    # ------------------------------------------------------------------ the loop: public maps
+    def public_map(
+        self,
+        path: PathLike,
+        community: str | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        colour_by: str = "status",
+        jitter: float = public_map_.JITTER_M,
+        tiles: str | None = None,
+        title: str | None = None,
+        as_of: Any = None,
+    ) -> Path:
+        """Write the public project map (公示图): one self-contained, de-identified HTML page.
+
+        Projects are coloured by the three classes completed, in progress,
+        not started (已经完成、正在实施、尚未开工; cancelled ones are left out),
+        with a legend and counts; hovering a marker shows its whitelisted
+        fields. The page has its SVG, CSS and script inline and works
+        offline. Markers sit at their grid's centre, moved at most ``jitter``
+        metres with a seed derived from the project id (see
+        :mod:`matchcore.ledger.public_map`): no need's position, resident's
+        name, phone number or description is in the file; providers are named.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.html`` file.
+        community : str, optional
+            Only this community's projects (the street's map when None).
+        columns : sequence of str, optional
+            The fields shown per project, among
+            :data:`~matchcore.ledger.public_map.ALLOWED_COLUMNS`; by default
+            :data:`~matchcore.ledger.public_map.PUBLIC_COLUMNS`.
+        colour_by : {"status", "supervision"}, default "status"
+            The three status classes, or the supervision colour code
+            (:meth:`supervision`).
+        jitter : float, default 150.0
+            Largest offset from the snapped position, metres.
+        tiles : str, optional
+            A tile URL template (``https://.../{z}/{x}/{y}.png``) drawn under
+            the markers when the browser is online; lat/lon ledgers only.
+        title : str, optional
+            The page's heading.
+        as_of : date, datetime or ISO text, optional
+            The day of the data (deadlines for ``colour_by="supervision"``).
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> page = ledger.public_map(folder / "map.html").read_text(encoding="utf-8")
+        >>> "独居老人助餐" in page, 'id="mc-legend"' in page
+        (False, True)
+        """
+        return public_map_.write_public_map(
+            self, path, community=community, columns=columns,
+            colour_by=colour_by,  # type: ignore[arg-type]
+            jitter=jitter, tiles=tiles, title=title, as_of=as_of)
+
+    def public_maps(self, folder: PathLike, **options: Any) -> dict[str, Path]:
+        """Write the street's public map and one per community in ``folder``.
+
+        ``public-map.html`` is the street's, ``public-map-<community>.html``
+        each community's; ``options`` are those of :meth:`public_map`.
+
+        Returns
+        -------
+        dict
+            Community name (``"全街道"`` for the street) to the file written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> sorted(ledger.public_maps(folder / "maps"))
+        ['东湖社区', '全街道', '西山社区']
+        """
+        return public_map_.write_public_maps(self, folder, **options)
