@@ -304,8 +304,18 @@ def claim(
         audit(c, "create", project_id=pid, round=rnd, by=by,
               detail={"need_id": need_id, "claimed": resource_id})
     if own:
+        # The resource's units on the project become the claim's; any it does not
+        # claim stay as an ordinary (unfixed) assignment.
+        old = c.execute("SELECT score, data FROM assignments WHERE project_id = ? AND"
+                        " resource_id = ? AND active = 1 LIMIT 1", (pid, resource_id)).fetchone()
         c.execute("UPDATE assignments SET active = 0 WHERE project_id = ? AND resource_id = ?"
                   " AND active = 1", (pid, resource_id))
+        if own > units:
+            c.execute(
+                "INSERT INTO assignments (project_id, round, need_id, resource_id, units, score,"
+                " data) VALUES (?,?,?,?,?,?,?)",
+                (pid, rnd, need_id, resource_id, own - units, old[0], old[1]),
+            )
     cur = c.execute(
         "INSERT INTO assignments (project_id, round, need_id, resource_id, units, score, data)"
         " VALUES (?,?,?,?,?,?,?)",
