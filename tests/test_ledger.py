@@ -529,7 +529,7 @@ def test_version_1_ledger_is_migrated(tmp_path):
         assert len(led._conn.execute("SELECT * FROM backups").fetchall()) == 1
         audit = led.audit()
         assert audit.loc[audit["action"] == "migrate", "detail"].tolist() == [
-            '{"from_version": 1, "to_version": 3}']
+            '{"from_version": 1, "to_version": 4}']
 
 
 # ---------------------------------------------------------------------------
