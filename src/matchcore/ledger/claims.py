@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import InputError
-from .schema import ENCODER, parse_time
+from .schema import ENCODER, parse_time, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..options import MatchOptions
@@ -67,7 +67,7 @@ CLAIM_STATUSES: dict[str, str] = {
 
 CLAIM_COLUMNS = [
     "claim_id", "need_id", "resource_id", "provider", "project_id", "round", "units", "by",
-    "claimed_at", "forced", "flag", "status", "closed_at", "closed_by", "note",
+    "claimed_at", "recorded_at", "forced", "flag", "status", "closed_at", "closed_by", "note",
 ]
 
 
@@ -324,8 +324,8 @@ def claim(
     _refresh(c, pid, at)
     cur = c.execute(
         "INSERT INTO claims (need_id, resource_id, provider, project_id, assignment_id, round,"
-        " units, by, claimed_at, forced, flag) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (need_id, resource_id, provider, pid, cur.lastrowid, rnd, units, by, at,
+        " units, by, claimed_at, recorded_at, forced, flag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (need_id, resource_id, provider, pid, cur.lastrowid, rnd, units, by, at, utc_now(),
          int(reason is not None), reason),
     )
     claim_id = int(cur.lastrowid or 0)

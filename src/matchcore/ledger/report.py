@@ -156,9 +156,10 @@ def _changes(ledger: ProjectLedger, since: str | None, projects: pd.DataFrame) -
     rows = rows[["project_id", "change", "at", "by", "note"]]
     claims = ledger.claims()
     if since is not None:
-        claims = claims[claims["claimed_at"] > since]
+        # The wall-clock stamp, like the status changes and the reports.
+        claims = claims[claims["recorded_at"] > since]
     claimed = pd.DataFrame({
-        "project_id": claims["project_id"], "change": "claimed", "at": claims["claimed_at"],
+        "project_id": claims["project_id"], "change": "claimed", "at": claims["recorded_at"],
         "by": claims["by"],
         "note": claims["resource_id"] + "（" + claims["provider"].fillna("") + "）"
         + claims["units"].astype(str) + "单位",

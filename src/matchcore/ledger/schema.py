@@ -94,13 +94,15 @@ _SCHEMA_V3 = ("ALTER TABLE rounds ADD COLUMN match_options TEXT",)
 # Version 4: the governance loop. Claims (a provider takes on a need: a fixed
 # assignment until released, started or expired), owners and deadlines of
 # projects (one row per assignment of an owner: the latest is current), the
-# problem ledger of inspections, and the dispatch reports made. Ledger settings
+# problem ledger of inspections, and the dispatch reports made. A claim's
+# ``claimed_at`` is its business time (``as_of``, which expiry counts from);
+# ``recorded_at`` the wall clock, like every other stamp of the ledger. Ledger settings
 # (claim limit, claim expiry) are ``meta`` rows keyed ``setting.<name>``.
 _SCHEMA_V4 = (
     "CREATE TABLE claims (claim_id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " need_id TEXT NOT NULL, resource_id TEXT NOT NULL, provider TEXT,"
     " project_id TEXT NOT NULL, assignment_id INTEGER, round INTEGER NOT NULL,"
-    " units INTEGER NOT NULL, by TEXT, claimed_at TEXT NOT NULL,"
+    " units INTEGER NOT NULL, by TEXT, claimed_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
     " forced INTEGER NOT NULL DEFAULT 0, flag TEXT, status TEXT NOT NULL DEFAULT 'open',"
     " closed_at TEXT, closed_by TEXT, note TEXT)",
     "CREATE INDEX claims_need ON claims (need_id)",
