@@ -32,6 +32,7 @@ GUIDES = [
     "how-to/explain.md",
     "how-to/compare-policies.md",
     "how-to/ledger.md",
+    "how-to/governance.md",
 ]
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
