@@ -110,7 +110,6 @@ def test_started_claim_becomes_in_progress_work(led):
 
 
 def test_claim_limit_per_provider(led):
-    needs, resources, _ = _lists()
     led.rematch(pd.DataFrame({"need_id": ["D"], "category": ["repair"], "demand": [1],
                               "x": [0.0], "y": [0.0], "priority": [1]}), stickiness=0.0)
     led.set_setting("claim_limit", 1)
@@ -164,7 +163,7 @@ def test_claim_checks_units_and_ids(tmp_path):
     with pytest.raises(mc.InputError, match="'in_progress'"):
         ledger.claim("N2", "R2")
     # N3 (3 units) has 2 of R3, which has no capacity left: at most 2 to claim.
-    with pytest.raises(mc.InputError, match="2 unit.*of its capacity are left"):
+    with pytest.raises(mc.InputError, match=r"2 unit.*of its capacity are left"):
         ledger.claim("N3", "R3", units=3)
     ledger.claim("N3", "R3", units=1)
     a = ledger.assignments("P-N3")

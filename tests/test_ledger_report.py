@@ -146,7 +146,7 @@ def test_report_remembers_the_last_one(led, tmp_path):
     assert led.audit()["action"].tolist().count("report") == 2
     with pytest.raises(mc.InputError, match="round 9"):
         led.report(tmp_path / "x.xlsx", since=9)
-    with pytest.raises(mc.InputError, match=".xlsx file or a folder"):
+    with pytest.raises(mc.InputError, match=r"\.xlsx file or a folder"):
         led.report(tmp_path / "x.csv")
 
 
@@ -159,7 +159,8 @@ def test_sheet_names_are_safe_for_excel(tmp_path):
         assert not name.startswith("'") and name
     assert len({n.lower() for n in names}) == len(names)
     needs, resources = mc.synthetic.tiny()
-    needs["community"] = needs["community"].replace("东湖社区", "东湖/新村:[一期]*社区名字很长很长很长很长")
+    long_name = "东湖/新村:[一期]*社区名字很长很长很长很长"
+    needs["community"] = needs["community"].replace("东湖社区", long_name)
     ledger = mc.ProjectLedger(tmp_path / "odd.db")
     ledger.add_round(mc.match(needs, resources, max_distance=2000))
     files = ledger.report(tmp_path / "odd")

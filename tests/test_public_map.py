@@ -119,7 +119,7 @@ def test_map_is_deterministic_and_self_contained(led, tmp_path):
 def test_map_options(led, tmp_path):
     with pytest.raises(mc.InputError, match="no names, phone numbers, descriptions"):
         led.public_map(tmp_path / "m.html", columns=["description"])
-    with pytest.raises(mc.InputError, match="an .html file"):
+    with pytest.raises(mc.InputError, match=r"an \.html file"):
         led.public_map(tmp_path / "m.png")
     with pytest.raises(mc.InputError, match="colour_by"):
         led.public_map(tmp_path / "m.html", colour_by="rainbow")

@@ -3,10 +3,10 @@
 Actions: ``init``, ``add`` (match two lists and record the round), ``rematch``
 (match again around the projects already in progress or done), ``status``
 (change a project's status, show one project, or count projects by status and
-community) and ``export`` (the list as CSV, Excel, JSON or GeoJSON, per
+community), ``export`` (the list as CSV, Excel, JSON or GeoJSON, per
 community, and status maps) and ``report`` (the dispatch report: an Excel
-workbook and an HTML page, with ``--maps`` the public maps). :func:`register` adds them to the ``matchcore``
-parser; they follow its conventions: exit code 0 ok, 2 bad input (the
+workbook and an HTML page; with ``--maps``, the public maps). :func:`register`
+adds them to the ``matchcore`` parser; they follow its conventions: exit code 0 ok, 2 bad input (the
 :class:`~matchcore.InputError` message, no traceback), 1 other errors.
 """
 

@@ -129,6 +129,13 @@ def round_rows(c: sqlite3.Connection, table: str, key: str, rnd: int) -> pd.Data
     return frame
 
 
+def _units(frame: pd.DataFrame, column: str, default: int = 1) -> pd.Series:
+    """A stored integer column (``demand``, ``capacity``) as int64, missing ones ``default``."""
+    if column not in frame.columns:
+        return pd.Series(default, index=frame.index, dtype="int64")
+    return pd.to_numeric(frame[column], errors="coerce").fillna(default).astype("int64")
+
+
 def _gone(c: sqlite3.Connection) -> set[str]:
     return {r[0] for r in c.execute(
         "SELECT resource_id FROM dropped_resources WHERE returned_round IS NULL")}
@@ -143,8 +150,7 @@ def capacity_left(c: sqlite3.Connection, resources: pd.DataFrame) -> pd.Series:
         " GROUP BY a.resource_id"
     ).fetchall())
     ids = resources["resource_id"].astype(str)
-    cap = pd.to_numeric(resources.get("capacity", 1), errors="coerce")
-    left = pd.Series(cap, index=resources.index).fillna(1).astype("int64").to_numpy()
+    left = _units(resources, "capacity").to_numpy()
     left = left - ids.map(used).fillna(0).astype("int64").to_numpy()
     out = pd.Series(left, index=pd.Index(ids, name="resource_id"), dtype="int64")
     out[out.index.isin(_gone(c))] = 0
@@ -187,7 +193,7 @@ def _pair_check(
     if len(result.assignments):
         row = json.loads(result.assignments.iloc[[0]].to_json(
             orient="records", date_format="iso", force_ascii=False))[0]
-        return None, float(result.assignments["score"].iat[0]), row
+        return None, float(result.assignments["score"].to_numpy(float)[0]), row
     reason = str(result.unmet["reason"].iat[0]) if len(result.unmet) else "outbid"
     return reason, 0.0, {"need_id": need["need_id"].iat[0],
                          "resource_id": resource["resource_id"].iat[0], "units": units}
@@ -256,14 +262,14 @@ def claim(
                 f"provider {provider!r} has {n_open} open claim(s), the limit "
                 f"(claim_limit={limit}); release one or wait for one to start"
             )
-    demand = int(pd.to_numeric(need.get("demand", 1), errors="coerce").fillna(1).iat[0])
+    demand = int(_units(need, "demand").to_numpy()[0])
     assigned = own = 0
     if pid is not None:
         for rid, u in c.execute("SELECT resource_id, units FROM assignments WHERE"
                                 " project_id = ? AND active = 1", (pid,)):
             assigned += int(u)
             own += int(u) if rid == resource_id else 0
-    cap = int(capacity_left(c, resource).iat[0])
+    cap = int(capacity_left(c, resource).to_numpy()[0])
     # Units this resource already has on the project become the claim's.
     room_need, room_res = demand - assigned + own, cap + own
     if units is None:
@@ -299,7 +305,8 @@ def claim(
         )
         c.execute(
             "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
-            " VALUES (?,?,?,?,?,?)", (pid, None, "not_started", by, f"claimed for {resource_id}", at),
+            " VALUES (?,?,?,?,?,?)",
+            (pid, None, "not_started", by, f"claimed for {resource_id}", at),
         )
         audit(c, "create", project_id=pid, round=rnd, by=by,
               detail={"need_id": need_id, "claimed": resource_id})
@@ -324,7 +331,8 @@ def claim(
     _refresh(c, pid, at)
     cur = c.execute(
         "INSERT INTO claims (need_id, resource_id, provider, project_id, assignment_id, round,"
-        " units, by, claimed_at, recorded_at, forced, flag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        " units, by, claimed_at, recorded_at, forced, flag)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         (need_id, resource_id, provider, pid, cur.lastrowid, rnd, units, by, at, utc_now(),
          int(reason is not None), reason),
     )
@@ -442,9 +450,7 @@ def less_claimed(needs: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
         return needs
     taken = claims.groupby("need_id")["units"].sum()
     ids = needs["need_id"].astype(str)
-    demand = pd.to_numeric(needs.get("demand", 1), errors="coerce")
-    demand = pd.Series(demand, index=needs.index).fillna(1).astype("int64")
-    left = demand - ids.map(taken).fillna(0).astype("int64")
+    left = _units(needs, "demand") - ids.map(taken).fillna(0).astype("int64")
     return needs.assign(demand=left)[left > 0].reset_index(drop=True)
 
 
@@ -452,8 +458,7 @@ def reapply(c: sqlite3.Connection, audit: Audit, rnd: int, at: str) -> None:
     """After a rematch recorded round ``rnd``: the open claims' assignments stay
     active on their projects, whose demand is the need's whole demand again."""
     needs = round_rows(c, "needs", "need_id", rnd)
-    demand = dict(zip(needs["need_id"], pd.to_numeric(needs.get("demand", 1),
-                                                      errors="coerce").fillna(1).astype(int)))
+    demand = dict(zip(needs["need_id"], _units(needs, "demand").tolist()))
     for claim_id, pid, aid, need_id in c.execute(
         "SELECT claim_id, project_id, assignment_id, need_id FROM claims WHERE status = 'open'"
     ).fetchall():
@@ -497,7 +502,7 @@ def open_for_claims(c: sqlite3.Connection, options: MatchOptions) -> pd.DataFram
 
     See :meth:`matchcore.ledger.ProjectLedger.open_for_claims`.
     """
-    from ..model.candidates import build_candidates
+    from ..model.candidates import CandidateGraph, build_candidates
 
     rnd = last_round(c)
     needs = round_rows(c, "needs", "need_id", rnd)
@@ -515,20 +520,21 @@ def open_for_claims(c: sqlite3.Connection, options: MatchOptions) -> pd.DataFram
             settled.add(need_id)
         else:
             held_units[need_id] = held_units.get(need_id, 0) + int(units)
-    demand = pd.to_numeric(needs.get("demand", 1), errors="coerce")
-    demand = pd.Series(demand, index=needs.index).fillna(1).astype("int64")
+    demand = _units(needs, "demand")
     open_units = demand - needs["need_id"].map(held_units).fillna(0).astype("int64")
     keep = (open_units > 0) & ~needs["need_id"].isin(settled)
     board = needs[keep].assign(units_open=open_units[keep]).reset_index(drop=True)
     if board.empty:
         return pd.DataFrame(columns=OPEN_COLUMNS)
-    kw = {"taxonomy": options.taxonomy, "max_distance": options.max_distance,
-          "scope": options.scope}
+    def graph(resources: pd.DataFrame) -> CandidateGraph:
+        return build_candidates(work, resources, taxonomy=options.taxonomy,
+                                max_distance=options.max_distance, scope=options.scope)
+
     work = board.drop(columns=["units_open"])
-    reason = _funnel_reason(build_candidates(work, resources, **kw).funnel)
+    reason = _funnel_reason(graph(resources).funnel)
     left = capacity_left(c, resources)
     avail = resources[resources["resource_id"].map(left).fillna(0).to_numpy() > 0]
-    edges = build_candidates(work, avail, **kw).to_frame() if len(avail) else pd.DataFrame(
+    edges = graph(avail).to_frame() if len(avail) else pd.DataFrame(
         columns=["need_id", "resource_id", "distance"])
     names = dict(zip(resources["resource_id"], resources["provider"].where(
         resources["provider"].notna(), resources["resource_id"])

@@ -259,7 +259,8 @@ window.addEventListener('error',function(e){
   st.dataset.errors=String(Number(st.dataset.errors||0)+1);st.dataset.error=String(e.message);});
 var D=JSON.parse(document.getElementById('mc-data').textContent);
 var NS='http://www.w3.org/2000/svg',svg=document.getElementById('mc-svg');
-function el(n,a){var e=document.createElementNS(NS,n);for(var k in a)e.setAttribute(k,a[k]);return e;}
+function el(n,a){var e=document.createElementNS(NS,n);
+  for(var k in a)e.setAttribute(k,a[k]);return e;}
 if(D.tiles.length&&navigator.onLine){
   var g=el('g',{id:'mc-tiles'});svg.appendChild(g);
   D.tiles.forEach(function(t){g.appendChild(el('image',{href:t.url,x:t.x,y:t.y,
@@ -271,7 +272,8 @@ D.markers.forEach(function(m){
     'data-project':m.fields.project_id,'data-class':m.cls});
   c.addEventListener('mousemove',function(ev){
     tip.textContent='';D.columns.forEach(function(k){
-      var row=document.createElement('div');row.textContent=D.headers[k]+'：'+(m.fields[k]==null?'':m.fields[k]);
+      var row=document.createElement('div'),v=m.fields[k];
+      row.textContent=D.headers[k]+'：'+(v==null?'':v);
       tip.appendChild(row);});
     tip.style.display='block';tip.style.left=(ev.clientX+12)+'px';tip.style.top=(ev.clientY+12)+'px';});
   c.addEventListener('mouseleave',function(){tip.style.display='none';});
