@@ -941,11 +941,11 @@ class ProjectLedger(LedgerExport):
                                     "why": "resource dropped out"})
             for pid in sorted(set(extend.values())):
                 self._refresh_project(w, pid, rnd, at)
-            matched = set(result.projects["need_id"].astype(str))
+            matched = set(result.projects["need_id"].astype(str)) | set(held["need_id"])
             cancelled = [
                 pid for pid, need in w.execute(
                     "SELECT project_id, need_id FROM projects WHERE status = 'not_started'"
-                ).fetchall() if need not in matched and need not in set(held["need_id"])
+                ).fetchall() if need not in matched
             ]
             w.executemany("UPDATE projects SET status='cancelled', updated_at=?,"
                           " updated_round=? WHERE project_id=?",
@@ -1499,7 +1499,7 @@ class ProjectLedger(LedgerExport):
         community: str | None = None,
         *,
         columns: Sequence[str] | None = None,
-        colour_by: str = "status",
+        colour_by: public_map_.ColourBy = "status",
         jitter: float = public_map_.JITTER_M,
         tiles: str | None = None,
         title: str | None = None,
@@ -1556,8 +1556,7 @@ class ProjectLedger(LedgerExport):
         """
         return public_map_.write_public_map(
             self, path, community=community, columns=columns,
-            colour_by=colour_by,  # type: ignore[arg-type]
-            jitter=jitter, tiles=tiles, title=title, as_of=as_of)
+            colour_by=colour_by, jitter=jitter, tiles=tiles, title=title, as_of=as_of)
 
     def public_maps(self, folder: PathLike, **options: Any) -> dict[str, Path]:
         """Write the street's public map and one per community in ``folder``.
