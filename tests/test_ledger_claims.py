@@ -225,3 +225,40 @@ def test_version_3_ledger_gets_the_claim_tables(tmp_path):
     with mc.ProjectLedger(path) as ledger:
         assert len(ledger.claims()) == 0 and len(ledger.problems()) == 0
         assert ledger.audit()["action"].tolist() == ["migrate"]
+
+
+def test_claims_on_seed_street_never_exceed_capacity_or_demand(tmp_path):
+    import numpy as np
+
+    needs, resources = mc.synthetic.district("seed_street", seed=0)
+    ledger = mc.ProjectLedger(tmp_path / "s.db")
+    ledger.add_round(mc.match(needs, resources, max_distance=700))
+    rng = np.random.default_rng(1)
+    a = ledger.assignments()
+    picks = a.iloc[rng.choice(len(a), 12, replace=False)]
+    for need, rid in zip(picks["need_id"], picks["resource_id"]):
+        ledger.claim(need, rid, by="共建单位", as_of="2026-03-02")
+    started = picks["project_id"].iat[0]
+    ledger.set_status(started, "in_progress")
+    ledger.release_claim(picks["need_id"].iat[1])
+    ledger.rematch(stickiness=0.0, as_of="2026-03-10",
+                   dropped_resources=[picks["resource_id"].iat[2]])
+    ledger.rematch(needs.sample(40, random_state=2).assign(priority=5), stickiness=0.0,
+                   as_of="2026-03-20")
+    live = ledger.projects().query("status != 'cancelled'")["project_id"]
+    active = ledger.assignments()
+    active = active[active["project_id"].isin(set(live))]
+    cap = resources.set_index("resource_id")["capacity"]
+    used = active.groupby("resource_id")["units"].sum()
+    assert (used <= cap.loc[used.index]).all()
+    dem = needs.set_index("need_id")["demand"]
+    got = active.groupby("need_id")["units"].sum()
+    assert (got <= dem.loc[got.index]).all()
+    # Every claim still open holds its units on an active assignment.
+    claims = ledger.claims()
+    assert claims.set_index("claim_id").loc[1, "status"] == "started"
+    assert claims.set_index("claim_id").loc[3, "note"] == "resource dropped out"
+    for need, rid, units in claims.query("status == 'open'")[
+            ["need_id", "resource_id", "units"]].itertuples(index=False):
+        mine = active[(active["need_id"] == need) & (active["resource_id"] == rid)]
+        assert mine["units"].sum() >= units
