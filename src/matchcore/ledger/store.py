@@ -1422,7 +1422,23 @@ class ProjectLedger(LedgerExport):
         self, problem_id: int, *, by: str | None = None, note: str | None = None,
         as_of: Any = None,
     ) -> None:
-        """Close an open problem (逐项对账销号), saying who and how; see :meth:`open_problem`."""
+        """Close an open problem (逐项对账销号), saying who and how; see :meth:`open_problem`.
+
+        Raises
+        ------
+        InputError
+            An unknown problem, or one already closed.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> k = ledger.open_problem(community="西山社区", text="台账未更新")
+        >>> ledger.close_problem(k, by="西山社区", note="已更新")
+        >>> ledger.problems(open=False)[["problem_id", "note"]].values.tolist()
+        [[1, '已更新']]
+        """
         with self._write() as c:
             supervision_.close_problem(c, self._audit, problem_id, by=by, note=note,
                                        as_of=as_of)
@@ -1432,6 +1448,15 @@ class ProjectLedger(LedgerExport):
 
         Columns: problem_id, project_id, community, text, due, opened_by,
         opened_at, closed_by, closed_at, note; see :meth:`open_problem`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.open_problem(community="东湖社区", text="公示栏未更新", due="2026-04-01")
+        >>> ledger.problems()[["community", "text", "due"]].values.tolist()
+        [['东湖社区', '公示栏未更新', '2026-04-01']]
         """
         return supervision_.problems(self._conn, open)
 
