@@ -4,7 +4,10 @@
 in one snapshot by :class:`~matchcore.ledger.ProjectLedger`) and the lists
 being added into a :class:`RematchPlan`: the needs to match, the resources
 with the capacity they have left, the incumbent pairs, the in-progress
-projects to extend and the assignments lost to dropped resources.
+projects to extend and the assignments lost to dropped resources. Open claims
+(:mod:`.claims`) are fixed like in-progress work: their units come off the
+needs' demand and the resources' capacity, and the claimed needs are recorded
+whole.
 :func:`preview_rematch` compares a plan with its match result: the projects
 that move, the new ones, the cancellations. Nothing here touches SQLite, so
 both are tested on frames alone and a dry run is the same code as a real run.
