@@ -34,6 +34,7 @@ GUIDES = [
     "how-to/ledger.md",
     "how-to/many-streets.md",
     "how-to/policies.md",
+    "how-to/governance.md",
 ]
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)

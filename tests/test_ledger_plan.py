@@ -161,3 +161,52 @@ def test_dry_run_says_what_the_real_rematch_does(tmp_path):
                                           getattr(real.preview, name))
         assert dry.preview.extensions["project_id"].tolist() == ["P-N1"]
         assert "R4" in led.projects().set_index("project_id").at["P-N1", "resources"]
+
+
+# ---------------------------------------------------------------------- claims
+def _claimed(state, units, rows):
+    live = _live([("P-N1", "N1", "R1", 2, 1, "in_progress"), *rows])
+    claims = pd.DataFrame({"claim_id": [1], "need_id": ["N2"], "resource_id": ["R2"],
+                           "project_id": ["P-N2"], "assignment_id": [7], "units": [units]})
+    return LedgerState(**{**state.__dict__, "live": live, "claims": claims})
+
+
+def test_plan_keeps_open_claims_fixed_like_work_in_progress(state):
+    # N2's 2 units on R2 are claimed: they leave the solve's demand and capacity.
+    held = _claimed(state, 2, [("P-N2", "N2", "R2", 2, 1, "not_started")])
+    plan = plan_rematch(held)
+    assert plan.needs["need_id"].tolist() == ["N5"]
+    left = dict(zip(plan.resources["resource_id"], plan.resources["capacity"]))
+    assert left == {"R2": 1, "R3": 3}
+    assert plan.incumbent.empty  # the claimed pair is fixed, not merely sticky
+    # The claimed need is recorded whole; the plan's claims are the state's.
+    stored = plan.stored_needs.set_index("need_id")
+    assert sorted(stored.index) == ["N2", "N5"] and stored.at["N2", "demand"] == 2
+    assert plan.claims["claim_id"].tolist() == [1]
+    assert plan_rematch(state).stored_needs is None  # no claims: the match's own needs
+    # The project held only by its claim is neither cancelled nor moved.
+    result = mc.match(plan.needs, plan.resources, max_distance=100)
+    preview = preview_rematch(plan, result)
+    assert preview.cancellations.empty and preview.moves.empty
+
+
+def test_plan_a_partial_claim_leaves_the_rest_of_the_need_to_the_solve(state):
+    # 1 of N2's 2 units is claimed on R2; the other unit on R2 is ordinary.
+    held = _claimed(state, 1, [("P-N2", "N2", "R2", 1, 1, "not_started"),
+                               ("P-N2", "N2", "R2", 1, 1, "not_started")])
+    plan = plan_rematch(held)
+    assert plan.needs.set_index("need_id").at["N2", "demand"] == 1
+    left = dict(zip(plan.resources["resource_id"], plan.resources["capacity"]))
+    assert left == {"R2": 2, "R3": 3}
+    assert ("N2", "R2") not in set(map(tuple, plan.incumbent.values.tolist()))
+    # The solve gives N2's open unit to R2 again: only the ordinary row counts, so no move.
+    result = mc.match(plan.needs, plan.resources, max_distance=100)
+    assert result.assignments[["need_id", "resource_id", "units"]].values.tolist()[0] == [
+        "N2", "R2", 1]
+    preview = preview_rematch(plan, result)
+    assert preview.cancellations.empty and preview.moves.empty
+    # Given to R3 instead, the project moves from R2:1 (not R2:2: the claim stays).
+    result = mc.match(plan.needs, plan.resources[plan.resources["resource_id"] == "R3"],
+                      max_distance=100)
+    preview = preview_rematch(plan, result)
+    assert preview.moves.values.tolist() == [["P-N2", "N2", "R2:1", "R3:1"]]

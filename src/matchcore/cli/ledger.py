@@ -3,9 +3,10 @@
 Actions: ``init``, ``add`` (match two lists and record the round), ``rematch``
 (match again around the projects already in progress or done), ``status``
 (change a project's status, show one project, or count projects by status and
-community) and ``export`` (the list as CSV, Excel, JSON or GeoJSON, per
-community, and status maps). :func:`register` adds them to the ``matchcore``
-parser; they follow its conventions: exit code 0 ok, 2 bad input (the
+community), ``export`` (the list as CSV, Excel, JSON or GeoJSON, per
+community, and status maps) and ``report`` (the dispatch report: an Excel
+workbook and an HTML page; with ``--maps``, the public maps). :func:`register`
+adds them to the ``matchcore`` parser; they follow its conventions: exit code 0 ok, 2 bad input (the
 :class:`~matchcore.InputError` message, no traceback), 1 other errors.
 """
 
@@ -250,6 +251,19 @@ def _local_zone() -> Any:
     return datetime.datetime.now().astimezone().tzinfo
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    since: int | str | None = args.since
+    if isinstance(since, str) and since.strip().isdigit():
+        since = int(since)
+    with _open(args.ledger) as led:
+        files = led.report(args.out, since, as_of=args.as_of, by=args.by)
+        maps = led.public_maps(args.maps, as_of=args.as_of) if args.maps else {}
+    if not _quiet(args):
+        for path in [*files.values(), *maps.values()]:
+            print(f"wrote {path}")
+    return 0
+
+
 # ----------------------------------------------------------------------- parser
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("ledger", metavar="LEDGER", help="the ledger file (SQLite)")
@@ -275,7 +289,8 @@ def register(subparsers: Any) -> None:
     'in_progress'
     """
     ledger = subparsers.add_parser(
-        "ledger", help="keep the project list across rounds (init, add, rematch, status, export)",
+        "ledger", help="keep the project list across rounds (init, add, rematch, status, export, "
+             "report)",
         description="Keep the project list (项目清单) in a ledger file: record rounds, match "
                     "again around projects in progress, change statuses, export.",
         epilog="Exit codes: 0 ok, 2 bad input, 1 other errors.",
@@ -350,3 +365,20 @@ def register(subparsers: Any) -> None:
                    help="created_at / updated_at in this machine's local time, as Excel reads "
                         "them (they are stored in UTC)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "report", help="write the dispatch report (Excel and HTML) and the public maps",
+        description="Write the dispatch report (项目调度会通报) to FOLDER: projects by "
+                    "status per community, changes since the last report, overdue items "
+                    "with owners, open problems, unmet needs by reason.",
+    )
+    _common(p)
+    p.add_argument("-o", "--out", required=True, metavar="FOLDER",
+                   help="output folder (or an .xlsx file)")
+    p.add_argument("--since", metavar="ROUND|TIME",
+                   help="report changes after this round or time (default: the last report)")
+    p.add_argument("--as-of", metavar="DATE", help="the day deadlines are measured against")
+    p.add_argument("--by", help="who makes the report (audit log)")
+    p.add_argument("--maps", metavar="DIR",
+                   help="also write the public maps (street and per community) in DIR")
+    p.set_defaults(func=cmd_report)

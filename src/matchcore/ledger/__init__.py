@@ -5,7 +5,11 @@
 frames in one snapshot, :mod:`.record` writes rounds and rematches,
 :mod:`.connection` opens a file safely (create, migrate, busy vs corrupt),
 :mod:`.export` makes exports and status maps, :mod:`.schema` holds the tables,
-their migrations, the status words and the row encoding.
+their migrations, the status words and the row encoding. The governance loop:
+:mod:`.claims` (claims kept fixed by rematch, the claiming board, settings),
+:mod:`.supervision` (owners, deadlines, the colour code, the problem ledger),
+:mod:`.report` (the dispatch report) and :mod:`.public_map` (the de-identified
+public maps).
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@
 in one snapshot by :class:`~matchcore.ledger.ProjectLedger`) and the lists
 being added into a :class:`RematchPlan`: the needs to match, the resources
 with the capacity they have left, the incumbent pairs, the in-progress
-projects to extend and the assignments lost to dropped resources.
+projects to extend and the assignments lost to dropped resources. Open claims
+(:mod:`.claims`) are fixed like in-progress work: their units come off the
+needs' demand and the resources' capacity, and the claimed needs are recorded
+whole.
 :func:`preview_rematch` compares a plan with its match result: the projects
 that move, the new ones, the cancellations. Nothing here touches SQLite, so
 both are tested on frames alone and a dry run is the same code as a real run.
@@ -25,10 +28,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
 
 __all__ = [
+    "CLAIM_COLUMNS",
     "LIVE_COLUMNS",
     "LedgerState",
     "RematchPlan",
     "RematchPreview",
+    "less_claimed",
     "normalize_dropped",
     "plan_rematch",
     "preview_rematch",
@@ -36,6 +41,8 @@ __all__ = [
 
 #: Columns of :attr:`LedgerState.live`.
 LIVE_COLUMNS = ["project_id", "need_id", "resource_id", "units", "round", "status"]
+#: Columns of :attr:`LedgerState.claims` (the open claims).
+CLAIM_COLUMNS = ["claim_id", "need_id", "resource_id", "project_id", "assignment_id", "units"]
 
 
 def _frame(columns: list[str]) -> pd.DataFrame:
@@ -69,6 +76,10 @@ class LedgerState:
     backups : DataFrame
         need_id, resource_id (lost), project_id, round, backup_resource_id
         recorded for the assignments on the resources being dropped, by rank.
+    claims : DataFrame
+        The open claims on not-started projects (:mod:`.claims`), settled
+        before the read: claim_id, need_id, resource_id, project_id,
+        assignment_id, units. They are fixed like in-progress work.
     stamp : tuple of int
         The ledger's version stamp when this was read.
 
@@ -93,6 +104,7 @@ class LedgerState:
             ["need_id", "resource_id", "project_id", "round", "backup_resource_id"]
         )
     )
+    claims: pd.DataFrame = field(default_factory=lambda: _frame(CLAIM_COLUMNS))
     stamp: tuple[int, ...] = ()
 
     @classmethod
@@ -144,6 +156,12 @@ class RematchPlan:
         The live projects the plan was made against (project_id, need_id, status).
     live : DataFrame
         Their active assignments.
+    claims : DataFrame
+        The open claims kept fixed (:attr:`LedgerState.claims`): their units
+        are out of ``needs`` and ``resources``.
+    stored_needs : DataFrame, optional
+        The needs as the round records them when claims hold units: claimed
+        needs with their whole demand (None: the match's own needs).
     """
 
     round: int
@@ -161,6 +179,8 @@ class RematchPlan:
     before: dict[str, int]
     projects: pd.DataFrame
     live: pd.DataFrame
+    claims: pd.DataFrame = field(default_factory=lambda: _frame(CLAIM_COLUMNS))
+    stored_needs: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +232,32 @@ def normalize_dropped(dropped: Iterable[str] | None) -> list[str]:
         raise InputError(
             f"`dropped_resources` must be an iterable of resource ids; got {dropped!r}"
         ) from err
+
+
+def _demand(needs: pd.DataFrame) -> pd.Series:
+    """The stored ``demand`` column as int64 (1 where missing)."""
+    if "demand" not in needs.columns:
+        return pd.Series(1, index=needs.index, dtype="int64")
+    return pd.to_numeric(needs["demand"], errors="coerce").fillna(1).astype("int64")
+
+
+def less_claimed(needs: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """``needs`` with each claimed need's demand less its claimed units (rows left
+    with none are dropped): what the solve may still assign.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> needs = pd.DataFrame({"need_id": ["N1", "N2"], "demand": [3, 1]})
+    >>> claims = pd.DataFrame({"need_id": ["N1", "N2"], "units": [2, 1]})
+    >>> less_claimed(needs, claims).values.tolist()
+    [['N1', 1]]
+    """
+    if claims.empty or needs.empty:
+        return needs
+    taken = claims.groupby("need_id")["units"].sum()
+    left = _demand(needs) - needs["need_id"].astype(str).map(taken).fillna(0).astype("int64")
+    return needs.assign(demand=left)[left > 0].reset_index(drop=True)
 
 
 def _check_dropped(
@@ -323,7 +369,16 @@ def plan_rematch(
             demand=lambda f: f["need_id"].map(units_lost).astype("int64")
         )
         needs = pd.concat([needs, back], ignore_index=True)
-    sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)]
+    # Open claims are fixed like in-progress work: their units leave the solve, and
+    # the claimed needs are recorded whole.
+    claims = state.claims
+    stored_needs = needs.reset_index(drop=True) if len(claims) else None
+    needs = less_claimed(needs, claims)
+    claimed = set(zip(claims["need_id"], claims["resource_id"]))
+    sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)
+                  & pd.Series([p not in claimed for p in zip(live["need_id"],
+                                                              live["resource_id"])],
+                              index=live.index, dtype=bool)]
     preferred = _backups_of(lost, state.backups)
     incumbent = (
         pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True)
@@ -333,6 +388,8 @@ def plan_rematch(
     )
     full = resources.reset_index(drop=True)
     used = dict(state.used)
+    for rid, units in claims.groupby("resource_id")["units"].sum().items():
+        used[str(rid)] = used.get(str(rid), 0) + int(units)
     taken = full["resource_id"].astype(str).map(used).fillna(0).astype("int64")
     left = full.assign(capacity=full["capacity"].astype("int64").to_numpy() - taken.to_numpy())
     out = set(gone) - returned | set(drop)
@@ -356,6 +413,8 @@ def plan_rematch(
         before=before,
         projects=state.projects,
         live=live,
+        claims=claims,
+        stored_needs=stored_needs,
     )
 
 
@@ -380,6 +439,22 @@ def _triples(frame: pd.DataFrame) -> pd.DataFrame:
         "resource_id": frame["resource_id"].astype(str).to_numpy(dtype=object),
         "units": frame["units"].to_numpy(dtype="int64"),
     })
+
+
+def _less_claims(old: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """Assignment triples without the claims' own rows (one row per open claim):
+    a claimed assignment stays where it is, so it never makes a project move."""
+    if claims.empty or old.empty:
+        return old
+    drop: list[int] = []
+    keys = list(zip(old["need_id"], old["resource_id"], old["units"]))
+    for key in zip(claims["need_id"].astype(str), claims["resource_id"].astype(str),
+                   claims["units"].astype("int64")):
+        for k, row in enumerate(keys):
+            if row == key and k not in drop:
+                drop.append(k)
+                break
+    return old.drop(index=old.index[drop]).reset_index(drop=True)
 
 
 def _pairs(frame: pd.DataFrame, needs: set[str]) -> dict[str, str]:
@@ -416,13 +491,15 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     projects = plan.projects
     live = plan.live
     matched = set(result.projects["need_id"].astype(str))
+    # A project held by an open claim keeps its claimed units: never cancelled.
+    held = set(plan.claims["need_id"].astype(str))
     not_started = projects[
         (projects["status"] == "not_started") & ~projects["need_id"].isin(plan.extend)
     ]
     # A not-started project moves when its (resource, units) set changes: one merge,
     # then text only for the few that moved (stickiness keeps most in place).
-    kept = set(not_started["need_id"]) & matched
-    old = _triples(live[live["status"] == "not_started"])
+    kept = set(not_started["need_id"]) & (matched | held)
+    old = _less_claims(_triples(live[live["status"] == "not_started"]), plan.claims)
     new = _triples(assign)
     old, new = old[old["need_id"].isin(kept)], new[new["need_id"].isin(kept)]
     diff = old.merge(new, how="outer", indicator=True)
@@ -440,7 +517,7 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     ext = [(plan.extend[n], n, res_of[n]) for n in sorted(matched & set(plan.extend))]
     cancelled = [
         (pid, need) for pid, need in zip(not_started["project_id"], not_started["need_id"])
-        if need not in matched
+        if need not in matched and need not in held
     ]
     # Affected projects: active units after = kept + this round's for their need.
     backup_pairs = set(zip(plan.preferred["need_id"], plan.preferred["resource_id"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, MatchcoreError
+from . import claims as claims_
 from .schema import (
     ENCODER,
     LIVE_STATUSES,
@@ -59,12 +61,17 @@ def record_round(
     resources: pd.DataFrame | None = None,
     extend: dict[str, str] | None = None,
     backups: int = N_BACKUPS,
+    needs: pd.DataFrame | None = None,
+    claimed: Sequence[int] = (),
 ) -> tuple[int, int, int]:
     """Store ``result`` as a new round; returns (round, n_changed, n_new).
 
     ``extend`` maps need ids to in-progress projects that lost units to a
     dropped resource: their new assignments are added to the project,
-    which keeps its status and its other assignments.
+    which keeps its status and its other assignments. ``needs`` are the need
+    rows to store when they differ from the match's (a rematch stores claimed
+    needs whole); ``claimed`` the ids of the claims' assignments, which stay
+    where they are and so do not count as a change of their project.
     """
     extend = extend or {}
     rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
@@ -72,7 +79,8 @@ def record_round(
     options = result.options
     c.execute("INSERT INTO rounds (round, created_at, options, match_options)"
               " VALUES (?,?,?,?)", (rnd, at, options.to_json(), options.to_json()))
-    needs = result.district.needs
+    # rematch stores claimed needs whole (their claimed units were taken out of the solve).
+    needs = result.district.needs if needs is None else needs
     # rematch stores full capacities: fixed projects are subtracted again each round.
     resources = result.district.resources if resources is None else resources
     c.executemany(
@@ -100,11 +108,14 @@ def record_round(
     }
     old = pd.DataFrame(
         c.execute(
-            "SELECT a.project_id, a.resource_id, a.units FROM assignments a JOIN projects p"
-            " USING (project_id) WHERE a.active = 1 AND p.status = 'not_started'"
+            "SELECT a.project_id, a.resource_id, a.units, a.id FROM assignments a"
+            " JOIN projects p USING (project_id) WHERE a.active = 1"
+            " AND p.status = 'not_started'"
         ).fetchall(),
-        columns=["project_id", "resource_id", "units"],
+        columns=["project_id", "resource_id", "units", "id"],
     ).astype({"project_id": object, "resource_id": object, "units": "int64"})
+    # The claims' assignments stay where they are: they do not make a project change.
+    old = old[~old["id"].isin(set(int(k) for k in claimed))].drop(columns=["id"])
     # A not-started project changed when its (resource, units) set differs.
     keeps = {need: v[0] for need, v in live.items()
              if v[1] == "not_started" and need not in extend}
@@ -256,13 +267,33 @@ def record_rematch(
     by: str | None,
     backups: int,
 ) -> tuple[int, int, int, int]:
-    """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled)."""
+    """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled).
+
+    The plan's open claims stay: their assignments are active again after the
+    round is recorded (on projects whose demand is the need's whole demand),
+    and a project held only by a claim loses its other units but is not
+    cancelled. The capacity check runs last, so it counts the claimed units.
+    """
     extend = plan.extend
+    claims = plan.claims
+    claimed = [int(k) for k in claims["assignment_id"]]
     rnd, n_changed, n_new = record_round(
         c, result, by=by, rematch=True, resources=plan.full_resources, extend=extend,
-        backups=backups,
+        backups=backups, needs=plan.stored_needs, claimed=claimed,
     )
     at = utc_now()
+    if len(claims):
+        # Held by a claim but not matched again: the project's other units end.
+        matched = set(result.projects["need_id"].astype(str))
+        for pid in sorted(set(claims.loc[~claims["need_id"].astype(str).isin(matched),
+                                         "project_id"])):
+            marks = ",".join("?" * len(claimed))
+            ended = c.execute(
+                f"UPDATE assignments SET active = 0 WHERE project_id = ? AND active = 1"
+                f" AND id NOT IN ({marks})", (pid, *claimed),
+            ).rowcount
+            n_changed += ended > 0
+        claims_.reapply(c, write_audit, rnd, at, held=claims)
     for rid in plan.returned:
         c.execute("UPDATE dropped_resources SET returned_round = ? WHERE resource_id = ?"
                   " AND returned_round IS NULL", (rnd, rid))

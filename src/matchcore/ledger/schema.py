@@ -29,6 +29,7 @@ __all__ = [
     "json_lines",
     "legacy_options",
     "parse_status",
+    "parse_time",
     "plain_values",
     "to_records",
     "utc_now",
@@ -37,7 +38,7 @@ __all__ = [
 #: PRAGMA application_id of a matchcore ledger ("MCLG").
 APPLICATION_ID = 0x4D434C47
 #: The schema version this code writes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Allowed status moves; completed and cancelled are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -122,8 +123,35 @@ _SCHEMA_V2 = (
 # (no weights, taxonomy as a repr) is read by :func:`legacy_options`.
 _SCHEMA_V3 = ("ALTER TABLE rounds ADD COLUMN match_options TEXT",)
 
+# Version 4: the governance loop. Claims (a provider takes on a need: a fixed
+# assignment until released, started or expired), owners and deadlines of
+# projects (one row per assignment of an owner: the latest is current), the
+# problem ledger of inspections, and the dispatch reports made. A claim's
+# ``claimed_at`` is its business time (``as_of``, which expiry counts from);
+# ``recorded_at`` the wall clock, like every other stamp of the ledger. Ledger settings
+# (claim limit, claim expiry) are ``meta`` rows keyed ``setting.<name>``.
+_SCHEMA_V4 = (
+    "CREATE TABLE claims (claim_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " need_id TEXT NOT NULL, resource_id TEXT NOT NULL, provider TEXT,"
+    " project_id TEXT NOT NULL, assignment_id INTEGER, round INTEGER NOT NULL,"
+    " units INTEGER NOT NULL, by TEXT, claimed_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+    " forced INTEGER NOT NULL DEFAULT 0, flag TEXT, status TEXT NOT NULL DEFAULT 'open',"
+    " closed_at TEXT, closed_by TEXT, note TEXT)",
+    "CREATE INDEX claims_need ON claims (need_id)",
+    "CREATE TABLE owners (id INTEGER PRIMARY KEY AUTOINCREMENT, project_id TEXT NOT NULL,"
+    " owner TEXT, due TEXT, by TEXT, note TEXT, at TEXT NOT NULL)",
+    "CREATE INDEX owners_project ON owners (project_id)",
+    "CREATE TABLE problems (problem_id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " project_id TEXT, community TEXT, text TEXT NOT NULL, due TEXT, opened_by TEXT,"
+    " opened_at TEXT NOT NULL, closed_by TEXT, closed_at TEXT, note TEXT)",
+    "CREATE TABLE reports (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+    " round INTEGER, since TEXT, path TEXT, by TEXT)",
+)
+
 #: Migration hook: the SQL steps that bring a ledger *to* each version.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4,
+}
 
 #: Backups recorded per assignment (see :meth:`MatchResult.backups`).
 N_BACKUPS = 3
@@ -140,6 +168,39 @@ LEDGER_PROJECT_COLUMNS = [
 def utc_now() -> str:
     """The current time in UTC, ISO 8601 with microseconds (how the ledger stamps rows)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def parse_time(value: Any, name: str = "as_of") -> datetime:
+    """A clock argument as an aware UTC datetime; None is now.
+
+    Accepts a datetime (naive means UTC), a date (its midnight, UTC), or ISO
+    8601 text (``"2026-03-01"``, ``"2026-03-01T09:30:00+08:00"``). The ledger's
+    deadlines and claim expiry take such an explicit clock so that runs can be
+    replayed.
+    """
+    from datetime import date
+
+    from ..errors import InputError
+
+    if value is None:
+        return datetime.now(timezone.utc)
+    if isinstance(value, datetime):
+        t = value
+    elif isinstance(value, date):
+        t = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            t = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError as err:
+            raise InputError(
+                f"`{name}` must be a date or time (ISO 8601 such as '2026-03-01'); "
+                f"got {value!r}"
+            ) from err
+    else:
+        raise InputError(
+            f"`{name}` must be a date, a datetime or ISO 8601 text; got {value!r}"
+        )
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
 
 
 def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

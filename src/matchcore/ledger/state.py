@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 
 from .connection import stamp
-from .plan import LIVE_COLUMNS, LedgerState
+from .plan import CLAIM_COLUMNS, LIVE_COLUMNS, LedgerState
 from .schema import LIVE_STATUSES
 
-__all__ = ["latest_rows", "read_state"]
+__all__ = ["held_claims", "latest_rows", "read_state"]
 
 
 def latest_rows(c: sqlite3.Connection, table: str, key: str) -> pd.DataFrame:
@@ -31,10 +31,26 @@ def latest_rows(c: sqlite3.Connection, table: str, key: str) -> pd.DataFrame:
     return pd.DataFrame(json.loads("[" + ",".join(r[0] for r in rows) + "]"))
 
 
+def held_claims(c: sqlite3.Connection) -> pd.DataFrame:
+    """The open claims whose assignment is active on a not-started project (what a
+    rematch keeps fixed): :data:`~matchcore.ledger.plan.CLAIM_COLUMNS`, by claim id."""
+    cols = ", ".join(f"k.{name}" for name in CLAIM_COLUMNS)
+    return pd.DataFrame(
+        c.execute(
+            f"SELECT {cols} FROM claims k JOIN projects p USING (project_id)"
+            " JOIN assignments a ON a.id = k.assignment_id"
+            " WHERE k.status = 'open' AND p.status = 'not_started' AND a.active = 1"
+            " ORDER BY k.claim_id"
+        ).fetchall(),
+        columns=CLAIM_COLUMNS,
+    ).astype({"units": "int64"})
+
+
 def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
     """What a rematch plans from, read on ``c`` (inside one transaction).
 
     Need rows and backups are read only for the live assignments on ``dropped``.
+    Claims are read as they are: the caller settles them first (:func:`.claims.settle`).
     """
     live = pd.DataFrame(
         c.execute(
@@ -92,5 +108,6 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
             columns=["need_id", "resource_id", "project_id", "round", "rank",
                      "backup_resource_id"],
         ),
+        claims=held_claims(c),
         stamp=stamp(c),
     )

@@ -24,6 +24,10 @@ import pandas as pd
 from ..checks import check_scalar
 from ..errors import InputError, LedgerClosed, MatchcoreError
 from ..schema import STATUSES
+from . import claims as claims_
+from . import public_map as public_map_
+from . import report as report_
+from . import supervision as supervision_
 from .connection import bump, busy_error, is_locked, open_connection, stamp
 from .export import LedgerExporter
 from .plan import (
@@ -42,6 +46,7 @@ from .schema import (
     TRANSITIONS,
     legacy_options,
     parse_status,
+    parse_time,
     utc_now,
 )
 from .state import latest_rows, read_state
@@ -257,6 +262,23 @@ class ProjectLedger:
             c.execute("COMMIT")
         except sqlite3.Error as err:
             raise self._error(err) from err
+
+    @contextmanager
+    def _rolled_back(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that is always rolled back (a dry run's scratch state)."""
+        c = self._connection()
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            finally:
+                c.execute("ROLLBACK")
+        except sqlite3.Error as err:
+            raise self._error(err) from err
+
+    def _open_claims(self) -> bool:
+        """Whether any claim is open (a rematch settles claims only then)."""
+        return bool(self._query("SELECT 1 FROM claims WHERE status = 'open' LIMIT 1"))
 
     def _audit(self, c: sqlite3.Connection, action: str, **fields: Any) -> None:
         write_audit(c, action, **fields)
@@ -762,6 +784,7 @@ class ProjectLedger:
         dry_run: bool = False,
         pins: pd.DataFrame | None = None,
         forbid: pd.DataFrame | None = None,
+        as_of: Any = None,
         **overrides: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
@@ -812,6 +835,10 @@ class ProjectLedger:
         pins, forbid : DataFrame, optional
             Staff pins (need_id, resource_id, units) and forbidden pairs
             (need_id, resource_id) of this round, as for :func:`matchcore.match`.
+        as_of : date, datetime or ISO text, optional
+            The clock for claims (now when None): claims older than the
+            ``claim_expiry_days`` setting expire first. Open claims are kept
+            fixed like in-progress work (:meth:`claim`).
         **overrides
             Single options (``max_distance``, ``weights``, ``scope``, ...; see
             :class:`~matchcore.MatchOptions`) that replace those of ``options``.
@@ -885,6 +912,15 @@ class ProjectLedger:
         new_n = read_needs(new_needs) if new_needs is not None else None
         new_r = read_resources(new_resources) if new_resources is not None else None
         drop = normalize_dropped(dropped_resources)
+        clock = parse_time(as_of)  # a bad clock fails before any transaction
+
+        def settled(c: sqlite3.Connection) -> None:
+            # Claims first: started, cancelled, on a dropped resource, replaced or expired
+            # ones end, so the state read next holds only the claims that stay. Bad
+            # dropped ids fail first (the transaction rolls back: no claim is released).
+            if drop:
+                plan_rematch(read_state(c, drop), new_n, new_r, drop)
+            claims_.settle(c, self._audit, as_of=clock, by=by, dropped=drop)
 
         def planned(c: sqlite3.Connection) -> tuple[LedgerState, RematchPlan, MatchOptions]:
             state = read_state(c, drop)
@@ -906,8 +942,15 @@ class ProjectLedger:
                                  attempts=attempts)
 
         if dry_run:
-            with self._snapshot() as r:
-                _, plan, opts = planned(r)
+            # Settling claims is a write: do it in a transaction that is rolled back,
+            # so the plan is the real run's and the file stays untouched.
+            if self._open_claims():
+                with self._rolled_back() as r:
+                    settled(r)
+                    _, plan, opts = planned(r)
+            else:
+                with self._snapshot() as r:
+                    _, plan, opts = planned(r)
             result = matched(plan, opts)
             preview = preview_rematch(plan, result)
             return RematchReport(plan.round, result, len(preview.moves),
@@ -916,6 +959,9 @@ class ProjectLedger:
                                  preview.n_to_backup, dry_run=True, plan=plan,
                                  preview=preview)
         for attempt in range(1, OPTIMISTIC_TRIES + 1):
+            if self._open_claims():
+                with self._write() as w:  # its own write (bumps the stamp) before the read
+                    settled(w)
             with self._snapshot() as r:
                 state, plan, opts = planned(r)
             result = matched(plan, opts)  # outside any transaction
@@ -925,8 +971,545 @@ class ProjectLedger:
                         raise _StaleState
                     return recorded(w, plan, result, attempt)
             except _StaleState:
-                continue  # another process wrote meanwhile: plan again from its state
-        # Still racing: plan, match and write under the write lock.
+                continue  # another process wrote meanwhile: settle and plan again
+        # Still racing: settle, plan, match and write under the write lock.
         with self._write() as w:
+            settled(w)
             _, plan, opts = planned(w)
             return recorded(w, plan, matched(plan, opts), OPTIMISTIC_TRIES + 1)
+
+    # ------------------------------------------------------------------ the loop: claims
+    # Thin doors to claims.py, supervision.py, report.py and public_map.py (issue 17).
+    def settings(self, *, by: str | None = None, **values: Any) -> dict[str, Any]:
+        """Read, or set and read, the ledger's settings.
+
+        Parameters
+        ----------
+        by : str, optional
+            Who changed them (audit log).
+        **values
+            ``claim_limit`` (open claims per provider, an int >= 1) and
+            ``claim_expiry_days`` (days a claim may stay unstarted, > 0); None
+            restores the default (no limit, no expiry).
+
+        Returns
+        -------
+        dict
+            Every setting's current value.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> ledger.settings(claim_limit=2)
+        {'claim_limit': 2, 'claim_expiry_days': None}
+        """
+        if not values:
+            with self._snapshot() as c:
+                return claims_.get_settings(c)
+        with self._write() as c:
+            return claims_.set_settings(c, self._audit, by=by, **values)
+
+    def set_setting(self, key: str, value: Any, *, by: str | None = None) -> None:
+        """Set one setting (see :meth:`settings`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> ledger.set_setting("claim_expiry_days", 14)
+        >>> ledger.settings()["claim_expiry_days"]
+        14.0
+        """
+        self.settings(by=by, **{key: value})
+
+    def claim(
+        self,
+        need_id: str,
+        resource_id: str,
+        units: int | None = None,
+        *,
+        by: str | None = None,
+        force: bool = False,
+        as_of: Any = None,
+    ) -> int:
+        """Record that a provider takes on a need (共建项目认领).
+
+        The claim is an assignment on the need's not-started project (created
+        when it has none) that every later :meth:`rematch` keeps fixed, like
+        in-progress work, until the claim is released (:meth:`release_claim`),
+        its project starts or is cancelled, its resource drops out, or it
+        expires (``claim_expiry_days`` after ``as_of`` without starting).
+
+        Parameters
+        ----------
+        need_id, resource_id : str
+            A need and a resource of the last round.
+        units : int, optional
+            Units claimed; by default as many as both the need (units no other
+            resource holds) and the resource (capacity left) allow.
+        by : str, optional
+            Who claims (a party member, a co-building unit's contact).
+        force : bool, default False
+            Record a pair that the round's options would not match (category
+            affinity 0 under the round's taxonomy, out of reach, no time
+            overlap, skills missing); the claim is flagged with the reason.
+        as_of : date, datetime or ISO text, optional
+            When it is made (now when None).
+
+        Returns
+        -------
+        int
+            The claim's id.
+
+        Raises
+        ------
+        InputError
+            An unknown need or resource, a need already in progress or done,
+            more units than the need or the resource has left, the provider
+            at its ``claim_limit``, or an incompatible pair without ``force``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.claim("N1", "R1", by="党员 李明", as_of="2026-03-02")
+        1
+        >>> ledger.rematch(as_of="2026-03-03").result.options.max_distance
+        2000.0
+        >>> ledger.claims()[["need_id", "resource_id", "units", "status"]].values.tolist()
+        [['N1', 'R1', 2, 'open']]
+        """
+        options = self.round_options()
+        with self._write() as c:
+            return claims_.claim(c, self._audit, options, need_id, resource_id, units=units,
+                                 by=by, force=force, as_of=as_of)
+
+    def release_claim(
+        self,
+        claim: int | str,
+        *,
+        by: str | None = None,
+        note: str | None = None,
+        as_of: Any = None,
+    ) -> list[int]:
+        """Release an open claim (by claim id) or every open claim of a need (by need id).
+
+        The claim's assignment ends: the need is open again (:meth:`open_for_claims`)
+        and the next :meth:`rematch` may match it anew.
+
+        Returns
+        -------
+        list of int
+            The claims released.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> k = ledger.claim("N1", "R1", by="李明")
+        >>> ledger.release_claim("N1", by="李明", note="moved away")
+        [1]
+        """
+        with self._write() as c:
+            return claims_.release(c, self._audit, claim, by=by, note=note, as_of=as_of)
+
+    def expire_claims(self, as_of: Any = None, *, by: str | None = None) -> pd.DataFrame:
+        """Bring the claims up to date at ``as_of`` and return them (:meth:`claims`).
+
+        Open claims whose project started become ``started``; those older than
+        ``claim_expiry_days`` become ``expired`` (their assignment ends).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.set_setting("claim_expiry_days", 7)
+        >>> _ = ledger.claim("N1", "R1", as_of="2026-03-01")
+        >>> ledger.expire_claims("2026-03-09")["status"].tolist()
+        ['expired']
+        """
+        with self._write() as c:
+            claims_.settle(c, self._audit, as_of=as_of, by=by)
+        return self.claims()
+
+    def claims(self, status: str | None = None) -> pd.DataFrame:
+        """The claims (every one, or those of one status: open, started, released,
+        expired, cancelled), with ``forced`` and the ``flag`` of a forced claim.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> len(ledger.claims())
+        0
+        """
+        with self._snapshot() as c:
+            return claims_.claims_table(c, status)
+
+    def open_for_claims(self, as_of: Any = None) -> pd.DataFrame:
+        """The claiming board: needs of the last round with units no project holds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            need_id, community, grid, category, priority, demand, units_open,
+            reason (why it is unmet, a key of :data:`matchcore.result.REASONS`,
+            under the last round's options), n_resources, resources and
+            providers (``;``-separated, nearest first: resources with capacity
+            left that the round's options would match to it). Most urgent
+            first.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.open_for_claims()[["need_id", "reason"]].values.tolist()
+        [['N3', 'outbid'], ['N5', 'out_of_reach'], ['N4', 'no_compatible_resource']]
+        """
+        with self._write() as c:
+            claims_.settle(c, self._audit, as_of=as_of)
+        with self._snapshot() as c:
+            return claims_.open_for_claims(c, self.round_options())
+
+    # ------------------------------------------------------------------ the loop: supervision
+    def assign(
+        self,
+        project_id: str,
+        *,
+        owner: str | None = None,
+        due: Any = None,
+        by: str | None = None,
+        note: str | None = None,
+        as_of: Any = None,
+    ) -> None:
+        """Give a project an owner (责任人) and a deadline (完成时限).
+
+        Each call adds a row (the latest is current), so the history stays.
+
+        Parameters
+        ----------
+        project_id : str
+            The project.
+        owner : str, optional
+            Who answers for it.
+        due : date, datetime or ISO text, optional
+            The deadline (a day).
+        by, note : str, optional
+            Who made the assignment and why (audit log).
+        as_of : date, datetime or ISO text, optional
+            When (now when None).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.assign("P-N1", owner="王芳", due="2026-03-10")
+        >>> ledger.overdue(as_of="2026-03-12")[["project_id", "owner", "days_left"]].values.tolist()
+        [['P-N1', '王芳', -2]]
+        """
+        with self._write() as c:
+            supervision_.assign(c, self._audit, project_id, owner=owner, due=due, by=by,
+                                note=note, as_of=as_of)
+
+    def owners(self) -> pd.DataFrame:
+        """Each project's current owner and deadline (project_id, owner, due, assigned_at).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> list(ledger.owners().columns)
+        ['project_id', 'owner', 'due', 'assigned_at']
+        """
+        with self._snapshot() as c:
+            return supervision_.owners(c)
+
+    def supervision(self, as_of: Any = None) -> pd.DataFrame:
+        """The project list with owner, due, days_left and its supervision ``flag``.
+
+        ``flag`` is a key of :data:`matchcore.ledger.supervision.SUPERVISION_COLOURS`:
+        ``overdue`` (red), ``due_soon`` (amber, within 7 days), ``on_track``
+        (green; no deadline counts as on track) or ``done`` (grey: completed
+        or cancelled), at ``as_of`` (today when None).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.assign("P-N2", owner="赵强", due="2026-03-05")
+        >>> ledger.supervision(as_of="2026-03-01")["flag"].tolist()
+        ['on_track', 'due_soon', 'on_track']
+        """
+        return supervision_.supervision(self.projects(), self.owners(), as_of)
+
+    def overdue(self, as_of: Any = None) -> pd.DataFrame:
+        """Projects not done whose deadline is past at ``as_of`` (today when None),
+        most overdue first (see :meth:`supervision`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> len(ledger.overdue())
+        0
+        """
+        table = self.supervision(as_of)
+        late = table[table["flag"] == "overdue"]
+        return late.sort_values(["days_left", "project_id"]).reset_index(drop=True)
+
+    def open_problem(
+        self,
+        project_id: str | None = None,
+        community: str | None = None,
+        *,
+        text: str,
+        due: Any = None,
+        by: str | None = None,
+        as_of: Any = None,
+    ) -> int:
+        """Open an item of the problem ledger (问题台账) found at an inspection.
+
+        Parameters
+        ----------
+        project_id : str, optional
+            The project it concerns (its community is taken from it).
+        community : str, optional
+            The community, for a problem of no single project.
+        text : str
+            What is wrong.
+        due : date, datetime or ISO text, optional
+            When it must be put right.
+        by : str, optional
+            Who found it.
+        as_of : date, datetime or ISO text, optional
+            When (now when None).
+
+        Returns
+        -------
+        int
+            The problem's id; it stays in every dispatch report until closed.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> k = ledger.open_problem("P-N1", text="助餐点未公示服务时间", by="督查组")
+        >>> ledger.close_problem(k, by="东湖社区", note="已公示")
+        >>> len(ledger.problems()), len(ledger.problems(open=False))
+        (0, 1)
+        """
+        with self._write() as c:
+            return supervision_.open_problem(c, self._audit, project_id=project_id,
+                                             community=community, text=text, due=due, by=by,
+                                             as_of=as_of)
+
+    def close_problem(
+        self, problem_id: int, *, by: str | None = None, note: str | None = None,
+        as_of: Any = None,
+    ) -> None:
+        """Close an open problem (逐项对账销号), saying who and how; see :meth:`open_problem`.
+
+        Raises
+        ------
+        InputError
+            An unknown problem, or one already closed.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> k = ledger.open_problem(community="西山社区", text="台账未更新")
+        >>> ledger.close_problem(k, by="西山社区", note="已更新")
+        >>> ledger.problems(open=False)[["problem_id", "note"]].values.tolist()
+        [[1, '已更新']]
+        """
+        with self._write() as c:
+            supervision_.close_problem(c, self._audit, problem_id, by=by, note=note,
+                                       as_of=as_of)
+
+    def problems(self, open: bool | None = True) -> pd.DataFrame:
+        """The problem ledger: open items (True), closed ones (False) or all (None).
+
+        Columns: problem_id, project_id, community, text, due, opened_by,
+        opened_at, closed_by, closed_at, note; see :meth:`open_problem`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.open_problem(community="东湖社区", text="公示栏未更新", due="2026-04-01")
+        >>> ledger.problems()[["community", "text", "due"]].values.tolist()
+        [['东湖社区', '公示栏未更新', '2026-04-01']]
+        """
+        with self._snapshot() as c:
+            return supervision_.problems(c, open)
+
+    # ------------------------------------------------------------------ the loop: report
+    def report(
+        self,
+        path: PathLike,
+        since: int | str | Any = None,
+        *,
+        as_of: Any = None,
+        by: str | None = None,
+    ) -> dict[str, Path]:
+        """Write the dispatch report (项目调度会通报): an Excel workbook and an HTML page.
+
+        The workbook (Chinese headers) has the sheets 汇总 (per community and
+        for the street: projects by status, the period's changes, overdue and
+        due-soon items, open problems, unmet needs), 本期变化 (new, started,
+        completed, cancelled and claimed projects since ``since``), 逾期督办
+        (overdue and due-soon projects with owners; :meth:`supervision`),
+        问题台账 (open problems), 未满足需求 and 未满足原因 (unmet needs,
+        :meth:`open_for_claims`), 认领 (open claims) and one sheet of projects
+        per community. The HTML page beside it shows the same tables. The
+        ledger remembers the report, so the next one starts from it.
+
+        Parameters
+        ----------
+        path : str or path-like
+            An ``.xlsx`` file (the page gets the same name with ``.html``), or
+            a folder (``dispatch-report.xlsx`` and ``.html`` in it).
+        since : int, date, datetime or ISO text, optional
+            The period's start: a round number (changes after that round was
+            recorded) or a time; by default the last report (or the start).
+        as_of : date, datetime or ISO text, optional
+            The day deadlines are measured against (today when None).
+        by : str, optional
+            Who made it (audit log).
+
+        Returns
+        -------
+        dict
+            ``{"xlsx": Path, "html": Path}``.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> files = ledger.report(folder / "report", as_of="2026-03-31")
+        >>> sorted(p.name for p in files.values())
+        ['dispatch-report.html', 'dispatch-report.xlsx']
+        """
+        with self._snapshot() as c:
+            start = report_.since_time(c, since)
+        files = report_.write_report(self, path, since=start, as_of=as_of)
+        with self._write() as c:
+            report_.record_report(c, self._audit, at=utc_now(), since=start,
+                                  path=files["xlsx"], by=by)
+        return files
+
+    # ------------------------------------------------------------------ the loop: public maps
+    def public_map(
+        self,
+        path: PathLike,
+        community: str | None = None,
+        *,
+        columns: Sequence[str] | None = None,
+        colour_by: public_map_.ColourBy = "status",
+        jitter: float = public_map_.JITTER_M,
+        tiles: str | None = None,
+        title: str | None = None,
+        as_of: Any = None,
+    ) -> Path:
+        """Write the public project map (公示图): one self-contained, de-identified HTML page.
+
+        Projects are coloured by the three classes completed, in progress,
+        not started (已经完成、正在实施、尚未开工; cancelled ones are left out),
+        with a legend and counts; hovering a marker shows its whitelisted
+        fields. The page has its SVG, CSS and script inline and works
+        offline. Markers sit at their grid's centre, moved at most ``jitter``
+        metres with a seed derived from the project id (see
+        :mod:`matchcore.ledger.public_map`): no need's position, resident's
+        name, phone number or description is in the file; providers are named.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The ``.html`` file.
+        community : str, optional
+            Only this community's projects (the street's map when None).
+        columns : sequence of str, optional
+            The fields shown per project, among
+            :data:`~matchcore.ledger.public_map.ALLOWED_COLUMNS`; by default
+            :data:`~matchcore.ledger.public_map.PUBLIC_COLUMNS`.
+        colour_by : {"status", "supervision"}, default "status"
+            The three status classes, or the supervision colour code
+            (:meth:`supervision`).
+        jitter : float, default 150.0
+            Largest offset from the snapped position, metres.
+        tiles : str, optional
+            A tile URL template (``https://.../{z}/{x}/{y}.png``) drawn under
+            the markers when the browser is online; lat/lon ledgers only.
+        title : str, optional
+            The page's heading.
+        as_of : date, datetime or ISO text, optional
+            The day of the data (deadlines for ``colour_by="supervision"``).
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> page = ledger.public_map(folder / "map.html").read_text(encoding="utf-8")
+        >>> "独居老人助餐" in page, 'id="mc-legend"' in page
+        (False, True)
+        """
+        return public_map_.write_public_map(
+            self, path, community=community, columns=columns,
+            colour_by=colour_by, jitter=jitter, tiles=tiles, title=title, as_of=as_of)
+
+    def public_maps(self, folder: PathLike, **options: Any) -> dict[str, Path]:
+        """Write the street's public map and one per community in ``folder``.
+
+        ``public-map.html`` is the street's, ``public-map-<community>.html``
+        each community's; ``options`` are those of :meth:`public_map`.
+
+        Returns
+        -------
+        dict
+            Community name (``"全街道"`` for the street) to the file written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> ledger = mc.ProjectLedger(folder / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> sorted(ledger.public_maps(folder / "maps"))
+        ['东湖社区', '全街道', '西山社区']
+        """
+        return public_map_.write_public_maps(self, folder, **options)
