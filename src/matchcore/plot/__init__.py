@@ -8,8 +8,8 @@ never imports it.
 Chinese names (communities, providers) need a CJK font. The ``plot`` extra
 installs one with pip (Noto Sans CJK, SIL OFL, from ``manimgx-fonts-cjk``); the
 first plot registers it with matplotlib, or finds an installed one (Source Han
-Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang, ...), and every plot appends it to the font
-families of the texts it draws, as a *fallback*: Latin text keeps its font and
+Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang, ...), and every plot appends
+it to the font families of the texts it draws, as a *fallback*: Latin text keeps its font and
 only the missing glyphs come from the CJK font. matplotlib's global
 ``rcParams`` are left untouched. Without a CJK font, a
 :class:`~matchcore.MatchcoreWarning` says so, once per process, and the names

@@ -1,19 +1,8 @@
 """Maps of a round and of the ledger: the district map, community maps, status maps.
 
-Every function draws on a :class:`matplotlib.axes.Axes` (a new figure when
-``ax`` is None) and returns it, so figures compose and can be restyled.
-matplotlib is imported here only, when a plot is drawn; ``import matchcore``
-never imports it.
-
-Chinese names (communities, providers) need a CJK font. The ``plot`` extra
-installs one with pip (Noto Sans CJK, SIL OFL, from ``manimgx-fonts-cjk``); the
-first plot registers it with matplotlib, or finds an installed one (Source Han
-Sans, WenQuanYi, SimHei, Microsoft YaHei, PingFang, ...), and every plot appends it to the font
-families of the texts it draws, as a *fallback*: Latin text keeps its font and
-only the missing glyphs come from the CJK font. matplotlib's global
-``rcParams`` are left untouched. Without a CJK font, a
-:class:`~matchcore.MatchcoreWarning` says so, once per process, and the names
-show as boxes.
+Drawn like every plot of :mod:`matchcore.plot` (an Axes in, the Axes out;
+matplotlib imported when a map is drawn; the CJK font fallback of
+:mod:`matchcore.plot.base`).
 """
 
 from __future__ import annotations
