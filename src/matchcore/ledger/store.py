@@ -762,6 +762,7 @@ class ProjectLedger:
         dry_run: bool = False,
         pins: pd.DataFrame | None = None,
         forbid: pd.DataFrame | None = None,
+        start: MatchResult | None = None,
         **overrides: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
@@ -812,6 +813,16 @@ class ProjectLedger:
         pins, forbid : DataFrame, optional
             Staff pins (need_id, resource_id, units) and forbidden pairs
             (need_id, resource_id) of this round, as for :func:`matchcore.match`.
+        start : MatchResult, optional
+            The last round's result, when it is still in memory (the one
+            given to :meth:`add_round`, or ``report.result`` of the last
+            rematch): the round is solved warm from its optimal bases
+            (``match(..., start=start)``), its arcs found by need and resource
+            id, so that new, closed and changed needs, dropped resources (their
+            edges vanish) and the stickiness bonus (a cost change) cost a
+            fraction of a cold solve. The result is the cold one. Bases are
+            not stored in the ledger file: without ``start`` the round is
+            solved cold.
         **overrides
             Single options (``max_distance``, ``weights``, ``scope``, ...; see
             :class:`~matchcore.MatchOptions`) that replace those of ``options``.
@@ -892,7 +903,7 @@ class ProjectLedger:
 
         def matched(plan: RematchPlan, opts: MatchOptions) -> MatchResult:
             return match(plan.needs, plan.resources, opts, incumbent=plan.incumbent,
-                         pins=pins, forbid=forbid)
+                         pins=pins, forbid=forbid, start=start)
 
         def recorded(c: sqlite3.Connection, plan: RematchPlan, result: MatchResult,
                      attempts: int) -> RematchReport:
