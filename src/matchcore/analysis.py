@@ -313,6 +313,7 @@ def sweep(
     certify: bool = True,
     client: Any = None,
     retries: int = 2,
+    warm: bool = True,
 ) -> pd.DataFrame:
     """Match one district under several weightings and mark the Pareto-optimal ones.
 
@@ -345,6 +346,9 @@ def sweep(
         gathered in one call. The frame equals the serial one.
     retries : int, default 2
         Dask's ``retries=`` of each task (with a ``client``).
+    warm : bool, default True
+        Start each weighting from the previous one's bases (serial runs);
+        False solves each cold (the same rows, for timing comparisons).
 
     Returns
     -------
@@ -389,9 +393,11 @@ def sweep(
             # Each weighting starts from the last one's optimal bases: the
             # coverage phase does not depend on the weights (its old optimum
             # is optimal at once) and the score phase resumes on the same arcs.
-            row, previous = _sweep_row(prepared, opts.replace(weights=w), label, certify,
-                                       previous)
+            row, result = _sweep_row(prepared, opts.replace(weights=w), label, certify,
+                                     previous)
             rows.append(row)
+            previous = result if warm else None
+            del result
         del previous
     else:
         retries = int(check_scalar(retries, "retries", "int", low=0))
