@@ -258,6 +258,59 @@ def run_warm(needs: pd.DataFrame, resources: pd.DataFrame, reach: float, seed: i
             "full_steps_s": {k: float(v) for k, v in first.timings.items()}, "rows": rows}
 
 
+def _warm_md(result: dict[str, Any]) -> list[str]:
+    """The warm re-plans section of the report (issue 13)."""
+    w = result.get("warm")
+    lines: list[str] = []
+    if w:
+        lines += [
+            "",
+            "## Warm re-plans (issue 13)",
+            "",
+            f"Street scope, {w['n_needs']:,} needs, {w['n_edges']:,} edges. One full match of "
+            f"the lists took {w['full_match_s']:.2f} s "
+            f"({', '.join(f'{k} {v:.2f}' for k, v in w['full_steps_s'].items())}); every "
+            "ratio below is to it, in the same run. Warm runs start from that round's result "
+            "in memory (`rematch(..., start=result)`; the sweep chains each weighting from the "
+            "previous one); each is compared with the cold run of the same problem (same "
+            "objective and assignment) and certified.",
+            "",
+            "| case | warm (s) | ratio to a full match | cold (s) | cold ratio | warm solve (s) "
+            "| cold solve (s) | same as cold | certified |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for r in w["rows"]:
+            lines.append(
+                f"| {r['case']} | {r['warm_s']:.2f} | {r['ratio']:.3f} | {r['cold_s']:.2f} | "
+                f"{r['cold_ratio']:.3f} | {r.get('solve_s', float('nan')):.2f} | "
+                f"{r.get('cold_solve_s', float('nan')):.2f} | "
+                f"{'yes' if r['same_as_cold'] else 'NO'} | {'yes' if r['certified'] else 'NO'} |"
+            )
+        lines += ["", "Against the targets of issue 13:", ""]
+        for r, target in zip(w["rows"], (0.2, 0.1, 0.05, 2.0)):
+            met = "met" if r["ratio"] <= target else "not met"
+            line = f"- {r['case']}: {r['ratio']:.3f}× a full match (target ≤ {target}×): {met}."
+            if "steps_s" in r:
+                steps = r["steps_s"]
+                prep = sum(steps.get(k, 0.0) for k in ("validate", "candidates", "score"))
+                line += (
+                    f" The ledger's read, plan and write take {r['ledger_s']:.1f} s "
+                    f"({r['ledger_s'] / r['warm_s']:.0%} of it); validation, candidates and "
+                    f"scores of the whole lists {prep:.1f} s; the warm solve "
+                    f"{r['solve_s']:.2f} s against {r['cold_solve_s']:.2f} s cold; the match "
+                    f"alone (no ledger) {sum(steps.values()):.2f} s, "
+                    f"{sum(steps.values()) / w['full_match_s']:.2f}× a full match."
+                )
+            lines.append(line)
+        lines += ["", "Steps of each warm rematch (s):", ""]
+        for r in w["rows"]:
+            if "steps_s" in r:
+                steps = ", ".join(f"{k} {v:.2f}" for k, v in r["steps_s"].items())
+                lines.append(f"- {r['case']}: {steps}; ledger read and write "
+                             f"{r['ledger_s']:.2f}")
+    return lines
+
+
 def report_md(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
@@ -274,6 +327,12 @@ def report_md(result: dict[str, Any]) -> str:
         "recorded in a ledger with every project not started; `rematch` (stickiness 0.1, "
         "a fresh copy of the ledger each run) and a full `match` of the same changed lists run "
         f"in one process; wall time is the median of {result['repeats']} runs.",
+    ]
+    if not result["cells"]:
+        lines += ["", "(The cold table of both scopes was skipped: `--no-cold-cells`; the warm "
+                  "section below has the cold rematch of each case beside the warm one.)"]
+        return "\n".join([*lines, *_warm_md(result), ""])
+    lines += [
         "",
         "| scope | needs | edges | full match (s) | rematch (s) | ratio | ledger part of "
         "rematch (s) | projects moved | certified |",
@@ -322,37 +381,7 @@ def report_md(result: dict[str, Any]) -> str:
         "The machine is shared (other jobs ran on its cores), so absolute times are noisy; "
         "each ratio compares runs interleaved in one process.",
     ]
-    w = result.get("warm")
-    if w:
-        lines += [
-            "",
-            "## Warm re-plans (issue 13)",
-            "",
-            f"Street scope, {w['n_needs']:,} needs, {w['n_edges']:,} edges. One full match of "
-            f"the lists took {w['full_match_s']:.2f} s "
-            f"({', '.join(f'{k} {v:.2f}' for k, v in w['full_steps_s'].items())}); every "
-            "ratio below is to it, in the same run. Warm runs start from that round's result "
-            "in memory (`rematch(..., start=result)`; the sweep chains each weighting from the "
-            "previous one); each is compared with the cold run of the same problem (same "
-            "objective and assignment) and certified.",
-            "",
-            "| case | warm (s) | ratio to a full match | cold (s) | cold ratio | warm solve (s) "
-            "| cold solve (s) | same as cold | certified |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---|",
-        ]
-        for r in w["rows"]:
-            lines.append(
-                f"| {r['case']} | {r['warm_s']:.2f} | {r['ratio']:.3f} | {r['cold_s']:.2f} | "
-                f"{r['cold_ratio']:.3f} | {r.get('solve_s', float('nan')):.2f} | "
-                f"{r.get('cold_solve_s', float('nan')):.2f} | "
-                f"{'yes' if r['same_as_cold'] else 'NO'} | {'yes' if r['certified'] else 'NO'} |"
-            )
-        lines += ["", "Steps of each warm rematch (s):", ""]
-        for r in w["rows"]:
-            if "steps_s" in r:
-                steps = ", ".join(f"{k} {v:.2f}" for k, v in r["steps_s"].items())
-                lines.append(f"- {r['case']}: {steps}; ledger read and write "
-                             f"{r['ledger_s']:.2f}")
+    lines += _warm_md(result)
     lines += ["", "Steps of the last rematch's match (s):", ""]
     for c in result["cells"]:
         steps = ", ".join(f"{k} {v:.2f}" for k, v in c["rematch_steps_s"].items())
