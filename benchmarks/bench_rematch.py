@@ -23,6 +23,7 @@ those components could save.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 import sqlite3
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import matchcore as mc
 import run  # the benchmark report's machine description
 from matchcore import ProjectLedger
+from matchcore.analysis import sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 SCOPES: tuple[str | None, ...] = (None, "community")
@@ -165,6 +167,150 @@ def run_scope(
     }
 
 
+#: The five weightings of the warm sweep.
+SWEEP_WEIGHTS = {
+    "default": mc.Weights(),
+    "near": mc.Weights(type=0.2, locality=0.7, priority=0.1),
+    "typed": mc.Weights(type=0.7, locality=0.2, priority=0.1),
+    "urgent": mc.Weights(type=0.3, locality=0.3, priority=0.4),
+    "partners": mc.Weights(type=0.3, locality=0.3, priority=0.1, partner=0.3),
+}
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def _same(a: mc.MatchResult, b: mc.MatchResult) -> bool:
+    """Same objective and the same assignment (the tie-break makes it unique)."""
+    cols = ["need_id", "resource_id", "units"]
+    x = a.assignments[cols].sort_values(cols[:2]).reset_index(drop=True)
+    y = b.assignments[cols].sort_values(cols[:2]).reset_index(drop=True)
+    return a.objective == b.objective and x.equals(y)
+
+
+def run_warm(needs: pd.DataFrame, resources: pd.DataFrame, reach: float, seed: int,
+             shares: tuple[float, ...], work: Path) -> dict[str, Any]:
+    """Warm re-plans (street scope) against a full match of the same lists, in one run.
+
+    Each warm run starts from the first round's result in memory
+    (``rematch(..., start=first)``, ``match(..., start=first)``,
+    ``sweep``); each is checked against the cold result of the same problem.
+    """
+    options: dict[str, Any] = {"max_distance": reach}
+    first = mc.match(needs, resources, **options)  # also loads the compiled simplex
+    _, full_s = _timed(lambda: mc.match(needs, resources, **options))
+    base = work / "warm-base.db"
+    with ProjectLedger(base) as led:
+        led.add_round(first)
+    rows: list[dict[str, Any]] = []
+
+    def ledger_rematch(name: str, **kw: Any) -> mc.MatchResult:
+        copy = work / f"warm-{name}.db"
+        shutil.copyfile(base, copy)
+        with ProjectLedger(copy) as led:
+            report, secs = _timed(lambda: led.rematch(stickiness=0.1, start=first, **kw,
+                                                      **options))
+        copy.unlink()
+        cold_report = None
+        copy2 = work / f"cold-{name}.db"
+        shutil.copyfile(base, copy2)
+        with ProjectLedger(copy2) as led:
+            cold_report, cold_secs = _timed(lambda: led.rematch(stickiness=0.1, **kw,
+                                                                **options))
+        copy2.unlink()
+        r = report.result
+        rows.append({
+            "case": name, "warm_s": secs, "cold_s": cold_secs, "ratio": secs / full_s,
+            "cold_ratio": cold_secs / full_s,
+            "solve_s": float(r.timings.get("solve", 0.0)),
+            "cold_solve_s": float(cold_report.result.timings.get("solve", 0.0)),
+            "steps_s": {k: float(v) for k, v in r.timings.items()},
+            "ledger_s": secs - sum(r.timings.values()),
+            "same_as_cold": _same(r, cold_report.result),
+            "certified": bool(r.verify()),
+        })
+        print(f"{name}: warm {secs:.2f}s cold {cold_secs:.2f}s full {full_s:.2f}s",
+              file=sys.stderr)
+        return r
+
+    for share in shares:
+        ledger_rematch(f"rematch {share:.1%} changed", new_needs=change(needs, share, seed))
+    # The resource with the most assigned units drops out; its needs go to their backups.
+    a = first.assignments
+    dropped = str(a.groupby("resource_id")["units"].sum().idxmax())
+    ledger_rematch(f"resource {dropped} dropped", dropped_resources=[dropped])
+
+    frames = {}
+    for how in ("warm", "cold"):
+        frames[how], secs = _timed(functools.partial(sweep, needs, resources, SWEEP_WEIGHTS,
+                                                     warm=how == "warm", **options))
+        rows.append({"case": f"sweep of {len(SWEEP_WEIGHTS)} weightings ({how})",
+                     "warm_s" if how == "warm" else "cold_s": secs,
+                     "ratio": secs / full_s})
+        print(f"sweep {how}: {secs:.2f}s", file=sys.stderr)
+    cold_row = rows.pop()
+    rows[-1].update(cold_s=cold_row["cold_s"], cold_ratio=cold_row["ratio"],
+                    same_as_cold=bool(frames["warm"].equals(frames["cold"])), certified=True)
+    return {"full_match_s": full_s, "n_needs": len(needs), "n_edges": int(first.graph.n_edges),
+            "full_steps_s": {k: float(v) for k, v in first.timings.items()}, "rows": rows}
+
+
+def _warm_md(result: dict[str, Any]) -> list[str]:
+    """The warm re-plans section of the report (issue 13)."""
+    w = result.get("warm")
+    lines: list[str] = []
+    if w:
+        lines += [
+            "",
+            "## Warm re-plans (issue 13)",
+            "",
+            f"Street scope, {w['n_needs']:,} needs, {w['n_edges']:,} edges. One full match of "
+            f"the lists took {w['full_match_s']:.2f} s "
+            f"({', '.join(f'{k} {v:.2f}' for k, v in w['full_steps_s'].items())}); every "
+            "ratio below is to it, in the same run. Warm runs start from that round's result "
+            "in memory (`rematch(..., start=result)`; the sweep chains each weighting from the "
+            "previous one); each is compared with the cold run of the same problem (same "
+            "objective and assignment) and certified.",
+            "",
+            "| case | warm (s) | ratio to a full match | cold (s) | cold ratio | warm solve (s) "
+            "| cold solve (s) | same as cold | certified |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for r in w["rows"]:
+            lines.append(
+                f"| {r['case']} | {r['warm_s']:.2f} | {r['ratio']:.3f} | {r['cold_s']:.2f} | "
+                f"{r['cold_ratio']:.3f} | {r.get('solve_s', float('nan')):.2f} | "
+                f"{r.get('cold_solve_s', float('nan')):.2f} | "
+                f"{'yes' if r['same_as_cold'] else 'NO'} | {'yes' if r['certified'] else 'NO'} |"
+            )
+        lines += ["", "Against the targets of issue 13:", ""]
+        for r, target in zip(w["rows"], (0.2, 0.1, 0.05, 2.0)):
+            met = "met" if r["ratio"] <= target else "not met"
+            line = f"- {r['case']}: {r['ratio']:.3f}× a full match (target ≤ {target}×): {met}."
+            if "steps_s" in r:
+                steps = r["steps_s"]
+                prep = sum(steps.get(k, 0.0) for k in ("validate", "candidates", "score"))
+                line += (
+                    f" The ledger's read, plan and write take {r['ledger_s']:.1f} s "
+                    f"({r['ledger_s'] / r['warm_s']:.0%} of it); validation, candidates and "
+                    f"scores of the whole lists {prep:.1f} s; the warm solve "
+                    f"{r['solve_s']:.2f} s against {r['cold_solve_s']:.2f} s cold; the match "
+                    f"alone (no ledger) {sum(steps.values()):.2f} s, "
+                    f"{sum(steps.values()) / w['full_match_s']:.2f}× a full match."
+                )
+            lines.append(line)
+        lines += ["", "Steps of each warm rematch (s):", ""]
+        for r in w["rows"]:
+            if "steps_s" in r:
+                steps = ", ".join(f"{k} {v:.2f}" for k, v in r["steps_s"].items())
+                lines.append(f"- {r['case']}: {steps}; ledger read and write "
+                             f"{r['ledger_s']:.2f}")
+    return lines
+
+
 def report_md(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
@@ -181,6 +327,12 @@ def report_md(result: dict[str, Any]) -> str:
         "recorded in a ledger with every project not started; `rematch` (stickiness 0.1, "
         "a fresh copy of the ledger each run) and a full `match` of the same changed lists run "
         f"in one process; wall time is the median of {result['repeats']} runs.",
+    ]
+    if not result["cells"]:
+        lines += ["", "(The cold table of both scopes was skipped: `--no-cold-cells`; the warm "
+                  "section below has the cold rematch of each case beside the warm one.)"]
+        return "\n".join([*lines, *_warm_md(result), ""])
+    lines += [
         "",
         "| scope | needs | edges | full match (s) | rematch (s) | ratio | ledger part of "
         "rematch (s) | projects moved | certified |",
@@ -229,6 +381,7 @@ def report_md(result: dict[str, Any]) -> str:
         "The machine is shared (other jobs ran on its cores), so absolute times are noisy; "
         "each ratio compares runs interleaved in one process.",
     ]
+    lines += _warm_md(result)
     lines += ["", "Steps of the last rematch's match (s):", ""]
     for c in result["cells"]:
         steps = ", ".join(f"{k} {v:.2f}" for k, v in c["rematch_steps_s"].items())
@@ -246,6 +399,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--share", type=float, default=0.01, help="share of needs changed")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--no-cold-cells", action="store_true",
+                        help="skip the cold rematch table (street and community scopes)")
     parser.add_argument("--out", default=None,
                         help="folder for rematch.md/json (default docs/, none with --quick)")
     args = parser.parse_args(argv)
@@ -258,7 +413,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     changed = change(needs, args.share, args.seed)
     cells = []
     with tempfile.TemporaryDirectory(prefix="bench_rematch-") as tmp:
-        for scope in SCOPES:
+        warm = run_warm(needs, resources, reach, args.seed, (args.share, args.share / 10),
+                        Path(tmp))
+        for scope in () if args.no_cold_cells else SCOPES:
             cell = run_scope(needs, resources, changed, scope, reach, repeats, Path(tmp))
             print(f"{cell['scope']}: full match {cell['full_match_s']:.2f}s, rematch "
                   f"{cell['rematch_s']:.2f}s, ratio {cell['ratio']:.2f}", file=sys.stderr)
@@ -274,6 +431,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "share": args.share,
         "repeats": repeats,
         "cells": cells,
+        "warm": warm,
         "total_seconds": time.perf_counter() - start,
     }
     if out is not None:

@@ -26,6 +26,7 @@ from matchcore.model.problem import FlowNetwork, TransportProblem
 
 __all__ = [
     "CATEGORIES",
+    "CHANGE_KINDS",
     "Instance",
     "districts",
     "flow_networks",
@@ -33,6 +34,7 @@ __all__ = [
     "random_district",
     "random_instance",
     "relabel_district",
+    "round_changes",
     "shuffle_district",
     "staff_lists",
 ]
@@ -461,3 +463,21 @@ def staff_lists(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
     suffix = draw(st.sampled_from([".csv", ".xlsx"]))
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]))
     return canonical, written, suffix, encoding
+
+
+#: Kinds of change between two rounds, as drawn by :func:`round_changes`.
+CHANGE_KINDS = ("add_need", "drop_need", "change_need", "drop_resource", "weights",
+                "stickiness")
+
+
+@st.composite
+def round_changes(draw: st.DrawFn, *, max_changes: int = 4) -> list[tuple[str, int, float]]:
+    """A sequence of changes between rounds: ``(kind, which, amount)``.
+
+    ``which`` picks a row (modulo the list's length), ``amount`` in [0, 1]
+    sets a new weight, priority or stickiness; kinds are :data:`CHANGE_KINDS`.
+    """
+    kind = st.sampled_from(CHANGE_KINDS)
+    return draw(st.lists(st.tuples(kind, st.integers(0, 50),
+                                   st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0])),
+                         min_size=1, max_size=max_changes))

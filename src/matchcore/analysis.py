@@ -313,12 +313,19 @@ def sweep(
     certify: bool = True,
     client: Any = None,
     retries: int = 2,
+    warm: bool = True,
 ) -> pd.DataFrame:
     """Match one district under several weightings and mark the Pareto-optimal ones.
 
     The lists are validated and the candidate graph built once; each
     weighting re-scores the edges and re-solves (exactly, like
-    :func:`~matchcore.match`).
+    :func:`~matchcore.match`), warm from the previous weighting's optimal
+    bases (``match(..., start=...)``): with ``objective="coverage"`` the
+    coverage phase does not depend on the weights, so its old optimum is
+    optimal at once, and the score phase resumes from the previous score
+    optimum on the same arcs. With ``max_candidates`` the kept edges differ
+    per weighting and are mapped by (need, resource); the rows are the cold
+    ones either way. Dask tasks (``client``) start cold.
 
     Parameters
     ----------
@@ -339,6 +346,9 @@ def sweep(
         gathered in one call. The frame equals the serial one.
     retries : int, default 2
         Dask's ``retries=`` of each task (with a ``client``).
+    warm : bool, default True
+        Start each weighting from the previous one's bases (serial runs);
+        False solves each cold (the same rows, for timing comparisons).
 
     Returns
     -------
@@ -377,12 +387,22 @@ def sweep(
     )
     prepared = prepare_round(needs, resources, opts)
     if client is None:
-        rows = [_sweep_row(prepared, opts.replace(weights=w), label, certify)
-                for label, w in items]
+        rows = []
+        previous = None
+        for label, w in items:
+            # Each weighting starts from the last one's optimal bases: the
+            # coverage phase does not depend on the weights (its old optimum
+            # is optimal at once) and the score phase resumes on the same arcs.
+            row, result = _sweep_row(prepared, opts.replace(weights=w), label, certify,
+                                     previous)
+            rows.append(row)
+            previous = result if warm else None
+            del result
+        del previous
     else:
         retries = int(check_scalar(retries, "retries", "int", low=0))
         shared = client.scatter(prepared, broadcast=True, hash=False)  # sent once
-        futures = [client.submit(_sweep_row, shared, opts.replace(weights=w), label, certify,
+        futures = [client.submit(_sweep_task, shared, opts.replace(weights=w), label, certify,
                                  retries=retries, pure=False) for label, w in items]
         rows = client.gather(futures)
     frame = pd.DataFrame(rows)
@@ -394,18 +414,27 @@ def sweep(
     return frame
 
 
-def _sweep_row(
+def _sweep_task(
     prepared: PreparedRound, options: MatchOptions, label: str, certify: bool
 ) -> dict[str, object]:
-    """One row of :func:`sweep`: the round solved under ``options.weights``."""
-    m = solve_round(prepared, options, certify=certify).metrics
+    """One row of :func:`sweep` as a Dask task (cold: tasks share no bases)."""
+    return _sweep_row(prepared, options, label, certify)[0]
+
+
+def _sweep_row(
+    prepared: PreparedRound, options: MatchOptions, label: str, certify: bool,
+    start: MatchResult | None = None,
+) -> tuple[dict[str, object], MatchResult]:
+    """One row of :func:`sweep`, the round solved under ``options.weights`` (from ``start``)."""
+    result = solve_round(prepared, options, certify=certify, start=start)
+    m = result.metrics
     w = options.weights
     row: dict[str, object] = {"label": label}
     row.update({f"w_{c}": float(getattr(w, c)) for c in COMPONENTS})
     for name in _METRICS:
         if name in m.index or name not in _OPTIONAL:
             row[name] = float(m[name])
-    return row
+    return row, result
 
 
 def _criteria(frame: pd.DataFrame, columns: Sequence[str], sign: float) -> list[np.ndarray]:

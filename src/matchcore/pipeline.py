@@ -39,7 +39,7 @@ from .model.taxonomy import Taxonomy
 from .options import MatchOptions
 from .result import MatchResult
 from .schema import canonical_columns, show_value, validate_id_table
-from .solvers import FlowSolver, solve, verify
+from .solvers import FlowSolver, WarmStart, solve, verify
 
 if TYPE_CHECKING:  # pragma: no cover
     from .solvers.bundles import BundleSolution
@@ -53,6 +53,7 @@ __all__ = [
     "score_round",
     "solve_assignment",
     "solve_round",
+    "warm_start_of",
 ]
 
 
@@ -77,6 +78,7 @@ def match(
     continuity: float | None = None,
     pins: pd.DataFrame | None = None,
     forbid: pd.DataFrame | None = None,
+    start: MatchResult | None = None,
 ) -> MatchResult:
     """Match needs to resources: the best project list, exact and explained.
 
@@ -151,6 +153,13 @@ def match(
     forbid : DataFrame, optional
         Columns need_id, resource_id: pairs staff ruled out; they are never
         matched (``explain()`` says "forbidden by staff").
+    start : MatchResult, optional
+        An earlier result (last week's round, another weighting) to start
+        from: the network simplex resumes from its optimal bases, its arcs
+        found by need id, resource id and (need, resource) pair, so a round
+        that changed a little solves in a fraction of a cold solve. Only the
+        time changes: the result is the cold one, and certified as always.
+        Ignored by back-ends that keep no basis.
 
     Returns
     -------
@@ -198,7 +207,7 @@ def match(
                         unit_values(d.needs["category"].to_numpy(object), d.demand,
                                     opts.unit_value))
     return solve_round(prepared, opts, certify=certify, incumbent=incumbent, pins=pins,
-                       forbid=forbid)
+                       forbid=forbid, start=start)
 
 
 # ---------------------------------------------------------------------------
@@ -387,12 +396,13 @@ def solve_round(
     incumbent: pd.DataFrame | None = None,
     pins: pd.DataFrame | None = None,
     forbid: pd.DataFrame | None = None,
+    start: MatchResult | None = None,
 ) -> MatchResult:
     """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``).
 
     ``options`` must agree with ``prepared.options`` on reach, scope and
     taxonomy (the candidate graph was built with them); the rest may differ.
-    ``pins`` and ``forbid`` are as for :func:`match`.
+    ``pins``, ``forbid`` and ``start`` are as for :func:`match`.
     """
     timings = dict(prepared.timings)
     d = prepared.district
@@ -403,7 +413,7 @@ def solve_round(
     pinned = None if pins is None else _pinned_units(d, graph, pins)
     problem, plan, bundles = problem_of(d, graph, score, options.objective, options=options,
                                         pinned=pinned)
-    solution = solve(problem, options.solver)
+    solution = solve(problem, options.solver, start=warm_start_of(start, d))
     timings["solve"] = solution.seconds
     if plan is not None and problem.has_floors and not solution.exact:
         raise InputError(
@@ -429,6 +439,38 @@ def solve_round(
         n_incumbent_edges=n_incumbent, pinned=pinned, forbidden=forbidden, floors=plan,
         price_of_fairness=price, bundles=bundles,
     )
+
+
+def warm_start_of(previous: MatchResult | None, district: District) -> WarmStart | None:
+    """The bases of ``previous`` mapped onto ``district`` by need and resource id.
+
+    None when there is nothing to start from (no previous result, or one
+    solved by a back-end that keeps no basis).
+
+    Raises
+    ------
+    InputError
+        ``previous`` is not a :class:`MatchResult`.
+    """
+    if previous is None:
+        return None
+    if not isinstance(previous, MatchResult):
+        raise InputError(
+            f"`start` must be a MatchResult (an earlier round's result); got "
+            f"{type(previous).__name__}"
+        )
+    bases = previous.solution.bases
+    if not bases:
+        return None
+    old = previous.district
+    if old is district:
+        need_map = np.arange(district.n_needs)
+        resource_map = np.arange(district.n_resources)
+    else:
+        need_map = pd.Index(district.need_ids).get_indexer(old.need_ids)
+        resource_map = pd.Index(district.resource_ids).get_indexer(old.resource_ids)
+    return WarmStart(bases, previous.problem.need, previous.problem.resource, need_map,
+                     resource_map, district.n_needs, district.n_resources)
 
 
 def _apply_forbid(

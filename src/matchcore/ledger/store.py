@@ -785,6 +785,7 @@ class ProjectLedger:
         pins: pd.DataFrame | None = None,
         forbid: pd.DataFrame | None = None,
         as_of: Any = None,
+        start: MatchResult | None = None,
         **overrides: Any,
     ) -> RematchReport:
         """Match again, keeping in-progress and completed projects fixed.
@@ -839,6 +840,16 @@ class ProjectLedger:
             The clock for claims (now when None): claims older than the
             ``claim_expiry_days`` setting expire first. Open claims are kept
             fixed like in-progress work (:meth:`claim`).
+        start : MatchResult, optional
+            The last round's result, when it is still in memory (the one
+            given to :meth:`add_round`, or ``report.result`` of the last
+            rematch): the round is solved warm from its optimal bases
+            (``match(..., start=start)``), its arcs found by need and resource
+            id, so that new, closed and changed needs, dropped resources (their
+            edges vanish) and the stickiness bonus (a cost change) cost a
+            fraction of a cold solve. The result is the cold one. Bases are
+            not stored in the ledger file: without ``start`` the round is
+            solved cold.
         **overrides
             Single options (``max_distance``, ``weights``, ``scope``, ...; see
             :class:`~matchcore.MatchOptions`) that replace those of ``options``.
@@ -928,7 +939,7 @@ class ProjectLedger:
 
         def matched(plan: RematchPlan, opts: MatchOptions) -> MatchResult:
             return match(plan.needs, plan.resources, opts, incumbent=plan.incumbent,
-                         pins=pins, forbid=forbid)
+                         pins=pins, forbid=forbid, start=start)
 
         def recorded(c: sqlite3.Connection, plan: RematchPlan, result: MatchResult,
                      attempts: int) -> RematchReport:

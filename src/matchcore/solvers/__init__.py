@@ -11,14 +11,17 @@ from __future__ import annotations
 from .certify import Certificate
 from .phases import Solution, solve, verify
 from .registry import AUTO_ORDER, BACKENDS, Backend, FlowSolver, available_solvers, get_backend
+from .warm_phases import BatchBasis, WarmStart
 
 __all__ = [
     "AUTO_ORDER",
     "BACKENDS",
     "Backend",
+    "BatchBasis",
     "Certificate",
     "FlowSolver",
     "Solution",
+    "WarmStart",
     "available_solvers",
     "get_backend",
     "solve",

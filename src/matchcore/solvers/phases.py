@@ -24,6 +24,7 @@ from . import maxflow
 from .certify import Certificate, check_flow, network_potentials, restrict
 from .presolve import peel
 from .registry import FlowSolver, get_backend
+from .warm_phases import BatchBasis, WarmStart, solve_phases
 
 __all__ = ["Solution", "run_backend", "solve", "verify"]
 
@@ -42,6 +43,11 @@ class Solution:
     #: Optimal potentials per batch and phase (all but the last), the dual
     #: certificate found while solving; :func:`verify` re-checks them in one pass.
     duals: list[list[np.ndarray]] | None = None
+    #: Per batch, the optimal basis at the end of every phase and the batch's
+    #: needs, resources and edges (:class:`~.warm_phases.BatchBasis`), kept in
+    #: memory to warm-start a related solve (``solve(..., start=...)``); None
+    #: for back-ends without a basis.
+    bases: list[BatchBasis] | None = None
 
 
 def batch_arrays(
@@ -95,7 +101,8 @@ def run_backend(who: str, fn: Callable[[FlowNetwork], np.ndarray],
         raise SolverError(f"{who} failed: {type(err).__name__}: {err}") from err
 
 
-def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solution:
+def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
+          start: WarmStart | None = None) -> Solution:
     """Solve the problem exactly (or greedily with ``solver="greedy"``).
 
     Parameters
@@ -104,6 +111,13 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
     solver : str or FlowSolver, default "auto"
         A registered name, ``"auto"`` (the fastest exact back-end installed)
         or a function following :class:`FlowSolver`.
+    start : WarmStart, optional
+        Bases of an earlier solve (:attr:`Solution.bases`, mapped by
+        :class:`~.warm_phases.WarmStart`): each batch starts each phase from
+        the old basis of the same phase, its arcs found by need, resource and
+        (need, resource) key; batches none of whose arcs were known (or with a
+        floor's group arcs) start cold. Back-ends without a basis ignore it.
+        The result and its certificate are those of a cold solve.
 
     Returns
     -------
@@ -118,10 +132,10 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
     """
     backend = get_backend(solver)
     problem.check_range()
-    start = time.perf_counter()
+    t_start = time.perf_counter()
     if backend.heuristic is not None:
         units = np.asarray(backend.heuristic()(problem), dtype=np.int64)
-        return Solution(units, backend.name, False, None, 0, time.perf_counter() - start)
+        return Solution(units, backend.name, False, None, 0, time.perf_counter() - t_start)
     fn = backend.load()
     # A back-end that says so solves the coverage phase as a few max flows
     # (exact, see .maxflow); the others solve every phase themselves, so the
@@ -133,21 +147,28 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
     seconds = {name: 0.0 for name, _, _ in phases}
     batches = problem.batches()
     duals: list[list[np.ndarray]] = []
+    bases: list[BatchBasis] = []
+    names = tuple(name for name, _, _ in phases)
     for edges in batches:
         net, needs, resources, a, m = batch_arrays(problem, edges)
         if backend.supports_warm_start:
             # One network, one basis, all phases (see .warm_phases).
-            from .warm_phases import solve_phases
-
             costs = [(name, functools.partial(phase_cost, net, needs, edges, len(resources),
                                               nc, ec))
                      for name, nc, ec in phases]
             assert backend.warm_loader is not None
-            warm_flow, batch_duals = solve_phases(net, costs, a, seconds,
-                                                  f"solver {backend.name!r}",
-                                                  backend.warm_loader())
-            del costs
+            begin = None
+            if start is not None:
+                en, er = problem.need[edges], problem.resource[edges]
+                begin = [start.basis_for(name, net, needs, resources, en, er)
+                         for name in names]
+                del en, er
+            warm_flow, batch_duals, batch_bases = solve_phases(
+                net, costs, a, seconds, f"solver {backend.name!r}", backend.warm_loader(),
+                start=begin)
+            del costs, begin
             duals.append(batch_duals)
+            bases.append(BatchBasis(needs, resources, edges, names, batch_bases))
             units[edges] = warm_flow[a : a + m]
             del net, warm_flow
             release()
@@ -200,7 +221,8 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto") -> Solut
             seconds[name] += time.perf_counter() - t0
         units[edges] = flow[a : a + m]
     return Solution(units, backend.name, True, cert, len(batches),
-                    time.perf_counter() - start, seconds, duals)
+                    time.perf_counter() - t_start, seconds, duals,
+                    bases if backend.supports_warm_start else None)
 
 
 def verify(

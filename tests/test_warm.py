@@ -1,0 +1,139 @@
+"""Warm starts (issue 13): a round solved from an earlier round's bases equals the cold solve.
+
+``match(..., start=previous)``, the warm :func:`~matchcore.analysis.sweep` and
+``ProjectLedger.rematch(..., start=...)`` only change how long the network
+simplex pivots: objective and assignment (the tie-break makes it unique)
+are those of a cold solve, and certified.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import matchcore as mc
+from matchcore.analysis import sweep
+from matchcore.solvers import WarmStart, solve
+from strategies import districts, round_changes
+
+pytest.importorskip("numba")
+
+SIMPLEX = {"solver": "simplex", "max_distance": 2000.0}
+
+
+def _pairs(result: mc.MatchResult) -> pd.DataFrame:
+    a = result.assignments[["need_id", "resource_id", "units"]]
+    return a.sort_values(["need_id", "resource_id"]).reset_index(drop=True)
+
+
+def _same(warm: mc.MatchResult, cold: mc.MatchResult) -> None:
+    assert warm.objective == cold.objective
+    pd.testing.assert_frame_equal(_pairs(warm), _pairs(cold))
+    assert warm.verify()
+
+
+def _changed(needs: pd.DataFrame, resources: pd.DataFrame, kind: str, which: int,
+             amount: float, k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The lists after one change (weights and stickiness leave them as they are)."""
+    if kind == "add_need" and len(needs):
+        row = needs.iloc[[which % len(needs)]].assign(need_id=f"NEW-{k}")
+        needs = pd.concat([needs, row], ignore_index=True)
+    elif kind == "drop_need" and len(needs) > 1:
+        needs = needs.drop(index=needs.index[which % len(needs)]).reset_index(drop=True)
+    elif kind == "change_need" and len(needs):
+        needs = needs.copy()
+        i = needs.index[which % len(needs)]
+        needs.loc[i, "priority"] = 1 + int(amount * 4)
+        needs.loc[i, "x"] = needs.loc[i, "x"] + 100.0
+    elif kind == "drop_resource" and len(resources) > 1:
+        resources = resources.drop(index=resources.index[which % len(resources)])
+        resources = resources.reset_index(drop=True)
+    return needs, resources
+
+
+@settings(deadline=None, max_examples=40)
+@given(districts(min_needs=1, min_resources=1), round_changes(),
+       st.sampled_from(["coverage", "score"]))
+def test_warm_rounds_equal_cold_rounds(lists, changes, objective):
+    needs, resources = lists
+    opts = mc.MatchOptions(objective=objective, **SIMPLEX)
+    previous = mc.match(needs, resources, opts)
+    for k, (kind, which, amount) in enumerate(changes):
+        needs, resources = _changed(needs, resources, kind, which, amount, k)
+        if kind == "weights":
+            opts = opts.replace(weights=mc.Weights(type=amount, locality=1.0 - amount,
+                                                   priority=0.2))
+        sticky = {}
+        if kind == "stickiness":
+            sticky = {"incumbent": previous.assignments, "stickiness": amount}
+        warm = mc.match(needs, resources, opts, start=previous, **sticky)
+        cold = mc.match(needs, resources, opts, **sticky)
+        _same(warm, cold)
+        previous = warm
+
+
+@settings(deadline=None, max_examples=40)
+@given(districts(min_needs=1, min_resources=1), districts(min_needs=1, min_resources=1),
+       st.integers(0, 2**31))
+def test_a_mismatched_start_never_gives_a_wrong_answer(lists, other, seed):
+    """Bases of another district, with needs and resources mapped at random."""
+    first = mc.match(*other, **SIMPLEX)
+    cold = mc.match(*lists, **SIMPLEX)
+    problem = cold.problem
+    rng = np.random.default_rng(seed)
+    need_map = rng.integers(-1, problem.n_needs, size=first.problem.n_needs)
+    res_map = rng.integers(-1, problem.n_resources, size=first.problem.n_resources)
+    start = WarmStart(first.solution.bases or [], first.problem.need, first.problem.resource,
+                      need_map, res_map, problem.n_needs, problem.n_resources)
+    warm = solve(problem, "simplex", start=start)
+    np.testing.assert_array_equal(warm.units, cold.solution.units)
+    assert mc.solvers.verify(problem, warm.units)
+
+
+def test_bases_are_kept_per_batch_and_phase():
+    r = mc.match(*mc.synthetic.tiny(), **SIMPLEX)
+    bases = r.solution.bases
+    assert bases is not None and len(bases) == r.solution.n_batches
+    for b in bases:
+        assert b.phases == ("coverage", "score", "tiebreak")
+        n_arcs = len(b.needs) + len(b.edges) + len(b.resources)
+        assert all(basis.n_arcs == n_arcs for basis in b.bases)
+    assert mc.match(*mc.synthetic.tiny(), max_distance=2000.0,
+                    solver="highs").solution.bases is None
+
+
+def test_start_must_be_a_result():
+    with pytest.raises(mc.InputError, match="`start` must be a MatchResult"):
+        mc.match(*mc.synthetic.tiny(), start="last week")
+
+
+@pytest.mark.parametrize("max_candidates", [None, 2])
+def test_warm_sweep_rows_equal_cold_matches(max_candidates):
+    needs, resources = mc.synthetic.district("seed_street", seed=1)
+    settings_ = {"near": mc.Weights(locality=1.0), "typed": mc.Weights(type=1.0, locality=0.0),
+                 "mixed": mc.Weights(type=0.4, locality=0.4, priority=0.2)}
+    frame = sweep(needs, resources, settings_, max_candidates=max_candidates, **SIMPLEX)
+    for label, w in settings_.items():
+        cold = mc.match(needs, resources, weights=w, max_candidates=max_candidates, **SIMPLEX)
+        row = frame.set_index("label").loc[label]
+        m = cold.metrics
+        assert row["total_score"] == pytest.approx(float(m["total_score"]), abs=0)
+        assert row["priority_weighted_coverage"] == float(m["priority_weighted_coverage"])
+
+
+def test_ledger_rematch_from_the_last_result_equals_a_cold_rematch(tmp_path):
+    needs, resources = mc.synthetic.district("seed_street", seed=2)
+    first = mc.match(needs, resources, **SIMPLEX)
+    reports = {}
+    for how in ("warm", "cold"):
+        ledger = mc.ProjectLedger(tmp_path / f"{how}.db")
+        ledger.add_round(first)
+        new = needs.iloc[:3].assign(need_id=lambda f: "NEW-" + f["need_id"])
+        dropped = [first.assignments["resource_id"].iloc[0]]
+        reports[how] = ledger.rematch(new, dropped_resources=dropped,
+                                      start=first if how == "warm" else None)
+    _same(reports["warm"].result, reports["cold"].result)
+    assert reports["warm"].n_to_backup == reports["cold"].n_to_backup
