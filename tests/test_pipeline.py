@@ -139,3 +139,17 @@ def test_stickiness_validation(tiny, kwargs, message):
     kwargs = {"incumbent": pd.DataFrame({"need_id": ["N1"], "resource_id": ["R1"]}), **kwargs}
     with pytest.raises(mc.InputError, match=message):
         mc.match(*tiny, max_distance=2000, **kwargs)
+
+
+@pytest.mark.parametrize("solver", ["simplex", "highs"])
+def test_progress_moves_through_the_solve_phase_by_phase(solver):
+    if solver not in mc.available_solvers():
+        pytest.skip(f"{solver} is not installed")
+    seen: list[tuple[str, float]] = []
+    r = mc.match(*mc.synthetic.tiny(), max_distance=2000, solver=solver,
+                 progress=lambda step, done: seen.append((step, done)))
+    steps = [step for step, _ in seen]
+    assert any("'coverage'" in s for s in steps) and any("'score'" in s for s in steps)
+    done = [d for _, d in seen]
+    assert done == sorted(done) and 0 < done[0] and done[-1] == 1.0
+    assert r.verify()

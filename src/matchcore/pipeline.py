@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,7 @@ def match(
     pins: pd.DataFrame | None = None,
     forbid: pd.DataFrame | None = None,
     start: MatchResult | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> MatchResult:
     """Match needs to resources: the best project list, exact and explained.
 
@@ -160,6 +162,9 @@ def match(
         that changed a little solves in a fraction of a cold solve. Only the
         time changes: the result is the cold one, and certified as always.
         Ignored by back-ends that keep no basis.
+    progress : callable, optional
+        Called as ``progress(step, done)`` while the solve runs, each time a
+        phase of a batch is optimal (``done`` in [0, 1]); for progress bars.
 
     Returns
     -------
@@ -207,7 +212,7 @@ def match(
                         unit_values(d.needs["category"].to_numpy(object), d.demand,
                                     opts.unit_value))
     return solve_round(prepared, opts, certify=certify, incumbent=incumbent, pins=pins,
-                       forbid=forbid, start=start)
+                       forbid=forbid, start=start, progress=progress)
 
 
 # ---------------------------------------------------------------------------
@@ -397,6 +402,7 @@ def solve_round(
     pins: pd.DataFrame | None = None,
     forbid: pd.DataFrame | None = None,
     start: MatchResult | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> MatchResult:
     """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``).
 
@@ -413,7 +419,7 @@ def solve_round(
     pinned = None if pins is None else _pinned_units(d, graph, pins)
     problem, plan, bundles = problem_of(d, graph, score, options.objective, options=options,
                                         pinned=pinned)
-    solution = solve(problem, options.solver, start=warm_start_of(start, d))
+    solution = solve(problem, options.solver, start=warm_start_of(start, d), progress=progress)
     timings["solve"] = solution.seconds
     if plan is not None and problem.has_floors and not solution.exact:
         raise InputError(

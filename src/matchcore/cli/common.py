@@ -220,7 +220,10 @@ def match_from_args(
     progress("validating, finding candidates", 0.1)
     prepared = prepare_round(needs, resources, options)
     progress(f"scoring, solving {prepared.graph.n_edges:,} candidates", 0.45)
-    result = solve_round(prepared, options)
+    # The bar moves through the solve too: once per phase of each batch.
+    result = solve_round(prepared, options,
+                         progress=lambda step, done: progress(f"solving: {step}",
+                                                              0.45 + 0.5 * done))
     progress("done", 1.0)
     return result
 

@@ -102,7 +102,8 @@ def run_backend(who: str, fn: Callable[[FlowNetwork], np.ndarray],
 
 
 def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
-          start: WarmStart | None = None) -> Solution:
+          start: WarmStart | None = None,
+          progress: Callable[[str, float], None] | None = None) -> Solution:
     """Solve the problem exactly (or greedily with ``solver="greedy"``).
 
     Parameters
@@ -118,6 +119,9 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
         (need, resource) key; batches none of whose arcs were known (or with a
         floor's group arcs) start cold. Back-ends without a basis ignore it.
         The result and its certificate are those of a cold solve.
+    progress : callable, optional
+        Called as ``progress(step, done)`` each time a phase of a batch is
+        optimal, ``done`` the share of (batch, phase) steps finished, in [0, 1].
 
     Returns
     -------
@@ -149,7 +153,14 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
     duals: list[list[np.ndarray]] = []
     bases: list[BatchBasis] = []
     names = tuple(name for name, _, _ in phases)
-    for edges in batches:
+
+    def report(b: int, k: int) -> None:
+        if progress is not None:
+            step = f"phase {names[k]!r}" + (f", batch {b + 1}/{len(batches)}"
+                                            if len(batches) > 1 else "")
+            progress(step, (b * len(names) + k + 1) / (len(batches) * len(names)))
+
+    for b, edges in enumerate(batches):
         net, needs, resources, a, m = batch_arrays(problem, edges)
         if backend.supports_warm_start:
             # One network, one basis, all phases (see .warm_phases).
@@ -165,7 +176,7 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
                 del en, er
             warm_flow, batch_duals, batch_bases = solve_phases(
                 net, costs, a, seconds, f"solver {backend.name!r}", backend.warm_loader(),
-                start=begin)
+                start=begin, on_phase=functools.partial(report, b))
             del costs, begin
             duals.append(batch_duals)
             bases.append(BatchBasis(needs, resources, edges, names, batch_bases))
@@ -219,6 +230,7 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
             del sub, sub_flow
             release()
             seconds[name] += time.perf_counter() - t0
+            report(b, k)
         units[edges] = flow[a : a + m]
     return Solution(units, backend.name, True, cert, len(batches),
                     time.perf_counter() - t_start, seconds, duals,

@@ -229,6 +229,7 @@ def solve_phases(
     who: str = "solver 'simplex'",
     warm_solve: Callable[..., Any] = network_simplex,
     start: Sequence[Basis | None] | None = None,
+    on_phase: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray], tuple[Basis, ...]]:
     """Optimise the phases in turn on one network, warm from one basis.
 
@@ -325,6 +326,8 @@ def solve_phases(
         whole[keep] = basis.state
         bases.append(Basis(whole, basis.hung))
         del whole
+        if on_phase is not None:
+            on_phase(k)  # phase k is optimal (progress reports)
         if k < len(phase_costs) - 1:
             d = network_potentials(sub, flow, hint=d)
             if d is None:
