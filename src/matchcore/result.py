@@ -10,6 +10,7 @@ nearest alternative), and ``verify()`` certifies the solution.
 from __future__ import annotations
 
 import html
+import pickle
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ from .model.scoring import COMPONENTS, Weights
 from .options import MatchOptions
 from .schema import PROJECT_COLUMNS
 from .solvers import Certificate, Solution, verify
+from .wire import dumps as wire_dumps
+from .wire import loads as wire_loads
 
 if TYPE_CHECKING:  # pragma: no cover
     from .solvers.bundles import BundleSolution
@@ -179,6 +182,22 @@ class MatchResult:
     price_of_fairness: dict[str, float] | None = None
     #: The integer program of the team needs' components (None without bundles).
     bundles: BundleSolution | None = None
+
+    # ------------------------------------------------------------------ pickling
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle with the integer arrays in their narrowest exact form (see :mod:`matchcore.wire`).
+
+        A street's result is a third of its plain pickle, which is what Dask
+        sends from a worker; unpickled, every array is equal bit for bit, of
+        the same dtype. Anything the plain pickler cannot pickle (a solver
+        given as a lambda) falls back to the default, which Dask then hands
+        to cloudpickle.
+        """
+        try:
+            blob = wire_dumps(self.__dict__)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return super().__reduce_ex__(protocol)
+        return (_restored, (type(self), blob))
 
     # ------------------------------------------------------------------ basics
     @property
@@ -793,3 +812,10 @@ def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name in frame.columns:
         return frame[name].to_numpy(dtype=object)
     return np.full(len(frame), None, dtype=object)
+
+
+def _restored(cls: type[MatchResult], blob: bytes) -> MatchResult:
+    """A result unpickled from :meth:`MatchResult.__reduce_ex__`."""
+    result = cls.__new__(cls)
+    result.__dict__.update(wire_loads(blob))
+    return result
