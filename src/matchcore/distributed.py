@@ -94,7 +94,8 @@ def match_many(
         Without one, the rounds run one after another in this process. With
         one, each pack of rounds (see ``pack_needs``) is one task, which
         carries its rounds' lists (each list is used by one task only, so it
-        travels once); the results are gathered in one call.
+        travels once); each task's results are fetched as soon as it ends,
+        while the other tasks run.
     pack_needs : int, default PACK_NEEDS (5_000)
         The packing rule: rounds are taken in the order given, and a task
         takes rounds until it holds at least ``pack_needs`` needs; a round
@@ -147,6 +148,11 @@ def match_many(
     (Dask then cancels the tasks that needed it). The price is that the
     scheduler holds the lists of tasks not yet run: for data larger than a
     machine, give rounds as paths or functions.
+
+    Start the workers without Dask's ``MALLOC_TRIM_THRESHOLD_=65536``
+    (``dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_":
+    None})`` before the cluster starts): with it, a match on a worker took 25%
+    longer than in a plain process (``docs/scale.md``).
 
     Examples
     --------
@@ -293,28 +299,30 @@ def _run_on(
     pack_needs: int,
     retries: int,
 ) -> tuple[list[str], dict[str, MatchResult | BaseException]]:
-    from distributed import wait
+    from distributed import as_completed
 
     names: list[str] = []
     futures = []
-    members: list[list[str]] = []
+    members: dict[Any, list[str]] = {}
     for pack in _packs(items, pack_needs):
-        members.append([name for name, _ in pack.rounds])
-        names.extend(members[-1])
+        pack_names = [name for name, _ in pack.rounds]
+        names.extend(pack_names)
         # Not scattered: a task's own arguments survive its worker's death (see Notes).
-        futures.append(client.submit(_match_pack, pack, opts, certify, retries=retries,
-                                     pure=False))
+        future = client.submit(_match_pack, pack, opts, certify, retries=retries, pure=False)
+        futures.append(future)
+        members[future.key] = pack_names
         del pack
-    wait(futures)
-    done = [f for f in futures if f.status == "finished"]
     outcomes: dict[str, MatchResult | BaseException] = {}
-    for part in client.gather(done):  # one call for every finished task
-        outcomes.update(part)
-    for future, pack_names in zip(futures, members):
-        if future.status != "finished":
+    # Each result is fetched as soon as its task ends, while the others still run, so
+    # that sending results back overlaps the matching instead of following it.
+    for future, part in as_completed(futures, with_results=True, raise_errors=False):
+        if future.status == "finished":
+            outcomes.update(part)
+        else:
             err = _failure_of(future)
-            for name in pack_names:
+            for name in members[future.key]:
                 outcomes[name] = err
+        future.release()  # the worker may free the result now
     return names, outcomes
 
 

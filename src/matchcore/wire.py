@@ -13,8 +13,9 @@ and differences when those are narrower (sorted indices); :func:`loads` gives
 back arrays equal bit for bit, of the same dtype, shape and byte order. A
 float array of few distinct values (a score component such as the category
 affinity or the priority) is stored as one-byte codes into those values,
-checked bit for bit; other float arrays are left as they are. Both cost a pass over each integer array (a millisecond
-for 10^6 values), far less than sending the bytes they save.
+checked bit for bit; other float arrays are left as they are. Both cost a
+pass over each array (a millisecond for 10^6 values), far less than sending
+the bytes they save.
 """
 
 from __future__ import annotations
