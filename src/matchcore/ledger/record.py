@@ -8,8 +8,9 @@ rematch's plan (:mod:`.plan`) was made against the state the transaction sees.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ..errors import InputError, MatchcoreError
 from . import claims as claims_
+from .lists import list_texts, store_list
 from .schema import (
     ENCODER,
     LIVE_STATUSES,
@@ -63,6 +65,7 @@ def record_round(
     backups: int = N_BACKUPS,
     needs: pd.DataFrame | None = None,
     claimed: Sequence[int] = (),
+    previous: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[int, int, int]:
     """Store ``result`` as a new round; returns (round, n_changed, n_new).
 
@@ -72,26 +75,29 @@ def record_round(
     rows to store when they differ from the match's (a rematch stores claimed
     needs whole); ``claimed`` the ids of the claims' assignments, which stay
     where they are and so do not count as a change of their project.
+    ``previous`` may hold the last round's lists as stored (``"needs"`` and
+    ``"resources"``: id -> JSON text, :func:`.lists.list_texts`) when the caller
+    read them in this transaction; they are read here otherwise.
     """
     extend = extend or {}
     rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
     at = utc_now()
     options = result.options
-    c.execute("INSERT INTO rounds (round, created_at, options, match_options)"
-              " VALUES (?,?,?,?)", (rnd, at, options.to_json(), options.to_json()))
+    # The first round stores its whole lists, every later one what changed since the last.
+    kind = "full" if rnd == 1 else "delta"
+    c.execute("INSERT INTO rounds (round, created_at, options, match_options, lists)"
+              " VALUES (?,?,?,?,?)", (rnd, at, options.to_json(), options.to_json(), kind))
     # rematch stores claimed needs whole (their claimed units were taken out of the solve).
     needs = result.district.needs if needs is None else needs
     # rematch stores full capacities: fixed projects are subtracted again each round.
     resources = result.district.resources if resources is None else resources
-    c.executemany(
-        "INSERT INTO needs VALUES (?,?,?)",
-        zip(repeat(rnd), needs["need_id"].astype(str).tolist(), json_lines(needs)),
-    )
-    c.executemany(
-        "INSERT INTO resources VALUES (?,?,?)",
-        zip(repeat(rnd), resources["resource_id"].astype(str).tolist(),
-            json_lines(resources)),
-    )
+    for table, frame in (("needs", needs), ("resources", resources)):
+        before = None
+        if kind == "delta":
+            before = None if previous is None else previous.get(table)
+            if before is None:
+                before = list_texts(c, table, rnd - 1)
+        store_list(c, table, rnd, frame, before)
     projects = result.projects
     # Assignments in project (need id) order, each need's rows as the match listed them.
     assign = result.assignments
@@ -231,25 +237,34 @@ def refresh_project(c: sqlite3.Connection, pid: str, rnd: int, at: str) -> None:
                 detail={"in_progress": True, "resources": [r for r, _, _ in rows]})
 
 
-def check_capacity(c: sqlite3.Connection, rnd: int) -> None:
+def _capacities(resources: pd.DataFrame) -> dict[str, int]:
+    """Resource id -> capacity of a stored resource list (rows without one left out)."""
+    if not len(resources) or "capacity" not in resources.columns:
+        return {}
+    values = pd.to_numeric(resources["capacity"], errors="coerce").tolist()
+    return {r: int(v) for r, v in zip(resources["resource_id"].astype(str).tolist(), values)
+            if not math.isnan(v)}
+
+
+def check_capacity(c: sqlite3.Connection, rnd: int, capacity: Mapping[str, int]) -> None:
     """Refuse (raise) a round that gives a resource more than its capacity.
 
     For every resource that got units in round ``rnd``: the active units of
     its not-started, in-progress and completed projects must not exceed the
-    capacity the round lists for it. A resource that fixed projects already
-    overfill (its capacity was lowered) gets no new units, so it is not checked.
+    capacity the round lists for it (``capacity``: resource id -> units, the
+    round's resource list). A resource that fixed projects already overfill
+    (its capacity was lowered) gets no new units, so it is not checked.
     """
-    over = c.execute(
-        "SELECT a.resource_id, sum(a.units), json_extract(r.data, '$.capacity')"
-        " FROM assignments a JOIN projects p USING (project_id)"
-        " JOIN resources r ON r.round = ? AND r.resource_id = a.resource_id"
-        " WHERE a.active = 1 AND p.status IN ('not_started', 'in_progress', 'completed')"
-        " AND a.resource_id IN (SELECT resource_id FROM assignments WHERE round = ?"
-        " AND active = 1)"
-        " GROUP BY a.resource_id HAVING sum(a.units) > json_extract(r.data, '$.capacity')"
-        " ORDER BY a.resource_id",
-        (rnd, rnd),
+    got = {str(r) for (r,) in c.execute(
+        "SELECT DISTINCT resource_id FROM assignments WHERE round = ? AND active = 1", (rnd,))}
+    rows = c.execute(
+        "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
+        " USING (project_id) WHERE a.active = 1"
+        " AND p.status IN ('not_started', 'in_progress', 'completed')"
+        " GROUP BY a.resource_id ORDER BY a.resource_id"
     ).fetchall()
+    over = [(r, int(u), capacity[r]) for r, u in rows
+            if r in got and r in capacity and int(u) > capacity[r]]
     if over:
         listed = "; ".join(f"{r!r} would give {u} units of capacity {cap}" for r, u, cap in over)
         raise MatchcoreError(
@@ -341,5 +356,5 @@ def record_rematch(
                             "n_affected": len(plan.affected),
                             "n_reassigned": preview.n_reassigned,
                             "n_to_backup": preview.n_to_backup})
-    check_capacity(c, rnd)
+    check_capacity(c, rnd, _capacities(plan.full_resources))
     return rnd, n_changed, n_new, len(cancelled)

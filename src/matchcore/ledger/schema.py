@@ -2,7 +2,8 @@
 
 :class:`~matchcore.ledger.ProjectLedger` writes schema version
 :data:`SCHEMA_VERSION`; :data:`MIGRATIONS` holds the SQL that brings an older
-file up to it. Rows of needs, resources and assignments are kept as JSON text.
+file up to it. Rows of needs, resources and assignments are kept as JSON text;
+since version 5 a round's lists are stored as what changed (:mod:`.lists`).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ __all__ = [
 #: PRAGMA application_id of a matchcore ledger ("MCLG").
 APPLICATION_ID = 0x4D434C47
 #: The schema version this code writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Allowed status moves; completed and cancelled are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -148,9 +149,24 @@ _SCHEMA_V4 = (
     " round INTEGER, since TEXT, path TEXT, by TEXT)",
 )
 
+# Version 5: a round stores what changed in its lists (issue 13, warm re-plans).
+# ``rounds.lists`` is 'full' when the round's needs and resources rows are its
+# whole lists (the first round; NULL, as every round before version 5 left it,
+# means the same), 'delta' when they are the rows new or changed since the round
+# before, with ``closed_rows`` naming the needs and resources it no longer lists
+# (``list`` is the table: 'needs' or 'resources'). Rows written before stay as
+# they are: they are full rounds. The indexes serve the capacity check and the
+# per-need reads of the latest row.
+_SCHEMA_V5 = (
+    "ALTER TABLE rounds ADD COLUMN lists TEXT",
+    "CREATE TABLE closed_rows (round INTEGER NOT NULL, list TEXT NOT NULL,"
+    " id TEXT NOT NULL, PRIMARY KEY (round, list, id))",
+    "CREATE INDEX assignments_active ON assignments (active, resource_id)",
+)
+
 #: Migration hook: the SQL steps that bring a ledger *to* each version.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4,
+    1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5,
 }
 
 #: Backups recorded per assignment (see :meth:`MatchResult.backups`).

@@ -15,20 +15,18 @@ from typing import Any
 import pandas as pd
 
 from .connection import stamp
+from .lists import ListName, list_frame
 from .plan import CLAIM_COLUMNS, LIVE_COLUMNS, LedgerState
 from .schema import LIVE_STATUSES
 
 __all__ = ["held_claims", "latest_rows", "read_state"]
 
 
-def latest_rows(c: sqlite3.Connection, table: str, key: str) -> pd.DataFrame:
-    """The last round's rows of ``needs`` or ``resources``, ordered by ``key``."""
-    rows = c.execute(
-        f"SELECT data FROM {table} WHERE round = (SELECT max(round) FROM rounds)"
-        f" ORDER BY {key}"
-    ).fetchall()
-    # One parse of a joined array, not one per row.
-    return pd.DataFrame(json.loads("[" + ",".join(r[0] for r in rows) + "]"))
+def latest_rows(c: sqlite3.Connection, table: ListName, key: str) -> pd.DataFrame:
+    """The last round's full list of ``needs`` or ``resources``, ordered by ``key``
+    (the list's id column, :data:`.lists.LISTS`)."""
+    rnd = c.execute("SELECT max(round) FROM rounds").fetchone()[0]
+    return list_frame(c, table, int(rnd)) if rnd is not None else pd.DataFrame()
 
 
 def held_claims(c: sqlite3.Connection) -> pd.DataFrame:

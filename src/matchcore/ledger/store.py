@@ -25,6 +25,7 @@ from ..checks import check_scalar
 from ..errors import InputError, LedgerClosed, MatchcoreError
 from ..schema import STATUSES
 from . import claims as claims_
+from .claims import round_rows
 from . import public_map as public_map_
 from . import report as report_
 from . import supervision as supervision_
@@ -572,6 +573,74 @@ class ProjectLedger:
             [(int(r), at, json.loads(opts)) for r, at, opts in rows],
             columns=["round", "created_at", "options"],
         )
+
+    def _round_number(self, round: int | None) -> int:
+        """A round's number (the last when None); InputError when there is none."""
+        last = int(self._query("SELECT coalesce(max(round), 0) FROM rounds")[0][0])
+        if round is None:
+            if not last:
+                raise InputError("the ledger has no round yet; call add_round first")
+            return last
+        number = check_scalar(round, "round", "int", low=1)
+        if number > last:
+            raise InputError(f"no round {round!r} in ledger {str(self.path)!r}")
+        return int(number)
+
+    def needs(self, round: int | None = None) -> pd.DataFrame:
+        """A round's needs list as recorded (the last round's by default).
+
+        A rematch records the needs it matched: the last round's that have no
+        settled project, the new and changed ones, in-progress projects'
+        needs asking for lost units, claimed needs whole. The ledger stores
+        each round's changes only (schema version 5); the list is rebuilt
+        whole, exactly as it was recorded.
+
+        Parameters
+        ----------
+        round : int, optional
+            The round's number; the last round when None.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per need, ordered by need_id, with the columns of the
+            list (values as stored: JSON text, times as ISO text).
+
+        Raises
+        ------
+        InputError
+            No such round, or no round yet.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.needs(1)["need_id"].tolist()
+        ['N1', 'N2', 'N3', 'N4', 'N5']
+        """
+        number = self._round_number(round)
+        with self._snapshot() as c:
+            return round_rows(c, "needs", "need_id", number)
+
+    def resources(self, round: int | None = None) -> pd.DataFrame:
+        """A round's resources list as recorded, with full capacities (the last by default).
+
+        Resources that dropped out stay listed (:meth:`rematch`); see :meth:`needs`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.resources()[["resource_id", "capacity"]].values.tolist()
+        [['R1', 3], ['R2', 2], ['R3', 2], ['R4', 1]]
+        """
+        number = self._round_number(round)
+        with self._snapshot() as c:
+            return round_rows(c, "resources", "resource_id", number)
 
     def round_options(self, round: int | None = None) -> MatchOptions:
         """The :class:`~matchcore.MatchOptions` a round was matched with (the last by default).
