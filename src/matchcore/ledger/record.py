@@ -24,6 +24,7 @@ from .schema import (
     ENCODER,
     LIVE_STATUSES,
     N_BACKUPS,
+    is_in,
     json_lines,
     plain_values,
     utc_now,
@@ -114,29 +115,43 @@ def record_round(
     }
     old = pd.DataFrame(
         c.execute(
-            "SELECT a.project_id, a.resource_id, a.units, a.id FROM assignments a"
+            "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
             " JOIN projects p USING (project_id) WHERE a.active = 1"
             " AND p.status = 'not_started'"
         ).fetchall(),
-        columns=["project_id", "resource_id", "units", "id"],
-    ).astype({"project_id": object, "resource_id": object, "units": "int64"})
+        columns=["project_id", "resource_id", "units", "score", "id"],
+    ).astype({"project_id": object, "resource_id": object, "units": "int64",
+              "score": "float64"})
     # The claims' assignments stay where they are: they do not make a project change.
-    old = old[~old["id"].isin(set(int(k) for k in claimed))].drop(columns=["id"])
-    # A not-started project changed when its (resource, units) set differs.
+    old = old[~is_in(old["id"], {int(k) for k in claimed})].drop(columns=["id"])
+    # A project with an open claim is always rewritten: the claim's assignment ends
+    # with the others, and rematch puts it back (claims.reapply); add_round releases it.
+    held = {r[0] for r in c.execute("SELECT project_id FROM claims WHERE status = 'open'")}
     keeps = {need: v[0] for need, v in live.items()
              if v[1] == "not_started" and need not in extend}
     new_rows = pd.DataFrame({
         "project_id": a_need.map(keeps).to_numpy(dtype=object),
         "resource_id": assign["resource_id"].astype(str).to_numpy(dtype=object),
         "units": assign["units"].to_numpy(dtype="int64"),
+        "score": assign["score"].to_numpy(dtype="float64"),
     })
     new_rows = new_rows[new_rows["project_id"].notna()]
-    old = old[old["project_id"].isin(set(new_rows["project_id"]))]
+    old = old[is_in(old["project_id"], set(new_rows["project_id"]))]
+    # A not-started project changed when its (resource, units) set differs; it is
+    # rewritten when that or a score differs (or its row does), else kept as it is.
     diff = old.merge(new_rows, how="outer", indicator=True)
-    changed_pids = set(diff.loc[diff["_merge"] != "both", "project_id"])
+    moved = diff["_merge"] != "both"
+    rewritten = set(diff.loc[moved, "project_id"])
+    keys = ["project_id", "resource_id", "units"]
+    sides = diff[moved].groupby(keys)["_merge"].nunique()
+    changed_pids = set(sides[sides == 1].index.get_level_values("project_id"))
+    stored = {row[0]: row[1:] for row in c.execute(
+        "SELECT project_id, community, grid, category, demand, assigned, resources, score"
+        " FROM projects WHERE status = 'not_started'")}
     taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
-    n_changed = n_new = 0
+    n_changed = n_new = n_kept = 0
     pids: dict[str, str] = {}
+    kept: set[str] = set()
     audits: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     creates: list[tuple[Any, ...]] = []
@@ -154,6 +169,13 @@ def record_round(
             audits.append((at, "reassign", pid, rnd, by, detail))
         elif need in live and live[need][1] == "not_started":
             pid = live[need][0]
+            if (pid not in rewritten and pid not in held
+                    and stored.get(pid) == (comm, grid, cat, demand, assigned, res, score)):
+                # Same resources, units and scores: the round writes nothing for it.
+                n_kept += 1
+                kept.add(need)
+                pids[need] = pid
+                continue
             changed = pid in changed_pids
             n_changed += changed
             ended.append((pid,))
@@ -196,6 +218,10 @@ def record_round(
         "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
         audits,
     )
+    # Only the moved and new assignments are written: a kept project's stay active.
+    if kept:
+        assign = assign[~is_in(a_need, kept)]
+        a_need = assign["need_id"].astype(str)
     c.executemany(
         "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
         " score, data) VALUES (?,?,?,?,?,?,?)",
@@ -205,7 +231,8 @@ def record_round(
     )
     if backups:
         b = result.backups(backups)
-        b = b[b["need_id"].astype(str).isin(pids)]
+        b_need = b["need_id"].astype(str)
+        b = b[is_in(b_need, set(pids) - kept)]
         b_need = b["need_id"].astype(str)
         c.executemany(
             "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
@@ -216,7 +243,8 @@ def record_round(
                 plain_values(b["spare_units"])),
         )
     write_audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
-                detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed})
+                detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed,
+                        "n_kept": n_kept})
     return rnd, n_changed, n_new
 
 
