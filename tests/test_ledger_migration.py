@@ -165,6 +165,20 @@ def test_each_round_reads_back_the_lists_it_was_matched_on(tmp_path_factory, see
                                  new_resources=extra, dropped_resources=drop,
                                  max_distance=600)
             plan = report.plan
+            # Kept, rescored and moved projects alike: the active assignments of the
+            # round's not-started projects are the match's (units and scores).
+            active = led.assignments().merge(
+                led.projects(status="not_started")[["project_id"]], on="project_id")
+            claimed = set(led.claims("open")["need_id"])
+            active = active[~active["need_id"].isin(claimed)]
+            mine = report.result.assignments
+            mine = mine[mine["need_id"].isin(set(active["need_id"]))]
+            cols = ["need_id", "resource_id", "units", "score"]
+            pd.testing.assert_frame_equal(
+                active[cols].sort_values(cols[:2]).reset_index(drop=True),
+                pd.DataFrame({k: mine[k].to_numpy(dtype=object if k in cols[:2] else None)
+                              for k in cols}).sort_values(cols[:2]).reset_index(drop=True),
+                check_dtype=False)
             stored = plan.stored_needs if plan.stored_needs is not None else \
                 report.result.district.needs
             expected[report.round] = (_stored(stored, "need_id"),

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import InputError
-from .schema import frame_from_records
+from .schema import frame_from_records, is_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
@@ -344,20 +344,20 @@ def plan_rematch(
         )
     if new_needs is not None:
         needs = pd.concat(
-            [needs[~needs["need_id"].astype(str).isin(new_ids)], frame_from_records(new_needs)],
+            [needs[~is_in(needs["need_id"].astype(str), new_ids)], frame_from_records(new_needs)],
             ignore_index=True,
         )
     if new_resources is not None:
         resources = pd.concat(
-            [resources[~resources["resource_id"].astype(str).isin(returned)],
+            [resources[~is_in(resources["resource_id"].astype(str), returned)],
              frame_from_records(new_resources)],
             ignore_index=True,
         )
     # A need given again is a new request, even if its old project is settled.
     settled = set(state.settled) - new_ids
-    needs = needs[~needs["need_id"].astype(str).isin(settled)]
+    needs = needs[~is_in(needs["need_id"].astype(str), settled)]
 
-    lost = live[live["resource_id"].isin(drop)]
+    lost = live[is_in(live["resource_id"], set(drop))]
     affected = tuple(sorted(set(lost["project_id"])))
     # In-progress projects that lost units come back asking for those units only.
     lost_ip = lost[lost["status"] == "in_progress"]
@@ -375,7 +375,7 @@ def plan_rematch(
     stored_needs = needs.reset_index(drop=True) if len(claims) else None
     needs = less_claimed(needs, claims)
     claimed = set(zip(claims["need_id"], claims["resource_id"]))
-    sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)
+    sticky = live[(live["status"] == "not_started") & ~is_in(live["resource_id"], set(drop))
                   & pd.Series([p not in claimed for p in zip(live["need_id"],
                                                               live["resource_id"])],
                               index=live.index, dtype=bool)]
@@ -394,7 +394,7 @@ def plan_rematch(
     left = full.assign(capacity=full["capacity"].astype("int64").to_numpy() - taken.to_numpy())
     out = set(gone) - returned | set(drop)
     left = left[
-        (left["capacity"] > 0) & ~left["resource_id"].astype(str).isin(out)
+        (left["capacity"] > 0) & ~is_in(left["resource_id"].astype(str), out)
     ].reset_index(drop=True)
     before = {str(k): int(v) for k, v in live.groupby("project_id")["units"].sum().items()}
     return RematchPlan(
@@ -459,7 +459,7 @@ def _less_claims(old: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
 
 def _pairs(frame: pd.DataFrame, needs: set[str]) -> dict[str, str]:
     """need id -> "R1:2;R4:1" (resources sorted) for the needs in ``needs``."""
-    frame = frame[frame["need_id"].isin(needs)]
+    frame = frame[is_in(frame["need_id"], needs)]
     text = frame["resource_id"] + ":" + frame["units"].astype(str)
     return {str(k): ";".join(sorted(v)) for k, v in text.groupby(frame["need_id"])}
 
@@ -494,14 +494,14 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     # A project held by an open claim keeps its claimed units: never cancelled.
     held = set(plan.claims["need_id"].astype(str))
     not_started = projects[
-        (projects["status"] == "not_started") & ~projects["need_id"].isin(plan.extend)
+        (projects["status"] == "not_started") & ~is_in(projects["need_id"], set(plan.extend))
     ]
     # A not-started project moves when its (resource, units) set changes: one merge,
     # then text only for the few that moved (stickiness keeps most in place).
     kept = set(not_started["need_id"]) & (matched | held)
     old = _less_claims(_triples(live[live["status"] == "not_started"]), plan.claims)
     new = _triples(assign)
-    old, new = old[old["need_id"].isin(kept)], new[new["need_id"].isin(kept)]
+    old, new = old[is_in(old["need_id"], kept)], new[is_in(new["need_id"], kept)]
     diff = old.merge(new, how="outer", indicator=True)
     moved = set(diff.loc[diff["_merge"] != "both", "need_id"])
     old_pairs, new_pairs = _pairs(old, moved), _pairs(new, moved)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -123,7 +123,9 @@ def record_round(
     ).astype({"project_id": object, "resource_id": object, "units": "int64",
               "score": "float64"})
     # The claims' assignments stay where they are: they do not make a project change.
-    old = old[~is_in(old["id"], {int(k) for k in claimed})].drop(columns=["id"])
+    old = old[~is_in(old["id"], {int(k) for k in claimed})]
+    ids = dict(zip(zip(old["project_id"], old["resource_id"]), old["id"].tolist()))
+    old = old.drop(columns=["id"])
     # A project with an open claim is always rewritten: the claim's assignment ends
     # with the others, and rematch puts it back (claims.reapply); add_round releases it.
     held = {r[0] for r in c.execute("SELECT project_id FROM claims WHERE status = 'open'")}
@@ -152,6 +154,7 @@ def record_round(
     n_changed = n_new = n_kept = 0
     pids: dict[str, str] = {}
     kept: set[str] = set()
+    rescored: set[str] = set()
     audits: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     creates: list[tuple[Any, ...]] = []
@@ -178,7 +181,12 @@ def record_round(
                 continue
             changed = pid in changed_pids
             n_changed += changed
-            ended.append((pid,))
+            if changed or pid in held:
+                ended.append((pid,))
+            else:
+                # Same resources and units, other scores (the stickiness bonus, a changed
+                # need): its assignments are updated where they are, round and backups kept.
+                rescored.add(need)
             updates.append(
                 (rnd, comm, grid, cat, demand, assigned, res, score, at, pid)
             )
@@ -218,9 +226,19 @@ def record_round(
         "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
         audits,
     )
-    # Only the moved and new assignments are written: a kept project's stay active.
-    if kept:
-        assign = assign[~is_in(a_need, kept)]
+    # Only the moved and new assignments are written: a kept project's stay active,
+    # a rescored one's get their new score where they are.
+    if rescored:
+        mine = is_in(a_need, rescored)
+        again = assign[mine]
+        again_pid = a_need[mine].map(pids).tolist()
+        c.executemany(
+            "UPDATE assignments SET score = ?, data = ? WHERE id = ?",
+            zip(plain_values(again["score"]), json_lines(again),
+                [ids[k] for k in zip(again_pid, again["resource_id"].astype(str).tolist())]),
+        )
+    if kept or rescored:
+        assign = assign[~is_in(a_need, kept | rescored)]
         a_need = assign["need_id"].astype(str)
     c.executemany(
         "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
@@ -232,7 +250,7 @@ def record_round(
     if backups:
         b = result.backups(backups)
         b_need = b["need_id"].astype(str)
-        b = b[is_in(b_need, set(pids) - kept)]
+        b = b[is_in(b_need, set(pids) - kept - rescored)]
         b_need = b["need_id"].astype(str)
         c.executemany(
             "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
@@ -244,7 +262,7 @@ def record_round(
         )
     write_audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
                 detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed,
-                        "n_kept": n_kept})
+                        "n_kept": n_kept, "n_rescored": len(rescored)})
     return rnd, n_changed, n_new
 
 
@@ -274,17 +292,19 @@ def _capacities(resources: pd.DataFrame) -> dict[str, int]:
             if not math.isnan(v)}
 
 
-def check_capacity(c: sqlite3.Connection, rnd: int, capacity: Mapping[str, int]) -> None:
+def check_capacity(
+    c: sqlite3.Connection, rnd: int, capacity: Mapping[str, int], resources: Collection[str]
+) -> None:
     """Refuse (raise) a round that gives a resource more than its capacity.
 
-    For every resource that got units in round ``rnd``: the active units of
-    its not-started, in-progress and completed projects must not exceed the
-    capacity the round lists for it (``capacity``: resource id -> units, the
-    round's resource list). A resource that fixed projects already overfill
-    (its capacity was lowered) gets no new units, so it is not checked.
+    For every resource that got units in round ``rnd`` (``resources``, those of
+    the round's match): the active units of its not-started, in-progress and
+    completed projects must not exceed the capacity the round lists for it
+    (``capacity``: resource id -> units, the round's resource list). A resource
+    that fixed projects already overfill (its capacity was lowered) gets no new
+    units, so it is not checked.
     """
-    got = {str(r) for (r,) in c.execute(
-        "SELECT DISTINCT resource_id FROM assignments WHERE round = ? AND active = 1", (rnd,))}
+    got = set(resources)
     rows = c.execute(
         "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
         " USING (project_id) WHERE a.active = 1"
@@ -384,5 +404,6 @@ def record_rematch(
                             "n_affected": len(plan.affected),
                             "n_reassigned": preview.n_reassigned,
                             "n_to_backup": preview.n_to_backup})
-    check_capacity(c, rnd, _capacities(plan.full_resources))
+    check_capacity(c, rnd, _capacities(plan.full_resources),
+                   set(result.assignments["resource_id"].astype(str).tolist()))
     return rnd, n_changed, n_new, len(cancelled)

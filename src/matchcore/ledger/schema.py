@@ -158,13 +158,11 @@ _SCHEMA_V4 = (
 # means the same), 'delta' when they are the rows new or changed since the round
 # before, with ``closed_rows`` naming the needs and resources it no longer lists
 # (``list`` is the table: 'needs' or 'resources'). Rows written before stay as
-# they are: they are full rounds. The indexes serve the capacity check and the
-# per-need reads of the latest row.
+# they are: they are full rounds.
 _SCHEMA_V5 = (
     "ALTER TABLE rounds ADD COLUMN lists TEXT",
     "CREATE TABLE closed_rows (round INTEGER NOT NULL, list TEXT NOT NULL,"
     " id TEXT NOT NULL, PRIMARY KEY (round, list, id))",
-    "CREATE INDEX assignments_active ON assignments (active, resource_id)",
 )
 
 #: Migration hook: the SQL steps that bring a ledger *to* each version.

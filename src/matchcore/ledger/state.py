@@ -17,7 +17,7 @@ import pandas as pd
 from .connection import stamp
 from .lists import ListName, list_frame
 from .plan import CLAIM_COLUMNS, LIVE_COLUMNS, LedgerState
-from .schema import LIVE_STATUSES
+from .schema import LIVE_STATUSES, is_in
 
 __all__ = ["held_claims", "latest_rows", "read_state"]
 
@@ -59,7 +59,7 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
         ).fetchall(),
         columns=LIVE_COLUMNS,
     ).astype({"units": "int64"})
-    lost = live[live["resource_id"].isin(set(dropped))]
+    lost = live[is_in(live["resource_id"], set(dropped))]
     need_rows = []
     for need in sorted(set(lost.loc[lost["status"] == "in_progress", "need_id"])):
         row = c.execute(
@@ -96,9 +96,9 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
             "SELECT resource_id, round FROM dropped_resources WHERE returned_round IS NULL"
         )},
         settled=frozenset(r[0] for r in c.execute(
-            "SELECT need_id FROM projects p WHERE round = (SELECT max(round) FROM projects q"
-            " WHERE q.need_id = p.need_id) AND status IN ('in_progress', 'completed',"
-            " 'cancelled')"
+            "SELECT need_id FROM projects p WHERE status IN ('in_progress', 'completed',"
+            " 'cancelled') AND round = (SELECT max(round) FROM projects q"
+            " WHERE q.need_id = p.need_id)"
         )),
         need_rows=pd.DataFrame(need_rows),
         backups=pd.DataFrame(
