@@ -329,6 +329,7 @@ def record_rematch(
     *,
     by: str | None,
     backups: int,
+    previous: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[int, int, int, int]:
     """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled).
 
@@ -336,13 +337,15 @@ def record_rematch(
     round is recorded (on projects whose demand is the need's whole demand),
     and a project held only by a claim loses its other units but is not
     cancelled. The capacity check runs last, so it counts the claimed units.
+    ``previous`` are the last round's lists as the plan read them
+    (:attr:`.plan.LedgerState.lists`, same transaction or same version stamp).
     """
     extend = plan.extend
     claims = plan.claims
     claimed = [int(k) for k in claims["assignment_id"]]
     rnd, n_changed, n_new = record_round(
         c, result, by=by, rematch=True, resources=plan.full_resources, extend=extend,
-        backups=backups, needs=plan.stored_needs, claimed=claimed,
+        backups=backups, needs=plan.stored_needs, claimed=claimed, previous=previous,
     )
     at = utc_now()
     if len(claims):

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from .connection import stamp
-from .lists import ListName, list_frame
+from .lists import ListName, frame_of_texts, list_frame, list_texts
 from .plan import CLAIM_COLUMNS, LIVE_COLUMNS, LedgerState
 from .schema import LIVE_STATUSES, is_in
 
@@ -73,12 +73,15 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
             " FROM backups WHERE round = ? AND project_id = ? AND resource_id = ?"
             " ORDER BY rank", (int(rnd), pid, rid),
         ).fetchall()
+    last = int(c.execute("SELECT coalesce(max(round), 0) FROM rounds").fetchone()[0])
+    # The last round's lists as stored: the frames to plan from, and the texts that
+    # the next round is compared with (it stores what changed).
+    texts = {table: list_texts(c, table, last) for table in ("needs", "resources")}
+    frames = {table: frame_of_texts(t[k] for k in sorted(t)) for table, t in texts.items()}
     return LedgerState(
-        next_round=int(
-            c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0]
-        ),
-        needs=latest_rows(c, "needs", "need_id"),
-        resources=latest_rows(c, "resources", "resource_id"),
+        next_round=last + 1,
+        needs=frames["needs"],
+        resources=frames["resources"],
         projects=pd.DataFrame(
             c.execute(
                 "SELECT project_id, need_id, status FROM projects WHERE status IN (?, ?)"
@@ -108,4 +111,5 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
         ),
         claims=held_claims(c),
         stamp=stamp(c),
+        lists=texts,
     )

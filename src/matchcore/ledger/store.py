@@ -1010,11 +1010,12 @@ class ProjectLedger:
             return match(plan.needs, plan.resources, opts, incumbent=plan.incumbent,
                          pins=pins, forbid=forbid, start=start)
 
-        def recorded(c: sqlite3.Connection, plan: RematchPlan, result: MatchResult,
-                     attempts: int) -> RematchReport:
+        def recorded(c: sqlite3.Connection, state: LedgerState, plan: RematchPlan,
+                     result: MatchResult, attempts: int) -> RematchReport:
+            # ``state`` is what the transaction sees (same stamp): its lists are the last.
             preview = preview_rematch(plan, result)
             rnd, n_changed, n_new, n_cancelled = record_rematch(
-                c, plan, result, preview, by=by, backups=backups
+                c, plan, result, preview, by=by, backups=backups, previous=state.lists
             )
             return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
                                  len(plan.affected), preview.n_reassigned,
@@ -1049,14 +1050,14 @@ class ProjectLedger:
                 with self._write() as w:
                     if stamp(w) != state.stamp:
                         raise _StaleState
-                    return recorded(w, plan, result, attempt)
+                    return recorded(w, state, plan, result, attempt)
             except _StaleState:
                 continue  # another process wrote meanwhile: settle and plan again
         # Still racing: settle, plan, match and write under the write lock.
         with self._write() as w:
             settled(w)
-            _, plan, opts = planned(w)
-            return recorded(w, plan, matched(plan, opts), OPTIMISTIC_TRIES + 1)
+            state, plan, opts = planned(w)
+            return recorded(w, state, plan, matched(plan, opts), OPTIMISTIC_TRIES + 1)
 
     # ------------------------------------------------------------------ the loop: claims
     # Thin doors to claims.py, supervision.py, report.py and public_map.py (issue 17).
