@@ -1,7 +1,7 @@
 """The project list as durable state: rounds, projects, statuses and their history.
 
 A :class:`ProjectLedger` keeps every round's needs, resources, projects and
-assignments in one SQLite file (WAL mode, one ``BEGIN IMMEDIATE`` transaction
+assignments (each round stores what changed since the last, :mod:`.lists`) in one SQLite file (WAL mode, one ``BEGIN IMMEDIATE`` transaction
 per change), so several processes can update statuses safely and a crash
 leaves the last committed state. Nothing is deleted: changes are appended to
 ``status_changes`` and to an audit log. Planning a rematch is :mod:`.plan`
