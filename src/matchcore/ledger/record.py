@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError, MatchcoreError
 from . import claims as claims_
-from .lists import list_texts, store_list
+from .lists import ListName, list_texts, store_list
 from .schema import (
     ENCODER,
     LIVE_STATUSES,
@@ -92,7 +92,9 @@ def record_round(
     needs = result.district.needs if needs is None else needs
     # rematch stores full capacities: fixed projects are subtracted again each round.
     resources = result.district.resources if resources is None else resources
-    for table, frame in (("needs", needs), ("resources", resources)):
+    lists: tuple[tuple[ListName, pd.DataFrame], ...] = (
+        ("needs", needs), ("resources", resources))
+    for table, frame in lists:
         before = None
         if kind == "delta":
             before = None if previous is None else previous.get(table)

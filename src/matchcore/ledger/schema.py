@@ -9,8 +9,8 @@ since version 5 a round's lists are stored as what changed (:mod:`.lists`).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from collections.abc import Collection
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np

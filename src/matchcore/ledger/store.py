@@ -1,7 +1,8 @@
 """The project list as durable state: rounds, projects, statuses and their history.
 
 A :class:`ProjectLedger` keeps every round's needs, resources, projects and
-assignments (each round stores what changed since the last, :mod:`.lists`) in one SQLite file (WAL mode, one ``BEGIN IMMEDIATE`` transaction
+assignments (each round stores what changed since the last: :mod:`.lists`) in
+one SQLite file (WAL mode, one ``BEGIN IMMEDIATE`` transaction
 per change), so several processes can update statuses safely and a crash
 leaves the last committed state. Nothing is deleted: changes are appended to
 ``status_changes`` and to an audit log. Planning a rematch is :mod:`.plan`
@@ -25,12 +26,13 @@ from ..checks import check_scalar
 from ..errors import InputError, LedgerClosed, MatchcoreError
 from ..schema import STATUSES
 from . import claims as claims_
-from .claims import round_rows
 from . import public_map as public_map_
 from . import report as report_
 from . import supervision as supervision_
+from .claims import round_rows
 from .connection import bump, busy_error, is_locked, open_connection, stamp
 from .export import LedgerExporter
+from .lists import ListName
 from .plan import (
     LedgerState,
     RematchPlan,
@@ -836,7 +838,7 @@ class ProjectLedger:
         return self._exporter.status_maps(folder, dpi=dpi)
 
     # ------------------------------------------------------------------ rematch
-    def _latest(self, table: str, key: str) -> pd.DataFrame:
+    def _latest(self, table: ListName, key: str) -> pd.DataFrame:
         with self._snapshot() as c:
             return latest_rows(c, table, key)
 
