@@ -189,3 +189,44 @@ def test_each_round_reads_back_the_lists_it_was_matched_on(tmp_path_factory, see
                                           obj=f"resources {rnd}")
         kinds = [k for (k,) in led._conn.execute("SELECT lists FROM rounds ORDER BY round")]
         assert kinds == ["full"] + ["delta"] * len(steps)
+
+
+def test_a_round_writes_only_what_changed(tmp_path):
+    """Round 2 (the stickiness bonus changes every score) updates the projects in place;
+    round 3 (nothing new) writes no project, assignment or backup; round 4 writes the new
+    need's rows only. Every round's lists and the active assignments stay the match's."""
+    needs, resources = mc.synthetic.tiny()
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        led.add_round(mc.match(needs, resources, max_distance=2000))
+        q = led._conn.execute
+
+        def counts(rnd):
+            return {t: q(f"SELECT count(*) FROM {t} WHERE round = ?", (rnd,)).fetchone()[0]
+                    for t in ("needs", "resources", "assignments", "backups")}
+
+        r2 = led.rematch(max_distance=2000)
+        assert counts(2) == {"needs": 0, "resources": 0, "assignments": 0, "backups": 0}
+        detail = json.loads(led.audit()["detail"].iat[-1])
+        assert detail["n_rescored"] == 3 and detail["n_kept"] == 0
+        a = led.assignments()
+        assert a["round"].tolist() == [1, 1, 1]  # made in round 1, rescored in place
+        assert a["score"].tolist() == r2.result.assignments.sort_values("need_id")[
+            "score"].tolist()
+        assert led.projects()["updated_round"].tolist() == [2, 2, 2]
+        n_audit = len(led.audit())
+        led.rematch(max_distance=2000)
+        assert counts(3) == {"needs": 0, "resources": 0, "assignments": 0, "backups": 0}
+        audit = led.audit()
+        assert audit["action"].iloc[n_audit:].tolist() == ["rematch"]
+        assert json.loads(audit["detail"].iat[-1])["n_kept"] == 3
+        assert led.projects()["updated_round"].tolist() == [2, 2, 2]
+        extra = pd.DataFrame({"need_id": ["N6"], "category": ["repair"], "demand": [1],
+                              "x": [450.0], "y": [50.0]})
+        r4 = led.rematch(new_needs=extra, max_distance=2000)
+        assert counts(4)["needs"] == 1 and counts(4)["resources"] == 0
+        assert r4.n_new == 1
+        for rnd in (1, 2, 3, 4):
+            pd.testing.assert_frame_equal(led.resources(rnd), led.resources(1))
+        assert led.needs(4)["need_id"].tolist() == ["N1", "N2", "N3", "N4", "N5", "N6"]
+        with pytest.raises(mc.InputError, match="no round 5"):
+            led.needs(5)
