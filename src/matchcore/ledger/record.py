@@ -115,40 +115,40 @@ def record_round(
             " ORDER BY round, project_id", LIVE_STATUSES,
         )
     }
-    old = pd.DataFrame(
-        c.execute(
-            "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
-            " JOIN projects p USING (project_id) WHERE a.active = 1"
-            " AND p.status = 'not_started'"
-        ).fetchall(),
-        columns=["project_id", "resource_id", "units", "score", "id"],
-    ).astype({"project_id": object, "resource_id": object, "units": "int64",
-              "score": "float64"})
     # The claims' assignments stay where they are: they do not make a project change.
-    old = old[~is_in(old["id"], {int(k) for k in claimed})]
-    ids = dict(zip(zip(old["project_id"], old["resource_id"]), old["id"].tolist()))
-    old = old.drop(columns=["id"])
+    claimed_ids = {int(k) for k in claimed}
+    ids: dict[tuple[str, str], int] = {}
+    old_sig: dict[str, list[tuple[str, int, float]]] = {}
+    for pid, rid, units, score, aid in c.execute(
+        "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
+        " JOIN projects p USING (project_id) WHERE a.active = 1"
+        " AND p.status = 'not_started'"
+    ):
+        if aid not in claimed_ids:
+            ids[(pid, rid)] = aid
+            old_sig.setdefault(pid, []).append((rid, int(units), score))
     # A project with an open claim is always rewritten: the claim's assignment ends
     # with the others, and rematch puts it back (claims.reapply); add_round releases it.
     held = {r[0] for r in c.execute("SELECT project_id FROM claims WHERE status = 'open'")}
     keeps = {need: v[0] for need, v in live.items()
              if v[1] == "not_started" and need not in extend}
-    new_rows = pd.DataFrame({
-        "project_id": a_need.map(keeps).to_numpy(dtype=object),
-        "resource_id": assign["resource_id"].astype(str).to_numpy(dtype=object),
-        "units": assign["units"].to_numpy(dtype="int64"),
-        "score": assign["score"].to_numpy(dtype="float64"),
-    })
-    new_rows = new_rows[new_rows["project_id"].notna()]
-    old = old[is_in(old["project_id"], set(new_rows["project_id"]))]
+    new_sig: dict[str, list[tuple[str, int, float]]] = {}
+    for need, rid, units, score in zip(
+        a_need.tolist(), assign["resource_id"].astype(str).tolist(),
+        assign["units"].astype("int64").tolist(), assign["score"].astype("float64").tolist(),
+    ):
+        if need in keeps:
+            new_sig.setdefault(keeps[need], []).append((rid, units, score))
     # A not-started project changed when its (resource, units) set differs; it is
     # rewritten when that or a score differs (or its row does), else kept as it is.
-    diff = old.merge(new_rows, how="outer", indicator=True)
-    moved = diff["_merge"] != "both"
-    rewritten = set(diff.loc[moved, "project_id"])
-    keys = ["project_id", "resource_id", "units"]
-    sides = diff[moved].groupby(keys)["_merge"].nunique()
-    changed_pids = set(sides[sides == 1].index.get_level_values("project_id"))
+    rewritten: set[str] = set()
+    changed_pids: set[str] = set()
+    for pid, rows in new_sig.items():
+        old_rows, new_rows = sorted(old_sig.get(pid, ())), sorted(rows)
+        if old_rows != new_rows:
+            rewritten.add(pid)
+            if [r[:2] for r in old_rows] != [r[:2] for r in new_rows]:
+                changed_pids.add(pid)
     stored = {row[0]: row[1:] for row in c.execute(
         "SELECT project_id, community, grid, category, demand, assigned, resources, score"
         " FROM projects WHERE status = 'not_started'")}
@@ -249,10 +249,10 @@ def record_round(
             assign["resource_id"].astype(str).tolist(), plain_values(assign["units"]),
             plain_values(assign["score"]), json_lines(assign)),
     )
-    if backups:
+    written = set(pids) - kept - rescored
+    if backups and written:
         b = result.backups(backups)
-        b_need = b["need_id"].astype(str)
-        b = b[is_in(b_need, set(pids) - kept - rescored)]
+        b = b[is_in(b["need_id"].astype(str), written)]
         b_need = b["need_id"].astype(str)
         c.executemany(
             "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
