@@ -3,8 +3,9 @@
 Run it with the code that wrote schema version 4 (matchcore before the delta
 storage of schema version 5), for example from a checkout of that commit::
 
-    git worktree add /tmp/v4 <commit before v5>
+    git worktree add --detach /tmp/v4 2a18400   # the last commit writing version 4
     PYTHONPATH=/tmp/v4/src python tests/data/make_ledger_v4.py
+    git worktree remove /tmp/v4
 
 It writes ``tests/data/ledger_v4.db`` (a few rounds: rematches with new and
 changed needs, a new and a dropped resource, claims, a cancelled project, an
@@ -93,6 +94,10 @@ def read_frames(path: Path) -> dict[str, pd.DataFrame]:
 
 
 def main() -> None:
+    from matchcore.ledger.schema import SCHEMA_VERSION
+
+    if SCHEMA_VERSION != 4:
+        raise SystemExit(f"run this with the code that writes schema 4, not {SCHEMA_VERSION}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "l.db"
         write_ledger(path)
