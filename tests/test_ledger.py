@@ -425,9 +425,11 @@ def test_dropped_resource_backups_first(drop_ledger, status, stickiness, expecte
     assert p.at["P-N1", "status"] == status and p.at["P-N1", "resources"] == expected
     assert led.assignments("P-N1")["resource_id"].tolist() == [expected]
     assert "A" not in set(report.result.district.resources["resource_id"])
-    # Recorded, never deleted: the resource row stays, marked as dropped.
+    # Recorded, never deleted: the resource stays listed in the new round, marked as dropped
+    # (unchanged, so the round stores no row for it: schema 5 stores what changed).
+    assert "A" in set(led.resources(2)["resource_id"])
     rounds = led._conn.execute("SELECT round FROM resources WHERE resource_id = 'A'").fetchall()
-    assert rounds == [(1,), (2,)]
+    assert rounds == [(1,)]
     assert led._conn.execute(
         "SELECT resource_id, round, by, n_projects FROM dropped_resources").fetchall() == [
         ("A", 2, "李明", 1)]
@@ -532,12 +534,12 @@ def test_version_1_ledger_is_migrated(tmp_path):
     conn.commit()
     conn.close()
     with mc.ProjectLedger(path) as led:
-        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         led.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
         assert len(led._conn.execute("SELECT * FROM backups").fetchall()) == 1
         audit = led.audit()
         assert audit.loc[audit["action"] == "migrate", "detail"].tolist() == [
-            '{"from_version": 1, "to_version": 4}']
+            '{"from_version": 1, "to_version": 5}']
 
 
 # ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import InputError
+from .lists import ListName, list_frame
 from .schema import ENCODER, parse_time, utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,10 +118,9 @@ def last_round(c: sqlite3.Connection) -> int:
     return int(rnd)
 
 
-def round_rows(c: sqlite3.Connection, table: str, key: str, rnd: int) -> pd.DataFrame:
+def round_rows(c: sqlite3.Connection, table: ListName, key: str, rnd: int) -> pd.DataFrame:
     """The needs or resources of round ``rnd`` as stored (``table`` is ours, not input)."""
-    rows = c.execute(f"SELECT data FROM {table} WHERE round = ? ORDER BY {key}", (rnd,))
-    frame = pd.DataFrame([json.loads(r[0]) for r in rows])
+    frame = list_frame(c, table, rnd)
     if key not in frame.columns:
         frame[key] = pd.Series(dtype=object)
     frame[key] = frame[key].astype(str)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import InputError
-from .schema import frame_from_records
+from .schema import frame_from_records, is_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
@@ -82,6 +82,10 @@ class LedgerState:
         assignment_id, units. They are fixed like in-progress work.
     stamp : tuple of int
         The ledger's version stamp when this was read.
+    lists : dict
+        The last round's lists as stored, ``"needs"`` and ``"resources"``: id ->
+        the row's JSON text (:func:`matchcore.ledger.lists.list_texts`); the next
+        round stores the rows that differ. Empty when not read.
 
     Examples
     --------
@@ -106,6 +110,7 @@ class LedgerState:
     )
     claims: pd.DataFrame = field(default_factory=lambda: _frame(CLAIM_COLUMNS))
     stamp: tuple[int, ...] = ()
+    lists: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> LedgerState:
@@ -344,20 +349,20 @@ def plan_rematch(
         )
     if new_needs is not None:
         needs = pd.concat(
-            [needs[~needs["need_id"].astype(str).isin(new_ids)], frame_from_records(new_needs)],
+            [needs[~is_in(needs["need_id"].astype(str), new_ids)], frame_from_records(new_needs)],
             ignore_index=True,
         )
     if new_resources is not None:
         resources = pd.concat(
-            [resources[~resources["resource_id"].astype(str).isin(returned)],
+            [resources[~is_in(resources["resource_id"].astype(str), returned)],
              frame_from_records(new_resources)],
             ignore_index=True,
         )
     # A need given again is a new request, even if its old project is settled.
     settled = set(state.settled) - new_ids
-    needs = needs[~needs["need_id"].astype(str).isin(settled)]
+    needs = needs[~is_in(needs["need_id"].astype(str), settled)]
 
-    lost = live[live["resource_id"].isin(drop)]
+    lost = live[is_in(live["resource_id"], set(drop))]
     affected = tuple(sorted(set(lost["project_id"])))
     # In-progress projects that lost units come back asking for those units only.
     lost_ip = lost[lost["status"] == "in_progress"]
@@ -375,9 +380,9 @@ def plan_rematch(
     stored_needs = needs.reset_index(drop=True) if len(claims) else None
     needs = less_claimed(needs, claims)
     claimed = set(zip(claims["need_id"], claims["resource_id"]))
-    sticky = live[(live["status"] == "not_started") & ~live["resource_id"].isin(drop)
-                  & pd.Series([p not in claimed for p in zip(live["need_id"],
-                                                              live["resource_id"])],
+    sticky = live[(live["status"] == "not_started") & ~is_in(live["resource_id"], set(drop))
+                  & pd.Series([p not in claimed for p in zip(live["need_id"].tolist(),
+                                                              live["resource_id"].tolist())],
                               index=live.index, dtype=bool)]
     preferred = _backups_of(lost, state.backups)
     incumbent = (
@@ -394,9 +399,10 @@ def plan_rematch(
     left = full.assign(capacity=full["capacity"].astype("int64").to_numpy() - taken.to_numpy())
     out = set(gone) - returned | set(drop)
     left = left[
-        (left["capacity"] > 0) & ~left["resource_id"].astype(str).isin(out)
+        (left["capacity"] > 0) & ~is_in(left["resource_id"].astype(str), out)
     ].reset_index(drop=True)
-    before = {str(k): int(v) for k, v in live.groupby("project_id")["units"].sum().items()}
+    total = live.groupby("project_id")["units"].sum()
+    before = dict(zip(total.index.astype(str).tolist(), total.astype("int64").tolist()))
     return RematchPlan(
         round=state.next_round,
         needs=needs.reset_index(drop=True),
@@ -459,7 +465,7 @@ def _less_claims(old: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
 
 def _pairs(frame: pd.DataFrame, needs: set[str]) -> dict[str, str]:
     """need id -> "R1:2;R4:1" (resources sorted) for the needs in ``needs``."""
-    frame = frame[frame["need_id"].isin(needs)]
+    frame = frame[is_in(frame["need_id"], needs)]
     text = frame["resource_id"] + ":" + frame["units"].astype(str)
     return {str(k): ";".join(sorted(v)) for k, v in text.groupby(frame["need_id"])}
 
@@ -490,41 +496,47 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     assign = result.assignments
     projects = plan.projects
     live = plan.live
-    matched = set(result.projects["need_id"].astype(str))
+    matched = set(result.projects["need_id"].astype(str).tolist())
     # A project held by an open claim keeps its claimed units: never cancelled.
-    held = set(plan.claims["need_id"].astype(str))
+    held = set(plan.claims["need_id"].astype(str).tolist())
     not_started = projects[
-        (projects["status"] == "not_started") & ~projects["need_id"].isin(plan.extend)
+        (projects["status"] == "not_started") & ~is_in(projects["need_id"], set(plan.extend))
     ]
     # A not-started project moves when its (resource, units) set changes: one merge,
     # then text only for the few that moved (stickiness keeps most in place).
-    kept = set(not_started["need_id"]) & (matched | held)
+    ns_pids = not_started["project_id"].tolist()
+    ns_needs = not_started["need_id"].tolist()
+    kept = set(ns_needs) & (matched | held)
     old = _less_claims(_triples(live[live["status"] == "not_started"]), plan.claims)
     new = _triples(assign)
-    old, new = old[old["need_id"].isin(kept)], new[new["need_id"].isin(kept)]
+    old, new = old[is_in(old["need_id"], kept)], new[is_in(new["need_id"], kept)]
     diff = old.merge(new, how="outer", indicator=True)
-    moved = set(diff.loc[diff["_merge"] != "both", "need_id"])
+    moved = set(diff.loc[diff["_merge"] != "both", "need_id"].tolist())
     old_pairs, new_pairs = _pairs(old, moved), _pairs(new, moved)
     moves = [
         (pid, need, old_pairs.get(need, ""), new_pairs.get(need, ""))
-        for pid, need in zip(not_started["project_id"], not_started["need_id"])
+        for pid, need in zip(ns_pids, ns_needs)
         if need in moved
     ]
-    live_needs = set(projects["need_id"])
-    res_of = dict(zip(result.projects["need_id"].astype(str), result.projects["resources"]))
-    units_of = dict(zip(result.projects["need_id"].astype(str), result.projects["assigned"]))
+    live_needs = set(projects["need_id"].tolist())
+    res_need = result.projects["need_id"].astype(str).tolist()
+    res_of = dict(zip(res_need, result.projects["resources"].tolist()))
+    units_of = dict(zip(res_need, result.projects["assigned"].tolist()))
     created = [(n, res_of[n], int(units_of[n])) for n in sorted(matched - live_needs)]
     ext = [(plan.extend[n], n, res_of[n]) for n in sorted(matched & set(plan.extend))]
     cancelled = [
-        (pid, need) for pid, need in zip(not_started["project_id"], not_started["need_id"])
+        (pid, need) for pid, need in zip(ns_pids, ns_needs)
         if need not in matched and need not in held
     ]
     # Affected projects: active units after = kept + this round's for their need.
     backup_pairs = set(zip(plan.preferred["need_id"], plan.preferred["resource_id"]))
     lost_keys = set(zip(plan.lost["project_id"], plan.lost["resource_id"]))
-    need_of = dict(zip(projects["project_id"], projects["need_id"]))
-    status_of = dict(zip(projects["project_id"], projects["status"]))
-    got = assign.assign(need_id=assign["need_id"].astype(str))
+    affected = set(plan.affected)
+    mine_projects = projects[is_in(projects["project_id"], affected)]
+    need_of = dict(zip(mine_projects["project_id"].tolist(), mine_projects["need_id"].tolist()))
+    status_of = dict(zip(mine_projects["project_id"].tolist(), mine_projects["status"].tolist()))
+    got = assign[is_in(assign["need_id"].astype(str), set(need_of.values()))]
+    got = got.assign(need_id=got["need_id"].astype(str))
     n_back = n_backup = 0
     for pid in plan.affected:
         need = need_of[pid]

@@ -8,8 +8,9 @@ rematch's plan (:mod:`.plan`) was made against the state the transaction sees.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +19,12 @@ import pandas as pd
 
 from ..errors import InputError, MatchcoreError
 from . import claims as claims_
+from .lists import ListName, list_texts, store_list
 from .schema import (
     ENCODER,
     LIVE_STATUSES,
     N_BACKUPS,
+    is_in,
     json_lines,
     plain_values,
     utc_now,
@@ -63,6 +66,7 @@ def record_round(
     backups: int = N_BACKUPS,
     needs: pd.DataFrame | None = None,
     claimed: Sequence[int] = (),
+    previous: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[int, int, int]:
     """Store ``result`` as a new round; returns (round, n_changed, n_new).
 
@@ -72,26 +76,31 @@ def record_round(
     rows to store when they differ from the match's (a rematch stores claimed
     needs whole); ``claimed`` the ids of the claims' assignments, which stay
     where they are and so do not count as a change of their project.
+    ``previous`` may hold the last round's lists as stored (``"needs"`` and
+    ``"resources"``: id -> JSON text, :func:`.lists.list_texts`) when the caller
+    read them in this transaction; they are read here otherwise.
     """
     extend = extend or {}
     rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
     at = utc_now()
     options = result.options
-    c.execute("INSERT INTO rounds (round, created_at, options, match_options)"
-              " VALUES (?,?,?,?)", (rnd, at, options.to_json(), options.to_json()))
+    # The first round stores its whole lists, every later one what changed since the last.
+    kind = "full" if rnd == 1 else "delta"
+    c.execute("INSERT INTO rounds (round, created_at, options, match_options, lists)"
+              " VALUES (?,?,?,?,?)", (rnd, at, options.to_json(), options.to_json(), kind))
     # rematch stores claimed needs whole (their claimed units were taken out of the solve).
     needs = result.district.needs if needs is None else needs
     # rematch stores full capacities: fixed projects are subtracted again each round.
     resources = result.district.resources if resources is None else resources
-    c.executemany(
-        "INSERT INTO needs VALUES (?,?,?)",
-        zip(repeat(rnd), needs["need_id"].astype(str).tolist(), json_lines(needs)),
-    )
-    c.executemany(
-        "INSERT INTO resources VALUES (?,?,?)",
-        zip(repeat(rnd), resources["resource_id"].astype(str).tolist(),
-            json_lines(resources)),
-    )
+    lists: tuple[tuple[ListName, pd.DataFrame], ...] = (
+        ("needs", needs), ("resources", resources))
+    for table, frame in lists:
+        before = None
+        if kind == "delta":
+            before = None if previous is None else previous.get(table)
+            if before is None:
+                before = list_texts(c, table, rnd - 1)
+        store_list(c, table, rnd, frame, before)
     projects = result.projects
     # Assignments in project (need id) order, each need's rows as the match listed them.
     assign = result.assignments
@@ -106,31 +115,48 @@ def record_round(
             " ORDER BY round, project_id", LIVE_STATUSES,
         )
     }
-    old = pd.DataFrame(
-        c.execute(
-            "SELECT a.project_id, a.resource_id, a.units, a.id FROM assignments a"
-            " JOIN projects p USING (project_id) WHERE a.active = 1"
-            " AND p.status = 'not_started'"
-        ).fetchall(),
-        columns=["project_id", "resource_id", "units", "id"],
-    ).astype({"project_id": object, "resource_id": object, "units": "int64"})
     # The claims' assignments stay where they are: they do not make a project change.
-    old = old[~old["id"].isin(set(int(k) for k in claimed))].drop(columns=["id"])
-    # A not-started project changed when its (resource, units) set differs.
+    claimed_ids = {int(k) for k in claimed}
+    ids: dict[tuple[str, str], int] = {}
+    old_sig: dict[str, list[tuple[str, int, float]]] = {}
+    for pid, rid, units, score, aid in c.execute(
+        "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
+        " JOIN projects p USING (project_id) WHERE a.active = 1"
+        " AND p.status = 'not_started'"
+    ):
+        if aid not in claimed_ids:
+            ids[(pid, rid)] = aid
+            old_sig.setdefault(pid, []).append((rid, int(units), score))
+    # A project with an open claim is always rewritten: the claim's assignment ends
+    # with the others, and rematch puts it back (claims.reapply); add_round releases it.
+    held = {r[0] for r in c.execute("SELECT project_id FROM claims WHERE status = 'open'")}
     keeps = {need: v[0] for need, v in live.items()
              if v[1] == "not_started" and need not in extend}
-    new_rows = pd.DataFrame({
-        "project_id": a_need.map(keeps).to_numpy(dtype=object),
-        "resource_id": assign["resource_id"].astype(str).to_numpy(dtype=object),
-        "units": assign["units"].to_numpy(dtype="int64"),
-    })
-    new_rows = new_rows[new_rows["project_id"].notna()]
-    old = old[old["project_id"].isin(set(new_rows["project_id"]))]
-    diff = old.merge(new_rows, how="outer", indicator=True)
-    changed_pids = set(diff.loc[diff["_merge"] != "both", "project_id"])
+    new_sig: dict[str, list[tuple[str, int, float]]] = {}
+    for need, rid, units, score in zip(
+        a_need.tolist(), assign["resource_id"].astype(str).tolist(),
+        assign["units"].astype("int64").tolist(), assign["score"].astype("float64").tolist(),
+    ):
+        if need in keeps:
+            new_sig.setdefault(keeps[need], []).append((rid, units, score))
+    # A not-started project changed when its (resource, units) set differs; it is
+    # rewritten when that or a score differs (or its row does), else kept as it is.
+    rewritten: set[str] = set()
+    changed_pids: set[str] = set()
+    for pid, rows in new_sig.items():
+        old_rows, new_rows = sorted(old_sig.get(pid, ())), sorted(rows)
+        if old_rows != new_rows:
+            rewritten.add(pid)
+            if [r[:2] for r in old_rows] != [r[:2] for r in new_rows]:
+                changed_pids.add(pid)
+    stored = {row[0]: row[1:] for row in c.execute(
+        "SELECT project_id, community, grid, category, demand, assigned, resources, score"
+        " FROM projects WHERE status = 'not_started'")}
     taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
-    n_changed = n_new = 0
+    n_changed = n_new = n_kept = 0
     pids: dict[str, str] = {}
+    kept: set[str] = set()
+    rescored: set[str] = set()
     audits: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     creates: list[tuple[Any, ...]] = []
@@ -148,9 +174,21 @@ def record_round(
             audits.append((at, "reassign", pid, rnd, by, detail))
         elif need in live and live[need][1] == "not_started":
             pid = live[need][0]
+            if (pid not in rewritten and pid not in held
+                    and stored.get(pid) == (comm, grid, cat, demand, assigned, res, score)):
+                # Same resources, units and scores: the round writes nothing for it.
+                n_kept += 1
+                kept.add(need)
+                pids[need] = pid
+                continue
             changed = pid in changed_pids
             n_changed += changed
-            ended.append((pid,))
+            if changed or pid in held:
+                ended.append((pid,))
+            else:
+                # Same resources and units, other scores (the stickiness bonus, a changed
+                # need): its assignments are updated where they are, round and backups kept.
+                rescored.add(need)
             updates.append(
                 (rnd, comm, grid, cat, demand, assigned, res, score, at, pid)
             )
@@ -190,6 +228,20 @@ def record_round(
         "INSERT INTO audit (at, action, project_id, round, by, detail) VALUES (?,?,?,?,?,?)",
         audits,
     )
+    # Only the moved and new assignments are written: a kept project's stay active,
+    # a rescored one's get their new score where they are.
+    if rescored:
+        mine = is_in(a_need, rescored)
+        again = assign[mine]
+        again_pid = a_need[mine].map(pids).tolist()
+        c.executemany(
+            "UPDATE assignments SET score = ?, data = ? WHERE id = ?",
+            zip(plain_values(again["score"]), json_lines(again),
+                [ids[k] for k in zip(again_pid, again["resource_id"].astype(str).tolist())]),
+        )
+    if kept or rescored:
+        assign = assign[~is_in(a_need, kept | rescored)]
+        a_need = assign["need_id"].astype(str)
     c.executemany(
         "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
         " score, data) VALUES (?,?,?,?,?,?,?)",
@@ -197,9 +249,10 @@ def record_round(
             assign["resource_id"].astype(str).tolist(), plain_values(assign["units"]),
             plain_values(assign["score"]), json_lines(assign)),
     )
-    if backups:
+    written = set(pids) - kept - rescored
+    if backups and written:
         b = result.backups(backups)
-        b = b[b["need_id"].astype(str).isin(pids)]
+        b = b[is_in(b["need_id"].astype(str), written)]
         b_need = b["need_id"].astype(str)
         c.executemany(
             "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
@@ -210,7 +263,8 @@ def record_round(
                 plain_values(b["spare_units"])),
         )
     write_audit(c, "rematch" if rematch else "add_round", round=rnd, by=by,
-                detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed})
+                detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed,
+                        "n_kept": n_kept, "n_rescored": len(rescored)})
     return rnd, n_changed, n_new
 
 
@@ -231,25 +285,36 @@ def refresh_project(c: sqlite3.Connection, pid: str, rnd: int, at: str) -> None:
                 detail={"in_progress": True, "resources": [r for r, _, _ in rows]})
 
 
-def check_capacity(c: sqlite3.Connection, rnd: int) -> None:
+def _capacities(resources: pd.DataFrame) -> dict[str, int]:
+    """Resource id -> capacity of a stored resource list (rows without one left out)."""
+    if not len(resources) or "capacity" not in resources.columns:
+        return {}
+    values = pd.to_numeric(resources["capacity"], errors="coerce").tolist()
+    return {r: int(v) for r, v in zip(resources["resource_id"].astype(str).tolist(), values)
+            if not math.isnan(v)}
+
+
+def check_capacity(
+    c: sqlite3.Connection, rnd: int, capacity: Mapping[str, int], resources: Collection[str]
+) -> None:
     """Refuse (raise) a round that gives a resource more than its capacity.
 
-    For every resource that got units in round ``rnd``: the active units of
-    its not-started, in-progress and completed projects must not exceed the
-    capacity the round lists for it. A resource that fixed projects already
-    overfill (its capacity was lowered) gets no new units, so it is not checked.
+    For every resource that got units in round ``rnd`` (``resources``, those of
+    the round's match): the active units of its not-started, in-progress and
+    completed projects must not exceed the capacity the round lists for it
+    (``capacity``: resource id -> units, the round's resource list). A resource
+    that fixed projects already overfill (its capacity was lowered) gets no new
+    units, so it is not checked.
     """
-    over = c.execute(
-        "SELECT a.resource_id, sum(a.units), json_extract(r.data, '$.capacity')"
-        " FROM assignments a JOIN projects p USING (project_id)"
-        " JOIN resources r ON r.round = ? AND r.resource_id = a.resource_id"
-        " WHERE a.active = 1 AND p.status IN ('not_started', 'in_progress', 'completed')"
-        " AND a.resource_id IN (SELECT resource_id FROM assignments WHERE round = ?"
-        " AND active = 1)"
-        " GROUP BY a.resource_id HAVING sum(a.units) > json_extract(r.data, '$.capacity')"
-        " ORDER BY a.resource_id",
-        (rnd, rnd),
+    got = set(resources)
+    rows = c.execute(
+        "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
+        " USING (project_id) WHERE a.active = 1"
+        " AND p.status IN ('not_started', 'in_progress', 'completed')"
+        " GROUP BY a.resource_id ORDER BY a.resource_id"
     ).fetchall()
+    over = [(r, int(u), capacity[r]) for r, u in rows
+            if r in got and r in capacity and int(u) > capacity[r]]
     if over:
         listed = "; ".join(f"{r!r} would give {u} units of capacity {cap}" for r, u, cap in over)
         raise MatchcoreError(
@@ -266,6 +331,7 @@ def record_rematch(
     *,
     by: str | None,
     backups: int,
+    previous: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[int, int, int, int]:
     """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled).
 
@@ -273,13 +339,15 @@ def record_rematch(
     round is recorded (on projects whose demand is the need's whole demand),
     and a project held only by a claim loses its other units but is not
     cancelled. The capacity check runs last, so it counts the claimed units.
+    ``previous`` are the last round's lists as the plan read them
+    (:attr:`.plan.LedgerState.lists`, same transaction or same version stamp).
     """
     extend = plan.extend
     claims = plan.claims
     claimed = [int(k) for k in claims["assignment_id"]]
     rnd, n_changed, n_new = record_round(
         c, result, by=by, rematch=True, resources=plan.full_resources, extend=extend,
-        backups=backups, needs=plan.stored_needs, claimed=claimed,
+        backups=backups, needs=plan.stored_needs, claimed=claimed, previous=previous,
     )
     at = utc_now()
     if len(claims):
@@ -341,5 +409,6 @@ def record_rematch(
                             "n_affected": len(plan.affected),
                             "n_reassigned": preview.n_reassigned,
                             "n_to_backup": preview.n_to_backup})
-    check_capacity(c, rnd)
+    check_capacity(c, rnd, _capacities(plan.full_resources),
+                   set(result.assignments["resource_id"].astype(str).tolist()))
     return rnd, n_changed, n_new, len(cancelled)

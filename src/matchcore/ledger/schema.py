@@ -2,15 +2,18 @@
 
 :class:`~matchcore.ledger.ProjectLedger` writes schema version
 :data:`SCHEMA_VERSION`; :data:`MIGRATIONS` holds the SQL that brings an older
-file up to it. Rows of needs, resources and assignments are kept as JSON text.
+file up to it. Rows of needs, resources and assignments are kept as JSON text;
+since version 5 a round's lists are stored as what changed (:mod:`.lists`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime, timezone
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..schema import PROJECT_COLUMNS
@@ -26,6 +29,7 @@ __all__ = [
     "STATUS_WORDS",
     "TRANSITIONS",
     "frame_from_records",
+    "is_in",
     "json_lines",
     "legacy_options",
     "parse_status",
@@ -38,7 +42,7 @@ __all__ = [
 #: PRAGMA application_id of a matchcore ledger ("MCLG").
 APPLICATION_ID = 0x4D434C47
 #: The schema version this code writes.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Allowed status moves; completed and cancelled are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -148,9 +152,22 @@ _SCHEMA_V4 = (
     " round INTEGER, since TEXT, path TEXT, by TEXT)",
 )
 
+# Version 5: a round stores what changed in its lists (issue 13, warm re-plans).
+# ``rounds.lists`` is 'full' when the round's needs and resources rows are its
+# whole lists (the first round; NULL, as every round before version 5 left it,
+# means the same), 'delta' when they are the rows new or changed since the round
+# before, with ``closed_rows`` naming the needs and resources it no longer lists
+# (``list`` is the table: 'needs' or 'resources'). Rows written before stay as
+# they are: they are full rounds.
+_SCHEMA_V5 = (
+    "ALTER TABLE rounds ADD COLUMN lists TEXT",
+    "CREATE TABLE closed_rows (round INTEGER NOT NULL, list TEXT NOT NULL,"
+    " id TEXT NOT NULL, PRIMARY KEY (round, list, id))",
+)
+
 #: Migration hook: the SQL steps that bring a ledger *to* each version.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4,
+    1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5,
 }
 
 #: Backups recorded per assignment (see :meth:`MatchResult.backups`).
@@ -232,6 +249,25 @@ def json_lines(frame: pd.DataFrame) -> list[str]:
         return ["{" + p + "}" for p in parts]
     text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
     return text.rstrip("\n").split("\n")
+
+
+def is_in(column: pd.Series, values: Collection[Any]) -> np.ndarray:
+    """Which values of ``column`` are in ``values``, as a boolean array.
+
+    The same as ``column.isin(values)`` for text and integer columns, without
+    pandas' per-element path for Arrow-backed text (a hash lookup per value).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> is_in(pd.Series(["N1", "N2", None]), {"N2"}).tolist()
+    [False, True, False]
+    """
+    keys = values if isinstance(values, (set, frozenset, dict)) else set(values)
+    if not len(column) or not keys:
+        return np.zeros(len(column), dtype=bool)
+    return np.fromiter((v in keys for v in column.to_numpy(dtype=object)), dtype=bool,
+                       count=len(column))
 
 
 def plain_values(column: pd.Series) -> list[Any]:

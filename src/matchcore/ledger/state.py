@@ -15,20 +15,18 @@ from typing import Any
 import pandas as pd
 
 from .connection import stamp
+from .lists import ListName, frame_of_texts, list_frame, list_texts
 from .plan import CLAIM_COLUMNS, LIVE_COLUMNS, LedgerState
-from .schema import LIVE_STATUSES
+from .schema import LIVE_STATUSES, is_in
 
 __all__ = ["held_claims", "latest_rows", "read_state"]
 
 
-def latest_rows(c: sqlite3.Connection, table: str, key: str) -> pd.DataFrame:
-    """The last round's rows of ``needs`` or ``resources``, ordered by ``key``."""
-    rows = c.execute(
-        f"SELECT data FROM {table} WHERE round = (SELECT max(round) FROM rounds)"
-        f" ORDER BY {key}"
-    ).fetchall()
-    # One parse of a joined array, not one per row.
-    return pd.DataFrame(json.loads("[" + ",".join(r[0] for r in rows) + "]"))
+def latest_rows(c: sqlite3.Connection, table: ListName, key: str) -> pd.DataFrame:
+    """The last round's full list of ``needs`` or ``resources``, ordered by ``key``
+    (the list's id column, :data:`.lists.LISTS`)."""
+    rnd = c.execute("SELECT max(round) FROM rounds").fetchone()[0]
+    return list_frame(c, table, int(rnd)) if rnd is not None else pd.DataFrame()
 
 
 def held_claims(c: sqlite3.Connection) -> pd.DataFrame:
@@ -61,7 +59,7 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
         ).fetchall(),
         columns=LIVE_COLUMNS,
     ).astype({"units": "int64"})
-    lost = live[live["resource_id"].isin(set(dropped))]
+    lost = live[is_in(live["resource_id"], set(dropped))]
     need_rows = []
     for need in sorted(set(lost.loc[lost["status"] == "in_progress", "need_id"])):
         row = c.execute(
@@ -75,12 +73,15 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
             " FROM backups WHERE round = ? AND project_id = ? AND resource_id = ?"
             " ORDER BY rank", (int(rnd), pid, rid),
         ).fetchall()
+    last = int(c.execute("SELECT coalesce(max(round), 0) FROM rounds").fetchone()[0])
+    # The last round's lists as stored: the frames to plan from, and the texts that
+    # the next round is compared with (it stores what changed).
+    texts = {table: list_texts(c, table, last) for table in ("needs", "resources")}
+    frames = {table: frame_of_texts(t[k] for k in sorted(t)) for table, t in texts.items()}
     return LedgerState(
-        next_round=int(
-            c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0]
-        ),
-        needs=latest_rows(c, "needs", "need_id"),
-        resources=latest_rows(c, "resources", "resource_id"),
+        next_round=last + 1,
+        needs=frames["needs"],
+        resources=frames["resources"],
         projects=pd.DataFrame(
             c.execute(
                 "SELECT project_id, need_id, status FROM projects WHERE status IN (?, ?)"
@@ -98,9 +99,9 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
             "SELECT resource_id, round FROM dropped_resources WHERE returned_round IS NULL"
         )},
         settled=frozenset(r[0] for r in c.execute(
-            "SELECT need_id FROM projects p WHERE round = (SELECT max(round) FROM projects q"
-            " WHERE q.need_id = p.need_id) AND status IN ('in_progress', 'completed',"
-            " 'cancelled')"
+            "SELECT need_id FROM projects p WHERE status IN ('in_progress', 'completed',"
+            " 'cancelled') AND round = (SELECT max(round) FROM projects q"
+            " WHERE q.need_id = p.need_id)"
         )),
         need_rows=pd.DataFrame(need_rows),
         backups=pd.DataFrame(
@@ -110,4 +111,5 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
         ),
         claims=held_claims(c),
         stamp=stamp(c),
+        lists=texts,
     )

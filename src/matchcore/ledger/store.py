@@ -1,7 +1,8 @@
 """The project list as durable state: rounds, projects, statuses and their history.
 
 A :class:`ProjectLedger` keeps every round's needs, resources, projects and
-assignments in one SQLite file (WAL mode, one ``BEGIN IMMEDIATE`` transaction
+assignments (each round stores what changed since the last: :mod:`.lists`) in
+one SQLite file (WAL mode, one ``BEGIN IMMEDIATE`` transaction
 per change), so several processes can update statuses safely and a crash
 leaves the last committed state. Nothing is deleted: changes are appended to
 ``status_changes`` and to an audit log. Planning a rematch is :mod:`.plan`
@@ -28,8 +29,10 @@ from . import claims as claims_
 from . import public_map as public_map_
 from . import report as report_
 from . import supervision as supervision_
+from .claims import round_rows
 from .connection import bump, busy_error, is_locked, open_connection, stamp
 from .export import LedgerExporter
+from .lists import ListName
 from .plan import (
     LedgerState,
     RematchPlan,
@@ -573,6 +576,74 @@ class ProjectLedger:
             columns=["round", "created_at", "options"],
         )
 
+    def _round_number(self, round: int | None) -> int:
+        """A round's number (the last when None); InputError when there is none."""
+        last = int(self._query("SELECT coalesce(max(round), 0) FROM rounds")[0][0])
+        if round is None:
+            if not last:
+                raise InputError("the ledger has no round yet; call add_round first")
+            return last
+        number = check_scalar(round, "round", "int", low=1)
+        if number > last:
+            raise InputError(f"no round {round!r} in ledger {str(self.path)!r}")
+        return int(number)
+
+    def needs(self, round: int | None = None) -> pd.DataFrame:
+        """A round's needs list as recorded (the last round's by default).
+
+        A rematch records the needs it matched: the last round's that have no
+        settled project, the new and changed ones, in-progress projects'
+        needs asking for lost units, claimed needs whole. The ledger stores
+        each round's changes only (schema version 5); the list is rebuilt
+        whole, exactly as it was recorded.
+
+        Parameters
+        ----------
+        round : int, optional
+            The round's number; the last round when None.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per need, ordered by need_id, with the columns of the
+            list (values as stored: JSON text, times as ISO text).
+
+        Raises
+        ------
+        InputError
+            No such round, or no round yet.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.needs(1)["need_id"].tolist()
+        ['N1', 'N2', 'N3', 'N4', 'N5']
+        """
+        number = self._round_number(round)
+        with self._snapshot() as c:
+            return round_rows(c, "needs", "need_id", number)
+
+    def resources(self, round: int | None = None) -> pd.DataFrame:
+        """A round's resources list as recorded, with full capacities (the last by default).
+
+        Resources that dropped out stay listed (:meth:`rematch`); see :meth:`needs`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.resources()[["resource_id", "capacity"]].values.tolist()
+        [['R1', 3], ['R2', 2], ['R3', 2], ['R4', 1]]
+        """
+        number = self._round_number(round)
+        with self._snapshot() as c:
+            return round_rows(c, "resources", "resource_id", number)
+
     def round_options(self, round: int | None = None) -> MatchOptions:
         """The :class:`~matchcore.MatchOptions` a round was matched with (the last by default).
 
@@ -767,7 +838,7 @@ class ProjectLedger:
         return self._exporter.status_maps(folder, dpi=dpi)
 
     # ------------------------------------------------------------------ rematch
-    def _latest(self, table: str, key: str) -> pd.DataFrame:
+    def _latest(self, table: ListName, key: str) -> pd.DataFrame:
         with self._snapshot() as c:
             return latest_rows(c, table, key)
 
@@ -941,11 +1012,12 @@ class ProjectLedger:
             return match(plan.needs, plan.resources, opts, incumbent=plan.incumbent,
                          pins=pins, forbid=forbid, start=start)
 
-        def recorded(c: sqlite3.Connection, plan: RematchPlan, result: MatchResult,
-                     attempts: int) -> RematchReport:
+        def recorded(c: sqlite3.Connection, state: LedgerState, plan: RematchPlan,
+                     result: MatchResult, attempts: int) -> RematchReport:
+            # ``state`` is what the transaction sees (same stamp): its lists are the last.
             preview = preview_rematch(plan, result)
             rnd, n_changed, n_new, n_cancelled = record_rematch(
-                c, plan, result, preview, by=by, backups=backups
+                c, plan, result, preview, by=by, backups=backups, previous=state.lists
             )
             return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
                                  len(plan.affected), preview.n_reassigned,
@@ -980,14 +1052,14 @@ class ProjectLedger:
                 with self._write() as w:
                     if stamp(w) != state.stamp:
                         raise _StaleState
-                    return recorded(w, plan, result, attempt)
+                    return recorded(w, state, plan, result, attempt)
             except _StaleState:
                 continue  # another process wrote meanwhile: settle and plan again
         # Still racing: settle, plan, match and write under the write lock.
         with self._write() as w:
             settled(w)
-            _, plan, opts = planned(w)
-            return recorded(w, plan, matched(plan, opts), OPTIMISTIC_TRIES + 1)
+            state, plan, opts = planned(w)
+            return recorded(w, state, plan, matched(plan, opts), OPTIMISTIC_TRIES + 1)
 
     # ------------------------------------------------------------------ the loop: claims
     # Thin doors to claims.py, supervision.py, report.py and public_map.py (issue 17).
