@@ -35,7 +35,8 @@ from .model.policies import (
 )
 from .model.problem import OBJECTIVES, Objective, TransportProblem, check_units
 from .model.recurrence import continuity_bonus, expand_recurrence, has_recurrence
-from .model.scoring import Weights, score_edges
+from .model.reuse import reuse_candidates
+from .model.scoring import COMPONENTS, Weights, score_edges, weighted_score
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
 from .result import MatchResult
@@ -206,7 +207,7 @@ def match(
         continuity=continuity,
     )
     check_incumbent(incumbent, opts.stickiness)
-    prepared = prepare_round(needs, resources, opts)
+    prepared = prepare_round(needs, resources, opts, start=start)
     d = prepared.district
     warn_dominant_units(d.needs["category"].to_numpy(object), d.demand,
                         unit_values(d.needs["category"].to_numpy(object), d.demand,
@@ -226,6 +227,8 @@ class PreparedRound:
     What does not depend on the weights: :mod:`matchcore.analysis` prepares
     once and scores and solves many times. ``arrival[k]`` is the input row of
     the k-th need in id order (the order the needs list was given in).
+    ``components``, when not None, holds the base score components of every
+    edge (kept from an earlier round by :func:`prepare_round`'s ``start``).
     """
 
     district: District
@@ -233,16 +236,26 @@ class PreparedRound:
     arrival: np.ndarray
     options: MatchOptions
     timings: dict[str, float]
+    components: pd.DataFrame | None = None
 
 
 def prepare_round(
     needs: pd.DataFrame | PathLike,
     resources: pd.DataFrame | PathLike,
     options: MatchOptions,
+    *,
+    start: MatchResult | None = None,
 ) -> PreparedRound:
     """Validate both lists and build their candidate graph (steps 1–2 of ``match``).
 
     Only ``options.max_distance``, ``scope`` and ``taxonomy`` are used here.
+    With ``start`` (an earlier round built with the same reach, scope and
+    taxonomy, whole: no ``max_candidates``, ``forbid`` or recurrence), the
+    edges and score components between unchanged rows are taken from it and
+    only the new and changed rows' edges are built
+    (:func:`matchcore.model.reuse.reuse_candidates`); the graph is equal, array
+    by array, to a cold build's. Both lists are always validated in full, so
+    errors are those of a cold round.
     """
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -262,11 +275,45 @@ def prepare_round(
     timings["validate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    graph = candidates_of(district, taxonomy=options.taxonomy,
-                          max_distance=options.max_distance, scope=options.scope)
+    reused = None
+    if _is_reusable(start, district, options):
+        assert isinstance(start, MatchResult)
+        reused = reuse_candidates(start.district, start.graph, start.components, district,
+                                  taxonomy=options.taxonomy,
+                                  max_distance=options.max_distance, scope=options.scope)
+    if reused is not None:
+        graph, components = reused.graph, reused.components
+    else:
+        graph = candidates_of(district, taxonomy=options.taxonomy,
+                              max_distance=options.max_distance, scope=options.scope)
+        components = None
     release()  # the per-category temporaries (see matchcore.memory)
     timings["candidates"] = time.perf_counter() - t
-    return PreparedRound(district, graph, arrival, options, timings)
+    return PreparedRound(district, graph, arrival, options, timings, components)
+
+
+def _is_reusable(start: Any, district: District, options: MatchOptions) -> bool:
+    """Whether ``start``'s candidate graph and components can seed this round's.
+
+    Its graph must be whole (no edge cut by ``max_candidates`` or ``forbid``),
+    built with the same reach (finite: an unlimited one may refuse a dense
+    set), scope and taxonomy, with its base components; and neither round may
+    hold recurring rows (their occurrences and continuity bonus span rows).
+    """
+    if not isinstance(start, MatchResult):
+        return False
+    old = start.options
+    if (old.max_distance is None or old.max_distance != options.max_distance
+            or old.scope != options.scope or old.taxonomy != options.taxonomy
+            or old.max_candidates is not None or start.forbidden is not None
+            or old.continuity or options.continuity):
+        return False
+    if len(start.components) != start.graph.n_edges or not set(COMPONENTS) <= set(
+            start.components.columns) or start.graph.pruned.any():
+        return False
+    return not any("occurrence" in frame.columns or "series_id" in frame.columns
+                   for frame in (district.needs, district.resources, start.district.needs,
+                                 start.district.resources))
 
 
 def score_round(
@@ -283,7 +330,11 @@ def score_round(
     """
     t = time.perf_counter()
     graph = prepared.graph
-    score, components = score_edges(prepared.district, graph, options.weights)
+    if prepared.components is not None and len(prepared.components) == graph.n_edges:
+        components = prepared.components
+        score = weighted_score(components, options.weights)
+    else:
+        score, components = score_edges(prepared.district, graph, options.weights)
     if incumbent is not None:
         # Before keep_best: the k best are chosen on the bonus-adjusted score.
         score, components = _add_stickiness(graph, score, components, incumbent,
@@ -490,7 +541,10 @@ def _apply_forbid(
     keep[at[at >= 0]] = False
     frame = pd.DataFrame({"need_id": d.need_ids[fi], "resource_id": d.resource_ids[fj],
                           "was_candidate": at >= 0})
-    return dataclasses.replace(prepared, graph=g.subset(keep)), frame
+    components = prepared.components
+    if components is not None:
+        components = components.iloc[keep].reset_index(drop=True)
+    return dataclasses.replace(prepared, graph=g.subset(keep), components=components), frame
 
 
 def _pinned_units(district: District, graph: CandidateGraph, pins: pd.DataFrame) -> np.ndarray:

@@ -1,0 +1,231 @@
+"""Candidate edges and score components of an earlier round, reused where no row changed.
+
+An edge's existence, distance, affinity and score components depend only on
+its need's row, its resource's row and the round's reach, scope and taxonomy
+(see :mod:`.candidates` and :mod:`.scoring`). So when a round follows another
+with the same reach, scope and taxonomy, :func:`reuse_candidates` keeps every
+old edge whose need and resource are *unchanged* (same id, same position,
+category, community, grid, time window, skills, priority; for resources also
+the radius and partner communities), and builds candidates only for the
+changed and new needs against all resources and for the changed and new
+resources against the unchanged needs, with the very rules of a cold build.
+Edges come out in (need, resource) order, every array equal to a cold build's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from .candidates import CandidateGraph, Scope, candidates_of
+from .district import District
+from .scoring import COMPONENTS, Weights, score_edges
+from .taxonomy import Taxonomy
+
+__all__ = ["ReusedRound", "changed_rows", "reuse_candidates"]
+
+#: Needs' columns that candidates and scores read (besides the id).
+NEED_COLUMNS = ("category", "community", "grid", "skills", "priority")
+#: Resources' columns that candidates and scores read (besides the id).
+RESOURCE_COLUMNS = ("category", "community", "grid", "skills", "max_distance",
+                    "partner_communities")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ReusedRound:
+    """A round's candidate graph and base score components, built from an earlier round's.
+
+    Attributes
+    ----------
+    graph : CandidateGraph
+        Equal, array by array, to :func:`.candidates_of` of the new district.
+    components : pandas.DataFrame
+        The :data:`.COMPONENTS` of every edge, equal to :func:`.score_edges`'s.
+    n_reused : int
+        Edges taken from the earlier round.
+    n_changed_needs, n_changed_resources : int
+        New or changed rows, whose edges were built afresh.
+    """
+
+    graph: CandidateGraph
+    components: pd.DataFrame
+    n_reused: int
+    n_changed_needs: int
+    n_changed_resources: int
+
+
+def _same_values(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> np.ndarray:
+    """Elementwise equality, a missing value equal to a missing value."""
+    x = np.asarray(pd.Series(a).astype(object).to_numpy(), dtype=object)
+    y = np.asarray(pd.Series(b).astype(object).to_numpy(), dtype=object)
+    na_x, na_y = pd.isna(x), pd.isna(y)
+    same = na_x & na_y
+    both = ~na_x & ~na_y
+    same[both] = np.asarray(x[both] == y[both], dtype=bool)
+    return same
+
+
+def _matched(old_frame: pd.DataFrame, new_frame: pd.DataFrame, at: np.ndarray,
+             columns: tuple[str, ...]) -> np.ndarray | None:
+    """Whether each new row (``at``: its old row, -1 for none) has the same ``columns``.
+
+    None when a column is in one frame and not the other (nothing is reused).
+    """
+    same = at >= 0
+    for col in columns:
+        if (col in old_frame.columns) != (col in new_frame.columns):
+            return None
+        if col not in new_frame.columns:
+            continue
+        rows = np.flatnonzero(same)
+        same[rows] = _same_values(old_frame[col].iloc[at[rows]], new_frame[col].iloc[rows])
+    return same
+
+
+def changed_rows(old: District, new: District) -> tuple[np.ndarray, np.ndarray] | None:
+    """The old row of each new need and resource that is unchanged, else -1.
+
+    A row is unchanged when its id is in both districts and every value that
+    candidates and scores read is equal (positions in metres on the same plane,
+    category, community, grid, window, skills; priority for needs; radius and
+    partner communities for resources). None when the two districts do not
+    share a plane (their lat/lon origins differ) or a column that matters.
+    """
+    if old.origin != new.origin:
+        return None
+    need_at = pd.Index(old.need_ids).get_indexer(new.need_ids).astype(np.int64)
+    res_at = pd.Index(old.resource_ids).get_indexer(new.resource_ids).astype(np.int64)
+    need_same = _matched(old.needs, new.needs, need_at, NEED_COLUMNS)
+    res_same = _matched(old.resources, new.resources, res_at, RESOURCE_COLUMNS)
+    if need_same is None or res_same is None:
+        return None
+    for same, at, a, b in (
+        (need_same, need_at, (old.need_xy, old.need_window), (new.need_xy, new.need_window)),
+        (res_same, res_at, (old.resource_xy, old.resource_window),
+         (new.resource_xy, new.resource_window)),
+    ):
+        rows = np.flatnonzero(same)
+        for x, y in zip(a, b):
+            same[rows] &= (x[at[rows]] == y[rows]).all(axis=1)
+    return np.where(need_same, need_at, -1), np.where(res_same, res_at, -1)
+
+
+def _take(d: District, needs: np.ndarray, resources: np.ndarray) -> District:
+    """The district of some needs and resources (for :func:`.candidates_of` only).
+
+    Codes keep their code space; frames and partner keys are not subset.
+    """
+    return dataclasses.replace(
+        d,
+        need_ids=d.need_ids[needs], resource_ids=d.resource_ids[resources],
+        need_xy=d.need_xy[needs], resource_xy=d.resource_xy[resources],
+        demand=d.demand[needs], capacity=d.capacity[resources], priority=d.priority[needs],
+        need_category=d.need_category[needs], resource_category=d.resource_category[resources],
+        need_community=d.need_community[needs],
+        resource_community=d.resource_community[resources],
+        need_grid=d.need_grid[needs], resource_grid=d.resource_grid[resources],
+        need_window=d.need_window[needs], resource_window=d.resource_window[resources],
+        need_skills=d.need_skills[needs], resource_skills=d.resource_skills[resources],
+        radius=d.radius[resources],
+    )
+
+
+def _sub_graph(d: District, needs: np.ndarray, resources: np.ndarray, taxonomy: Taxonomy | None,
+               max_distance: float | None, scope: Scope | None,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Edges (global indices), distance, affinity, and the funnel (per need of ``needs``)."""
+    g = candidates_of(_take(d, needs, resources), taxonomy=taxonomy,
+                      max_distance=max_distance, scope=scope)
+    return (needs[g.need], resources[g.resource], g.distance, g.affinity,
+            g.funnel.to_numpy(np.int64))
+
+
+def reuse_candidates(
+    old: District,
+    old_graph: CandidateGraph,
+    old_components: pd.DataFrame,
+    new: District,
+    *,
+    taxonomy: Taxonomy | None,
+    max_distance: float | None,
+    scope: Scope | None,
+) -> ReusedRound | None:
+    """The candidate graph and base score components of ``new``, reusing ``old``'s.
+
+    ``old_graph`` must be the whole candidate graph of ``old`` (no edge cut by
+    ``max_candidates`` or ``forbid``) built with the same ``taxonomy``,
+    ``max_distance`` and ``scope``, and ``old_components`` its base
+    components (one row per edge). None when the districts cannot be
+    compared (:func:`changed_rows`); the caller then builds from scratch.
+    """
+    rows = changed_rows(old, new)
+    if rows is None:
+        return None
+    need_at, res_at = rows
+    n_r = new.n_resources
+    need_new = np.full(old.n_needs, -1, dtype=np.int64)  # old row -> new row, if unchanged
+    need_new[need_at[need_at >= 0]] = np.flatnonzero(need_at >= 0)
+    res_new = np.full(old.n_resources, -1, dtype=np.int64)
+    res_new[res_at[res_at >= 0]] = np.flatnonzero(res_at >= 0)
+    # Old edges whose two ends are unchanged keep everything; ids are sorted in
+    # both districts, so their (need, resource) order survives the renumbering.
+    oi, oj = need_new[old_graph.need], res_new[old_graph.resource]
+    kept = np.flatnonzero((oi >= 0) & (oj >= 0))
+    kept_key = oi[kept] * n_r + oj[kept]
+
+    changed_needs = np.flatnonzero(need_at < 0)
+    changed_res = np.flatnonzero(res_at < 0)
+    unchanged_needs = np.flatnonzero(need_at >= 0)
+    gone_res = np.flatnonzero(res_new < 0)  # old resources removed or changed
+    every_res = np.arange(n_r)
+    opts = {"taxonomy": taxonomy, "max_distance": max_distance, "scope": scope}
+    ai, aj, ad, aa, af = _sub_graph(new, changed_needs, every_res, **opts)
+    parts = [(ai, aj, ad, aa)]
+    funnel = np.zeros((new.n_needs, 4), dtype=np.int64)
+    funnel[unchanged_needs] = old_graph.funnel.to_numpy(np.int64)[need_at[unchanged_needs]]
+    funnel[changed_needs] = af
+    if len(changed_res) and len(unchanged_needs):
+        bi, bj, bd, ba, bf = _sub_graph(new, unchanged_needs, changed_res, **opts)
+        parts.append((bi, bj, bd, ba))
+        funnel[unchanged_needs] += bf
+    if len(gone_res) and len(unchanged_needs):
+        # The old resources that left (or changed) no longer count in the funnel.
+        *_, gf = _sub_graph(old, need_at[unchanged_needs], gone_res, **opts)
+        funnel[unchanged_needs] -= gf
+    fi = np.concatenate([p[0] for p in parts])
+    fj = np.concatenate([p[1] for p in parts])
+    fresh_key = fi * n_r + fj
+    order = np.argsort(fresh_key, kind="stable")
+    fresh_key = fresh_key[order]
+    # Merge two sorted key lists: each fresh edge lands after the kept ones below it.
+    n_edges = len(kept) + len(fresh_key)
+    fresh_at = np.searchsorted(kept_key, fresh_key) + np.arange(len(fresh_key))
+    is_kept = np.ones(n_edges, dtype=bool)
+    is_kept[fresh_at] = False
+    kept_at = np.flatnonzero(is_kept)
+
+    def merged(old_values: np.ndarray, fresh_values: np.ndarray) -> np.ndarray:
+        out = np.empty(n_edges, dtype=old_values.dtype)
+        out[kept_at] = old_values
+        out[fresh_at] = fresh_values
+        return out
+
+    fresh = CandidateGraph(new.need_ids, new.resource_ids, fi[order], fj[order],
+                           np.concatenate([p[2] for p in parts])[order],
+                           np.concatenate([p[3] for p in parts])[order], old_graph.funnel)
+    _, fresh_components = score_edges(new, fresh, Weights())
+    graph = CandidateGraph(
+        new.need_ids, new.resource_ids,
+        merged(oi[kept], fresh.need), merged(oj[kept], fresh.resource),
+        merged(old_graph.distance[kept], fresh.distance),
+        merged(old_graph.affinity[kept], fresh.affinity),
+        pd.DataFrame(funnel, columns=list(old_graph.funnel.columns),
+                     index=pd.Index(new.need_ids, name="need_id")),
+    )
+    components = pd.DataFrame({
+        name: merged(old_components[name].to_numpy()[kept], fresh_components[name].to_numpy())
+        for name in COMPONENTS
+    })
+    return ReusedRound(graph, components, len(kept), len(changed_needs), len(changed_res))
