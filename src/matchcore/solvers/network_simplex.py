@@ -345,6 +345,10 @@ def network_simplex(
     if int(supply.sum()) != 0:
         raise SolverError(f"infeasible: supplies sum to {int(supply.sum())}, not 0")
     big_m = _big_m(network)
+    top = int(np.abs(cost).max()) if m else 0
+    # The root's potential may drift by a reduced cost a pivot (at most
+    # top + 2 (M + n top)) before it is reset: keep |cost| + |pi| within int64.
+    drift_limit = max(0, _INT64_LIMIT - 1 - 2 * (top + 2 * (big_m + n * top)))
     if basis is None:
         keep = np.zeros(m, dtype=np.bool_)
         upper = np.zeros(m, dtype=np.bool_)
@@ -370,7 +374,7 @@ def network_simplex(
     code = 0 if pivot == "block" else 1
     pivots = k.solve(n, m, source, target, cap_all, cost_all, flow, state, pi,
                      parent, pred, pred_up, thread, rev_thread, succ, last, code,
-                     int(max_pivots), *_pivot_sizes(m + n))
+                     int(max_pivots), *_pivot_sizes(m + n), drift_limit)
     _compiled = True
     if pivots < 0:
         raise SolverError(f"network simplex stopped after {max_pivots:,} pivots")

@@ -223,12 +223,17 @@ def tree_potentials(n, cost, parent, pred, pred_up, order):
 @njit(cache=True)
 def solve(n, m, source, target, cap, cost, flow, state, pi,
           parent, pred, pred_up, thread, rev_thread, succ, last, pivot, max_pivots,
-          block, list_len, minor_limit):
+          block, list_len, minor_limit, drift_limit):
     """Pivot until no arc prices out; returns the number of pivots (-1: limit hit).
 
     Entering arcs come from block search or a candidate list; the leaving arc
     is the last blocking arc of the cycle met from the apex in the cycle's
     direction, which keeps the tree strongly feasible (no cycling).
+
+    A pivot shifts the potentials of the smaller side of the tree (see
+    :func:`_pivot`), so the root's potential drifts; it is brought back to 0
+    whenever it leaves ``[-drift_limit, drift_limit]`` (the caller's bound
+    that keeps every reduced cost inside int64) and when the loop ends.
     """
     n_arcs = m + n
     cand = np.empty(list_len, np.int64)
@@ -294,11 +299,24 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
                         break
                 next_arc = e
         if e_in < 0:
+            _normalise(pi, n)
             return pivots
         pivots += 1
         _pivot(e_in, source, target, cap, cost, flow, state, pi, parent, pred, pred_up,
                thread, rev_thread, succ, last, run_a, run_b)
+        if pi[n] > drift_limit or pi[n] < -drift_limit:
+            _normalise(pi, n)
+    _normalise(pi, n)
     return -1
+
+
+@njit(cache=True)
+def _normalise(pi, root):
+    """Potentials relative to the root (``pi[root] = 0``): reduced costs do not change."""
+    base = pi[root]
+    if base != 0:
+        for v in range(len(pi)):
+            pi[v] -= base
 
 
 @njit(cache=True)
@@ -442,11 +460,20 @@ def _pivot(e_in, source, target, cap, cost, flow, state, pi, parent, pred, pred_
         up_prev = -up_s
         p = s
         s = nxt
-    # New potentials of the subtree: one walk along its new thread.
-    x = u_in
-    for _ in range(size):
-        pi[x] += shift
-        x = thread[x]
+    # New potentials: the subtree moves by ``shift`` against the rest of the tree.
+    # Only differences count, so shift whichever side is smaller. (After a warm
+    # start, the subtree is often the whole tree but a few nodes hung from the
+    # root: walking it cost 7,400 nodes a pivot at city_100k, against 15 cold.)
+    if 2 * size <= len(pi):
+        x = u_in
+        for _ in range(size):
+            pi[x] += shift
+            x = thread[x]
+    else:
+        x = thread[new_last]
+        while x != u_in:
+            pi[x] -= shift
+            x = thread[x]
     # Subtree sizes above: the subtree left v_out's side and joined v_in's.
     x = v_out
     while x != join:
