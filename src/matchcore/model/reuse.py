@@ -180,19 +180,22 @@ def reuse_candidates(
     unchanged_needs = np.flatnonzero(need_at >= 0)
     gone_res = np.flatnonzero(res_new < 0)  # old resources removed or changed
     every_res = np.arange(n_r)
-    opts = {"taxonomy": taxonomy, "max_distance": max_distance, "scope": scope}
-    ai, aj, ad, aa, af = _sub_graph(new, changed_needs, every_res, **opts)
+    def sub(d: District, needs: np.ndarray, resources: np.ndarray,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return _sub_graph(d, needs, resources, taxonomy, max_distance, scope)
+
+    ai, aj, ad, aa, af = sub(new, changed_needs, every_res)
     parts = [(ai, aj, ad, aa)]
     funnel = np.zeros((new.n_needs, 4), dtype=np.int64)
     funnel[unchanged_needs] = old_graph.funnel.to_numpy(np.int64)[need_at[unchanged_needs]]
     funnel[changed_needs] = af
     if len(changed_res) and len(unchanged_needs):
-        bi, bj, bd, ba, bf = _sub_graph(new, unchanged_needs, changed_res, **opts)
+        bi, bj, bd, ba, bf = sub(new, unchanged_needs, changed_res)
         parts.append((bi, bj, bd, ba))
         funnel[unchanged_needs] += bf
     if len(gone_res) and len(unchanged_needs):
         # The old resources that left (or changed) no longer count in the funnel.
-        *_, gf = _sub_graph(old, need_at[unchanged_needs], gone_res, **opts)
+        *_, gf = sub(old, need_at[unchanged_needs], gone_res)
         funnel[unchanged_needs] -= gf
     fi = np.concatenate([p[0] for p in parts])
     fj = np.concatenate([p[1] for p in parts])
