@@ -160,9 +160,13 @@ def match(
         An earlier result (last week's round, another weighting) to start
         from: the network simplex resumes from its optimal bases, its arcs
         found by need id, resource id and (need, resource) pair, so a round
-        that changed a little solves in a fraction of a cold solve. Only the
-        time changes: the result is the cold one, and certified as always.
-        Ignored by back-ends that keep no basis.
+        that changed a little solves in a fraction of a cold solve. Needs and
+        resources that did not change keep their candidate edges and score
+        components from ``start`` (same reach, scope and taxonomy; see
+        :mod:`matchcore.model.reuse`); only new and changed rows get edges
+        built. Both lists are still validated in full. Only the time changes:
+        the result is the cold one, and certified as always. Back-ends that
+        keep no basis start cold.
     progress : callable, optional
         Called as ``progress(step, done)`` while the solve runs, each time a
         phase of a batch is optimal (``done`` in [0, 1]); for progress bars.
