@@ -151,3 +151,31 @@ def test_bad_rows_raise_the_cold_error(bad):
     failures = getattr(cold.value, "failures", None)
     if failures is not None:
         pd.testing.assert_frame_equal(warm.value.failures, failures)
+
+
+def test_an_incremental_round_maps_old_edges_by_index_as_by_key():
+    from matchcore.pipeline import warm_start_of
+    from matchcore.solvers.phases import batch_arrays
+
+    needs, resources = mc.synthetic.district("seed_street", seed=5)
+    first = mc.match(needs, resources, max_distance=1500.0, solver="simplex")
+    needs2, resources2 = _change(needs, resources, "add_need", 3, 0)
+    needs2, resources2 = _change(needs2, resources2, "drop_resource", 7, 1)
+    needs2, resources2 = _change(needs2, resources2, "reprioritise_need", 11, 2)
+    prepared = prepare_round(needs2, resources2, first.options, start=first)
+    assert prepared.edge_map is not None and (prepared.edge_map < 0).any()
+    r = mc.match(needs2, resources2, first.options, start=first)
+    by_key = warm_start_of(first, r.district)
+    by_index = warm_start_of(first, r.district, edge_map=prepared.edge_map)
+    assert by_key is not None and by_index is not None
+    problem = r.problem
+    for edges in problem.batches():
+        net, needs_b, res_b, _, _ = batch_arrays(problem, edges)
+        en, er = problem.need[edges], problem.resource[edges]
+        for phase in ("coverage", "score", "tiebreak"):
+            a = by_key.basis_for(phase, net, needs_b, res_b, en, er)
+            b = by_index.basis_for(phase, net, needs_b, res_b, en, er, edges)
+            assert (a is None) == (b is None)
+            if a is not None and b is not None:
+                np.testing.assert_array_equal(a.state, b.state)
+                np.testing.assert_array_equal(a.hung, b.hung)

@@ -232,7 +232,8 @@ class PreparedRound:
     once and scores and solves many times. ``arrival[k]`` is the input row of
     the k-th need in id order (the order the needs list was given in).
     ``components``, when not None, holds the base score components of every
-    edge (kept from an earlier round by :func:`prepare_round`'s ``start``).
+    edge (kept from an earlier round by :func:`prepare_round`'s ``start``),
+    and ``edge_map`` the new index of each edge of that round, ``reused_from``.
     """
 
     district: District
@@ -241,6 +242,8 @@ class PreparedRound:
     options: MatchOptions
     timings: dict[str, float]
     components: pd.DataFrame | None = None
+    edge_map: np.ndarray | None = None
+    reused_from: MatchResult | None = None
 
 
 def prepare_round(
@@ -286,14 +289,15 @@ def prepare_round(
                                   taxonomy=options.taxonomy,
                                   max_distance=options.max_distance, scope=options.scope)
     if reused is not None:
-        graph, components = reused.graph, reused.components
-    else:
-        graph = candidates_of(district, taxonomy=options.taxonomy,
-                              max_distance=options.max_distance, scope=options.scope)
-        components = None
+        release()
+        timings["candidates"] = time.perf_counter() - t
+        return PreparedRound(district, reused.graph, arrival, options, timings,
+                             reused.components, reused.edge_map, start)
+    graph = candidates_of(district, taxonomy=options.taxonomy,
+                          max_distance=options.max_distance, scope=options.scope)
     release()  # the per-category temporaries (see matchcore.memory)
     timings["candidates"] = time.perf_counter() - t
-    return PreparedRound(district, graph, arrival, options, timings, components)
+    return PreparedRound(district, graph, arrival, options, timings)
 
 
 def _is_reusable(start: Any, district: District, options: MatchOptions) -> bool:
@@ -467,6 +471,10 @@ def solve_round(
     """
     timings = dict(prepared.timings)
     d = prepared.district
+    n_built = prepared.graph.n_edges
+    # The earlier round's edges by index, while the graph is the one built from it.
+    edge_map = (prepared.edge_map if start is not None and prepared.reused_from is start
+                and forbid is None else None)
     forbidden = None
     if forbid is not None:
         prepared, forbidden = _apply_forbid(prepared, forbid)
@@ -474,7 +482,10 @@ def solve_round(
     pinned = None if pins is None else _pinned_units(d, graph, pins)
     problem, plan, bundles = problem_of(d, graph, score, options.objective, options=options,
                                         pinned=pinned)
-    solution = solve(problem, options.solver, start=warm_start_of(start, d), progress=progress)
+    if graph.n_edges != n_built:  # cut by max_candidates
+        edge_map = None
+    solution = solve(problem, options.solver, start=warm_start_of(start, d, edge_map=edge_map),
+                     progress=progress)
     timings["solve"] = solution.seconds
     if plan is not None and problem.has_floors and not solution.exact:
         raise InputError(
@@ -502,11 +513,15 @@ def solve_round(
     )
 
 
-def warm_start_of(previous: MatchResult | None, district: District) -> WarmStart | None:
+def warm_start_of(
+    previous: MatchResult | None, district: District, *, edge_map: np.ndarray | None = None
+) -> WarmStart | None:
     """The bases of ``previous`` mapped onto ``district`` by need and resource id.
 
     None when there is nothing to start from (no previous result, or one
-    solved by a back-end that keeps no basis).
+    solved by a back-end that keeps no basis). ``edge_map``, the new edge
+    index of each of ``previous``'s edges (:class:`~.solvers.WarmStart`),
+    maps edges by index instead of by key.
 
     Raises
     ------
@@ -530,8 +545,10 @@ def warm_start_of(previous: MatchResult | None, district: District) -> WarmStart
     else:
         need_map = pd.Index(district.need_ids).get_indexer(old.need_ids)
         resource_map = pd.Index(district.resource_ids).get_indexer(old.resource_ids)
+    if edge_map is not None and len(edge_map) != previous.problem.n_edges:
+        edge_map = None
     return WarmStart(bases, previous.problem.need, previous.problem.resource, need_map,
-                     resource_map, district.n_needs, district.n_resources)
+                     resource_map, district.n_needs, district.n_resources, edge_map=edge_map)
 
 
 def _apply_forbid(

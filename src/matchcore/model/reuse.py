@@ -47,6 +47,8 @@ class ReusedRound:
         Edges taken from the earlier round.
     n_changed_needs, n_changed_resources : int
         New or changed rows, whose edges were built afresh.
+    edge_map : ndarray of int64, shape (old n_edges,)
+        New index of each old edge, -1 where it is gone (an end changed or left).
     """
 
     graph: CandidateGraph
@@ -54,6 +56,7 @@ class ReusedRound:
     n_reused: int
     n_changed_needs: int
     n_changed_resources: int
+    edge_map: np.ndarray
 
 
 def _same_values(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> np.ndarray:
@@ -231,4 +234,18 @@ def reuse_candidates(
         name: merged(old_components[name].to_numpy()[kept], fresh_components[name].to_numpy())
         for name in COMPONENTS
     })
-    return ReusedRound(graph, components, len(kept), len(changed_needs), len(changed_res))
+    edge_map = np.full(old_graph.n_edges, -1, dtype=np.int64)
+    edge_map[kept] = kept_at
+    # Old edges of changed rows whose pair is a candidate again map to the fresh edge.
+    id_need = pd.Index(new.need_ids).get_indexer(old.need_ids).astype(np.int64)
+    id_res = pd.Index(new.resource_ids).get_indexer(old.resource_ids).astype(np.int64)
+    lost = np.flatnonzero((oi < 0) | (oj < 0))
+    li, lj = id_need[old_graph.need[lost]], id_res[old_graph.resource[lost]]
+    back = (li >= 0) & (lj >= 0)
+    lost, lost_key = lost[back], li[back] * n_r + lj[back]  # sorted: ids keep their order
+    if len(lost_key) and len(fresh_key):
+        at = np.minimum(np.searchsorted(fresh_key, lost_key), len(fresh_key) - 1)
+        hit = fresh_key[at] == lost_key
+        edge_map[lost[hit]] = fresh_at[at[hit]]
+    return ReusedRound(graph, components, len(kept), len(changed_needs), len(changed_res),
+                       edge_map)

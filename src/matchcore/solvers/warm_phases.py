@@ -101,18 +101,27 @@ class WarmStart:
         New index of each old need / resource, -1 where it is gone.
     n_needs, n_resources : int
         Needs and resources of the new problem.
+    edge_map : ndarray of int, shape (old n_edges,), optional
+        New index of each old edge (-1 where it is gone), when the caller
+        knows it (an incremental round, :mod:`matchcore.model.reuse`): edges
+        are then mapped by index, with no keys to sort, when
+        :meth:`basis_for` is given the batch's ``edges``. It must agree with
+        the keys (same need and resource); edges it maps to -1 start at their
+        lower bound.
     """
 
     def __init__(self, batches: Sequence[BatchBasis], edge_need: np.ndarray,
                  edge_resource: np.ndarray, need_map: np.ndarray, resource_map: np.ndarray,
-                 n_needs: int, n_resources: int) -> None:
+                 n_needs: int, n_resources: int, *,
+                 edge_map: np.ndarray | None = None) -> None:
         self.batches = list(batches)
         self.edge_need = np.asarray(edge_need, dtype=np.int64)
         self.edge_resource = np.asarray(edge_resource, dtype=np.int64)
         self.need_map = np.asarray(need_map, dtype=np.int64)
         self.resource_map = np.asarray(resource_map, dtype=np.int64)
         self.n_needs, self.n_resources = int(n_needs), int(n_resources)
-        self._tables: dict[str, tuple[np.ndarray, ...] | None] = {}
+        self.edge_map = None if edge_map is None else np.asarray(edge_map, dtype=np.int64)
+        self._tables: dict[str, tuple[Any, ...] | None] = {}
         # The old edges' keys, sorted, and where each came from: the same in every
         # phase, so sorted once (argsort of 2.5M keys was 0.08 s a phase at city_100k).
         self._keys: tuple[np.ndarray, np.ndarray] | None = None
@@ -121,7 +130,7 @@ class WarmStart:
         #: Phases that start from their old basis (the others from the previous phase's).
         self.phases: set[str] | None = None
 
-    def _table(self, phase: str) -> tuple[np.ndarray, ...] | None:
+    def _table(self, phase: str) -> tuple[Any, ...] | None:
         """Per new need / resource / edge key: the old arc state and hung flag."""
         if phase in self._tables:
             return self._tables[phase]
@@ -153,9 +162,18 @@ class WarmStart:
         if not found:
             self._tables[phase] = None
             return None
-        key, order = self._sorted_keys(used)
         state = np.concatenate(states) if states else np.zeros(0, np.int8)
-        table = (need_state, res_state, need_hung, res_hung, key, state[order])
+        table: tuple[Any, ...]
+        if self.edge_map is not None:
+            # Per new edge, its old state (-1: unknown): a scatter, no sort.
+            old_edges = np.concatenate([b.edges for b in used])
+            to = self.edge_map[old_edges]
+            by_edge = np.full(int(self.edge_map.max(initial=-1)) + 1, -1, dtype=np.int8)
+            by_edge[to[to >= 0]] = state[to >= 0]
+            table = (need_state, res_state, need_hung, res_hung, None, by_edge)
+        else:
+            key, order = self._sorted_keys(used)
+            table = (need_state, res_state, need_hung, res_hung, key, state[order])
         self._tables[phase] = table
         return table
 
@@ -204,11 +222,13 @@ class WarmStart:
 
     def basis_for(self, phase: str, net: FlowNetwork, needs: np.ndarray,
                   resources: np.ndarray, edge_need: np.ndarray,
-                  edge_resource: np.ndarray) -> Basis | None:
+                  edge_resource: np.ndarray, edges: np.ndarray | None = None) -> Basis | None:
         """The old ``phase`` basis mapped onto a batch network, or None (start cold).
 
         None when no old batch had that phase, when the network is not a
         plain hub layout, or when none of its arcs were known before.
+        ``edges`` (the batch's edge indices in the new problem) lets an
+        ``edge_map`` map the edges by index.
         """
         if self.phases is not None and phase not in self.phases:
             return None
@@ -223,7 +243,13 @@ class WarmStart:
         state = np.full(net.n_arcs, -1, dtype=np.int8)
         state[:a] = need_state[needs]
         state[a + m :] = res_state[resources]
-        if len(key):
+        if key is None:
+            if edges is None:  # an edge map but no edge indices: nothing known
+                state[a : a + m] = -1
+            else:
+                inside = edges < len(kstate)
+                state[a : a + m][inside] = kstate[edges[inside]]
+        elif len(key):
             last = self._lookup
             if (last is not None and last[0] is edge_need and last[1] is edge_resource
                     and last[2] is key):
