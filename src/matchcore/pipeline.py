@@ -660,6 +660,14 @@ def _incumbent_mask(graph: CandidateGraph, incumbent: pd.DataFrame) -> np.ndarra
     width = np.int64(graph.n_resources + 1)
     edge_key = graph.need.astype(np.int64) * width + graph.resource.astype(np.int64)
     wanted = np.unique(i[ok].astype(np.int64) * width + j[ok].astype(np.int64))
+    if len(edge_key) < 2 or bool((edge_key[1:] > edge_key[:-1]).all()):
+        # Edges are sorted by (need, resource): look the pairs up, no sort of the
+        # edges (np.isin took 0.2 s at 2.5M edges, twice a round).
+        mask = np.zeros(len(edge_key), dtype=bool)
+        if len(edge_key):
+            at = np.minimum(np.searchsorted(edge_key, wanted), len(edge_key) - 1)
+            mask[at[edge_key[at] == wanted]] = True
+        return mask
     return np.isin(edge_key, wanted)
 
 
