@@ -95,6 +95,23 @@ def changed_rows(old: District, new: District) -> tuple[np.ndarray, np.ndarray] 
     category, community, grid, window, skills; priority for needs; radius and
     partner communities for resources). None when the two districts do not
     share a plane (their lat/lon origins differ) or a column that matters.
+
+    Returns
+    -------
+    need_at : ndarray of int64, shape (new n_needs,)
+    resource_at : ndarray of int64, shape (new n_resources,)
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> from matchcore.model import to_district
+    >>> needs, resources = mc.synthetic.tiny()
+    >>> old = to_district(mc.read_needs(needs), mc.read_resources(resources))
+    >>> moved = needs.assign(priority=[1] + list(needs["priority"].iloc[1:]))
+    >>> new = to_district(mc.read_needs(moved), mc.read_resources(resources))
+    >>> need_at, resource_at = changed_rows(old, new)
+    >>> need_at.tolist(), bool((resource_at >= 0).all())
+    ([-1, 1, 2, 3, 4], True)
     """
     if old.origin != new.origin:
         return None
@@ -162,6 +179,26 @@ def reuse_candidates(
     ``max_distance`` and ``scope``, and ``old_components`` its base
     components (one row per edge). None when the districts cannot be
     compared (:func:`changed_rows`); the caller then builds from scratch.
+
+    Returns
+    -------
+    ReusedRound or None
+
+    See Also
+    --------
+    matchcore.match : ``start=`` uses it.
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> needs, resources = mc.synthetic.tiny()
+    >>> first = mc.match(needs, resources, max_distance=2000)
+    >>> fewer = mc.read_resources(resources.iloc[1:])
+    >>> new = mc.model.to_district(mc.read_needs(needs), fewer)
+    >>> r = reuse_candidates(first.district, first.graph, first.components, new,
+    ...                      taxonomy=None, max_distance=2000.0, scope=None)
+    >>> r.graph.n_edges, r.n_changed_resources
+    (3, 0)
     """
     rows = changed_rows(old, new)
     if rows is None:

@@ -140,6 +140,14 @@ def weighted_score(components: pd.DataFrame, weights: Weights) -> np.ndarray:
 
     The one formula of :func:`score_edges`, so that components kept from an
     earlier round (:mod:`.reuse`) give bit for bit the scores of a cold round.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parts = pd.DataFrame({"type": [1.0], "locality": [0.5], "priority": [0.0],
+    ...                       "partner": [1.0]})
+    >>> weighted_score(parts, Weights()).tolist()
+    [0.6]
     """
     return (
         weights.type * components["type"].to_numpy()
