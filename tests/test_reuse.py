@@ -70,7 +70,7 @@ def _same_round(warm: mc.MatchResult, cold: mc.MatchResult) -> None:
     assert warm.verify()
 
 
-@settings(deadline=None, max_examples=30)
+@settings(deadline=None, max_examples=20)
 @given(districts(min_needs=1, min_resources=1, max_needs=10, max_resources=8),
        st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 50)), min_size=1, max_size=4),
        st.sampled_from([None, "community", "grid"]),
