@@ -60,7 +60,7 @@ def with_(net: FlowNetwork, **changes) -> FlowNetwork:
     return FlowNetwork(**fields)
 
 
-@given(flow_networks(), st.sampled_from(["candidate", "block"]))
+@given(flow_networks(), st.sampled_from(["candidate", "block", "local"]))
 def test_optimum_equals_networkx_and_certifies(net, pivot):
     best = nx_optimum(net)
     if best is None:
@@ -147,7 +147,7 @@ def perturb(draw, net: FlowNetwork, res):
 def test_warm_start_from_a_perturbed_optimum_equals_a_cold_solve(data, net):
     res = ns.network_simplex(net)
     new, basis = perturb(data.draw, net, res)
-    pivot = data.draw(st.sampled_from(["candidate", "block"]))
+    pivot = data.draw(st.sampled_from(["candidate", "block", "local"]))
     try:
         cold = ns.network_simplex(new)
     except SolverError:

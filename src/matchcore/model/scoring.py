@@ -23,7 +23,7 @@ from ..errors import InputError
 from .candidates import CandidateGraph
 from .district import District
 
-__all__ = ["COMPONENTS", "MAX_TOTAL", "Weights", "score_edges"]
+__all__ = ["COMPONENTS", "MAX_TOTAL", "Weights", "score_edges", "weighted_score"]
 
 COMPONENTS: tuple[str, ...] = ("type", "locality", "priority", "partner")
 #: The largest total of the weights (and the largest ``stickiness`` bonus):
@@ -132,10 +132,26 @@ def score_edges(
     components = pd.DataFrame(
         {"type": graph.affinity, "locality": locality, "priority": priority, "partner": partner}
     )
-    score = (
+    return weighted_score(components, weights), components
+
+
+def weighted_score(components: pd.DataFrame, weights: Weights) -> np.ndarray:
+    """``Σ weight_k * component_k`` per edge, shape ``(n_edges,)`` (internal).
+
+    The one formula of :func:`score_edges`, so that components kept from an
+    earlier round (:mod:`.reuse`) give bit for bit the scores of a cold round.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> parts = pd.DataFrame({"type": [1.0], "locality": [0.5], "priority": [0.0],
+    ...                       "partner": [1.0]})
+    >>> weighted_score(parts, Weights()).tolist()
+    [0.6]
+    """
+    return (
         weights.type * components["type"].to_numpy()
-        + weights.locality * locality
-        + weights.priority * priority
-        + weights.partner * partner
+        + weights.locality * components["locality"].to_numpy()
+        + weights.priority * components["priority"].to_numpy()
+        + weights.partner * components["partner"].to_numpy()
     )
-    return score, components

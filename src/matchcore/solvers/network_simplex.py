@@ -48,7 +48,7 @@ __all__ = [
     "warm_up",
 ]
 
-Pivot = Literal["candidate", "block"]
+Pivot = Literal["candidate", "block", "local"]
 
 #: Arc states of a :class:`Basis`.
 TREE, LOWER, UPPER = 0, 1, 2
@@ -333,8 +333,10 @@ def network_simplex(
     ([4, 4, 0], 8)
     """
     global _compiled
-    if pivot not in ("candidate", "block"):
-        raise InputError(f"pivot must be one of ['candidate', 'block']; got {pivot!r}")
+    if pivot not in ("candidate", "block", "local"):
+        raise InputError(
+            f"pivot must be one of ['candidate', 'block', 'local']; got {pivot!r}"
+        )
     k = _kernel()
     n, m = int(network.n_nodes), int(network.n_arcs)
     tail = np.ascontiguousarray(network.tail, dtype=np.int64)
@@ -345,6 +347,10 @@ def network_simplex(
     if int(supply.sum()) != 0:
         raise SolverError(f"infeasible: supplies sum to {int(supply.sum())}, not 0")
     big_m = _big_m(network)
+    top = int(np.abs(cost).max()) if m else 0
+    # The root's potential may drift by a reduced cost a pivot (at most
+    # top + 2 (M + n top)) before it is reset: keep |cost| + |pi| within int64.
+    drift_limit = max(0, _INT64_LIMIT - 1 - 2 * (top + 2 * (big_m + n * top)))
     if basis is None:
         keep = np.zeros(m, dtype=np.bool_)
         upper = np.zeros(m, dtype=np.bool_)
@@ -367,10 +373,10 @@ def network_simplex(
     cost_all = np.concatenate([cost, np.full(n, big_m, dtype=np.int64)])
     thread, rev_thread, succ, last, preorder = k.build_thread(n, parent)
     pi = k.tree_potentials(n, cost_all, parent, pred, pred_up, preorder)
-    code = 0 if pivot == "block" else 1
+    code = {"block": 0, "candidate": 1, "local": 2}[pivot]
     pivots = k.solve(n, m, source, target, cap_all, cost_all, flow, state, pi,
                      parent, pred, pred_up, thread, rev_thread, succ, last, code,
-                     int(max_pivots), *_pivot_sizes(m + n))
+                     int(max_pivots), *_pivot_sizes(m + n), drift_limit)
     _compiled = True
     if pivots < 0:
         raise SolverError(f"network simplex stopped after {max_pivots:,} pivots")

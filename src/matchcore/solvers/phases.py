@@ -171,7 +171,7 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
             begin = None
             if start is not None:
                 en, er = problem.need[edges], problem.resource[edges]
-                begin = [start.basis_for(name, net, needs, resources, en, er)
+                begin = [start.basis_for(name, net, needs, resources, en, er, edges)
                          for name in names]
                 del en, er
             warm_flow, batch_duals, batch_bases = solve_phases(
