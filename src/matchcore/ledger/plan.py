@@ -86,6 +86,10 @@ class LedgerState:
         The last round's lists as stored, ``"needs"`` and ``"resources"``: id ->
         the row's JSON text (:func:`matchcore.ledger.lists.list_texts`); the next
         round stores the rows that differ. Empty when not read.
+    exact : bool
+        ``needs`` and ``resources`` are the last round's lists exactly as it
+        matched them (the ledger's snapshot, :func:`matchcore.ledger.lists.read_snapshot`),
+        not their JSON rows: the lists being added join them as they are.
 
     Examples
     --------
@@ -111,6 +115,7 @@ class LedgerState:
     claims: pd.DataFrame = field(default_factory=lambda: _frame(CLAIM_COLUMNS))
     stamp: tuple[int, ...] = ()
     lists: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    exact: bool = False
 
     @classmethod
     def empty(cls) -> LedgerState:
@@ -347,15 +352,17 @@ def plan_rematch(
             "in-progress projects fixed: leave these rows out, or complete or cancel the "
             "project first"
         )
+    # New rows join the last round's in its form: as matched (snapshot) or as stored.
+    as_stored = (lambda f: f) if state.exact else frame_from_records
     if new_needs is not None:
         needs = pd.concat(
-            [needs[~is_in(needs["need_id"].astype(str), new_ids)], frame_from_records(new_needs)],
+            [needs[~is_in(needs["need_id"].astype(str), new_ids)], as_stored(new_needs)],
             ignore_index=True,
         )
     if new_resources is not None:
         resources = pd.concat(
             [resources[~is_in(resources["resource_id"].astype(str), returned)],
-             frame_from_records(new_resources)],
+             as_stored(new_resources)],
             ignore_index=True,
         )
     # A need given again is a new request, even if its old project is settled.

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError, MatchcoreError
 from . import claims as claims_
-from .lists import ListName, list_texts, store_list
+from .lists import ListName, list_texts, read_snapshot, store_list
 from .schema import (
     ENCODER,
     LIVE_STATUSES,
@@ -67,6 +67,7 @@ def record_round(
     needs: pd.DataFrame | None = None,
     claimed: Sequence[int] = (),
     previous: Mapping[str, Mapping[str, str]] | None = None,
+    snapshots: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[int, int, int]:
     """Store ``result`` as a new round; returns (round, n_changed, n_new).
 
@@ -79,6 +80,9 @@ def record_round(
     ``previous`` may hold the last round's lists as stored (``"needs"`` and
     ``"resources"``: id -> JSON text, :func:`.lists.list_texts`) when the caller
     read them in this transaction; they are read here otherwise.
+    ``snapshots`` may hold the last round's lists as frames (:func:`.lists.read_snapshot`,
+    read in this transaction); they are read here otherwise, and when the ledger
+    has them the rows that changed are found on the frames (no texts needed).
     """
     extend = extend or {}
     rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
@@ -95,12 +99,16 @@ def record_round(
     lists: tuple[tuple[ListName, pd.DataFrame], ...] = (
         ("needs", needs), ("resources", resources))
     for table, frame in lists:
-        before = None
+        texts = None
+        snapshot = None
         if kind == "delta":
-            before = None if previous is None else previous.get(table)
-            if before is None:
-                before = list_texts(c, table, rnd - 1)
-        store_list(c, table, rnd, frame, before)
+            snapshot = None if snapshots is None else snapshots.get(table)
+            if snapshot is None:
+                snapshot = read_snapshot(c, table, rnd - 1)
+            texts = None if previous is None else previous.get(table)
+            if texts is None and snapshot is None:
+                texts = list_texts(c, table, rnd - 1)
+        store_list(c, table, rnd, frame, texts, snapshot)
     projects = result.projects
     # Assignments in project (need id) order, each need's rows as the match listed them.
     assign = result.assignments
@@ -332,6 +340,7 @@ def record_rematch(
     by: str | None,
     backups: int,
     previous: Mapping[str, Mapping[str, str]] | None = None,
+    snapshots: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[int, int, int, int]:
     """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled).
 
@@ -340,7 +349,8 @@ def record_rematch(
     and a project held only by a claim loses its other units but is not
     cancelled. The capacity check runs last, so it counts the claimed units.
     ``previous`` are the last round's lists as the plan read them
-    (:attr:`.plan.LedgerState.lists`, same transaction or same version stamp).
+    (:attr:`.plan.LedgerState.lists`, same transaction or same version stamp),
+    ``snapshots`` its frames when the plan read them from the snapshot.
     """
     extend = plan.extend
     claims = plan.claims
@@ -348,6 +358,7 @@ def record_rematch(
     rnd, n_changed, n_new = record_round(
         c, result, by=by, rematch=True, resources=plan.full_resources, extend=extend,
         backups=backups, needs=plan.stored_needs, claimed=claimed, previous=previous,
+        snapshots=snapshots,
     )
     at = utc_now()
     if len(claims):
