@@ -99,31 +99,48 @@ def list_frame(c: sqlite3.Connection, table: ListName, rnd: int) -> pd.DataFrame
     return frame_of_texts(texts[k] for k in sorted(texts))
 
 
+#: Schema metadata key of a snapshot: its object (Python value) columns, which Arrow
+#: alone would read back as pandas' string dtype.
+_OBJECT_COLUMNS = b"matchcore.object_columns"
+
+
 def _to_ipc(frame: pd.DataFrame) -> bytes | None:
     """``frame`` as Arrow IPC bytes, or None when Arrow cannot hold it exactly."""
     import pyarrow as pa
 
+    objects = [str(k) for k, t in frame.dtypes.items() if t == object]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             table = pa.Table.from_pandas(frame, preserve_index=False)
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, table.schema) as writer:
-                writer.write_table(table)
-            data = sink.getvalue().to_pybytes()
-            back = _from_ipc(data)
     except (pa.ArrowException, TypeError, ValueError):
         return None
-    # Arrow may coerce a mixed object column on the way: keep only exact round trips.
-    if list(back.columns) != list(frame.columns) or not back.dtypes.equals(frame.dtypes):
+    # Numbers, times and pandas' own dtypes come back as they went; an object column
+    # only when it holds text (Arrow would turn numbers or dates in one into others).
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
+    if table.column_names != list(frame.columns) or any(
+        not any(is_a(table.schema.field(name).type) for is_a in text) for name in objects
+    ):
         return None
+    meta = dict(table.schema.metadata or {})
+    meta[_OBJECT_COLUMNS] = json.dumps(objects).encode()
+    table = table.replace_schema_metadata(meta)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    data: bytes = sink.getvalue().to_pybytes()
     return data
 
 
 def _from_ipc(data: bytes) -> pd.DataFrame:
     import pyarrow as pa
 
-    frame: pd.DataFrame = pa.ipc.open_stream(data).read_all().to_pandas()
+    table = pa.ipc.open_stream(data).read_all()
+    frame: pd.DataFrame = table.to_pandas()
+    meta = table.schema.metadata or {}
+    for name in json.loads(meta.get(_OBJECT_COLUMNS, b"[]")):
+        frame[name] = pd.Series(table.column(name).to_numpy(zero_copy_only=False),
+                                index=frame.index, dtype=object)
     return frame
 
 
