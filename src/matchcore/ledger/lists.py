@@ -193,11 +193,37 @@ def _same_values(new: np.ndarray, old: np.ndarray) -> np.ndarray:
         return same
     if new.dtype == old.dtype and new.dtype.kind in "iub":
         return np.asarray(new == old, dtype=bool)
+    if new.dtype == object and old.dtype == object:
+        text = _same_text(new, old)
+        if text is not None:
+            return text
     try:
         eq = np.asarray(new == old, dtype=bool)
     except (TypeError, ValueError):
         eq = np.fromiter((a == b for a, b in zip(new, old)), dtype=bool, count=len(new))
     return eq | (pd.isna(new) & pd.isna(old))
+
+
+def _same_text(new: np.ndarray, old: np.ndarray) -> np.ndarray | None:
+    """:func:`_same_values` of two object arrays of text, compared by Arrow (in C);
+    None when they hold anything else."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        a = pa.array(new, from_pandas=True)
+        b = pa.array(old, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if not all(pa.types.is_string(t) or pa.types.is_null(t) for t in (a.type, b.type)):
+        return None
+    if a.type != b.type:  # one side all missing
+        same_null: np.ndarray = pc.and_(a.is_null(), b.is_null()).to_numpy(
+            zero_copy_only=False)
+        return same_null
+    eq = pc.or_(pc.fill_null(pc.equal(a, b), False), pc.and_(a.is_null(), b.is_null()))
+    same: np.ndarray = eq.to_numpy(zero_copy_only=False)
+    return same
 
 
 def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndarray | None:

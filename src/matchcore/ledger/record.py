@@ -124,39 +124,37 @@ def record_round(
         )
     }
     # The claims' assignments stay where they are: they do not make a project change.
-    claimed_ids = {int(k) for k in claimed}
-    ids: dict[tuple[str, str], int] = {}
-    old_sig: dict[str, list[tuple[str, int, float]]] = {}
-    for pid, rid, units, score, aid in c.execute(
+    claimed_ids = np.array(sorted({int(k) for k in claimed}), dtype=np.int64)
+    rows = c.execute(
         "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
         " JOIN projects p USING (project_id) WHERE a.active = 1"
         " AND p.status = 'not_started'"
-    ):
-        if aid not in claimed_ids:
-            ids[(pid, rid)] = aid
-            old_sig.setdefault(pid, []).append((rid, int(units), score))
+    ).fetchall()
+    old = _columns(rows, 5)
+    if len(claimed_ids):
+        mine = ~np.isin(old[4].astype(np.int64), claimed_ids)
+        old = [col[mine] for col in old]
     # A project with an open claim is always rewritten: the claim's assignment ends
     # with the others, and rematch puts it back (claims.reapply); add_round releases it.
     held = {r[0] for r in c.execute("SELECT project_id FROM claims WHERE status = 'open'")}
     keeps = {need: v[0] for need, v in live.items()
              if v[1] == "not_started" and need not in extend}
-    new_sig: dict[str, list[tuple[str, int, float]]] = {}
-    for need, rid, units, score in zip(
-        a_need.tolist(), assign["resource_id"].astype(str).tolist(),
-        assign["units"].astype("int64").tolist(), assign["score"].astype("float64").tolist(),
-    ):
-        if need in keeps:
-            new_sig.setdefault(keeps[need], []).append((rid, units, score))
-    # A not-started project changed when its (resource, units) set differs; it is
+    new_pid = a_need.map(keeps)
+    mine = new_pid.notna().to_numpy()
+    new = [new_pid.to_numpy(dtype=object)[mine],
+           assign["resource_id"].astype(str).to_numpy(dtype=object)[mine],
+           assign["units"].to_numpy(dtype="int64")[mine],
+           assign["score"].to_numpy(dtype="float64")[mine]]
+    # A not-started project changed when its (resource, units) rows differ; it is
     # rewritten when that or a score differs (or its row does), else kept as it is.
-    rewritten: set[str] = set()
-    changed_pids: set[str] = set()
-    for pid, rows in new_sig.items():
-        old_rows, new_rows = sorted(old_sig.get(pid, ())), sorted(rows)
-        if old_rows != new_rows:
-            rewritten.add(pid)
-            if [r[:2] for r in old_rows] != [r[:2] for r in new_rows]:
-                changed_pids.add(pid)
+    matched_pids = set(new[0].tolist())
+    changed_pids = _differing(old[:3], new[:3]) & matched_pids
+    old_scores = np.array([np.nan if v is None else v for v in old[3].tolist()],
+                          dtype=np.float64)
+    rewritten = (_differing([*old[:3], old_scores], new) & matched_pids) | changed_pids
+    # NaN scores never compare equal (nor does a missing one): such projects are rewritten.
+    rewritten |= set(new[0][np.isnan(new[3])].tolist())
+    ids_of = {"old": old}
     stored = {row[0]: row[1:] for row in c.execute(
         "SELECT project_id, community, grid, category, demand, assigned, resources, score"
         " FROM projects WHERE status = 'not_started'")}
@@ -242,6 +240,10 @@ def record_round(
         mine = is_in(a_need, rescored)
         again = assign[mine]
         again_pid = a_need[mine].map(pids).tolist()
+        o_pid, o_rid, _, _, o_id = ids_of["old"]
+        pick = is_in(pd.Series(o_pid, dtype=object), set(again_pid))
+        ids = {(p, r): int(k) for p, r, k in zip(o_pid[pick].tolist(), o_rid[pick].tolist(),
+                                                 o_id[pick].tolist())}
         c.executemany(
             "UPDATE assignments SET score = ?, data = ? WHERE id = ?",
             zip(plain_values(again["score"]), json_lines(again),
@@ -274,6 +276,39 @@ def record_round(
                 detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed,
                         "n_kept": n_kept, "n_rescored": len(rescored)})
     return rnd, n_changed, n_new
+
+
+def _columns(rows: list[tuple[Any, ...]], n: int) -> list[np.ndarray]:
+    """SQL rows as ``n`` object arrays (one per column)."""
+    if not rows:
+        return [np.empty(0, dtype=object) for _ in range(n)]
+    return [np.array(col, dtype=object) for col in zip(*rows)]
+
+
+def _differing(old: Sequence[np.ndarray], new: Sequence[np.ndarray]) -> set[Any]:
+    """The groups (first column) whose multisets of rows differ between ``old`` and ``new``.
+
+    Each row is coded as one integer (columns factorised one after the other; floats
+    by their bits, so a score compares exactly), then counted +1 in ``old`` and -1
+    in ``new``: a key whose count is not 0 is a row of one side only.
+    """
+    n_old = len(old[0])
+    if not n_old + len(new[0]):
+        return set()
+    key = np.zeros(n_old + len(new[0]), dtype=np.int64)
+    for a, b in zip(old, new):
+        both = np.concatenate([np.asarray(a), np.asarray(b)])
+        if both.dtype.kind == "f":
+            both = both.astype(np.float64).view(np.int64)
+        elif both.dtype == object:
+            both = both.astype(str)
+        codes, uniques = pd.factorize(both)
+        key, _ = pd.factorize(key * max(len(uniques), 1) + codes)
+    sign = np.concatenate([np.ones(n_old), -np.ones(len(new[0]))])
+    counts = np.bincount(key, weights=sign)
+    odd = counts[key] != 0
+    groups = np.concatenate([np.asarray(old[0], dtype=object), np.asarray(new[0], dtype=object)])
+    return set(groups[odd].tolist())
 
 
 def refresh_project(c: sqlite3.Connection, pid: str, rnd: int, at: str) -> None:
