@@ -130,7 +130,7 @@ def record_round(
         " JOIN projects p USING (project_id) WHERE a.active = 1"
         " AND p.status = 'not_started'"
     ).fetchall()
-    old = _columns(rows, 5)
+    old = _columns(rows, (object, object, np.int64, np.float64, np.int64))
     if len(claimed_ids):
         mine = ~np.isin(old[4].astype(np.int64), claimed_ids)
         old = [col[mine] for col in old]
@@ -149,16 +149,32 @@ def record_round(
     # rewritten when that or a score differs (or its row does), else kept as it is.
     matched_pids = set(new[0].tolist())
     changed_pids = _differing(old[:3], new[:3]) & matched_pids
-    old_scores = np.array([np.nan if v is None else v for v in old[3].tolist()],
-                          dtype=np.float64)
-    rewritten = (_differing([*old[:3], old_scores], new) & matched_pids) | changed_pids
+    rewritten = (_differing(old[:4], new) & matched_pids) | changed_pids
     # NaN scores never compare equal (nor does a missing one): such projects are rewritten.
     rewritten |= set(new[0][np.isnan(new[3])].tolist())
     ids_of = {"old": old}
-    stored = {row[0]: row[1:] for row in c.execute(
+    names = ("community", "grid", "category", "demand", "assigned", "resources", "score")
+    col = {name: plain_values(projects[name]) for name in names}
+    p_need = projects["need_id"].astype(str)
+    # A not-started project's stored row against the new one, all rows at once; the
+    # values compare as Python values (object arrays), as a tuple of them would.
+    stored = _columns(c.execute(
         "SELECT project_id, community, grid, category, demand, assigned, resources, score"
-        " FROM projects WHERE status = 'not_started'")}
-    taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
+        " FROM projects WHERE status = 'not_started'").fetchall(), [object] * 8)
+    pid_of = {n: v[0] for n, v in live.items()}
+    at_row = pd.Index(stored[0]).get_indexer(
+        np.array([pid_of.get(n, "") for n in p_need.tolist()], dtype=object))
+    same_row = at_row >= 0
+    for k, name in enumerate(names, start=1):
+        new_values = np.empty(len(projects), dtype=object)
+        new_values[:] = col[name]
+        same_row &= np.asarray(new_values == stored[k][np.where(same_row, at_row, 0)]
+                               if len(stored[k]) else False, dtype=bool)
+    created: set[str] = set()
+
+    def is_taken(pid: str) -> bool:
+        return pid in created or c.execute(
+            "SELECT 1 FROM projects WHERE project_id = ?", (pid,)).fetchone() is not None
     n_changed = n_new = n_kept = 0
     pids: dict[str, str] = {}
     kept: set[str] = set()
@@ -168,11 +184,10 @@ def record_round(
     creates: list[tuple[Any, ...]] = []
     ended: list[tuple[str]] = []
     enc = ENCODER.encode
-    col = {name: plain_values(projects[name]) for name in
-           ("community", "grid", "category", "demand", "assigned", "resources", "score")}
-    for need, comm, grid, cat, demand, assigned, res, score in zip(
-        projects["need_id"].astype(str).tolist(), col["community"], col["grid"],
+    for need, comm, grid, cat, demand, assigned, res, score, same in zip(
+        p_need.tolist(), col["community"], col["grid"],
         col["category"], col["demand"], col["assigned"], col["resources"], col["score"],
+        same_row.tolist(),
     ):
         if need in extend:
             pid = extend[need]
@@ -180,8 +195,7 @@ def record_round(
             audits.append((at, "reassign", pid, rnd, by, detail))
         elif need in live and live[need][1] == "not_started":
             pid = live[need][0]
-            if (pid not in rewritten and pid not in held
-                    and stored.get(pid) == (comm, grid, cat, demand, assigned, res, score)):
+            if pid not in rewritten and pid not in held and same:
                 # Same resources, units and scores: the round writes nothing for it.
                 n_kept += 1
                 kept.add(need)
@@ -207,9 +221,9 @@ def record_round(
             )
         else:
             pid = "P-" + need
-            if pid in taken:
+            if is_taken(pid):
                 pid = f"{pid}-R{rnd}"
-            taken.add(pid)
+            created.add(pid)
             n_new += 1
             creates.append(
                 (pid, rnd, rnd, need, comm, grid, cat, demand, assigned, res, score,
@@ -278,11 +292,11 @@ def record_round(
     return rnd, n_changed, n_new
 
 
-def _columns(rows: list[tuple[Any, ...]], n: int) -> list[np.ndarray]:
-    """SQL rows as ``n`` object arrays (one per column)."""
+def _columns(rows: list[tuple[Any, ...]], dtypes: Sequence[Any]) -> list[np.ndarray]:
+    """SQL rows as one array per column, of ``dtypes`` (NULL is NaN in a float column)."""
     if not rows:
-        return [np.empty(0, dtype=object) for _ in range(n)]
-    return [np.array(col, dtype=object) for col in zip(*rows)]
+        return [np.empty(0, dtype=t) for t in dtypes]
+    return [np.array(col, dtype=t) for col, t in zip(zip(*rows), dtypes)]
 
 
 def _differing(old: Sequence[np.ndarray], new: Sequence[np.ndarray]) -> set[Any]:
@@ -300,8 +314,6 @@ def _differing(old: Sequence[np.ndarray], new: Sequence[np.ndarray]) -> set[Any]
         both = np.concatenate([np.asarray(a), np.asarray(b)])
         if both.dtype.kind == "f":
             both = both.astype(np.float64).view(np.int64)
-        elif both.dtype == object:
-            both = both.astype(str)
         codes, uniques = pd.factorize(both)
         key, _ = pd.factorize(key * max(len(uniques), 1) + codes)
     sign = np.concatenate([np.ones(n_old), -np.ones(len(new[0]))])
