@@ -108,7 +108,7 @@ def _to_ipc(frame: pd.DataFrame) -> bytes | None:
     """``frame`` as Arrow IPC bytes, or None when Arrow cannot hold it exactly."""
     import pyarrow as pa
 
-    objects = [str(k) for k, t in frame.dtypes.items() if t == object]
+    objects = [str(k) for k, t in frame.dtypes.items() if t == np.dtype(object)]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -277,6 +277,7 @@ def store_list(
     is then not needed. The round's snapshot is written too.
     """
     key = LISTS[table]
+    closed: list[tuple[int, str, str]]
     write_snapshot(c, table, rnd, frame)
     changed = None if before is None else changed_rows(frame, before, key)
     if changed is not None and before is not None:
@@ -294,7 +295,7 @@ def store_list(
     texts = json_lines(frame)
     if previous is None:
         rows = list(zip(repeat(rnd), ids, texts))
-        closed: list[tuple[int, str, str]] = []
+        closed = []
     else:
         get = previous.get
         rows = [(rnd, i, t) for i, t in zip(ids, texts) if get(i) != t]
