@@ -230,7 +230,8 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
     """Which rows of ``frame`` are new or differ from ``before``'s row of the same id.
 
     A vectorised comparison, column by column (floats bit for bit); None when
-    the two frames do not have the same columns and dtypes (then compare texts).
+    the two frames do not have the same columns and dtypes, or ``before`` lists
+    an id twice (then compare texts).
 
     Examples
     --------
@@ -243,7 +244,10 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
     if list(frame.columns) != list(before.columns) or not frame.dtypes.equals(before.dtypes):
         return None
     ids = frame[key].astype(str).to_numpy(dtype=object)
-    pos = pd.Index(before[key].astype(str).to_numpy(dtype=object)).get_indexer(ids)
+    known = pd.Index(before[key].astype(str).to_numpy(dtype=object))
+    if not known.is_unique:  # not a list this ledger wrote: compare texts
+        return None
+    pos = known.get_indexer(ids)
     found = pos >= 0
     at = np.where(found, pos, 0)
     same = found.copy()
