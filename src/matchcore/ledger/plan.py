@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -86,6 +87,10 @@ class LedgerState:
         The last round's lists as stored, ``"needs"`` and ``"resources"``: id ->
         the row's JSON text (:func:`matchcore.ledger.lists.list_texts`); the next
         round stores the rows that differ. Empty when not read.
+    exact : bool
+        ``needs`` and ``resources`` are the last round's lists exactly as it
+        matched them (the ledger's snapshot, :func:`matchcore.ledger.lists.read_snapshot`),
+        not their JSON rows: the lists being added join them as they are.
 
     Examples
     --------
@@ -111,6 +116,7 @@ class LedgerState:
     claims: pd.DataFrame = field(default_factory=lambda: _frame(CLAIM_COLUMNS))
     stamp: tuple[int, ...] = ()
     lists: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    exact: bool = False
 
     @classmethod
     def empty(cls) -> LedgerState:
@@ -347,15 +353,17 @@ def plan_rematch(
             "in-progress projects fixed: leave these rows out, or complete or cancel the "
             "project first"
         )
+    # New rows join the last round's in its form: as matched (snapshot) or as stored.
+    as_stored = (lambda f: f) if state.exact else frame_from_records
     if new_needs is not None:
         needs = pd.concat(
-            [needs[~is_in(needs["need_id"].astype(str), new_ids)], frame_from_records(new_needs)],
+            [needs[~is_in(needs["need_id"].astype(str), new_ids)], as_stored(new_needs)],
             ignore_index=True,
         )
     if new_resources is not None:
         resources = pd.concat(
             [resources[~is_in(resources["resource_id"].astype(str), returned)],
-             frame_from_records(new_resources)],
+             as_stored(new_resources)],
             ignore_index=True,
         )
     # A need given again is a new request, even if its old project is settled.
@@ -466,8 +474,35 @@ def _less_claims(old: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
 def _pairs(frame: pd.DataFrame, needs: set[str]) -> dict[str, str]:
     """need id -> "R1:2;R4:1" (resources sorted) for the needs in ``needs``."""
     frame = frame[is_in(frame["need_id"], needs)]
-    text = frame["resource_id"] + ":" + frame["units"].astype(str)
-    return {str(k): ";".join(sorted(v)) for k, v in text.groupby(frame["need_id"])}
+    texts: dict[str, list[str]] = {}
+    for need, rid, units in zip(frame["need_id"].tolist(), frame["resource_id"].tolist(),
+                                frame["units"].tolist()):
+        texts.setdefault(str(need), []).append(f"{rid}:{units}")
+    return {need: ";".join(sorted(v)) for need, v in texts.items()}
+
+
+def _moved(old: pd.DataFrame, new: pd.DataFrame) -> set[str]:
+    """Needs whose set of (resource_id, units) rows differs between two triple frames.
+
+    The rows are coded as integers once and compared as sorted arrays (no merge).
+    """
+    needs = pd.concat([old["need_id"], new["need_id"]], ignore_index=True)
+    need_code, need_names = pd.factorize(needs.to_numpy(dtype=object))
+    res_code, res_names = pd.factorize(
+        pd.concat([old["resource_id"], new["resource_id"]], ignore_index=True)
+        .to_numpy(dtype=object))
+    units = np.concatenate([old["units"].to_numpy(dtype="int64"),
+                            new["units"].to_numpy(dtype="int64")])
+    if not len(units):
+        return set()
+    # One integer per row; units are offset so that any int64 value stays distinct.
+    u_code, u_values = pd.factorize(units)
+    key = (need_code.astype(np.int64) * max(len(res_names), 1) + res_code) * max(
+        len(u_values), 1) + u_code
+    n_old = len(old)
+    diff = np.setxor1d(np.unique(key[:n_old]), np.unique(key[n_old:]), assume_unique=True)
+    codes = np.unique(diff // (max(len(res_names), 1) * max(len(u_values), 1)))
+    return {str(v) for v in need_names[codes].tolist()}
 
 
 def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
@@ -510,8 +545,7 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     old = _less_claims(_triples(live[live["status"] == "not_started"]), plan.claims)
     new = _triples(assign)
     old, new = old[is_in(old["need_id"], kept)], new[is_in(new["need_id"], kept)]
-    diff = old.merge(new, how="outer", indicator=True)
-    moved = set(diff.loc[diff["_merge"] != "both", "need_id"].tolist())
+    moved = _moved(old, new)
     old_pairs, new_pairs = _pairs(old, moved), _pairs(new, moved)
     moves = [
         (pid, need, old_pairs.get(need, ""), new_pairs.get(need, ""))

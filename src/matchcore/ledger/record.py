@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError, MatchcoreError
 from . import claims as claims_
-from .lists import ListName, list_texts, store_list
+from .lists import ListName, list_texts, read_snapshot, store_list
 from .schema import (
     ENCODER,
     LIVE_STATUSES,
@@ -67,6 +67,7 @@ def record_round(
     needs: pd.DataFrame | None = None,
     claimed: Sequence[int] = (),
     previous: Mapping[str, Mapping[str, str]] | None = None,
+    snapshots: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[int, int, int]:
     """Store ``result`` as a new round; returns (round, n_changed, n_new).
 
@@ -79,6 +80,9 @@ def record_round(
     ``previous`` may hold the last round's lists as stored (``"needs"`` and
     ``"resources"``: id -> JSON text, :func:`.lists.list_texts`) when the caller
     read them in this transaction; they are read here otherwise.
+    ``snapshots`` may hold the last round's lists as frames (:func:`.lists.read_snapshot`,
+    read in this transaction); they are read here otherwise, and when the ledger
+    has them the rows that changed are found on the frames (no texts needed).
     """
     extend = extend or {}
     rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
@@ -95,12 +99,16 @@ def record_round(
     lists: tuple[tuple[ListName, pd.DataFrame], ...] = (
         ("needs", needs), ("resources", resources))
     for table, frame in lists:
-        before = None
+        texts = None
+        snapshot = None
         if kind == "delta":
-            before = None if previous is None else previous.get(table)
-            if before is None:
-                before = list_texts(c, table, rnd - 1)
-        store_list(c, table, rnd, frame, before)
+            snapshot = None if snapshots is None else snapshots.get(table)
+            if snapshot is None:
+                snapshot = read_snapshot(c, table, rnd - 1)
+            texts = None if previous is None else previous.get(table)
+            if texts is None and snapshot is None:
+                texts = list_texts(c, table, rnd - 1)
+        store_list(c, table, rnd, frame, texts, snapshot)
     projects = result.projects
     # Assignments in project (need id) order, each need's rows as the match listed them.
     assign = result.assignments
@@ -116,43 +124,57 @@ def record_round(
         )
     }
     # The claims' assignments stay where they are: they do not make a project change.
-    claimed_ids = {int(k) for k in claimed}
-    ids: dict[tuple[str, str], int] = {}
-    old_sig: dict[str, list[tuple[str, int, float]]] = {}
-    for pid, rid, units, score, aid in c.execute(
+    claimed_ids = np.array(sorted({int(k) for k in claimed}), dtype=np.int64)
+    rows = c.execute(
         "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
         " JOIN projects p USING (project_id) WHERE a.active = 1"
         " AND p.status = 'not_started'"
-    ):
-        if aid not in claimed_ids:
-            ids[(pid, rid)] = aid
-            old_sig.setdefault(pid, []).append((rid, int(units), score))
+    ).fetchall()
+    old = _columns(rows, (object, object, np.int64, np.float64, np.int64))
+    if len(claimed_ids):
+        mine = ~np.isin(old[4].astype(np.int64), claimed_ids)
+        old = [col[mine] for col in old]
     # A project with an open claim is always rewritten: the claim's assignment ends
     # with the others, and rematch puts it back (claims.reapply); add_round releases it.
     held = {r[0] for r in c.execute("SELECT project_id FROM claims WHERE status = 'open'")}
     keeps = {need: v[0] for need, v in live.items()
              if v[1] == "not_started" and need not in extend}
-    new_sig: dict[str, list[tuple[str, int, float]]] = {}
-    for need, rid, units, score in zip(
-        a_need.tolist(), assign["resource_id"].astype(str).tolist(),
-        assign["units"].astype("int64").tolist(), assign["score"].astype("float64").tolist(),
-    ):
-        if need in keeps:
-            new_sig.setdefault(keeps[need], []).append((rid, units, score))
-    # A not-started project changed when its (resource, units) set differs; it is
+    new_pid = a_need.map(keeps)
+    mine = new_pid.notna().to_numpy()
+    new = [new_pid.to_numpy(dtype=object)[mine],
+           assign["resource_id"].astype(str).to_numpy(dtype=object)[mine],
+           assign["units"].to_numpy(dtype="int64")[mine],
+           assign["score"].to_numpy(dtype="float64")[mine]]
+    # A not-started project changed when its (resource, units) rows differ; it is
     # rewritten when that or a score differs (or its row does), else kept as it is.
-    rewritten: set[str] = set()
-    changed_pids: set[str] = set()
-    for pid, rows in new_sig.items():
-        old_rows, new_rows = sorted(old_sig.get(pid, ())), sorted(rows)
-        if old_rows != new_rows:
-            rewritten.add(pid)
-            if [r[:2] for r in old_rows] != [r[:2] for r in new_rows]:
-                changed_pids.add(pid)
-    stored = {row[0]: row[1:] for row in c.execute(
+    matched_pids = set(new[0].tolist())
+    changed_pids = _differing(old[:3], new[:3]) & matched_pids
+    rewritten = (_differing(old[:4], new) & matched_pids) | changed_pids
+    # NaN scores never compare equal (nor does a missing one): such projects are rewritten.
+    rewritten |= set(new[0][np.isnan(new[3])].tolist())
+    ids_of = {"old": old}
+    names = ("community", "grid", "category", "demand", "assigned", "resources", "score")
+    col = {name: plain_values(projects[name]) for name in names}
+    p_need = projects["need_id"].astype(str)
+    # A not-started project's stored row against the new one, all rows at once; the
+    # values compare as Python values (object arrays), as a tuple of them would.
+    stored = _columns(c.execute(
         "SELECT project_id, community, grid, category, demand, assigned, resources, score"
-        " FROM projects WHERE status = 'not_started'")}
-    taken = {r[0] for r in c.execute("SELECT project_id FROM projects")}
+        " FROM projects WHERE status = 'not_started'").fetchall(), [object] * 8)
+    pid_of = {n: v[0] for n, v in live.items()}
+    at_row = pd.Index(stored[0]).get_indexer(
+        np.array([pid_of.get(n, "") for n in p_need.tolist()], dtype=object))
+    same_row = at_row >= 0
+    for k, name in enumerate(names, start=1):
+        new_values = np.empty(len(projects), dtype=object)
+        new_values[:] = col[name]
+        same_row &= np.asarray(new_values == stored[k][np.where(same_row, at_row, 0)]
+                               if len(stored[k]) else False, dtype=bool)
+    created: set[str] = set()
+
+    def is_taken(pid: str) -> bool:
+        return pid in created or c.execute(
+            "SELECT 1 FROM projects WHERE project_id = ?", (pid,)).fetchone() is not None
     n_changed = n_new = n_kept = 0
     pids: dict[str, str] = {}
     kept: set[str] = set()
@@ -162,11 +184,10 @@ def record_round(
     creates: list[tuple[Any, ...]] = []
     ended: list[tuple[str]] = []
     enc = ENCODER.encode
-    col = {name: plain_values(projects[name]) for name in
-           ("community", "grid", "category", "demand", "assigned", "resources", "score")}
-    for need, comm, grid, cat, demand, assigned, res, score in zip(
-        projects["need_id"].astype(str).tolist(), col["community"], col["grid"],
+    for need, comm, grid, cat, demand, assigned, res, score, same in zip(
+        p_need.tolist(), col["community"], col["grid"],
         col["category"], col["demand"], col["assigned"], col["resources"], col["score"],
+        same_row.tolist(),
     ):
         if need in extend:
             pid = extend[need]
@@ -174,8 +195,7 @@ def record_round(
             audits.append((at, "reassign", pid, rnd, by, detail))
         elif need in live and live[need][1] == "not_started":
             pid = live[need][0]
-            if (pid not in rewritten and pid not in held
-                    and stored.get(pid) == (comm, grid, cat, demand, assigned, res, score)):
+            if pid not in rewritten and pid not in held and same:
                 # Same resources, units and scores: the round writes nothing for it.
                 n_kept += 1
                 kept.add(need)
@@ -201,9 +221,9 @@ def record_round(
             )
         else:
             pid = "P-" + need
-            if pid in taken:
+            if is_taken(pid):
                 pid = f"{pid}-R{rnd}"
-            taken.add(pid)
+            created.add(pid)
             n_new += 1
             creates.append(
                 (pid, rnd, rnd, need, comm, grid, cat, demand, assigned, res, score,
@@ -234,6 +254,10 @@ def record_round(
         mine = is_in(a_need, rescored)
         again = assign[mine]
         again_pid = a_need[mine].map(pids).tolist()
+        o_pid, o_rid, _, _, o_id = ids_of["old"]
+        pick = is_in(pd.Series(o_pid, dtype=object), set(again_pid))
+        ids = {(p, r): int(k) for p, r, k in zip(o_pid[pick].tolist(), o_rid[pick].tolist(),
+                                                 o_id[pick].tolist())}
         c.executemany(
             "UPDATE assignments SET score = ?, data = ? WHERE id = ?",
             zip(plain_values(again["score"]), json_lines(again),
@@ -266,6 +290,37 @@ def record_round(
                 detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed,
                         "n_kept": n_kept, "n_rescored": len(rescored)})
     return rnd, n_changed, n_new
+
+
+def _columns(rows: list[tuple[Any, ...]], dtypes: Sequence[Any]) -> list[np.ndarray]:
+    """SQL rows as one array per column, of ``dtypes`` (NULL is NaN in a float column)."""
+    if not rows:
+        return [np.empty(0, dtype=t) for t in dtypes]
+    return [np.array(col, dtype=t) for col, t in zip(zip(*rows), dtypes)]
+
+
+def _differing(old: Sequence[np.ndarray], new: Sequence[np.ndarray]) -> set[Any]:
+    """The groups (first column) whose multisets of rows differ between ``old`` and ``new``.
+
+    Each row is coded as one integer (columns factorised one after the other; floats
+    by their bits, so a score compares exactly), then counted +1 in ``old`` and -1
+    in ``new``: a key whose count is not 0 is a row of one side only.
+    """
+    n_old = len(old[0])
+    if not n_old + len(new[0]):
+        return set()
+    key = np.zeros(n_old + len(new[0]), dtype=np.int64)
+    for a, b in zip(old, new):
+        both = np.concatenate([np.asarray(a), np.asarray(b)])
+        if both.dtype.kind == "f":
+            both = both.astype(np.float64).view(np.int64)
+        codes, uniques = pd.factorize(both)
+        key, _ = pd.factorize(key * max(len(uniques), 1) + codes)
+    sign = np.concatenate([np.ones(n_old), -np.ones(len(new[0]))])
+    counts = np.bincount(key, weights=sign)
+    odd = counts[key] != 0
+    groups = np.concatenate([np.asarray(old[0], dtype=object), np.asarray(new[0], dtype=object)])
+    return set(groups[odd].tolist())
 
 
 def refresh_project(c: sqlite3.Connection, pid: str, rnd: int, at: str) -> None:
@@ -332,6 +387,7 @@ def record_rematch(
     by: str | None,
     backups: int,
     previous: Mapping[str, Mapping[str, str]] | None = None,
+    snapshots: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[int, int, int, int]:
     """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled).
 
@@ -340,7 +396,8 @@ def record_rematch(
     and a project held only by a claim loses its other units but is not
     cancelled. The capacity check runs last, so it counts the claimed units.
     ``previous`` are the last round's lists as the plan read them
-    (:attr:`.plan.LedgerState.lists`, same transaction or same version stamp).
+    (:attr:`.plan.LedgerState.lists`, same transaction or same version stamp),
+    ``snapshots`` its frames when the plan read them from the snapshot.
     """
     extend = plan.extend
     claims = plan.claims
@@ -348,6 +405,7 @@ def record_rematch(
     rnd, n_changed, n_new = record_round(
         c, result, by=by, rematch=True, resources=plan.full_resources, extend=extend,
         backups=backups, needs=plan.stored_needs, claimed=claimed, previous=previous,
+        snapshots=snapshots,
     )
     at = utc_now()
     if len(claims):

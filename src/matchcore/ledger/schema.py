@@ -42,7 +42,7 @@ __all__ = [
 #: PRAGMA application_id of a matchcore ledger ("MCLG").
 APPLICATION_ID = 0x4D434C47
 #: The schema version this code writes.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: Allowed status moves; completed and cancelled are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -165,9 +165,21 @@ _SCHEMA_V5 = (
     " id TEXT NOT NULL, PRIMARY KEY (round, list, id))",
 )
 
+# Version 6: a binary snapshot of the last round's whole lists (issue 13). One row
+# per list ('needs', 'resources'): the round it holds and its frame as Arrow IPC
+# bytes, exactly as the round matched them (floats included), rewritten in each
+# round's transaction. A rematch plans from it and compares the new lists with it;
+# the JSON rows stay the history and what :meth:`ProjectLedger.needs` reads. A
+# ledger without one (migrated, or a list Arrow cannot hold) reads the JSON rows.
+_SCHEMA_V6 = (
+    "CREATE TABLE list_snapshots (list TEXT PRIMARY KEY, round INTEGER NOT NULL,"
+    " data BLOB NOT NULL)",
+)
+
 #: Migration hook: the SQL steps that bring a ledger *to* each version.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5,
+    6: _SCHEMA_V6,
 }
 
 #: Backups recorded per assignment (see :meth:`MatchResult.backups`).

@@ -12,10 +12,11 @@ import json
 import sqlite3
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .connection import stamp
-from .lists import ListName, frame_of_texts, list_frame, list_texts
+from .lists import LISTS, ListName, frame_of_texts, list_frame, list_texts, read_snapshot
 from .plan import CLAIM_COLUMNS, LIVE_COLUMNS, LedgerState
 from .schema import LIVE_STATUSES, is_in
 
@@ -74,10 +75,24 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
             " ORDER BY rank", (int(rnd), pid, rid),
         ).fetchall()
     last = int(c.execute("SELECT coalesce(max(round), 0) FROM rounds").fetchone()[0])
-    # The last round's lists as stored: the frames to plan from, and the texts that
-    # the next round is compared with (it stores what changed).
-    texts = {table: list_texts(c, table, last) for table in ("needs", "resources")}
-    frames = {table: frame_of_texts(t[k] for k in sorted(t)) for table, t in texts.items()}
+    # The last round's lists: its snapshot (exactly as matched) when the ledger keeps
+    # one, else the stored rows, as frames to plan from and as the texts that the next
+    # round is compared with (it stores what changed).
+    tables: tuple[ListName, ListName] = ("needs", "resources")
+    snaps = {table: read_snapshot(c, table, last) for table in tables}
+    exact = all(f is not None for f in snaps.values())
+    texts: dict[str, dict[str, str]] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    for table in tables:
+        snap = snaps[table]
+        if exact and snap is not None:
+            # Ordered by id, as the stored rows read back: the same plan, row for row.
+            order = np.argsort(snap[LISTS[table]].astype(str).to_numpy(dtype=object),
+                               kind="stable")
+            frames[table] = snap.iloc[order].reset_index(drop=True)
+        else:
+            texts[table] = list_texts(c, table, last)
+            frames[table] = frame_of_texts(texts[table][k] for k in sorted(texts[table]))
     return LedgerState(
         next_round=last + 1,
         needs=frames["needs"],
@@ -112,4 +127,5 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
         claims=held_claims(c),
         stamp=stamp(c),
         lists=texts,
+        exact=exact,
     )

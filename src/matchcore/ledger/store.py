@@ -1017,7 +1017,9 @@ class ProjectLedger:
             # ``state`` is what the transaction sees (same stamp): its lists are the last.
             preview = preview_rematch(plan, result)
             rnd, n_changed, n_new, n_cancelled = record_rematch(
-                c, plan, result, preview, by=by, backups=backups, previous=state.lists
+                c, plan, result, preview, by=by, backups=backups, previous=state.lists,
+                snapshots={"needs": state.needs, "resources": state.resources}
+                if state.exact else None,
             )
             return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
                                  len(plan.affected), preview.n_reassigned,

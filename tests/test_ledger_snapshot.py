@@ -1,0 +1,177 @@
+"""Schema 6: the last round's lists kept as a binary snapshot, exactly as matched.
+
+A rematch plans from the snapshot and finds the changed rows on frames; the JSON rows
+stay the history that public reads rebuild, so both paths must store the same rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import matchcore as mc
+from matchcore.ledger.lists import changed_rows, read_snapshot, write_snapshot
+
+
+def _district(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    cats = np.array(["repair", "elderly_care", "medical"])
+    needs = pd.DataFrame({
+        "need_id": [f"N{k:02d}" for k in range(14)],
+        "category": cats[rng.integers(0, 3, 14)],
+        "demand": rng.integers(1, 4, 14),
+        # Floats that JSON with 10 decimals would not give back exactly.
+        "x": rng.uniform(0, 1000, 14) + 1 / 3,
+        "y": rng.uniform(0, 1000, 14) + 1e-13,
+        "priority": rng.integers(1, 6, 14),
+        "description": rng.choice(["水管", None, '},{"x"', "a\nb"], 14),
+    })
+    resources = pd.DataFrame({
+        "resource_id": [f"R{k}" for k in range(6)],
+        "category": cats[rng.integers(0, 3, 6)],
+        "capacity": rng.integers(1, 5, 6),
+        "x": rng.uniform(0, 1000, 6) + 2 / 3,
+        "y": rng.uniform(0, 1000, 6),
+    })
+    return needs, resources
+
+
+def _snapshot(led: mc.ProjectLedger, table: str) -> pd.DataFrame | None:
+    return read_snapshot(led._conn, table, led.n_rounds)  # type: ignore[arg-type]
+
+
+def test_snapshot_reads_back_the_lists_matched_bit_for_bit(tmp_path):
+    needs, resources = _district(0)
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        first = mc.match(needs, resources, max_distance=600)
+        led.add_round(first)
+        for table, frame in (("needs", first.district.needs),
+                             ("resources", first.district.resources)):
+            snap = _snapshot(led, table)
+            assert snap is not None
+            pd.testing.assert_frame_equal(snap, frame.reset_index(drop=True), check_exact=True)
+            for name in frame.columns:
+                if frame[name].dtype.kind == "f":
+                    assert np.array_equal(snap[name].to_numpy().view(np.int64),
+                                          frame[name].to_numpy().view(np.int64))
+        # The JSON rows, read back by the public API, are not exact: the snapshot is.
+        assert not np.array_equal(led.needs(1)["x"].to_numpy(),
+                                  np.sort(first.district.needs["x"].to_numpy()))
+        change = needs.iloc[[2]].assign(demand=9)
+        report = led.rematch(new_needs=change)
+        snap = _snapshot(led, "needs")
+        assert snap is not None
+        pd.testing.assert_frame_equal(snap, report.result.district.needs.reset_index(drop=True),
+                                      check_exact=True)
+        # One row changed, one row stored for it.
+        n = led._conn.execute("SELECT count(*) FROM needs WHERE round = 2").fetchone()[0]
+        assert n == 1
+        assert led._conn.execute("SELECT count(*) FROM list_snapshots").fetchone()[0] == 2
+
+
+def _drop_snapshots(led: mc.ProjectLedger) -> None:
+    with led._conn:
+        led._conn.execute("DELETE FROM list_snapshots")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_snapshot_and_text_paths_store_the_same_rows(tmp_path, seed):
+    """A ledger that loses its snapshots (the JSON path) records the same history."""
+    needs, resources = _district(seed)
+    needs = needs.assign(x=needs["x"].round(1), y=needs["y"].round(1))
+    resources = resources.assign(x=resources["x"].round(1))
+    reads = []
+    for name, drop in (("a.db", False), ("b.db", True)):
+        with mc.ProjectLedger(tmp_path / name) as led:
+            led.add_round(mc.match(needs, resources, max_distance=600))
+            steps = [
+                dict(new_needs=needs.iloc[[1, 4]].assign(demand=3, description="新")),
+                dict(dropped_resources=["R1"]),
+                dict(new_resources=resources.iloc[[1]].assign(capacity=2),
+                     new_needs=pd.DataFrame({"need_id": ["N99"], "category": ["repair"],
+                                             "demand": [2], "x": [500.0], "y": [500.0]})),
+            ]
+            for kw in steps:
+                if drop:
+                    _drop_snapshots(led)
+                led.rematch(**kw)
+            reads.append({
+                **{f"needs_{r}": led.needs(r) for r in range(1, led.n_rounds + 1)},
+                **{f"resources_{r}": led.resources(r) for r in range(1, led.n_rounds + 1)},
+                "projects": led.projects().drop(columns=["created_at", "updated_at"]),
+                "assignments": led.assignments(),
+                "rows": pd.DataFrame(led._conn.execute(
+                    "SELECT round, need_id, data FROM needs ORDER BY round, need_id").fetchall()),
+                "closed": pd.DataFrame(led._conn.execute(
+                    "SELECT * FROM closed_rows ORDER BY round, list, id").fetchall()),
+            })
+    for name, frame in reads[0].items():
+        pd.testing.assert_frame_equal(frame, reads[1][name], obj=name)
+
+
+def test_a_list_arrow_cannot_hold_has_no_snapshot_and_still_rematches(tmp_path):
+    needs, resources = _district(3)
+    # A pass-through column mixing numbers and text: no exact Arrow column for it.
+    needs["tag"] = pd.Series([1, "a"] * 7, dtype=object)
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        led.add_round(mc.match(needs, resources, max_distance=600))
+        assert _snapshot(led, "needs") is None
+        assert _snapshot(led, "resources") is not None
+        report = led.rematch(new_needs=needs.iloc[[0]].assign(demand=2))
+        assert report.result.verify()
+        assert led.needs(2)["tag"].tolist() == led.needs(1)["tag"].tolist()
+
+
+def test_a_failed_rematch_leaves_the_last_rounds_snapshot(tmp_path, monkeypatch):
+    needs, resources = _district(4)
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        first = mc.match(needs, resources, max_distance=600)
+        led.add_round(first)
+        import matchcore.ledger.record as record
+
+        def boom(*args, **kwargs):
+            raise mc.MatchcoreError("boom")
+
+        monkeypatch.setattr(record, "check_capacity", boom)
+        with pytest.raises(mc.MatchcoreError, match="boom"):
+            led.rematch(new_needs=needs.iloc[[0]].assign(demand=3))
+        assert led.n_rounds == 1
+        rounds = led._conn.execute("SELECT DISTINCT round FROM list_snapshots").fetchall()
+        assert rounds == [(1,)]
+        snap = _snapshot(led, "needs")
+        assert snap is not None
+        pd.testing.assert_frame_equal(snap, first.district.needs.reset_index(drop=True))
+
+
+def test_write_and_read_snapshot_round_trip_dtypes(tmp_path):
+    import sqlite3
+
+    c = sqlite3.connect(":memory:")
+    c.execute("CREATE TABLE list_snapshots (list TEXT PRIMARY KEY, round INTEGER NOT NULL,"
+              " data BLOB NOT NULL)")
+    frame = pd.DataFrame({
+        "need_id": pd.Series(["N1", "N2"], dtype=object),
+        "text": pd.Series([None, "水"], dtype=object),
+        "x": [0.1 + 0.2, np.nan],
+        "t": pd.to_datetime(["2026-03-01 09:30", None]),
+        "k": pd.array([1, None], dtype="Int64"),
+    })
+    assert write_snapshot(c, "needs", 3, frame)
+    back = read_snapshot(c, "needs", 3)
+    assert back is not None
+    pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    assert read_snapshot(c, "needs", 2) is None
+    # A list Arrow cannot hold removes the old snapshot: no stale one is read.
+    assert not write_snapshot(c, "needs", 4, frame.assign(text=[1, "a"]))
+    assert read_snapshot(c, "needs", 3) is None
+
+
+def test_changed_rows_compares_floats_bit_for_bit_and_missing_as_equal():
+    before = pd.DataFrame({"need_id": ["N1", "N2", "N3"], "x": [0.3, np.nan, 1.0],
+                           "d": pd.Series([None, "a", np.nan], dtype=object)})
+    frame = pd.DataFrame({"need_id": ["N3", "N1", "N2", "N4"],
+                          "x": [1.0, 0.1 + 0.2, np.nan, 2.0],
+                          "d": pd.Series([None, None, "a", None], dtype=object)})
+    assert changed_rows(frame, before, "need_id").tolist() == [False, True, False, True]
+    assert changed_rows(frame.assign(extra=1), before, "need_id") is None
