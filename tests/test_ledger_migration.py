@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matchcore as mc
+from matchcore.ledger.record import recorded_frames
 from matchcore.ledger.schema import frame_from_records
 
 DATA = Path(__file__).parent / "data"
@@ -171,7 +172,8 @@ def test_each_round_reads_back_the_lists_it_was_matched_on(tmp_path_factory, see
                 led.projects(status="not_started")[["project_id"]], on="project_id")
             claimed = set(led.claims("open")["need_id"])
             active = active[~active["need_id"].isin(claimed)]
-            mine = report.result.assignments
+            # As recorded: the scores without the stickiness bonus.
+            mine = recorded_frames(report.result)[1]
             mine = mine[mine["need_id"].isin(set(active["need_id"]))]
             cols = ["need_id", "resource_id", "units", "score"]
             pd.testing.assert_frame_equal(
@@ -192,34 +194,41 @@ def test_each_round_reads_back_the_lists_it_was_matched_on(tmp_path_factory, see
 
 
 def test_a_round_writes_only_what_changed(tmp_path):
-    """Round 2 (the stickiness bonus changes every score) updates the projects in place;
-    round 3 (nothing new) writes no project, assignment or backup; round 4 writes the new
-    need's rows only. Every round's lists and the active assignments stay the match's."""
+    """Round 2 (only the stickiness bonus changes the scores, and the ledger records them
+    without it) and round 3 write no project, assignment or backup; round 4 writes the
+    new need's rows only. Every round's lists and the active assignments stay the match's."""
     needs, resources = mc.synthetic.tiny()
     with mc.ProjectLedger(tmp_path / "l.db") as led:
-        led.add_round(mc.match(needs, resources, max_distance=2000))
+        first = mc.match(needs, resources, max_distance=2000)
+        led.add_round(first)
         q = led._conn.execute
 
         def counts(rnd):
             return {t: q(f"SELECT count(*) FROM {t} WHERE round = ?", (rnd,)).fetchone()[0]
                     for t in ("needs", "resources", "assignments", "backups")}
 
+        before = led.projects()
         r2 = led.rematch(max_distance=2000)
         assert counts(2) == {"needs": 0, "resources": 0, "assignments": 0, "backups": 0}
         detail = json.loads(led.audit()["detail"].iat[-1])
-        assert detail["n_rescored"] == 3 and detail["n_kept"] == 0
+        assert detail["n_rescored"] == 0 and detail["n_kept"] == 3
         a = led.assignments()
-        assert a["round"].tolist() == [1, 1, 1]  # made in round 1, rescored in place
-        assert a["score"].tolist() == r2.result.assignments.sort_values("need_id")[
+        assert a["round"].tolist() == [1, 1, 1]  # made in round 1, kept as they are
+        # The recorded scores: the match's without the stickiness bonus (round 1's).
+        assert (r2.result.assignments["stickiness"] > 0).all()
+        assert a["score"].tolist() == first.assignments.sort_values("need_id")[
             "score"].tolist()
-        assert led.projects()["updated_round"].tolist() == [2, 2, 2]
+        assert a["score"].tolist() == recorded_frames(r2.result)[1].sort_values("need_id")[
+            "score"].tolist()
+        pd.testing.assert_frame_equal(led.projects(), before)
+        assert led.projects()["updated_round"].tolist() == [1, 1, 1]
         n_audit = len(led.audit())
         led.rematch(max_distance=2000)
         assert counts(3) == {"needs": 0, "resources": 0, "assignments": 0, "backups": 0}
         audit = led.audit()
         assert audit["action"].iloc[n_audit:].tolist() == ["rematch"]
         assert json.loads(audit["detail"].iat[-1])["n_kept"] == 3
-        assert led.projects()["updated_round"].tolist() == [2, 2, 2]
+        assert led.projects()["updated_round"].tolist() == [1, 1, 1]
         extra = pd.DataFrame({"need_id": ["N6"], "category": ["repair"], "demand": [1],
                               "x": [450.0], "y": [50.0]})
         r4 = led.rematch(new_needs=extra, max_distance=2000)

@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
     from .plan import RematchPlan, RematchPreview
 
-__all__ = ["check_capacity", "record_rematch", "record_round", "refresh_project",
-           "write_audit"]
+__all__ = ["check_capacity", "record_rematch", "record_round", "recorded_frames",
+           "refresh_project", "write_audit"]
 
 
 def write_audit(
@@ -109,9 +109,8 @@ def record_round(
             if texts is None and snapshot is None:
                 texts = list_texts(c, table, rnd - 1)
         store_list(c, table, rnd, frame, texts, snapshot)
-    projects = result.projects
+    projects, assign = recorded_frames(result)
     # Assignments in project (need id) order, each need's rows as the match listed them.
-    assign = result.assignments
     assign = assign.iloc[
         np.argsort(assign["need_id"].astype(str).to_numpy(dtype=object), kind="stable")
     ]
@@ -152,73 +151,85 @@ def record_round(
     rewritten = (_differing(old[:4], new) & matched_pids) | changed_pids
     # NaN scores never compare equal (nor does a missing one): such projects are rewritten.
     rewritten |= set(new[0][np.isnan(new[3])].tolist())
-    ids_of = {"old": old}
     names = ("community", "grid", "category", "demand", "assigned", "resources", "score")
-    col = {name: plain_values(projects[name]) for name in names}
     p_need = projects["need_id"].astype(str)
+    p_need_values = p_need.to_numpy(dtype=object)
+    # What each of the match's needs is to the ledger: an extension of an in-progress
+    # project, a not-started project (kept or rewritten), in progress (refused) or new.
+    is_ext = is_in(p_need, extend)
+    is_live = is_in(p_need, live) & ~is_ext
+    status = np.array([live[n][1] for n in p_need_values[is_live].tolist()], dtype=object)
+    is_ns = is_live.copy()
+    is_ns[is_live] = status == "not_started"
+    if (is_live & ~is_ns).any():
+        need = str(p_need_values[is_live & ~is_ns][0])
+        raise InputError(
+            f"need {need!r} already has project {live[need][0]!r} in progress; "
+            "use ProjectLedger.rematch, which keeps it fixed"
+        )
+    ns_pid = np.array([keeps[n] for n in p_need_values[is_ns].tolist()], dtype=object)
     # A not-started project's stored row against the new one, all rows at once; the
     # values compare as Python values (object arrays), as a tuple of them would.
     stored = _columns(c.execute(
         "SELECT project_id, community, grid, category, demand, assigned, resources, score"
         " FROM projects WHERE status = 'not_started'").fetchall(), [object] * 8)
-    pid_of = {n: v[0] for n, v in live.items()}
-    at_row = pd.Index(stored[0]).get_indexer(
-        np.array([pid_of.get(n, "") for n in p_need.tolist()], dtype=object))
-    same_row = at_row >= 0
+    at_row = pd.Index(stored[0]).get_indexer(ns_pid)
+    same = at_row >= 0
+    pick = np.flatnonzero(is_ns)
     for k, name in enumerate(names, start=1):
-        new_values = np.empty(len(projects), dtype=object)
-        new_values[:] = col[name]
-        same_row &= np.asarray(new_values == stored[k][np.where(same_row, at_row, 0)]
-                               if len(stored[k]) else False, dtype=bool)
+        if not len(stored[k]):
+            same[:] = False
+            break
+        new_values = np.empty(len(pick), dtype=object)
+        new_values[:] = plain_values(projects[name].iloc[pick])
+        same &= np.asarray(new_values == stored[k][np.where(same, at_row, 0)], dtype=bool)
+    # Same resources, units and scores, same row: the round writes nothing for it.
+    kept_mask = same & ~is_in(pd.Series(ns_pid, dtype=object), rewritten | held)
+    kept_needs = p_need_values[pick[kept_mask]]
+    kept: set[str] = set(kept_needs.tolist())
+    n_kept = len(kept)
+    pids: dict[str, str] = dict(zip(kept_needs.tolist(), ns_pid[kept_mask].tolist()))
+    # Only the other projects go through the loop below: O(changes), not O(projects).
+    write = np.ones(len(projects), dtype=bool)
+    write[pick[kept_mask]] = False
+    todo = np.flatnonzero(write)
+    col = {name: plain_values(projects[name].iloc[todo]) for name in names}
     created: set[str] = set()
 
     def is_taken(pid: str) -> bool:
         return pid in created or c.execute(
             "SELECT 1 FROM projects WHERE project_id = ?", (pid,)).fetchone() is not None
-    n_changed = n_new = n_kept = 0
-    pids: dict[str, str] = {}
-    kept: set[str] = set()
+    n_changed = n_new = 0
     rescored: set[str] = set()
     audits: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     creates: list[tuple[Any, ...]] = []
     ended: list[tuple[str]] = []
     enc = ENCODER.encode
-    for need, comm, grid, cat, demand, assigned, res, score, same in zip(
-        p_need.tolist(), col["community"], col["grid"],
+    for need, comm, grid, cat, demand, assigned, res, score in zip(
+        p_need_values[todo].tolist(), col["community"], col["grid"],
         col["category"], col["demand"], col["assigned"], col["resources"], col["score"],
-        same_row.tolist(),
     ):
         if need in extend:
             pid = extend[need]
             detail = f'{{"in_progress": true, "added": {enc(res)}}}'
             audits.append((at, "reassign", pid, rnd, by, detail))
-        elif need in live and live[need][1] == "not_started":
-            pid = live[need][0]
-            if pid not in rewritten and pid not in held and same:
-                # Same resources, units and scores: the round writes nothing for it.
-                n_kept += 1
-                kept.add(need)
-                pids[need] = pid
-                continue
+        elif need in keeps:
+            pid = keeps[need]
             changed = pid in changed_pids
             n_changed += changed
             if changed or pid in held:
                 ended.append((pid,))
             else:
-                # Same resources and units, other scores (the stickiness bonus, a changed
-                # need): its assignments are updated where they are, round and backups kept.
+                # Same resources and units, other scores (a changed need, other
+                # weights) or another row: its assignments are updated where they
+                # are, round and backups kept.
                 rescored.add(need)
             updates.append(
                 (rnd, comm, grid, cat, demand, assigned, res, score, at, pid)
             )
             detail = f'{{"changed": {"true" if changed else "false"}, "resources": {enc(res)}}}'
             audits.append((at, "reassign", pid, rnd, by, detail))
-        elif need in live:
-            raise InputError(
-                f"need {need!r} already has project {live[need][0]!r} in progress; "
-                "use ProjectLedger.rematch, which keeps it fixed"
-            )
         else:
             pid = "P-" + need
             if is_taken(pid):
@@ -254,7 +265,7 @@ def record_round(
         mine = is_in(a_need, rescored)
         again = assign[mine]
         again_pid = a_need[mine].map(pids).tolist()
-        o_pid, o_rid, _, _, o_id = ids_of["old"]
+        o_pid, o_rid, _, _, o_id = old
         pick = is_in(pd.Series(o_pid, dtype=object), set(again_pid))
         ids = {(p, r): int(k) for p, r, k in zip(o_pid[pick].tolist(), o_rid[pick].tolist(),
                                                  o_id[pick].tolist())}
@@ -290,6 +301,61 @@ def record_round(
                 detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed,
                         "n_kept": n_kept, "n_rescored": len(rescored)})
     return rnd, n_changed, n_new
+
+
+def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The projects and assignments of ``result`` as the ledger records them.
+
+    Scores are recorded without the stickiness bonus: the bonus is a planning
+    device of :meth:`~matchcore.ProjectLedger.rematch` (it keeps projects in
+    place), not a property of the match. An assignment's score is its edge's
+    score as a match without an incumbent would give it (the weighted components,
+    plus the continuity bonus when the round has one), bit for bit, and the
+    assignments have no ``stickiness`` column; a project's score is
+    ``Σ score·units`` of those scores, summed as :attr:`MatchResult.projects`
+    sums. So a project that a rematch keeps in place reads back as the round
+    that made it wrote it, and the rematch writes nothing for it.
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+    >>> projects, assignments = recorded_frames(r)
+    >>> projects["score"].tolist() == r.projects["score"].tolist()
+    True
+    """
+    from ..model.scoring import weighted_score
+
+    projects = result.projects
+    assign = result.assignments
+    if "stickiness" not in assign.columns:
+        return projects, assign
+    bonus = assign["stickiness"].to_numpy(dtype=np.float64)
+    sticky = np.flatnonzero(bonus != 0)
+    assign = assign.drop(columns="stickiness")
+    if not len(sticky):
+        return projects, assign
+    score = assign["score"].to_numpy(dtype=np.float64).copy()
+    # The pipeline's formula (score_round): weighted components, then continuity.
+    part = assign.iloc[sticky]
+    base = weighted_score(part, result.options.weights)
+    if "continuity" in part.columns:
+        base = base + part["continuity"].to_numpy(dtype=np.float64)
+    score[sticky] = base
+    assign = assign.assign(score=score)
+    # The project score as MatchResult.projects sums it: rows per need, most units
+    # first, then resource; the same order and the same groupby sum, other scores.
+    g = result.graph
+    used = np.flatnonzero(result.units > 0)
+    i, j, u = g.need[used], g.resource[used], result.units[used]
+    order = np.lexsort((j, -u, i))
+    i = i[order]
+    first = np.ones(len(i), dtype=bool)
+    first[1:] = i[1:] != i[:-1]
+    group = np.cumsum(first) - 1
+    total = pd.Series((score * u)[order]).groupby(group).sum().to_numpy(dtype=float)
+    projects = projects.assign(score=total)
+    return projects, assign
 
 
 def _columns(rows: list[tuple[Any, ...]], dtypes: Sequence[Any]) -> list[np.ndarray]:
