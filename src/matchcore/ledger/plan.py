@@ -91,6 +91,14 @@ class LedgerState:
         ``needs`` and ``resources`` are the last round's lists exactly as it
         matched them (the ledger's snapshot, :func:`matchcore.ledger.lists.read_snapshot`),
         not their JSON rows: the lists being added join them as they are.
+    recorded : dict, optional
+        What :func:`matchcore.ledger.record.record_round` compares the new round
+        with, read with the rest so that the round need not read it again:
+        ``"live"`` (project_id, resource_id, units, score, id of each row of
+        ``live``, as stored) and ``"projects"`` (the stored rows of the
+        not-started projects: project_id, community, grid, category, demand,
+        assigned, resources, score), each a list of object arrays. None when not
+        read (the round then reads them itself).
 
     Examples
     --------
@@ -117,6 +125,7 @@ class LedgerState:
     stamp: tuple[int, ...] = ()
     lists: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     exact: bool = False
+    recorded: Mapping[str, list[np.ndarray]] | None = None
 
     @classmethod
     def empty(cls) -> LedgerState:

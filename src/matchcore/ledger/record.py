@@ -24,6 +24,7 @@ from .schema import (
     ENCODER,
     LIVE_STATUSES,
     N_BACKUPS,
+    columns_of,
     is_in,
     json_lines,
     plain_values,
@@ -68,6 +69,7 @@ def record_round(
     claimed: Sequence[int] = (),
     previous: Mapping[str, Mapping[str, str]] | None = None,
     snapshots: Mapping[str, pd.DataFrame] | None = None,
+    recorded: Mapping[str, list[np.ndarray]] | None = None,
 ) -> tuple[int, int, int]:
     """Store ``result`` as a new round; returns (round, n_changed, n_new).
 
@@ -83,6 +85,8 @@ def record_round(
     ``snapshots`` may hold the last round's lists as frames (:func:`.lists.read_snapshot`,
     read in this transaction); they are read here otherwise, and when the ledger
     has them the rows that changed are found on the frames (no texts needed).
+    ``recorded`` may hold the live projects and assignments as read in this
+    transaction (:attr:`.plan.LedgerState.recorded`); they are read here otherwise.
     """
     extend = extend or {}
     rnd = int(c.execute("SELECT coalesce(max(round), 0) + 1 FROM rounds").fetchone()[0])
@@ -115,21 +119,31 @@ def record_round(
         np.argsort(assign["need_id"].astype(str).to_numpy(dtype=object), kind="stable")
     ]
     a_need = assign["need_id"].astype(str)
-    # One read of the live projects and their assignments, not one query per need.
-    live: dict[str, tuple[str, str]] = {
-        need: (pid, status) for need, pid, status in c.execute(
-            "SELECT need_id, project_id, status FROM projects WHERE status IN (?, ?)"
-            " ORDER BY round, project_id", LIVE_STATUSES,
-        )
-    }
+    # One read of the live projects and their assignments, not one query per need
+    # (none when the caller read them in this transaction: ``recorded``).
+    if recorded is None:
+        recorded = {
+            "keys": columns_of(c.execute(
+                "SELECT need_id, project_id, status FROM projects WHERE status IN (?, ?)"
+                " ORDER BY round, project_id", LIVE_STATUSES).fetchall(), 3),
+            "live": columns_of(c.execute(
+                "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
+                " JOIN projects p USING (project_id) WHERE a.active = 1"
+                " AND p.status = 'not_started'").fetchall(), 5),
+            "projects": columns_of(c.execute(
+                "SELECT project_id, community, grid, category, demand, assigned, resources,"
+                " score FROM projects WHERE status = 'not_started'").fetchall(), 8),
+        }
+    k_need, k_pid, k_status = recorded["keys"]
+    live: dict[str, tuple[str, str]] = dict(zip(k_need.tolist(),
+                                                zip(k_pid.tolist(), k_status.tolist())))
     # The claims' assignments stay where they are: they do not make a project change.
     claimed_ids = np.array(sorted({int(k) for k in claimed}), dtype=np.int64)
-    rows = c.execute(
-        "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
-        " JOIN projects p USING (project_id) WHERE a.active = 1"
-        " AND p.status = 'not_started'"
-    ).fetchall()
-    old = _columns(rows, (object, object, np.int64, np.float64, np.int64))
+    o_pid, o_rid, o_units, o_score, o_id = recorded["live"]
+    # NULL (None) scores as NaN, which never compare equal: such projects are rewritten.
+    old = [o_pid, o_rid, o_units.astype(np.int64),
+           np.array([np.nan if v is None else v for v in o_score.tolist()], dtype=np.float64),
+           o_id.astype(np.int64)]
     if len(claimed_ids):
         mine = ~np.isin(old[4].astype(np.int64), claimed_ids)
         old = [col[mine] for col in old]
@@ -170,9 +184,7 @@ def record_round(
     ns_pid = np.array([keeps[n] for n in p_need_values[is_ns].tolist()], dtype=object)
     # A not-started project's stored row against the new one, all rows at once; the
     # values compare as Python values (object arrays), as a tuple of them would.
-    stored = _columns(c.execute(
-        "SELECT project_id, community, grid, category, demand, assigned, resources, score"
-        " FROM projects WHERE status = 'not_started'").fetchall(), [object] * 8)
+    stored = recorded["projects"]
     at_row = pd.Index(stored[0]).get_indexer(ns_pid)
     same = at_row >= 0
     pick = np.flatnonzero(is_ns)
@@ -358,13 +370,6 @@ def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     return projects, assign
 
 
-def _columns(rows: list[tuple[Any, ...]], dtypes: Sequence[Any]) -> list[np.ndarray]:
-    """SQL rows as one array per column, of ``dtypes`` (NULL is NaN in a float column)."""
-    if not rows:
-        return [np.empty(0, dtype=t) for t in dtypes]
-    return [np.array(col, dtype=t) for col, t in zip(zip(*rows), dtypes)]
-
-
 def _differing(old: Sequence[np.ndarray], new: Sequence[np.ndarray]) -> set[Any]:
     """The groups (first column) whose multisets of rows differ between ``old`` and ``new``.
 
@@ -454,6 +459,7 @@ def record_rematch(
     backups: int,
     previous: Mapping[str, Mapping[str, str]] | None = None,
     snapshots: Mapping[str, pd.DataFrame] | None = None,
+    recorded: Mapping[str, list[np.ndarray]] | None = None,
 ) -> tuple[int, int, int, int]:
     """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled).
 
@@ -463,7 +469,8 @@ def record_rematch(
     cancelled. The capacity check runs last, so it counts the claimed units.
     ``previous`` are the last round's lists as the plan read them
     (:attr:`.plan.LedgerState.lists`, same transaction or same version stamp),
-    ``snapshots`` its frames when the plan read them from the snapshot.
+    ``snapshots`` its frames when the plan read them from the snapshot, ``recorded``
+    the live rows it read (:attr:`.plan.LedgerState.recorded`).
     """
     extend = plan.extend
     claims = plan.claims
@@ -471,7 +478,7 @@ def record_rematch(
     rnd, n_changed, n_new = record_round(
         c, result, by=by, rematch=True, resources=plan.full_resources, extend=extend,
         backups=backups, needs=plan.stored_needs, claimed=claimed, previous=previous,
-        snapshots=snapshots,
+        snapshots=snapshots, recorded=recorded,
     )
     at = utc_now()
     if len(claims):

@@ -28,6 +28,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATUS_WORDS",
     "TRANSITIONS",
+    "columns_of",
     "frame_from_records",
     "is_in",
     "json_lines",
@@ -261,6 +262,24 @@ def json_lines(frame: pd.DataFrame) -> list[str]:
         return ["{" + p + "}" for p in parts]
     text = frame.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
     return text.rstrip("\n").split("\n")
+
+
+def columns_of(rows: list[tuple[Any, ...]], n: int) -> list[np.ndarray]:
+    """SQL rows as ``n`` object arrays, one per column, of the values as read.
+
+    Examples
+    --------
+    >>> [c.tolist() for c in columns_of([("P-N1", 2), ("P-N2", None)], 2)]
+    [['P-N1', 'P-N2'], [2, None]]
+    """
+    if not rows:
+        return [np.empty(0, dtype=object) for _ in range(n)]
+    out = []
+    for col in zip(*rows):
+        values = np.empty(len(rows), dtype=object)
+        values[:] = col
+        out.append(values)
+    return out
 
 
 def is_in(column: pd.Series, values: Collection[Any]) -> np.ndarray:

@@ -1019,7 +1019,7 @@ class ProjectLedger:
             rnd, n_changed, n_new, n_cancelled = record_rematch(
                 c, plan, result, preview, by=by, backups=backups, previous=state.lists,
                 snapshots={"needs": state.needs, "resources": state.resources}
-                if state.exact else None,
+                if state.exact else None, recorded=state.recorded,
             )
             return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
                                  len(plan.affected), preview.n_reassigned,
