@@ -244,7 +244,7 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
     if list(frame.columns) != list(before.columns) or not frame.dtypes.equals(before.dtypes):
         return None
     ids = frame[key].astype(str).to_numpy(dtype=object)
-    known = pd.Index(before[key].astype(str).to_numpy(dtype=object))
+    known = pd.Index(before[key].astype(str).to_numpy(dtype=object), dtype=object)
     if not known.is_unique:  # not a list this ledger wrote: compare texts
         return None
     pos = known.get_indexer(ids)
@@ -287,9 +287,11 @@ def store_list(
     if changed is not None and before is not None:
         fresh = frame[changed]
         rows = list(zip(repeat(rnd), fresh[key].astype(str).tolist(), json_lines(fresh)))
-        kept = set(frame[key].astype(str).tolist())
-        closed = [(rnd, table, i) for i in sorted(set(before[key].astype(str).tolist()))
-                  if i not in kept]
+        # The ids that left, in sorted order (before's ids are unique: changed_rows).
+        before_ids = before[key].astype(str).to_numpy(dtype=object)
+        left = before_ids[~pd.Index(before_ids, dtype=object).isin(
+            frame[key].astype(str).to_numpy(dtype=object))]
+        closed = [(rnd, table, i) for i in sorted(left.tolist())]
         c.executemany(f"INSERT INTO {table} VALUES (?,?,?)", rows)
         c.executemany("INSERT INTO closed_rows VALUES (?,?,?)", closed)
         return len(rows), len(closed)

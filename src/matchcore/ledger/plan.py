@@ -283,6 +283,8 @@ def less_claimed(needs: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
 def _check_dropped(
     ids: list[str], resources: pd.DataFrame, gone: Mapping[str, int], returned: set[str]
 ) -> None:
+    if not ids:
+        return
     known = set(resources["resource_id"].astype(str)) if len(resources) else set()
     problems = [f"{r!r} is not a resource of the last round" for r in ids if r not in known]
     problems += [f"{r!r} already dropped out in round {gone[r]}" for r in ids
@@ -397,10 +399,14 @@ def plan_rematch(
     stored_needs = needs.reset_index(drop=True) if len(claims) else None
     needs = less_claimed(needs, claims)
     claimed = set(zip(claims["need_id"], claims["resource_id"]))
+    unclaimed = (
+        pd.Series([p not in claimed for p in zip(live["need_id"].tolist(),
+                                                 live["resource_id"].tolist())],
+                  index=live.index, dtype=bool)
+        if claimed else np.ones(len(live), dtype=bool)
+    )
     sticky = live[(live["status"] == "not_started") & ~is_in(live["resource_id"], set(drop))
-                  & pd.Series([p not in claimed for p in zip(live["need_id"].tolist(),
-                                                              live["resource_id"].tolist())],
-                              index=live.index, dtype=bool)]
+                  & unclaimed]
     preferred = _backups_of(lost, state.backups)
     incumbent = (
         pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True)

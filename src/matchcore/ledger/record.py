@@ -152,17 +152,18 @@ def record_round(
     held = {r[0] for r in c.execute("SELECT project_id FROM claims WHERE status = 'open'")}
     keeps = {need: v[0] for need, v in live.items()
              if v[1] == "not_started" and need not in extend}
-    new_pid = a_need.map(keeps)
-    mine = new_pid.notna().to_numpy()
-    new = [new_pid.to_numpy(dtype=object)[mine],
+    new_pid = _looked_up(a_need.to_numpy(dtype=object), keeps)
+    mine = new_pid != None  # noqa: E711 (elementwise: the needs with a kept project)
+    new = [new_pid[mine],
            assign["resource_id"].astype(str).to_numpy(dtype=object)[mine],
            assign["units"].to_numpy(dtype="int64")[mine],
            assign["score"].to_numpy(dtype="float64")[mine]]
     # A not-started project changed when its (resource, units) rows differ; it is
     # rewritten when that or a score differs (or its row does), else kept as it is.
     matched_pids = set(new[0].tolist())
-    changed_pids = _differing(old[:3], new[:3]) & matched_pids
-    rewritten = (_differing(old[:4], new) & matched_pids) | changed_pids
+    moved, rescored_any = _differing(old[:4], new, 3)
+    changed_pids = moved & matched_pids
+    rewritten = (rescored_any & matched_pids) | changed_pids
     # NaN scores never compare equal (nor does a missing one): such projects are rewritten.
     rewritten |= set(new[0][np.isnan(new[3])].tolist())
     names = ("community", "grid", "category", "demand", "assigned", "resources", "score")
@@ -185,7 +186,7 @@ def record_round(
     # A not-started project's stored row against the new one, all rows at once; the
     # values compare as Python values (object arrays), as a tuple of them would.
     stored = recorded["projects"]
-    at_row = pd.Index(stored[0]).get_indexer(ns_pid)
+    at_row = pd.Index(stored[0], dtype=object).get_indexer(ns_pid)
     same = at_row >= 0
     pick = np.flatnonzero(is_ns)
     for k, name in enumerate(names, start=1):
@@ -370,8 +371,27 @@ def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     return projects, assign
 
 
-def _differing(old: Sequence[np.ndarray], new: Sequence[np.ndarray]) -> set[Any]:
-    """The groups (first column) whose multisets of rows differ between ``old`` and ``new``.
+def _looked_up(values: np.ndarray, mapping: Mapping[Any, Any]) -> np.ndarray:
+    """``mapping[v]`` for each of ``values`` (None where missing), as an object array:
+    one hash lookup per value in C (pandas' object index), not ``Series.map``."""
+    out = np.full(len(values), None, dtype=object)
+    if not mapping or not len(values):
+        return out
+    keys = np.empty(len(mapping), dtype=object)
+    keys[:] = list(mapping)
+    got = np.empty(len(mapping), dtype=object)
+    got[:] = list(mapping.values())
+    at = pd.Index(keys, dtype=object).get_indexer(values)
+    hit = at >= 0
+    out[hit] = got[at[hit]]
+    return out
+
+
+def _differing(
+    old: Sequence[np.ndarray], new: Sequence[np.ndarray], n_first: int
+) -> tuple[set[Any], set[Any]]:
+    """The groups (first column) whose multisets of rows differ between ``old`` and
+    ``new``: on the first ``n_first`` columns, and on all of them.
 
     Each row is coded as one integer (columns factorised one after the other; floats
     by their bits, so a score compares exactly), then counted +1 in ``old`` and -1
@@ -379,19 +399,21 @@ def _differing(old: Sequence[np.ndarray], new: Sequence[np.ndarray]) -> set[Any]
     """
     n_old = len(old[0])
     if not n_old + len(new[0]):
-        return set()
+        return set(), set()
+    groups = np.concatenate([np.asarray(old[0], dtype=object), np.asarray(new[0], dtype=object)])
+    sign = np.concatenate([np.ones(n_old), -np.ones(len(new[0]))])
     key = np.zeros(n_old + len(new[0]), dtype=np.int64)
-    for a, b in zip(old, new):
+    found: list[set[Any]] = []
+    for k, (a, b) in enumerate(zip(old, new), start=1):
         both = np.concatenate([np.asarray(a), np.asarray(b)])
         if both.dtype.kind == "f":
             both = both.astype(np.float64).view(np.int64)
         codes, uniques = pd.factorize(both)
         key, _ = pd.factorize(key * max(len(uniques), 1) + codes)
-    sign = np.concatenate([np.ones(n_old), -np.ones(len(new[0]))])
-    counts = np.bincount(key, weights=sign)
-    odd = counts[key] != 0
-    groups = np.concatenate([np.asarray(old[0], dtype=object), np.asarray(new[0], dtype=object)])
-    return set(groups[odd].tolist())
+        if k == n_first or k == len(old):
+            counts = np.bincount(key, weights=sign)
+            found.append(set(groups[counts[key] != 0].tolist()))
+    return found[0], found[-1]
 
 
 def refresh_project(c: sqlite3.Connection, pid: str, rnd: int, at: str) -> None:
