@@ -205,25 +205,31 @@ def _same_values(new: np.ndarray, old: np.ndarray) -> np.ndarray:
 
 
 def _same_text(new: np.ndarray, old: np.ndarray) -> np.ndarray | None:
-    """:func:`_same_values` of two object arrays of text, compared by Arrow (in C);
-    None when they hold anything else."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    """:func:`_same_values` of two object arrays of text (or missing values), compared
+    elementwise in C (``str == str``); None when they hold anything else."""
+    from pandas.api.types import infer_dtype
 
-    try:
-        a = pa.array(new, from_pandas=True)
-        b = pa.array(old, from_pandas=True)
-    except (pa.ArrowException, TypeError, ValueError):
+    text = ("string", "empty")
+    if infer_dtype(new, skipna=True) not in text or infer_dtype(old, skipna=True) not in text:
         return None
-    if not all(pa.types.is_string(t) or pa.types.is_null(t) for t in (a.type, b.type)):
-        return None
-    if a.type != b.type:  # one side all missing
-        same_null: np.ndarray = pc.and_(a.is_null(), b.is_null()).to_numpy(
-            zero_copy_only=False)
-        return same_null
-    eq = pc.or_(pc.fill_null(pc.equal(a, b), False), pc.and_(a.is_null(), b.is_null()))
-    same: np.ndarray = eq.to_numpy(zero_copy_only=False)
+    same: np.ndarray = np.asarray(new == old, dtype=bool)
+    # Missing equals missing (None, NaN): looked at only where the texts differ.
+    other = np.flatnonzero(~same)
+    if len(other):
+        same[other] = pd.isna(new[other]) & pd.isna(old[other])
     return same
+
+
+def _ids(column: pd.Series) -> np.ndarray:
+    """A list's id column as an object array of text (``astype(str)``), without the
+    round trip through pandas' string dtype when it already holds only text."""
+    from pandas.api.types import infer_dtype
+
+    values = column.to_numpy(dtype=object)
+    if column.dtype == object and infer_dtype(values, skipna=False) == "string":
+        return values
+    out: np.ndarray = column.astype(str).to_numpy(dtype=object)
+    return out
 
 
 def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndarray | None:
@@ -243,8 +249,8 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
     """
     if list(frame.columns) != list(before.columns) or not frame.dtypes.equals(before.dtypes):
         return None
-    ids = frame[key].astype(str).to_numpy(dtype=object)
-    known = pd.Index(before[key].astype(str).to_numpy(dtype=object), dtype=object)
+    ids = _ids(frame[key])
+    known = pd.Index(_ids(before[key]), dtype=object)
     if not known.is_unique:  # not a list this ledger wrote: compare texts
         return None
     pos = known.get_indexer(ids)
@@ -288,9 +294,8 @@ def store_list(
         fresh = frame[changed]
         rows = list(zip(repeat(rnd), fresh[key].astype(str).tolist(), json_lines(fresh)))
         # The ids that left, in sorted order (before's ids are unique: changed_rows).
-        before_ids = before[key].astype(str).to_numpy(dtype=object)
-        left = before_ids[~pd.Index(before_ids, dtype=object).isin(
-            frame[key].astype(str).to_numpy(dtype=object))]
+        before_ids = _ids(before[key])
+        left = before_ids[~pd.Index(before_ids, dtype=object).isin(_ids(frame[key]))]
         closed = [(rnd, table, i) for i in sorted(left.tolist())]
         c.executemany(f"INSERT INTO {table} VALUES (?,?,?)", rows)
         c.executemany("INSERT INTO closed_rows VALUES (?,?,?)", closed)
