@@ -179,3 +179,38 @@ def test_changed_rows_compares_floats_bit_for_bit_and_missing_as_equal():
                           "d": pd.Series([None, None, "a", None], dtype=object)})
     assert changed_rows(frame, before, "need_id").tolist() == [False, True, False, True]
     assert changed_rows(frame.assign(extra=1), before, "need_id") is None
+
+
+def test_an_unchanged_list_keeps_its_snapshot_for_the_next_rounds(tmp_path):
+    """A round whose list did not change does not encode it again: the last snapshot
+    stands for it (a meta row says so) and reads back as the round's list, exactly."""
+    needs, resources = _district(5)
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        first = mc.match(needs, resources, max_distance=600)
+        led.add_round(first)
+        q = led._conn.execute
+
+        def written():
+            return dict(q("SELECT list, round FROM list_snapshots").fetchall())
+
+        assert written() == {"needs": 1, "resources": 1}
+        # Round 2 changes a need only, round 3 nothing: the resources' bytes stay round 1's.
+        r2 = led.rematch(new_needs=needs.iloc[[2]].assign(demand=3))
+        assert written() == {"needs": 2, "resources": 1}
+        r3 = led.rematch()
+        assert written() == {"needs": 2, "resources": 1}
+        for table, frame in (("needs", r3.result.district.needs),
+                             ("resources", r3.plan.full_resources)):
+            snap = read_snapshot(led._conn, table, 3)
+            assert snap is not None
+            pd.testing.assert_frame_equal(snap, frame.reset_index(drop=True), check_exact=True)
+        # It stands for the round that wrote it and the last one: round 2, which the
+        # resources' meta row does not name, reads None (the rows tell it instead).
+        assert read_snapshot(led._conn, "resources", 2) is None
+        assert read_snapshot(led._conn, "needs", 2) is not None
+        # Round 4 changes the resources: a new snapshot of them, the meta row is stale.
+        led.rematch(new_resources=resources.iloc[[0]].assign(capacity=9))
+        assert written() == {"needs": 2, "resources": 4}
+        assert read_snapshot(led._conn, "needs", 4) is not None
+        assert read_snapshot(led._conn, "resources", 3) is None
+        assert r2.round == 2

@@ -158,6 +158,7 @@ def write_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
     >>> c = sqlite3.connect(":memory:")
     >>> _ = c.execute("CREATE TABLE list_snapshots (list TEXT PRIMARY KEY,"
     ...               " round INTEGER NOT NULL, data BLOB NOT NULL)")
+    >>> _ = c.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     >>> frame = pd.DataFrame({"need_id": ["N1"], "x": [0.1 + 0.2]})
     >>> write_snapshot(c, "needs", 1, frame)
     True
@@ -174,15 +175,36 @@ def write_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
     return True
 
 
+#: ``meta`` key (plus the list's name) of "the snapshot of round k stands for round r"
+#: (value ``"k:r"``), written by a round whose list did not change at all.
+_SNAPSHOT_KEY = "list_snapshot_stands_for."
+
+
+def _snapshot_row(c: sqlite3.Connection, table: ListName, rnd: int) -> tuple[int, bytes] | None:
+    """(round written, bytes) of the snapshot that holds round ``rnd``'s list, or None."""
+    row = c.execute("SELECT round, data FROM list_snapshots WHERE list = ?",
+                    (table,)).fetchone()
+    if row is None or int(row[0]) > rnd:
+        return None
+    if int(row[0]) < rnd:
+        # Written by an earlier round: it holds this one only if every round since
+        # left the list as it was (the last of them says so in ``meta``).
+        said = c.execute("SELECT value FROM meta WHERE key = ?",
+                         (_SNAPSHOT_KEY + table,)).fetchone()
+        if said is None or said[0] != f"{int(row[0])}:{rnd}":
+            return None
+    return int(row[0]), row[1]
+
+
 def read_snapshot(c: sqlite3.Connection, table: ListName, rnd: int) -> pd.DataFrame | None:
     """Round ``rnd``'s whole ``table`` list as the round matched it (bit for bit),
     or None when the ledger keeps no snapshot of that round's list.
 
-    See :func:`write_snapshot` for an example.
+    A round whose list did not change at all keeps the last snapshot (a ``meta``
+    row says it stands for the round). See :func:`write_snapshot` for an example.
     """
-    row = c.execute("SELECT data FROM list_snapshots WHERE list = ? AND round = ?",
-                    (table, rnd)).fetchone()
-    return None if row is None else _from_ipc(row[0])
+    found = _snapshot_row(c, table, rnd)
+    return None if found is None else _from_ipc(found[1])
 
 
 def _same_values(new: np.ndarray, old: np.ndarray) -> np.ndarray:
@@ -269,6 +291,32 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
     return changed
 
 
+def _relabel_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
+                      frame: pd.DataFrame, key: str) -> bool:
+    """Let the snapshot that stands for round ``rnd - 1``'s ``table`` list stand for
+    round ``rnd``'s too, when ``frame`` (whose rows equal it, bit for bit, by id)
+    lists its ids in the snapshot's order; False (nothing done) otherwise.
+
+    The snapshot's bytes are not rewritten (SQLite would copy the whole blob): a
+    ``meta`` row says which later round it stands for (:func:`read_snapshot`).
+    """
+    import pyarrow as pa
+
+    found = _snapshot_row(c, table, rnd - 1)
+    if found is None:
+        return False
+    base, data = found
+    stored = pa.ipc.open_stream(data).read_all()  # zero copy: only the ids are read
+    if key not in stored.column_names or stored.num_rows != len(frame):
+        return False
+    ids = stored.column(key).to_numpy(zero_copy_only=False).astype(object)
+    if not np.array_equal(ids, _ids(frame[key])):
+        return False
+    c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
+              " value = excluded.value", (_SNAPSHOT_KEY + table, f"{base}:{rnd}"))
+    return True
+
+
 def store_list(
     c: sqlite3.Connection,
     table: ListName,
@@ -284,11 +332,12 @@ def store_list(
     recorded in ``closed_rows``; without it the whole list is written. With
     ``before`` (the last round's snapshot, :func:`read_snapshot`) the rows
     that differ are found on the frames and only they are encoded; ``previous``
-    is then not needed. The round's snapshot is written too.
+    is then not needed. The round's snapshot is written too; when the list did
+    not change at all (same rows, bit for bit, in the order of the last round's
+    snapshot) the last snapshot is relabelled as this round's, not encoded again.
     """
     key = LISTS[table]
     closed: list[tuple[int, str, str]]
-    write_snapshot(c, table, rnd, frame)
     changed = None if before is None else changed_rows(frame, before, key)
     if changed is not None and before is not None:
         fresh = frame[changed]
@@ -297,9 +346,12 @@ def store_list(
         before_ids = _ids(before[key])
         left = before_ids[~pd.Index(before_ids, dtype=object).isin(_ids(frame[key]))]
         closed = [(rnd, table, i) for i in sorted(left.tolist())]
+        if rows or closed or not _relabel_snapshot(c, table, rnd, frame, key):
+            write_snapshot(c, table, rnd, frame)
         c.executemany(f"INSERT INTO {table} VALUES (?,?,?)", rows)
         c.executemany("INSERT INTO closed_rows VALUES (?,?,?)", closed)
         return len(rows), len(closed)
+    write_snapshot(c, table, rnd, frame)
     if previous is None and before is not None:
         previous = list_texts(c, table, rnd - 1)
     ids = frame[key].astype(str).tolist()

@@ -381,7 +381,7 @@ def _looked_up(values: np.ndarray, mapping: Mapping[Any, Any]) -> np.ndarray:
     keys[:] = list(mapping)
     got = np.empty(len(mapping), dtype=object)
     got[:] = list(mapping.values())
-    at = pd.Index(keys, dtype=object).get_indexer(values)
+    at = pd.Index(keys, dtype=object).get_indexer(pd.Index(values, dtype=object))
     hit = at >= 0
     out[hit] = got[at[hit]]
     return out
