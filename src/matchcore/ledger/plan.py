@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .schema import frame_from_records, is_in
+from .schema import as_text, frame_from_records, is_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
@@ -368,18 +368,18 @@ def plan_rematch(
     as_stored = (lambda f: f) if state.exact else frame_from_records
     if new_needs is not None:
         needs = pd.concat(
-            [needs[~is_in(needs["need_id"].astype(str), new_ids)], as_stored(new_needs)],
+            [needs[~is_in(as_text(needs["need_id"]), new_ids)], as_stored(new_needs)],
             ignore_index=True,
         )
     if new_resources is not None:
         resources = pd.concat(
-            [resources[~is_in(resources["resource_id"].astype(str), returned)],
+            [resources[~is_in(as_text(resources["resource_id"]), returned)],
              as_stored(new_resources)],
             ignore_index=True,
         )
     # A need given again is a new request, even if its old project is settled.
     settled = set(state.settled) - new_ids
-    needs = needs[~is_in(needs["need_id"].astype(str), settled)]
+    needs = needs[~is_in(as_text(needs["need_id"]), settled)]
 
     lost = live[is_in(live["resource_id"], set(drop))]
     affected = tuple(sorted(set(lost["project_id"])))
@@ -422,7 +422,7 @@ def plan_rematch(
     left = full.assign(capacity=full["capacity"].astype("int64").to_numpy() - taken.to_numpy())
     out = set(gone) - returned | set(drop)
     left = left[
-        (left["capacity"] > 0) & ~is_in(left["resource_id"].astype(str), out)
+        (left["capacity"] > 0) & ~is_in(as_text(left["resource_id"]), out)
     ].reset_index(drop=True)
     total = live.groupby("project_id")["units"].sum()
     before = dict(zip(total.index.astype(str).tolist(), total.astype("int64").tolist()))
@@ -464,8 +464,8 @@ def _backups_of(lost: pd.DataFrame, backups: pd.DataFrame) -> pd.DataFrame:
 def _triples(frame: pd.DataFrame) -> pd.DataFrame:
     """need_id, resource_id, units of an assignment frame, as plain columns."""
     return pd.DataFrame({
-        "need_id": frame["need_id"].astype(str).to_numpy(dtype=object),
-        "resource_id": frame["resource_id"].astype(str).to_numpy(dtype=object),
+        "need_id": as_text(frame["need_id"]).to_numpy(dtype=object),
+        "resource_id": as_text(frame["resource_id"]).to_numpy(dtype=object),
         "units": frame["units"].to_numpy(dtype="int64"),
     })
 
@@ -546,7 +546,7 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     assign = result.assignments
     projects = plan.projects
     live = plan.live
-    matched = set(result.projects["need_id"].astype(str).tolist())
+    matched = set(as_text(result.projects["need_id"]).tolist())
     # A project held by an open claim keeps its claimed units: never cancelled.
     held = set(plan.claims["need_id"].astype(str).tolist())
     not_started = projects[
@@ -568,7 +568,7 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
         if need in moved
     ]
     live_needs = set(projects["need_id"].tolist())
-    res_need = result.projects["need_id"].astype(str).tolist()
+    res_need = as_text(result.projects["need_id"]).tolist()
     res_of = dict(zip(res_need, result.projects["resources"].tolist()))
     units_of = dict(zip(res_need, result.projects["assigned"].tolist()))
     created = [(n, res_of[n], int(units_of[n])) for n in sorted(matched - live_needs)]
@@ -584,7 +584,7 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     mine_projects = projects[is_in(projects["project_id"], affected)]
     need_of = dict(zip(mine_projects["project_id"].tolist(), mine_projects["need_id"].tolist()))
     status_of = dict(zip(mine_projects["project_id"].tolist(), mine_projects["status"].tolist()))
-    got = assign[is_in(assign["need_id"].astype(str), set(need_of.values()))]
+    got = assign[is_in(as_text(assign["need_id"]), set(need_of.values()))]
     got = got.assign(need_id=got["need_id"].astype(str))
     n_back = n_backup = 0
     for pid in plan.affected:

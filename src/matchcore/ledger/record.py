@@ -24,6 +24,7 @@ from .schema import (
     ENCODER,
     LIVE_STATUSES,
     N_BACKUPS,
+    as_text,
     columns_of,
     is_in,
     json_lines,
@@ -116,9 +117,9 @@ def record_round(
     projects, assign = recorded_frames(result)
     # Assignments in project (need id) order, each need's rows as the match listed them.
     assign = assign.iloc[
-        np.argsort(assign["need_id"].astype(str).to_numpy(dtype=object), kind="stable")
+        np.argsort(as_text(assign["need_id"]).to_numpy(dtype=object), kind="stable")
     ]
-    a_need = assign["need_id"].astype(str)
+    a_need = as_text(assign["need_id"])
     # One read of the live projects and their assignments, not one query per need
     # (none when the caller read them in this transaction: ``recorded``).
     if recorded is None:
@@ -155,7 +156,7 @@ def record_round(
     new_pid = _looked_up(a_need.to_numpy(dtype=object), keeps)
     mine = new_pid != None  # noqa: E711 (elementwise: the needs with a kept project)
     new = [new_pid[mine],
-           assign["resource_id"].astype(str).to_numpy(dtype=object)[mine],
+           as_text(assign["resource_id"]).to_numpy(dtype=object)[mine],
            assign["units"].to_numpy(dtype="int64")[mine],
            assign["score"].to_numpy(dtype="float64")[mine]]
     # A not-started project changed when its (resource, units) rows differ; it is
@@ -167,7 +168,7 @@ def record_round(
     # NaN scores never compare equal (nor does a missing one): such projects are rewritten.
     rewritten |= set(new[0][np.isnan(new[3])].tolist())
     names = ("community", "grid", "category", "demand", "assigned", "resources", "score")
-    p_need = projects["need_id"].astype(str)
+    p_need = as_text(projects["need_id"])
     p_need_values = p_need.to_numpy(dtype=object)
     # What each of the match's needs is to the ledger: an extension of an in-progress
     # project, a not-started project (kept or rewritten), in progress (refused) or new.

@@ -28,6 +28,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATUS_WORDS",
     "TRANSITIONS",
+    "as_text",
     "columns_of",
     "frame_from_records",
     "is_in",
@@ -281,6 +282,21 @@ def columns_of(rows: list[tuple[Any, ...]], n: int) -> list[np.ndarray]:
         out.append(values)
     return out
 
+
+def as_text(column: pd.Series) -> pd.Series:
+    """``column.astype(str)`` as an object column (the same values), without the
+    round trip through pandas' Arrow-backed ``str`` dtype when it holds only text.
+
+    Examples
+    --------
+    >>> as_text(pd.Series(["N1", 2], dtype=object)).tolist()
+    ['N1', '2']
+    """
+    from pandas.api.types import infer_dtype
+
+    if column.dtype == object and infer_dtype(column.to_numpy(), skipna=False) == "string":
+        return column
+    return column.astype(str).astype(object)
 
 def is_in(column: pd.Series, values: Collection[Any]) -> np.ndarray:
     """Which values of ``column`` are in ``values``, as a boolean array.
