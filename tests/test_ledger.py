@@ -623,3 +623,37 @@ def test_version_2_round_options_are_read_after_migration(tmp_path):
         opts = led.round_options(1)
         assert opts == mc.MatchOptions(max_distance=2000)
         assert led.rematch().result.options.max_distance == 2000.0
+
+
+def test_recorded_scores_have_no_stickiness_bonus_and_follow_the_weights(tmp_path):
+    """The ledger records the match's scores without the stickiness bonus: a kept
+    project keeps its round-1 row; other weights rescore it in place (same round, new
+    score as a match without an incumbent gives it)."""
+    from matchcore.ledger.record import recorded_frames
+
+    needs, resources = mc.synthetic.tiny()
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        first = mc.match(needs, resources, max_distance=2000)
+        led.add_round(first)
+        before = led.projects()
+        r2 = led.rematch(stickiness=0.5, max_distance=2000)
+        assert (r2.result.assignments["stickiness"] == 0.5).all()
+        pd.testing.assert_frame_equal(led.projects(), before)
+        weights = mc.Weights(type=0.1, locality=0.6, priority=0.2, partner=0.1)
+        r3 = led.rematch(stickiness=0.5, max_distance=2000, weights=weights)
+        cold = mc.match(needs, resources, max_distance=2000, weights=weights)
+        projects, assign = recorded_frames(r3.result)
+        assert "stickiness" not in assign.columns
+        got = led.projects()
+        assert got["updated_round"].tolist() == [3, 3, 3]
+        assert got["round"].tolist() == [1, 1, 1]
+        assert r3.n_changed == 0
+        # Same resources and units as the cold match: its scores, bit for bit.
+        assert got["score"].tolist() == cold.projects["score"].tolist()
+        assert got["score"].tolist() == projects["score"].tolist()
+        a = led.assignments().sort_values(["need_id", "resource_id"])
+        c = cold.assignments.sort_values(["need_id", "resource_id"])
+        assert a["score"].tolist() == c["score"].tolist()
+        audit = led.audit()
+        details = [json.loads(d) for d in audit[audit["action"] == "reassign"]["detail"]]
+        assert [d["changed"] for d in details] == [False, False, False]
