@@ -324,8 +324,9 @@ def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     device of :meth:`~matchcore.ProjectLedger.rematch` (it keeps projects in
     place), not a property of the match. An assignment's score is its edge's
     score as a match without an incumbent would give it (the weighted components,
-    plus the continuity bonus when the round has one), bit for bit, and the
-    assignments have no ``stickiness`` column; a project's score is
+    plus the continuity bonus when the round has one), bit for bit (scores not
+    made of the components are given the bonus back: ``score - stickiness``), and
+    the assignments have no ``stickiness`` column; a project's score is
     ``Σ score·units`` of those scores, summed as :attr:`MatchResult.projects`
     sums. So a project that a rematch keeps in place reads back as the round
     that made it wrote it, and the rematch writes nothing for it.
@@ -338,7 +339,7 @@ def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     >>> projects["score"].tolist() == r.projects["score"].tolist()
     True
     """
-    from ..model.scoring import weighted_score
+    from ..model.scoring import COMPONENTS, weighted_score
 
     projects = result.projects
     assign = result.assignments
@@ -352,9 +353,12 @@ def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     score = assign["score"].to_numpy(dtype=np.float64).copy()
     # The pipeline's formula (score_round): weighted components, then continuity.
     part = assign.iloc[sticky]
-    base = weighted_score(part, result.options.weights)
-    if "continuity" in part.columns:
-        base = base + part["continuity"].to_numpy(dtype=np.float64)
+    if set(COMPONENTS) <= set(part.columns):
+        base = weighted_score(part, result.options.weights)
+        if "continuity" in part.columns:
+            base = base + part["continuity"].to_numpy(dtype=np.float64)
+    else:  # scores not made of the components (given edges): take the bonus off
+        base = score[sticky] - bonus[sticky]
     score[sticky] = base
     assign = assign.assign(score=score)
     # The project score as MatchResult.projects sums it: rows per need, most units
