@@ -325,7 +325,7 @@ def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     place), not a property of the match. An assignment's score is its edge's
     score as a match without an incumbent would give it (the weighted components,
     plus the continuity bonus when the round has one), bit for bit (scores not
-    made of the components are given the bonus back: ``score - stickiness``), and
+    made of the components have the bonus taken off: ``score - stickiness``), and
     the assignments have no ``stickiness`` column; a project's score is
     ``Σ score·units`` of those scores, summed as :attr:`MatchResult.projects`
     sums. So a project that a rematch keeps in place reads back as the round
