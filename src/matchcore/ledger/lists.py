@@ -136,12 +136,19 @@ def _from_ipc(data: bytes) -> pd.DataFrame:
     import pyarrow as pa
 
     table = pa.ipc.open_stream(data).read_all()
-    frame: pd.DataFrame = table.to_pandas()
     meta = table.schema.metadata or {}
-    for name in json.loads(meta.get(_OBJECT_COLUMNS, b"[]")):
+    objects = json.loads(meta.get(_OBJECT_COLUMNS, b"[]"))
+    # The object columns straight from Arrow to Python values, the others by pandas
+    # (not every column through pandas' str dtype first).
+    rest = [name for name in table.column_names if name not in set(objects)]
+    frame: pd.DataFrame = (table.select(rest).to_pandas() if rest
+                           else pd.DataFrame(index=pd.RangeIndex(table.num_rows)))
+    if not objects:
+        return frame
+    for name in objects:
         frame[name] = pd.Series(table.column(name).to_numpy(zero_copy_only=False),
                                 index=frame.index, dtype=object)
-    return frame
+    return frame[table.column_names]
 
 
 def write_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,

@@ -278,7 +278,7 @@ def record_round(
     if rescored:
         mine = is_in(a_need, rescored)
         again = assign[mine]
-        again_pid = a_need[mine].map(pids).tolist()
+        again_pid = [pids[n] for n in a_need[mine].tolist()]
         o_pid, o_rid, _, _, o_id = old
         pick = is_in(pd.Series(o_pid, dtype=object), set(again_pid))
         ids = {(p, r): int(k) for p, r, k in zip(o_pid[pick].tolist(), o_rid[pick].tolist(),
@@ -294,7 +294,7 @@ def record_round(
     c.executemany(
         "INSERT INTO assignments (project_id, round, need_id, resource_id, units,"
         " score, data) VALUES (?,?,?,?,?,?,?)",
-        zip(a_need.map(pids).tolist(), repeat(rnd), a_need.tolist(),
+        zip([pids[n] for n in a_need.tolist()], repeat(rnd), a_need.tolist(),
             assign["resource_id"].astype(str).tolist(), plain_values(assign["units"]),
             plain_values(assign["score"]), json_lines(assign)),
     )
@@ -305,7 +305,7 @@ def record_round(
         b_need = b["need_id"].astype(str)
         c.executemany(
             "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
-            zip(repeat(rnd), b_need.map(pids).tolist(), b_need.tolist(),
+            zip(repeat(rnd), [pids[n] for n in b_need.tolist()], b_need.tolist(),
                 b["resource_id"].astype(str).tolist(), plain_values(b["rank"]),
                 b["backup_resource_id"].astype(str).tolist(),
                 b["score"].astype(float).tolist(), b["distance"].astype(float).tolist(),
