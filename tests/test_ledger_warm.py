@@ -248,7 +248,7 @@ def test_a_subprocess_rematches_warm_from_the_file(base, lists):
 
 
 def test_a_round_recorded_without_keep_warm_forgets_the_state(base, lists, first):
-    with mc.ProjectLedger(base) as led:  # keep_warm=False (the default)
+    with mc.ProjectLedger(base, keep_warm=False) as led:
         led.add_round(first)
         assert led.warm_info() is None and led.warm_state() is None
         report = led.rematch(stickiness=0.1, **lists[2])
@@ -258,7 +258,7 @@ def test_a_round_recorded_without_keep_warm_forgets_the_state(base, lists, first
 def test_a_state_of_an_earlier_round_is_ignored(base, lists, first):
     with sqlite3.connect(base) as c:
         row = c.execute("SELECT * FROM warm_state").fetchone()
-    with mc.ProjectLedger(base) as led:
+    with mc.ProjectLedger(base, keep_warm=False) as led:
         led.add_round(first)  # round 2, the state deleted
     with sqlite3.connect(base) as c:  # ... and round 1's put back (a stale state)
         c.execute("INSERT INTO warm_state VALUES (?,?,?,?,?,?,?)", row)
@@ -374,6 +374,13 @@ def test_a_dropped_resource_rematches_warm(base, lists, first):
         cold = led.rematch(stickiness=0.1, dropped_resources=[dropped], **opts)
     assert (warm.started_from, cold.started_from) == ("ledger", "cold")
     _same(warm.result, cold.result)
+
+
+def test_keep_warm_is_the_default(tmp_path, first):
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        assert led.keep_warm is True
+        led.add_round(first)
+        assert led.warm_info()["round"] == 1 and led.last_warm_write[0] > 0
 
 
 def test_keep_warm_must_be_a_bool(tmp_path):
