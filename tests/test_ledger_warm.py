@@ -418,3 +418,33 @@ def test_a_ledger_without_the_table_keeps_working(tmp_path, first, lists):
             assert led.warm_state() is None
             report = led.rematch(stickiness=0.1, **lists[2])
             assert report.started_from == "cold" and led.last_warm_write[0] == 0
+
+
+@pytest.mark.parametrize("kind", ["forbid", "max_candidates"])
+def test_rounds_with_a_cut_graph_keep_a_state_that_starts_the_solve(tmp_path, lists, kind):
+    """A forbidden pair or max_candidates cuts the graph: the state's bases still start
+    the next solve (its edges are not reused), and the result is the cold one."""
+    needs, resources, opts = lists
+    first = mc.match(needs, resources, **opts)
+    extra: dict = {}
+    if kind == "forbid":
+        a = first.assignments.iloc[:3]
+        extra["forbid"] = a[["need_id", "resource_id"]].reset_index(drop=True)
+    else:
+        opts = {**opts, "max_candidates": 5}
+    path = tmp_path / "l.db"
+    with mc.ProjectLedger(path) as led:
+        led.add_round(first)
+        led.rematch(stickiness=0.1, **extra, **opts)  # round 2: its state has the cut graph
+    cold_path = _cold_copy(path, "cold.db")
+    with mc.ProjectLedger(path) as led:
+        state = led.warm_state()
+        assert state is not None and state.round == 2
+        if kind == "forbid":
+            assert state.forbidden is not None and len(state.forbidden) == 3
+        warm = led.rematch(_changed(needs), stickiness=0.1, **extra, **opts)
+    with mc.ProjectLedger(cold_path) as led:
+        cold = led.rematch(_changed(needs), stickiness=0.1, **extra, **opts)
+    assert (warm.started_from, cold.started_from) == ("ledger", "cold")
+    _same(warm.result, cold.result)
+    assert warm.result.verify()

@@ -9,29 +9,31 @@ unpickles anything. The lists are Arrow IPC snapshots
 (:func:`~matchcore.ledger.lists.frame_to_ipc`, bit for bit), the rest plain
 numbers in their narrowest exact type:
 
-* the lists (needs, resources; forbidden pairs when there were some), from
-  which the district is rebuilt (:func:`~matchcore.model.to_district`, the
-  same arrays);
+* the lists (needs, resources; forbidden pairs when there were some), only
+  the columns a warm start reads (:data:`KEPT_COLUMNS`), and the district's
+  arrays (integers narrowed), so that loading does not run
+  :func:`~matchcore.model.to_district` again (0.3 s at city_100k; a district
+  with a field of a kind not foreseen here is rebuilt from the lists);
 * the candidate graph: edges per need (the edges are sorted by need), the
   resource of each edge, distances (float64, exact), affinities (a code
-  into the few distinct values) and the funnel;
+  into the few distinct values), the funnel and ``max_candidates``' cuts;
 * per batch its needs, resources and edges (left out when they are exactly
   the edges of its needs) and per phase the basis: the arc states packed
   four to a byte, the hung flags eight to a byte.
 
-Every array of more than 4 kB is compressed (zstd level 1, the codec of the
-Arrow library the snapshots already use: 88 MB -> 49 MB at city_100k for
-0.16 s). The base score components are not stored: they are a function of
-the district and the graph, recomputed on load
-(:func:`~matchcore.model.scoring.score_edges`, 0.15-0.3 s at city_100k) and
-equal to the stored round's bit for bit; stored they were 20 MB more to write
-in every round. Only the list columns a warm start reads are kept
-(:data:`KEPT_COLUMNS`). The options are the round's JSON
-(:meth:`MatchOptions.to_json`).
+Every array of 4 kB or more is compressed (zstd level 1, the codec of the
+Arrow library the snapshots already use: about half the bytes for 0.1-0.2 s
+at city_100k). The base score components are not stored: they are a
+function of the district and the graph, recomputed on load
+(:func:`~matchcore.model.scoring.score_edges`, 0.2 s at city_100k) and equal
+to the stored round's bit for bit; stored they were 20 MB more to write in
+every round. The options are the round's JSON (:meth:`MatchOptions.to_json`).
+At city_100k (10^5 needs, 2.49M edges) the archive is 34 MB.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -42,7 +44,7 @@ import pandas as pd
 
 from ..errors import MatchcoreError
 from ..model.candidates import CandidateGraph
-from ..model.district import to_district
+from ..model.district import District, to_district
 from ..model.scoring import COMPONENTS, Weights, score_edges
 from ..options import MatchOptions
 from ..result import WarmState
@@ -160,7 +162,7 @@ def encode_warm_state(state: WarmState) -> bytes | None:
     except (TypeError, ValueError, MatchcoreError):
         return None
     g, d = state.graph, state.district
-    if len(g.pruned) or (g.n_edges and bool((np.diff(g.need) < 0).any())):
+    if g.n_edges and bool((np.diff(g.need) < 0).any()):
         return None
     arrays: dict[str, np.ndarray] = {}
     frames = {"needs": _kept(d.needs), "resources": _kept(d.resources)}
@@ -175,7 +177,10 @@ def encode_warm_state(state: WarmState) -> bytes | None:
     arrays["resource"] = _narrow(g.resource)
     arrays["distance"] = np.ascontiguousarray(g.distance, dtype=np.float64)
     _put_floats(arrays, "affinity", g.affinity)
+    district_spec = _put_district(arrays, d)
     arrays["funnel"] = _narrow(g.funnel.to_numpy(np.int64))
+    if len(g.pruned):  # max_candidates cut edges (the graph is then never reused)
+        arrays["pruned"] = _narrow(g.pruned)
     batches: list[dict[str, Any]] = []
     by_need = g.need
     for k, b in enumerate(state.bases):
@@ -201,6 +206,7 @@ def encode_warm_state(state: WarmState) -> bytes | None:
         "format": FORMAT, "options": options, "round": state.round,
         "n_needs": g.n_needs, "n_resources": g.n_resources, "n_edges": g.n_edges,
         "funnel_columns": [str(c) for c in g.funnel.columns], "batches": batches,
+        "district": district_spec,
     }
     meta["compressed"] = _compress(arrays)
     arrays["meta"] = _bytes_array(json.dumps(meta, sort_keys=True).encode())
@@ -242,6 +248,63 @@ def _decompress(arrays: dict[str, np.ndarray], spec: dict[str, list[Any]]) -> No
         raw = codec.decompress(arrays[name].tobytes(), decompressed_size=int(nbytes),
                                asbytes=True)
         arrays[name] = np.frombuffer(raw, dtype=dtype).reshape([int(n) for n in shape])
+
+
+def _put_district(arrays: dict[str, np.ndarray], d: District) -> dict[str, Any] | None:
+    """The district's arrays (integers narrowed), so that loading skips
+    :func:`~matchcore.model.to_district` (0.3 s at city_100k); how to read each back.
+
+    None when a field is of a kind not foreseen here: the loader then rebuilds
+    the district from the lists, which gives the same arrays, only slower.
+    """
+    spec: dict[str, Any] = {}
+    staged: dict[str, np.ndarray] = {}
+    for f in dataclasses.fields(d):
+        value = getattr(d, f.name)
+        if f.name in ("needs", "resources"):
+            continue
+        if f.name in ("need_ids", "resource_ids"):
+            frame, key = (d.needs, "need_id") if f.name == "need_ids" else (
+                d.resources, "resource_id")
+            if not np.array_equal(value, frame[key].to_numpy(dtype=object)):
+                return None
+            spec[f.name] = ["ids", key]
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "uifb":
+            kept = _narrow(value) if value.dtype.kind in "ui" else value
+            staged[f"d_{f.name}"] = kept
+            spec[f.name] = ["array", value.dtype.str]
+        elif isinstance(value, np.ndarray) and value.dtype == object and all(
+                isinstance(v, str) for v in value.tolist()) and value.ndim == 1:
+            spec[f.name] = ["texts", value.tolist()]
+        elif isinstance(value, (bool, int, float, str)) or value is None:
+            spec[f.name] = ["value", value]
+        elif (isinstance(value, tuple) and len(value) == 2
+              and all(isinstance(v, float) for v in value)):
+            spec[f.name] = ["pair", list(value)]
+        else:
+            return None
+    arrays.update(staged)
+    return spec
+
+
+def _district(arrays: dict[str, np.ndarray], spec: dict[str, Any] | None,
+              needs: pd.DataFrame, resources: pd.DataFrame) -> District:
+    if spec is None:
+        return to_district(needs, resources)
+    fields: dict[str, Any] = {"needs": needs, "resources": resources}
+    for name, (kind, value) in spec.items():
+        if kind == "ids":
+            frame = needs if value == "need_id" else resources
+            fields[name] = frame[value].to_numpy(dtype=object)
+        elif kind == "array":
+            fields[name] = np.asarray(arrays[f"d_{name}"], dtype=np.dtype(str(value)))
+        elif kind == "texts":
+            fields[name] = np.asarray(value, dtype=object)
+        elif kind == "pair":
+            fields[name] = (float(value[0]), float(value[1]))
+        else:
+            fields[name] = value
+    return District(**fields)
 
 
 def _int(a: np.ndarray) -> np.ndarray:
@@ -294,7 +357,7 @@ def _rebuild(arrays: dict[str, np.ndarray], meta: dict[str, Any],
     resources = frame_from_ipc(arrays["resources_ipc"].tobytes())
     forbidden = (frame_from_ipc(arrays["forbidden_ipc"].tobytes())
                  if "forbidden_ipc" in arrays else None)
-    district = to_district(needs, resources)
+    district = _district(arrays, meta.get("district"), needs, resources)
     n_needs, n_res, n_edges = int(meta["n_needs"]), int(meta["n_resources"]), int(meta["n_edges"])
     per_need = _int(arrays["edges_per_need"])
     resource = _int(arrays["resource"])
@@ -307,10 +370,13 @@ def _rebuild(arrays: dict[str, np.ndarray], meta: dict[str, Any],
     affinity = _get_floats(arrays, "affinity")
     funnel = pd.DataFrame(_int(arrays["funnel"]), columns=list(meta["funnel_columns"]),
                           index=pd.Index(district.need_ids, name="need_id"))
+    pruned = _int(arrays["pruned"]) if "pruned" in arrays else np.zeros(0, dtype=np.int64)
     graph = CandidateGraph(district.need_ids, district.resource_ids, need, resource,
-                           np.asarray(arrays["distance"], dtype=np.float64), affinity, funnel)
+                           np.asarray(arrays["distance"], dtype=np.float64), affinity, funnel,
+                           pruned)
     _, components = score_edges(district, graph, Weights())
-    components = components[list(COMPONENTS)]
+    if list(components.columns) != list(COMPONENTS):  # (a copy of 2.5M rows: only if needed)
+        components = components[list(COMPONENTS)]
     bases: list[BatchBasis] = []
     for k, spec in enumerate(meta["batches"]):
         b_needs, b_res = _int(arrays[f"b{k}_needs"]), _int(arrays[f"b{k}_resources"])
