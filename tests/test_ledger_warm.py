@@ -448,3 +448,13 @@ def test_rounds_with_a_cut_graph_keep_a_state_that_starts_the_solve(tmp_path, li
     assert (warm.started_from, cold.started_from) == ("ledger", "cold")
     _same(warm.result, cold.result)
     assert warm.result.verify()
+
+
+def test_a_state_whose_list_snapshot_changed_is_ignored(base, lists):
+    with sqlite3.connect(base) as c:  # same round, same length, other bytes
+        data = bytearray(c.execute(
+            "SELECT data FROM list_snapshots WHERE list = 'needs'").fetchone()[0])
+        data[-1] ^= 1
+        c.execute("UPDATE list_snapshots SET data = ? WHERE list = 'needs'", (bytes(data),))
+    with mc.ProjectLedger(base) as led:
+        assert led.warm_info()["current"] is False and led.warm_state() is None

@@ -151,9 +151,9 @@ class ProjectLedger:
         candidate graph and optimal bases, no pickle), written in each round's
         transaction, so that :meth:`rematch` in a fresh process starts warm
         from it (same result as cold, less time). At city_100k (10^5 needs,
-        2.5M edges) it is 30 MB, costs 0.26-0.44 s to write per round and
-        0.7-0.9 s to read, and saves 1.7 s of an 11.3 s cold rematch at 1%
-        changed. False writes none (and deletes a stored one when a round is
+        2.5M edges) it is 34 MB, costs 0.3-0.7 s to write per round and
+        0.35-0.55 s to read; a warm solve there takes 2.3 s against 3.2-5.1 s
+        cold. False writes none (and deletes a stored one when a round is
         recorded); a stored state is read either way.
 
     Raises
@@ -416,7 +416,10 @@ class ProjectLedger:
 
     def warm_info(self) -> dict[str, Any] | None:
         """The stored warm state's ``round``, size (``nbytes``), ``created_at`` and
-        whether it is ``current`` (the last round's); None when none is stored."""
+        whether it is ``current`` (the last round's); None when none is stored.
+
+        See :meth:`warm_state` for an example.
+        """
         with self._snapshot() as c:
             return warm_info(c)
 
