@@ -458,3 +458,19 @@ def test_a_state_whose_list_snapshot_changed_is_ignored(base, lists):
         c.execute("UPDATE list_snapshots SET data = ? WHERE list = 'needs'", (bytes(data),))
     with mc.ProjectLedger(base) as led:
         assert led.warm_info()["current"] is False and led.warm_state() is None
+
+
+def test_reading_a_state_never_unpickles(base, monkeypatch):
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a warm state must load without pickle")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    with mc.ProjectLedger(base) as led:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a refused unpickle would show as a warning
+            state = led.warm_state()
+    assert state is not None and state.round == 1
