@@ -39,9 +39,9 @@ from .model.reuse import reuse_candidates
 from .model.scoring import COMPONENTS, Weights, score_edges, weighted_score
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
-from .result import MatchResult
+from .result import MatchResult, WarmState
 from .schema import canonical_columns, show_value, validate_id_table
-from .solvers import FlowSolver, WarmStart, solve, verify
+from .solvers import BatchBasis, FlowSolver, WarmStart, solve, verify
 
 if TYPE_CHECKING:  # pragma: no cover
     from .solvers.bundles import BundleSolution
@@ -80,7 +80,7 @@ def match(
     continuity: float | None = None,
     pins: pd.DataFrame | None = None,
     forbid: pd.DataFrame | None = None,
-    start: MatchResult | None = None,
+    start: MatchResult | WarmState | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> MatchResult:
     """Match needs to resources: the best project list, exact and explained.
@@ -156,13 +156,15 @@ def match(
     forbid : DataFrame, optional
         Columns need_id, resource_id: pairs staff ruled out; they are never
         matched (``explain()`` says "forbidden by staff").
-    start : MatchResult, optional
-        An earlier result (last week's round, another weighting) to start
-        from: the network simplex resumes from its optimal bases, its arcs
-        found by need id, resource id and (need, resource) pair, so a round
-        that changed a little solves in a fraction of a cold solve. Needs and
-        resources that did not change keep their candidate edges and score
-        components from ``start`` (same reach, scope and taxonomy; see
+    start : MatchResult or WarmState, optional
+        An earlier result (last week's round, another weighting), or its
+        :class:`~matchcore.result.WarmState` (e.g. read back from a ledger:
+        :meth:`ProjectLedger.warm_state`), to start from: the network simplex
+        resumes from its optimal bases, its arcs found by need id, resource
+        id and (need, resource) pair, so a round that changed a little
+        solves in a fraction of a cold solve. Needs and resources that did
+        not change keep their candidate edges and score components from
+        ``start`` (same reach, scope and taxonomy; see
         :mod:`matchcore.model.reuse`); only new and changed rows get edges
         built. Both lists are still validated in full. Only the time changes:
         the result is the cold one, and certified as always. Back-ends that
@@ -243,7 +245,7 @@ class PreparedRound:
     timings: dict[str, float]
     components: pd.DataFrame | None = None
     edge_map: np.ndarray | None = None
-    reused_from: MatchResult | None = None
+    reused_from: MatchResult | WarmState | None = None
 
 
 def prepare_round(
@@ -251,7 +253,7 @@ def prepare_round(
     resources: pd.DataFrame | PathLike,
     options: MatchOptions,
     *,
-    start: MatchResult | None = None,
+    start: MatchResult | WarmState | None = None,
 ) -> PreparedRound:
     """Validate both lists and build their candidate graph (steps 1–2 of ``match``).
 
@@ -284,7 +286,7 @@ def prepare_round(
     t = time.perf_counter()
     reused = None
     if _is_reusable(start, district, options):
-        assert isinstance(start, MatchResult)
+        assert isinstance(start, (MatchResult, WarmState))
         reused = reuse_candidates(start.district, start.graph, start.components, district,
                                   taxonomy=options.taxonomy,
                                   max_distance=options.max_distance, scope=options.scope)
@@ -308,7 +310,7 @@ def _is_reusable(start: Any, district: District, options: MatchOptions) -> bool:
     set), scope and taxonomy, with its base components; and neither round may
     hold recurring rows (their occurrences and continuity bonus span rows).
     """
-    if not isinstance(start, MatchResult):
+    if not isinstance(start, (MatchResult, WarmState)):
         return False
     old = start.options
     if (old.max_distance is None or old.max_distance != options.max_distance
@@ -460,7 +462,7 @@ def solve_round(
     incumbent: pd.DataFrame | None = None,
     pins: pd.DataFrame | None = None,
     forbid: pd.DataFrame | None = None,
-    start: MatchResult | None = None,
+    start: MatchResult | WarmState | None = None,
     progress: Callable[[str, float], None] | None = None,
 ) -> MatchResult:
     """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``).
@@ -514,7 +516,8 @@ def solve_round(
 
 
 def warm_start_of(
-    previous: MatchResult | None, district: District, *, edge_map: np.ndarray | None = None
+    previous: MatchResult | WarmState | None, district: District, *,
+    edge_map: np.ndarray | None = None
 ) -> WarmStart | None:
     """The bases of ``previous`` mapped onto ``district`` by need and resource id.
 
@@ -526,16 +529,23 @@ def warm_start_of(
     Raises
     ------
     InputError
-        ``previous`` is not a :class:`MatchResult`.
+        ``previous`` is not a :class:`MatchResult` or :class:`WarmState`.
     """
     if previous is None:
         return None
-    if not isinstance(previous, MatchResult):
+    if not isinstance(previous, (MatchResult, WarmState)):
         raise InputError(
-            f"`start` must be a MatchResult (an earlier round's result); got "
+            f"`start` must be a MatchResult (an earlier round's result) or its WarmState; got "
             f"{type(previous).__name__}"
         )
-    bases = previous.solution.bases
+    # A result's problem has the edges of its graph (after max_candidates and forbid).
+    bases: list[BatchBasis] | None
+    if isinstance(previous, WarmState):
+        bases, edge_need, edge_resource = (previous.bases, previous.graph.need,
+                                           previous.graph.resource)
+    else:
+        bases, edge_need, edge_resource = (previous.solution.bases, previous.problem.need,
+                                           previous.problem.resource)
     if not bases:
         return None
     old = previous.district
@@ -545,9 +555,9 @@ def warm_start_of(
     else:
         need_map = pd.Index(district.need_ids).get_indexer(old.need_ids)
         resource_map = pd.Index(district.resource_ids).get_indexer(old.resource_ids)
-    if edge_map is not None and len(edge_map) != previous.problem.n_edges:
+    if edge_map is not None and len(edge_map) != len(edge_need):
         edge_map = None
-    return WarmStart(bases, previous.problem.need, previous.problem.resource, need_map,
+    return WarmStart(bases, edge_need, edge_resource, need_map,
                      resource_map, district.n_needs, district.n_resources, edge_map=edge_map)
 
 

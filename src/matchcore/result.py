@@ -27,14 +27,14 @@ from .model.problem import TransportProblem, exact_sum
 from .model.scoring import COMPONENTS, Weights
 from .options import MatchOptions
 from .schema import PROJECT_COLUMNS
-from .solvers import Certificate, Solution, verify
+from .solvers import BatchBasis, Certificate, Solution, verify
 from .wire import dumps as wire_dumps
 from .wire import loads as wire_loads
 
 if TYPE_CHECKING:  # pragma: no cover
     from .solvers.bundles import BundleSolution
 
-__all__ = ["POLICY_REASONS", "REASONS", "Alternative", "Explanation", "MatchResult"]
+__all__ = ["POLICY_REASONS", "REASONS", "Alternative", "Explanation", "MatchResult", "WarmState"]
 
 #: Why a need is not (fully) served, in funnel order.
 REASONS: dict[str, str] = {
@@ -819,3 +819,71 @@ def _restored(cls: type[MatchResult], blob: bytes) -> MatchResult:
     result = cls.__new__(cls)
     result.__dict__.update(wire_loads(blob))
     return result
+
+
+@dataclass(frozen=True, eq=False)
+class WarmState:
+    """What a warm start reads from an earlier round: ``match(..., start=state)``.
+
+    The part of a :class:`MatchResult` that ``start=`` uses, and nothing else:
+    the district (for the rows that did not change), the whole candidate
+    graph and its base score components (reused between unchanged rows), the
+    options it was built with (reach, scope and taxonomy decide whether the
+    graph can be reused) and the optimal bases per batch and phase (the
+    solve resumes from them). A :class:`~matchcore.ProjectLedger` opened with
+    ``keep_warm=True`` stores one for its last round
+    (:mod:`matchcore.ledger.warm`), so that a fresh process rematches warm.
+    A warm start gives the result of a cold start, exactly; the state only
+    saves time.
+
+    Attributes
+    ----------
+    district : District
+        The earlier round's lists, id-sorted.
+    graph : CandidateGraph
+        Its candidate edges (those of its transport problem).
+    components : pandas.DataFrame
+        The :data:`~matchcore.model.scoring.COMPONENTS` of every edge.
+    options : MatchOptions
+        Its options.
+    bases : list of BatchBasis
+        Its optimal bases (``Solution.bases``).
+    forbidden : pandas.DataFrame, optional
+        Its staff-forbidden pairs (the graph is then not whole).
+    round : int, optional
+        The ledger round it belongs to, when read from a ledger.
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> needs, resources = mc.synthetic.tiny()
+    >>> first = mc.match(needs, resources, max_distance=2000)
+    >>> state = WarmState.of(first)
+    >>> again = mc.match(needs, resources, max_distance=2000, start=state)
+    >>> again.assignments.equals(first.assignments)
+    True
+    """
+
+    district: District
+    graph: CandidateGraph
+    components: pd.DataFrame
+    options: MatchOptions
+    bases: list[BatchBasis]
+    forbidden: pd.DataFrame | None = None
+    round: int | None = None
+
+    @classmethod
+    def of(cls, result: MatchResult) -> WarmState:
+        """The warm state of a result (its arrays shared, not copied).
+
+        Raises
+        ------
+        InputError
+            ``result`` is not a :class:`MatchResult`.
+        """
+        if not isinstance(result, MatchResult):
+            raise InputError(
+                f"`result` must be a MatchResult; got {type(result).__name__}"
+            )
+        return cls(result.district, result.graph, result.components, result.options,
+                   list(result.solution.bases or []), result.forbidden)

@@ -33,7 +33,9 @@ __all__ = [
     "LISTS",
     "ListName",
     "changed_rows",
+    "frame_from_ipc",
     "frame_of_texts",
+    "frame_to_ipc",
     "list_frame",
     "list_texts",
     "read_snapshot",
@@ -149,6 +151,17 @@ def _from_ipc(data: bytes) -> pd.DataFrame:
         frame[name] = pd.Series(table.column(name).to_numpy(zero_copy_only=False),
                                 index=frame.index, dtype=object)
     return frame[table.column_names]
+
+
+def frame_to_ipc(frame: pd.DataFrame) -> bytes | None:
+    """``frame`` (index dropped) as the Arrow IPC bytes of a snapshot, or None when
+    Arrow cannot hold it exactly; :func:`frame_from_ipc` reads it back bit for bit."""
+    return _to_ipc(frame.reset_index(drop=True))
+
+
+def frame_from_ipc(data: bytes) -> pd.DataFrame:
+    """The frame of :func:`frame_to_ipc`'s bytes (no pickle: Arrow only)."""
+    return _from_ipc(data)
 
 
 def write_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,

@@ -44,7 +44,7 @@ __all__ = [
 #: PRAGMA application_id of a matchcore ledger ("MCLG").
 APPLICATION_ID = 0x4D434C47
 #: The schema version this code writes.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: Allowed status moves; completed and cancelled are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -178,10 +178,21 @@ _SCHEMA_V6 = (
     " data BLOB NOT NULL)",
 )
 
+# Version 7: the last round's warm state (issue 13), when the ledger is opened with
+# ``keep_warm=True``: one row (slot 1) holding the round it belongs to, what ties it
+# to that round (its stamp, options and list snapshots, :mod:`.warm`), a SHA-256 of
+# the bytes and the bytes (:mod:`.warm_codec`: arrays and Arrow IPC, no pickle).
+# Written in each round's transaction; a round recorded without it deletes the row.
+_SCHEMA_V7 = (
+    "CREATE TABLE warm_state (slot INTEGER PRIMARY KEY CHECK (slot = 1),"
+    " round INTEGER NOT NULL, identity TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " nbytes INTEGER NOT NULL, created_at TEXT NOT NULL, data BLOB NOT NULL)",
+)
+
 #: Migration hook: the SQL steps that bring a ledger *to* each version.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5,
-    6: _SCHEMA_V6,
+    6: _SCHEMA_V6, 7: _SCHEMA_V7,
 }
 
 #: Backups recorded per assignment (see :meth:`MatchResult.backups`).
