@@ -187,6 +187,18 @@ def test_no_arcs_and_isolated_nodes():
     assert res.flow.shape == (0,) and res.objective == 0 and res.potentials.shape == (3,)
 
 
+def test_supplies_with_no_arcs_are_infeasible_for_every_back_end():
+    # Two units at node 0 that no arc can carry to node 1.
+    net = FlowNetwork(2, *(np.zeros(0, np.int64),) * 4, np.array([2, -2], np.int64))
+    with pytest.raises(SolverError, match="infeasible"):
+        ns.network_simplex(net)
+    pytest.importorskip("ortools")
+    from matchcore.solvers.ortools_mcf import solve_ortools
+
+    with pytest.raises(SolverError, match="infeasible: 2 units of supply and no arc"):
+        solve_ortools(net)
+
+
 def test_costs_beyond_the_int64_range_raise():
     net = FlowNetwork(2, np.array([0]), np.array([1]), np.array([1]),
                       np.array([-(2**61)]), np.array([0, 0]))

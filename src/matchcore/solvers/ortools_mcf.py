@@ -31,6 +31,11 @@ def solve_ortools(network: FlowNetwork) -> np.ndarray:
 
     smcf = min_cost_flow.SimpleMinCostFlow()
     if network.n_arcs == 0:
+        if np.any(network.supply):
+            raise SolverError(
+                f"infeasible: {int(np.abs(network.supply).sum()) // 2:,} units of supply "
+                "and no arc to carry them"
+            )
         return np.zeros(0, dtype=np.int64)
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(
         network.tail, network.head, network.capacity, network.cost
