@@ -137,3 +137,22 @@ def test_network_numbers_the_batch_nodes_in_id_order():
     assert net.tail.tolist() == [0, 0, 1, 2, 2, 3, 4]
     assert net.head.tolist() == [1, 2, 4, 3, 4, 0, 0]
     assert net.capacity.tolist() == [1, 3, 1, 1, 3, 1, 5]
+
+
+def test_a_round_builds_its_batches_and_networks_once_and_keeps_none():
+    import pickle
+
+    i = random_instance(np.random.default_rng(3), max_needs=30, max_resources=12)
+    p = TransportProblem(i.need, i.resource, i.demand, i.capacity, i.score, i.weight)
+    labels = p.components()
+    labels[0][:] = -7  # a caller's copy: the memo keeps its own
+    assert (p.components()[0] >= 0).all()
+    with p.reusing_networks():
+        edges = p.batches()
+        assert all(a is b for a, b in zip(edges, p.batches()))
+        built = p.network(edges[0])
+        assert p.network(edges[0]) is built
+        cert = verify(p, solve(p, "simplex").units)
+    assert cert and "networks" not in p._memo and "batches" not in p._memo
+    assert p.network(edges[0]) is not built
+    assert len(pickle.loads(pickle.dumps(p))._memo) == 0

@@ -81,10 +81,13 @@ def network_potentials(
     fwd = flow < network.capacity
     bwd = flow > 0
     if hint is not None and hint.shape == (n_nodes,):
-        ok = (network.cost[fwd] + hint[network.tail[fwd]] - hint[network.head[fwd]] >= 0).all()
-        # A backward residual arc runs head -> tail at cost -cost.
-        if ok and (hint[network.head[bwd]] - hint[network.tail[bwd]] - network.cost[bwd]
-                   >= 0).all():
+        # One reduced cost per arc, no masked copies: a forward residual arc
+        # (flow < cap) needs rc >= 0, a backward one (flow > 0, head -> tail at
+        # cost -cost) rc <= 0.
+        rc = network.cost + hint[network.tail] - hint[network.head]
+        ok = not (fwd & (rc < 0)).any() and not (bwd & (rc > 0)).any()
+        del rc
+        if ok:
             return hint
     tail = np.concatenate([network.tail[fwd], network.head[bwd]])
     if len(tail) == 0:

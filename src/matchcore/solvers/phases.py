@@ -309,6 +309,14 @@ def verify(
                     "solution exists"
                 )
                 return cert
-            sub_free, _, supply = restrict(sub, d, sub_flow)
+            if k == len(phases) - 1:
+                break  # the last phase certified: no next face to restrict to
+            # With the solver's potentials of the next phase as a hint, the next
+            # face is the arcs of zero reduced cost, as the solver froze them (its
+            # hint fits that network; the same optima as the smaller face the
+            # flow's zero-cost cycles leave, so no strongly connected components
+            # to find: 0.26 s at city_100k). Without one, the smallest face.
+            has_hint = k + 1 < len(hints)
+            sub_free, _, supply = restrict(sub, d, None if has_hint else sub_flow)
             free[np.flatnonzero(free)[~sub_free]] = False
     return cert
