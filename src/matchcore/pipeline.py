@@ -162,7 +162,8 @@ def match(
         found by need id, resource id and (need, resource) pair, so a round
         that changed a little solves in a fraction of a cold solve. Needs and
         resources that did not change keep their candidate edges and score
-        components from ``start`` (same reach, scope and taxonomy; see
+        components from ``start`` (same reach, scope, taxonomy and weights'
+        ``distance_scale``; see
         :mod:`matchcore.model.reuse`); only new and changed rows get edges
         built. Both lists are still validated in full. Only the time changes:
         the result is the cold one, and certified as always. Back-ends that
@@ -257,9 +258,11 @@ def prepare_round(
 ) -> PreparedRound:
     """Validate both lists and build their candidate graph (steps 1–2 of ``match``).
 
-    Only ``options.max_distance``, ``scope`` and ``taxonomy`` are used here.
-    With ``start`` (an earlier round built with the same reach, scope and
-    taxonomy, whole: no ``max_candidates``, ``forbid`` or recurrence), the
+    Only ``options.max_distance``, ``scope`` and ``taxonomy`` are used here
+    (and ``weights.distance_scale`` with ``start``).
+    With ``start`` (an earlier round built with the same reach, scope,
+    taxonomy and distance scale, whole: no ``max_candidates``, ``forbid`` or
+    recurrence), the
     edges and score components between unchanged rows are taken from it and
     only the new and changed rows' edges are built
     (:func:`matchcore.model.reuse.reuse_candidates`); the graph is equal, array
@@ -289,7 +292,8 @@ def prepare_round(
         assert isinstance(start, MatchResult)
         reused = reuse_candidates(start.district, start.graph, start.components, district,
                                   taxonomy=options.taxonomy,
-                                  max_distance=options.max_distance, scope=options.scope)
+                                  max_distance=options.max_distance, scope=options.scope,
+                                  distance_scale=options.weights.distance_scale)
     if reused is not None:
         release()
         timings["candidates"] = time.perf_counter() - t
@@ -308,7 +312,8 @@ def _is_reusable(start: Any, district: District, options: MatchOptions) -> bool:
 
     Its graph must be whole (no edge cut by ``max_candidates`` or ``forbid``),
     built with the same reach (finite: an unlimited one may refuse a dense
-    set), scope and taxonomy, with its base components; and neither round may
+    set), scope and taxonomy, with its base components scored with the same
+    distance scale; and neither round may
     hold recurring rows (their occurrences and continuity bonus span rows).
     """
     if not isinstance(start, MatchResult):
@@ -316,6 +321,8 @@ def _is_reusable(start: Any, district: District, options: MatchOptions) -> bool:
     old = start.options
     if (old.max_distance is None or old.max_distance != options.max_distance
             or old.scope != options.scope or old.taxonomy != options.taxonomy
+            # The locality component depends on the distance scale.
+            or old.weights.distance_scale != options.weights.distance_scale
             or old.max_candidates is not None or start.forbidden is not None
             or old.continuity or options.continuity):
         return False
@@ -341,7 +348,8 @@ def score_round(
     """
     t = time.perf_counter()
     graph = prepared.graph
-    if prepared.components is not None and len(prepared.components) == graph.n_edges:
+    if (prepared.components is not None and len(prepared.components) == graph.n_edges
+            and prepared.options.weights.distance_scale == options.weights.distance_scale):
         components = prepared.components
         score = weighted_score(components, options.weights)
     else:

@@ -191,13 +191,16 @@ def reuse_candidates(
     taxonomy: Taxonomy | None,
     max_distance: float | None,
     scope: Scope | None,
+    distance_scale: float = Weights.distance_scale,
 ) -> ReusedRound | None:
     """The candidate graph and base score components of ``new``, reusing ``old``'s.
 
     ``old_graph`` must be the whole candidate graph of ``old`` (no edge cut by
     ``max_candidates`` or ``forbid``) built with the same ``taxonomy``,
     ``max_distance`` and ``scope``, and ``old_components`` its base
-    components (one row per edge). None when the districts cannot be
+    components (one row per edge), scored with the same ``distance_scale``
+    (:class:`.Weights`; the locality component depends on it, the other
+    weights do not). None when the districts cannot be
     compared (:func:`changed_rows`); the caller then builds from scratch.
 
     Returns
@@ -288,7 +291,7 @@ def reuse_candidates(
     fresh = CandidateGraph(new.need_ids, new.resource_ids, fi[order], fj[order],
                            np.concatenate([p[2] for p in parts])[order],
                            np.concatenate([p[3] for p in parts])[order], old_graph.funnel)
-    _, fresh_components = score_edges(new, fresh, Weights())
+    _, fresh_components = score_edges(new, fresh, Weights(distance_scale=distance_scale))
     graph = CandidateGraph(
         new.need_ids, new.resource_ids,
         merged(oi, fresh.need), merged(oj, fresh.resource),
