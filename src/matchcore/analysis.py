@@ -10,6 +10,7 @@ Pareto-optimal ones (:func:`pareto_front`), the frame ``plot.frontier`` draws.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ from .errors import InputError
 from .io import PathLike
 from .model.candidates import Scope
 from .model.problem import Objective
-from .model.scoring import COMPONENTS, Weights
+from .model.scoring import COMPONENTS, Weights, score_edges
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
 from .pipeline import PreparedRound, prepare_round, problem_of, score_round, solve_round
@@ -387,6 +388,11 @@ def sweep(
     )
     prepared = prepare_round(needs, resources, opts)
     if client is None:
+        # The base components once: each weighting's scores are their weighted sum
+        # (the one formula of score_edges, bit for bit; weightings of another
+        # distance scale score afresh).
+        _, base = score_edges(prepared.district, prepared.graph, opts.weights)
+        prepared = dataclasses.replace(prepared, components=base)
         rows = []
         previous = None
         for label, w in items:
