@@ -156,3 +156,18 @@ def test_a_round_builds_its_batches_and_networks_once_and_keeps_none():
     assert cert and "networks" not in p._memo and "batches" not in p._memo
     assert p.network(edges[0]) is not built
     assert len(pickle.loads(pickle.dumps(p))._memo) == 0
+
+
+def test_a_problem_of_the_same_edges_adopts_the_components():
+    import dataclasses
+
+    i = random_instance(np.random.default_rng(5), max_needs=20, max_resources=9)
+    p = TransportProblem(i.need, i.resource, i.demand, i.capacity, i.score, i.weight)
+    q = dataclasses.replace(p, score=p.score * 2)
+    assert not q.adopt_components(p)  # p has not computed them yet
+    want = p.components()
+    assert q.adopt_components(p)
+    for a, b in zip(q.components(), want):
+        np.testing.assert_array_equal(a, b)
+    other = dataclasses.replace(p, need=p.need.copy())
+    assert not other.adopt_components(p)

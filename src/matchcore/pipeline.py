@@ -496,6 +496,8 @@ def solve_round(
                                         pinned=pinned)
     if graph.n_edges != n_built:  # cut by max_candidates
         edge_map = None
+    if isinstance(start, MatchResult):
+        problem.adopt_components(start.problem)  # the same edges: the same components
     with problem.reusing_networks():  # the certificate walks the solve's networks again
         solution = solve(problem, options.solver,
                          start=warm_start_of(start, d, edge_map=edge_map, id_maps=id_maps),

@@ -284,6 +284,21 @@ class TransportProblem:
             memo[batch_edges] = out
         return list(out)
 
+    def adopt_components(self, other: TransportProblem) -> bool:
+        """Take ``other``'s components when its edges are the very same arrays.
+
+        (A sweep's weightings share one candidate graph.) True when taken:
+        same need and resource arrays (the objects), the same numbers of needs
+        and resources, no floors in either, and ``other`` has computed them.
+        """
+        known = other._memo.get("components")
+        if (known is None or other.need is not self.need or other.resource is not self.resource
+                or other.n_needs != self.n_needs or other.n_resources != self.n_resources
+                or self.has_floors or other.has_floors):
+            return False
+        self._memo.setdefault("components", known)
+        return True
+
     @contextmanager
     def reusing_networks(self) -> Iterator[None]:
         """Within it, :meth:`phases`, :meth:`batches` and batch networks are built once.
