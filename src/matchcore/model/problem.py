@@ -284,6 +284,11 @@ class TransportProblem:
             memo[batch_edges] = out
         return list(out)
 
+    def known_components(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The components when :meth:`components` has computed them (not copies), else None."""
+        known: tuple[np.ndarray, np.ndarray] | None = self._memo.get("components")
+        return known
+
     def adopt_components(self, other: TransportProblem) -> bool:
         """Take ``other``'s components when its edges are the very same arrays.
 
@@ -291,7 +296,7 @@ class TransportProblem:
         same need and resource arrays (the objects), the same numbers of needs
         and resources, no floors in either, and ``other`` has computed them.
         """
-        known = other._memo.get("components")
+        known = other.known_components()
         if (known is None or other.need is not self.need or other.resource is not self.resource
                 or other.n_needs != self.n_needs or other.n_resources != self.n_resources
                 or self.has_floors or other.has_floors):
