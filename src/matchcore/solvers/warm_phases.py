@@ -500,12 +500,11 @@ def solve_phases(
             free = rc == 0
             # Saturated (rc < 0) or empty (rc > 0) in every optimum: a fixed transfer.
             supply = supply - net_outflow(n, tail[~free], head[~free], flow[~free])
-            # Tree arcs have rc == 0, so the basis keeps its tree.
-            arc_map = np.full(len(keep), -1, dtype=np.int64)
-            arc_map[free] = np.arange(int(free.sum()))
-            basis = basis.remap(arc_map, int(free.sum()))
+            # Tree arcs have rc == 0, so the basis keeps its tree. (Basis.remap of
+            # the free arcs in order, without checking a map made injective here.)
+            basis = Basis(basis.state[free], basis.hung)
             keep, tail, head, cap = keep[free], tail[free], head[free], cap[free]
-            del rc, free, arc_map
+            del rc, free
         del sub, cost, flow  # before the next phase's costs are made
         seconds[name] += time.perf_counter() - t0
     return total, duals, tuple(bases)
