@@ -295,6 +295,19 @@ class TransportProblem:
         (A sweep's weightings share one candidate graph.) True when taken:
         same need and resource arrays (the objects), the same numbers of needs
         and resources, no floors in either, and ``other`` has computed them.
+
+        Examples
+        --------
+        >>> import dataclasses
+        >>> import numpy as np
+        >>> p = TransportProblem(np.array([0, 1]), np.array([0, 0]), np.array([1, 1]),
+        ...                      np.array([1]), np.array([1.0, 2.0]), np.array([1, 1]))
+        >>> q = dataclasses.replace(p, score=np.array([2.0, 1.0]))
+        >>> q.adopt_components(p), p.known_components() is None
+        (False, True)
+        >>> _ = p.components()
+        >>> q.adopt_components(p), q.known_components() is p.known_components()
+        (True, True)
         """
         known = other.known_components()
         if (known is None or other.need is not self.need or other.resource is not self.resource

@@ -75,6 +75,16 @@ def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray) -> boo
     One reduced cost per arc, no masked copies: a forward residual arc
     (flow < cap) needs ``rc >= 0``, a backward one (flow > 0, head -> tail at
     cost -cost) ``rc <= 0``. (Feasibility is :func:`check_flow`'s.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matchcore.model.problem import FlowNetwork
+    >>> net = FlowNetwork(2, np.array([0, 0]), np.array([1, 1]), np.array([1, 1]),
+    ...                   np.array([1, 2]), np.array([1, -1]))
+    >>> d = np.array([0, 1])
+    >>> proves_optimal(net, np.array([1, 0]), d), proves_optimal(net, np.array([0, 1]), d)
+    (True, False)
     """
     if d.shape != (network.n_nodes,) or flow.shape != (network.n_arcs,):
         return False
