@@ -94,6 +94,7 @@ def clean_text(text: str) -> tuple[str, bool]:
 #: Whitespace (:meth:`str.strip`'s, ``str.isspace``) at either end of a value
 #: of a ``"\x00"``-joined list.
 _EDGE_SPACE = re.compile(r"(?:\A|\x00)\s|\s(?:\x00|\Z)")
+_ANY_SPACE = re.compile(r"\s")
 
 
 def _plain(values: list[Any]) -> bool:
@@ -114,7 +115,8 @@ def _plain(values: list[Any]) -> bool:
     if not joined.isascii() and (_INVISIBLE_RE.search(joined) is not None
                                  or not unicodedata.is_normalized("NFKC", joined)):
         return False
-    return _EDGE_SPACE.search(joined) is None
+    # Most id and name columns hold no whitespace at all: one class scan decides.
+    return _ANY_SPACE.search(joined) is None or _EDGE_SPACE.search(joined) is None
 
 
 def _is_blank(value: Any) -> bool:
