@@ -171,3 +171,25 @@ def test_a_problem_of_the_same_edges_adopts_the_components():
         np.testing.assert_array_equal(a, b)
     other = dataclasses.replace(p, need=p.need.copy())
     assert not other.adopt_components(p)
+
+
+def test_a_kept_round_hands_its_networks_to_a_problem_of_the_same_arrays():
+    import dataclasses
+
+    i = random_instance(np.random.default_rng(8), max_needs=20, max_resources=9)
+    p = TransportProblem(i.need, i.resource, i.demand, i.capacity, i.score, i.weight)
+    with p.reusing_networks(keep=True):
+        (edges,) = p.batches()
+        built = p.network(edges)
+        tiebreak = p.phases()[-1][2]
+    q = dataclasses.replace(p, score=p.score[::-1].copy())
+    assert q.adopt_components(p)
+    with q.reusing_networks():
+        assert q.batches()[0] is edges and q.network(edges) is built
+        assert q.phases()[-1][2] is tiebreak
+        assert verify(q, solve(q, "simplex").units)
+    assert "networks" not in q._memo and "kept" not in q._memo
+    fewer = dataclasses.replace(p, capacity=p.capacity * 0 + 1)
+    assert fewer.adopt_components(p)
+    with fewer.reusing_networks():  # other capacities: networks built afresh
+        assert fewer.network(fewer.batches()[0]) is not built

@@ -400,7 +400,7 @@ def sweep(
             # coverage phase does not depend on the weights (its old optimum
             # is optimal at once) and the score phase resumes on the same arcs.
             row, result = _sweep_row(prepared, opts.replace(weights=w), label, certify,
-                                     previous)
+                                     previous, keep_networks=warm)
             rows.append(row)
             previous = result if warm else None
             del result
@@ -429,10 +429,14 @@ def _sweep_task(
 
 def _sweep_row(
     prepared: PreparedRound, options: MatchOptions, label: str, certify: bool,
-    start: MatchResult | None = None,
+    start: MatchResult | None = None, keep_networks: bool = False,
 ) -> tuple[dict[str, object], MatchResult]:
-    """One row of :func:`sweep`, the round solved under ``options.weights`` (from ``start``)."""
-    result = solve_round(prepared, options, certify=certify, start=start)
+    """One row of :func:`sweep`, the round solved under ``options.weights`` (from ``start``).
+
+    ``keep_networks``: the next row (the same graph) takes this row's networks.
+    """
+    result = solve_round(prepared, options, certify=certify, start=start,
+                         keep_networks=keep_networks)
     m = result.metrics
     w = options.weights
     row: dict[str, object] = {"label": label}

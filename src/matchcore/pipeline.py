@@ -473,12 +473,17 @@ def solve_round(
     forbid: pd.DataFrame | None = None,
     start: MatchResult | None = None,
     progress: Callable[[str, float], None] | None = None,
+    keep_networks: bool = False,
 ) -> MatchResult:
     """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``).
 
     ``options`` must agree with ``prepared.options`` on reach, scope and
     taxonomy (the candidate graph was built with them); the rest may differ.
-    ``pins``, ``forbid`` and ``start`` are as for :func:`match`.
+    ``pins``, ``forbid`` and ``start`` are as for :func:`match`. With
+    ``keep_networks``, the result's problem keeps its batch networks for a
+    next round of the very same graph, demands and capacities started from
+    it (``start=``: a sweep's next weighting) to take instead of building
+    them again (:meth:`~.model.problem.TransportProblem.reusing_networks`).
     """
     timings = dict(prepared.timings)
     d = prepared.district
@@ -498,7 +503,8 @@ def solve_round(
         edge_map = None
     if isinstance(start, MatchResult):
         problem.adopt_components(start.problem)  # the same edges: the same components
-    with problem.reusing_networks():  # the certificate walks the solve's networks again
+    # The certificate walks the solve's networks again.
+    with problem.reusing_networks(keep=keep_networks):
         solution = solve(problem, options.solver,
                          start=warm_start_of(start, d, edge_map=edge_map, id_maps=id_maps),
                          progress=progress)

@@ -93,6 +93,11 @@ class FlowNetwork:
         return len(self.tail)
 
 
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same object, or equal shape, dtype and values."""
+    return a is b or (a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b)))
+
+
 class _Memo(dict):
     """A cache that pickles and copies as empty (it is recomputed on demand)."""
 
@@ -218,7 +223,12 @@ class TransportProblem:
         if self.objective == "coverage":
             out.append(("coverage", -self.weight.astype(np.int64), zero_edge))
         out.append(("score", zero_need, -self.score_int))
-        out.append(("tiebreak", zero_need, tiebreak_preference(self.need, self.resource)))
+        tiebreak = self._memo.get("tiebreak")  # adopted from a problem of the same edges
+        if tiebreak is None:
+            tiebreak = tiebreak_preference(self.need, self.resource)
+            if "networks" in self._memo:
+                self._memo["tiebreak"] = tiebreak
+        out.append(("tiebreak", zero_need, tiebreak))
         return out
 
     def components(self) -> tuple[np.ndarray, np.ndarray]:
@@ -289,12 +299,20 @@ class TransportProblem:
         known: tuple[np.ndarray, np.ndarray] | None = self._memo.get("components")
         return known
 
+    def kept_networks(self) -> dict[str, Any] | None:
+        """What ``reusing_networks(keep=True)`` kept (batches, networks, tiebreak), or None."""
+        kept: dict[str, Any] | None = self._memo.get("kept")
+        return kept
+
     def adopt_components(self, other: TransportProblem) -> bool:
         """Take ``other``'s components when its edges are the very same arrays.
 
         (A sweep's weightings share one candidate graph.) True when taken:
         same need and resource arrays (the objects), the same numbers of needs
         and resources, no floors in either, and ``other`` has computed them.
+        With equal demands and capacities too, the next :meth:`reusing_networks`
+        starts from the batches, networks and tiebreak costs that ``other``
+        kept (``reusing_networks(keep=True)``).
 
         Examples
         --------
@@ -315,16 +333,24 @@ class TransportProblem:
                 or self.has_floors or other.has_floors):
             return False
         self._memo.setdefault("components", known)
+        kept = other.kept_networks()
+        if kept is not None and _same_array(other.demand, self.demand) and _same_array(
+                other.capacity, self.capacity):
+            # The same edges, demands and capacities: the same batch networks.
+            self._memo["adopted"] = kept
         return True
 
     @contextmanager
-    def reusing_networks(self) -> Iterator[None]:
+    def reusing_networks(self, keep: bool = False) -> Iterator[None]:
         """Within it, :meth:`phases`, :meth:`batches` and batch networks are built once.
 
         A solve and its certificate (:func:`matchcore.solvers.verify`) walk
         the same batches and networks: with this, the second reads what the
         first built (both from this problem's arrays alone; no solver writes
-        them). Released on exit, so a kept result holds no networks.
+        them). Released on exit, so a kept result holds no networks, unless
+        ``keep``: then the batches, networks and tiebreak costs stay for a
+        problem of the same edges, demands and capacities to take
+        (:meth:`adopt_components`; a sweep's next weighting).
 
         Examples
         --------
@@ -336,15 +362,23 @@ class TransportProblem:
         ...     p.network(edges)[0] is p.network(edges)[0]
         True
         """
-        if "networks" in self._memo:  # nested: the outer one owns the memo
+        memo = self._memo
+        if "networks" in memo:  # nested: the outer one owns the memo
             yield
             return
-        self._memo["batches"], self._memo["networks"] = {}, []
+        adopted = memo.pop("adopted", None) or memo.pop("kept", None)
+        memo["batches"] = dict(adopted["batches"]) if adopted else {}
+        memo["networks"] = list(adopted["networks"]) if adopted else []
+        if adopted and adopted["tiebreak"] is not None:
+            memo["tiebreak"] = adopted["tiebreak"]
         try:
             yield
         finally:
-            del self._memo["batches"], self._memo["networks"]
-            self._memo.pop("phases", None)
+            kept = {"batches": memo.pop("batches"), "networks": memo.pop("networks"),
+                    "tiebreak": memo.pop("tiebreak", None)}
+            memo.pop("phases", None)
+            if keep:
+                memo["kept"] = kept
 
     def _batches(self, batch_edges: int) -> list[np.ndarray]:
         need_label, _ = self.components()
