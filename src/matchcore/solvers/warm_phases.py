@@ -489,17 +489,26 @@ def solve_phases(
         if on_phase is not None:
             on_phase(k)  # phase k is optimal (progress reports)
         if k < len(phase_costs) - 1:
-            d = network_potentials(sub, flow, hint=d)
-            if d is None:
-                raise SolverError(
-                    f"{who} returned a flow that is not optimal in phase {name!r} "
-                    "(its residual graph has a negative cycle)"
-                )
+            rc = None
+            if d is not None and d.shape == (n,):
+                # The solver's potentials checked as network_potentials checks a hint
+                # (proves_optimal), keeping the reduced costs for the restriction.
+                rc = cost + d[tail] - d[head]
+                if ((flow < cap) & (rc < 0)).any() or ((flow > 0) & (rc > 0)).any():
+                    rc = None
+            if rc is None:
+                d = network_potentials(sub, flow)
+                if d is None:
+                    raise SolverError(
+                        f"{who} returned a flow that is not optimal in phase {name!r} "
+                        "(its residual graph has a negative cycle)"
+                    )
+                rc = cost + d[tail] - d[head]
             duals.append(d)
-            rc = cost + d[tail] - d[head]
             free = rc == 0
-            # Saturated (rc < 0) or empty (rc > 0) in every optimum: a fixed transfer.
-            supply = supply - net_outflow(n, tail[~free], head[~free], flow[~free])
+            # Saturated (rc < 0) or empty (rc > 0) in every optimum: a fixed transfer
+            # (summed over all arcs with the free ones at 0: no masked copies).
+            supply = supply - net_outflow(n, tail, head, np.where(free, 0, flow))
             # Tree arcs have rc == 0, so the basis keeps its tree. (Basis.remap of
             # the free arcs in order, without checking a map made injective here.)
             basis = Basis(basis.state[free], basis.hung)
