@@ -329,3 +329,16 @@ def test_lat_lon_distances_are_close_to_great_circle(district):
     want = haversine(n["lat"].to_numpy(), n["lon"].to_numpy(), r["lat"].to_numpy(),
                      r["lon"].to_numpy())
     np.testing.assert_allclose(f["distance"], want, rtol=2e-3, atol=1e-6)
+
+
+def test_partner_keys_are_those_of_each_cell_split():
+    from matchcore.model.district import _partner_keys
+    from matchcore.schema import split_list
+
+    communities = np.array(["A", "B", "C"], dtype=object)
+    cells = pd.Series(["A;B", None, "C;X", "A;B", np.nan, "B", "", "B;A"], dtype=object)
+    lookup = {c: k for k, c in enumerate(communities)}
+    want = sorted({j * 4 + lookup[name] for j, cell in enumerate(cells)
+                   for name in split_list(cell) if name in lookup})
+    assert _partner_keys(cells, communities).tolist() == want
+    assert _partner_keys(pd.Series([None], dtype=object), communities).dtype == np.int64

@@ -305,3 +305,20 @@ def test_verify_with_solve_duals_agrees_and_rejects_a_worse_solution():
     empty = np.zeros_like(r.solution.units)
     assert not verify(r.problem, empty, duals)
     assert not verify(r.problem, empty)
+
+
+@pytest.mark.parametrize("objective", ["coverage", "score"])
+def test_verify_agrees_with_good_wrong_and_no_hints(objective):
+    # Hints checked in place on the face never decide alone: a wrong one falls
+    # back to Bellman-Ford, and no hint certifies a worse solution.
+    from strategies import random_instance
+
+    rng = np.random.default_rng(11)
+    for _ in range(8):
+        p = random_instance(rng, max_needs=25, max_resources=15, density=0.3).problem(objective)
+        sol = solve(p, "auto")
+        wrong = [[np.zeros_like(d) + 5 * k for k, d in enumerate(b)] for b in sol.duals or []]
+        for units in (sol.units, np.roll(sol.units, 1), np.zeros_like(sol.units)):
+            answers = {bool(verify(p, units, hints)) for hints in (sol.duals, wrong, None)}
+            assert len(answers) == 1
+        assert verify(p, sol.units, wrong) and verify(p, sol.units, sol.duals)

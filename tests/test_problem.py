@@ -137,3 +137,59 @@ def test_network_numbers_the_batch_nodes_in_id_order():
     assert net.tail.tolist() == [0, 0, 1, 2, 2, 3, 4]
     assert net.head.tolist() == [1, 2, 4, 3, 4, 0, 0]
     assert net.capacity.tolist() == [1, 3, 1, 1, 3, 1, 5]
+
+
+def test_a_round_builds_its_batches_and_networks_once_and_keeps_none():
+    import pickle
+
+    i = random_instance(np.random.default_rng(3), max_needs=30, max_resources=12)
+    p = TransportProblem(i.need, i.resource, i.demand, i.capacity, i.score, i.weight)
+    labels = p.components()
+    labels[0][:] = -7  # a caller's copy: the memo keeps its own
+    assert (p.components()[0] >= 0).all()
+    with p.reusing_networks():
+        edges = p.batches()
+        assert all(a is b for a, b in zip(edges, p.batches()))
+        built = p.network(edges[0])
+        assert p.network(edges[0]) is built
+        cert = verify(p, solve(p, "simplex").units)
+    assert cert and "networks" not in p._memo and "batches" not in p._memo
+    assert p.network(edges[0]) is not built
+    assert len(pickle.loads(pickle.dumps(p))._memo) == 0
+
+
+def test_a_problem_of_the_same_edges_adopts_the_components():
+    import dataclasses
+
+    i = random_instance(np.random.default_rng(5), max_needs=20, max_resources=9)
+    p = TransportProblem(i.need, i.resource, i.demand, i.capacity, i.score, i.weight)
+    q = dataclasses.replace(p, score=p.score * 2)
+    assert not q.adopt_components(p)  # p has not computed them yet
+    want = p.components()
+    assert q.adopt_components(p)
+    for a, b in zip(q.components(), want):
+        np.testing.assert_array_equal(a, b)
+    other = dataclasses.replace(p, need=p.need.copy())
+    assert not other.adopt_components(p)
+
+
+def test_a_kept_round_hands_its_networks_to_a_problem_of_the_same_arrays():
+    import dataclasses
+
+    i = random_instance(np.random.default_rng(8), max_needs=20, max_resources=9)
+    p = TransportProblem(i.need, i.resource, i.demand, i.capacity, i.score, i.weight)
+    with p.reusing_networks(keep=True):
+        (edges,) = p.batches()
+        built = p.network(edges)
+        tiebreak = p.phases()[-1][2]
+    q = dataclasses.replace(p, score=p.score[::-1].copy())
+    assert q.adopt_components(p)
+    with q.reusing_networks():
+        assert q.batches()[0] is edges and q.network(edges) is built
+        assert q.phases()[-1][2] is tiebreak
+        assert verify(q, solve(q, "simplex").units)
+    assert "networks" not in q._memo and "kept" not in q._memo
+    fewer = dataclasses.replace(p, capacity=p.capacity * 0 + 1)
+    assert fewer.adopt_components(p)
+    with fewer.reusing_networks():  # other capacities: networks built afresh
+        assert fewer.network(fewer.batches()[0]) is not built

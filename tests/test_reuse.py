@@ -179,3 +179,17 @@ def test_an_incremental_round_maps_old_edges_by_index_as_by_key():
             if a is not None and b is not None:
                 np.testing.assert_array_equal(a.state, b.state)
                 np.testing.assert_array_equal(a.hung, b.hung)
+
+
+@pytest.mark.parametrize("scales", [(300.0, 300.0), (300.0, 1000.0), (1000.0, 2500.0)])
+def test_an_incremental_round_with_a_distance_scale_equals_the_cold_round(scales):
+    # The locality component depends on the distance scale: fresh edges are
+    # scored with the round's, and a start scored with another is not reused.
+    needs, resources = mc.synthetic.district("seed_street", seed=5)
+    first = mc.match(needs, resources, max_distance=1500.0, solver="simplex",
+                     weights=mc.Weights(distance_scale=scales[0]))
+    needs2, resources2 = _change(needs, resources, "add_need", 3, 0)
+    needs2.loc[needs2.index[5], "lat"] += 0.002
+    opts = first.options.replace(weights=mc.Weights(distance_scale=scales[1]))
+    warm = mc.match(needs2, resources2, opts, start=first)
+    _same_round(warm, mc.match(needs2, resources2, opts))

@@ -883,3 +883,23 @@ def test_id_empty_after_removing_invisible_characters():
             pytest.raises(mc.InputError, match=esc("`need_id` must be a unique, non-empty id; got "
                                                    "'\\u200b' for need without id (row 2")):
         mc.read_needs(needs_frame(need_id=["N1", "\u200b", "N3"]))
+
+
+@given(st.lists(st.text(alphabet=" \t\u3000\xa0\u200bab\u0301eé\u1100\u1161Ｎﬁ\u2000\x00东",
+                        max_size=4), max_size=5))
+def test_the_plain_text_check_never_passes_a_cell_cleaning_would_change(values):
+    from matchcore.cells import _plain, clean_text
+
+    if _plain(values):
+        assert all(clean_text(v)[0] == v and v.strip() == v for v in values)
+    if all(v.isascii() and "\x00" not in v and v.strip() == v for v in values):
+        assert _plain(values)
+
+
+def test_plain_and_unclean_ids_validate_as_cell_by_cell():
+    ids = ["N1", " N2", "N3\u200b", "Ｎ4", "n5"]
+    out = mc.read_needs(pd.DataFrame({"need_id": ids, "category": ["repair"] * 5,
+                                      "x": [0.0] * 5, "y": [0.0] * 5,
+                                      "community": ["东湖社区", "东湖社区 ", "a", "b", "c"]}))
+    assert out["need_id"].tolist() == ["N1", "N2", "N3", "N4", "n5"]
+    assert out["community"].tolist() == ["东湖社区", "东湖社区", "a", "b", "c"]

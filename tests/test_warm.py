@@ -137,3 +137,53 @@ def test_ledger_rematch_from_the_last_result_equals_a_cold_rematch(tmp_path):
                                       start=first if how == "warm" else None)
     _same(reports["warm"].result, reports["cold"].result)
     assert reports["warm"].n_to_backup == reports["cold"].n_to_backup
+
+
+def test_a_first_phase_optimum_of_the_same_arcs_is_taken_without_pivots():
+    import functools
+
+    from matchcore.solvers.network_simplex import network_simplex
+    from matchcore.solvers.phases import phase_cost
+    from matchcore.solvers.warm_phases import solve_phases
+
+    needs, resources = mc.synthetic.district("seed_street", seed=2)
+    r = mc.match(needs, resources, max_distance=1500.0, solver="simplex")
+    problem = r.problem
+    (edges,) = problem.batches()
+    net, bn, br = problem.network(edges)[:3]
+    costs = [(name, functools.partial(phase_cost, net, bn, edges, len(br), nc, ec))
+             for name, nc, ec in problem.phases()]
+    calls: list[int] = []
+
+    def counted(network, basis=None, **kw):
+        calls.append(1)
+        return network_simplex(network, basis=basis, **kw)
+
+    kept: list[np.ndarray] = []
+    seconds = dict.fromkeys([name for name, _ in costs], 0.0)
+    cold, duals, bases = solve_phases(net, costs, len(bn), seconds, on_first=kept.append)
+    assert kept and len(duals) == 2
+    for first, want in (((kept[0], duals[0]), 2),  # taken: no solve of the first phase
+                        ((np.zeros_like(kept[0]), duals[0]), 3),  # not feasible: solved
+                        ((kept[0], np.zeros_like(duals[0])), 3)):  # not proven optimal
+        calls.clear()
+        flow, _, _ = solve_phases(net, costs, len(bn), seconds, warm_solve=counted,
+                                  start=list(bases), first=first)
+        assert len(calls) == want
+        np.testing.assert_array_equal(flow, cold)
+
+
+def test_a_warm_sweep_takes_the_coverage_optimum_and_equals_cold_matches():
+    needs, resources = mc.synthetic.district("seed_street", seed=4)
+    weights = {"a": mc.Weights(), "b": mc.Weights(type=0.7, locality=0.2, priority=0.1),
+               "c": mc.Weights(locality=0.8, distance_scale=400.0)}
+    frame = sweep(needs, resources, weights, max_distance=1500.0, solver="simplex")
+    first = mc.match(needs, resources, max_distance=1500.0, solver="simplex")
+    assert first.solution.bases and first.solution.bases[0].first is not None
+    for label, w in weights.items():
+        cold = mc.match(needs, resources, max_distance=1500.0, solver="simplex", weights=w)
+        warm = mc.match(needs, resources, max_distance=1500.0, solver="simplex", weights=w,
+                        start=first)
+        _same(warm, cold)
+        row = frame.set_index("label").loc[label]
+        assert row["total_score"] == pytest.approx(float(cold.metrics["total_score"]), abs=0)

@@ -10,6 +10,7 @@ Pareto-optimal ones (:func:`pareto_front`), the frame ``plot.frontier`` draws.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ from .errors import InputError
 from .io import PathLike
 from .model.candidates import Scope
 from .model.problem import Objective
-from .model.scoring import COMPONENTS, Weights
+from .model.scoring import COMPONENTS, Weights, score_edges
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
 from .pipeline import PreparedRound, prepare_round, problem_of, score_round, solve_round
@@ -387,6 +388,11 @@ def sweep(
     )
     prepared = prepare_round(needs, resources, opts)
     if client is None:
+        # The base components once: each weighting's scores are their weighted sum
+        # (the one formula of score_edges, bit for bit; weightings of another
+        # distance scale score afresh).
+        _, base = score_edges(prepared.district, prepared.graph, opts.weights)
+        prepared = dataclasses.replace(prepared, components=base)
         rows = []
         previous = None
         for label, w in items:
@@ -394,7 +400,7 @@ def sweep(
             # coverage phase does not depend on the weights (its old optimum
             # is optimal at once) and the score phase resumes on the same arcs.
             row, result = _sweep_row(prepared, opts.replace(weights=w), label, certify,
-                                     previous)
+                                     previous, keep_networks=warm)
             rows.append(row)
             previous = result if warm else None
             del result
@@ -423,10 +429,14 @@ def _sweep_task(
 
 def _sweep_row(
     prepared: PreparedRound, options: MatchOptions, label: str, certify: bool,
-    start: MatchResult | None = None,
+    start: MatchResult | None = None, keep_networks: bool = False,
 ) -> tuple[dict[str, object], MatchResult]:
-    """One row of :func:`sweep`, the round solved under ``options.weights`` (from ``start``)."""
-    result = solve_round(prepared, options, certify=certify, start=start)
+    """One row of :func:`sweep`, the round solved under ``options.weights`` (from ``start``).
+
+    ``keep_networks``: the next row (the same graph) takes this row's networks.
+    """
+    result = solve_round(prepared, options, certify=certify, start=start,
+                         keep_networks=keep_networks)
     m = result.metrics
     w = options.weights
     row: dict[str, object] = {"label": label}

@@ -91,6 +91,34 @@ def clean_text(text: str) -> tuple[str, bool]:
     return unicodedata.normalize("NFKC", stripped).strip(), len(stripped) != len(text)
 
 
+#: Whitespace (:meth:`str.strip`'s, ``str.isspace``) at either end of a value
+#: of a ``"\x00"``-joined list.
+_EDGE_SPACE = re.compile(r"(?:\A|\x00)\s|\s(?:\x00|\Z)")
+_ANY_SPACE = re.compile(r"\s")
+
+
+def _plain(values: list[Any]) -> bool:
+    """Whether every value is a str that :func:`clean_text` and ``strip()`` leave as it is.
+
+    True when none holds an invisible character or whitespace at either end
+    and each is NFKC-normalised already: one check over the joined values
+    instead of a call per value (10^5 distinct ids or names: 0.1-0.2 s a
+    column). ``"\x00"`` joins them: a stable code point (nothing composes or
+    reorders across it, nothing normalises to it), so the joined text is
+    normalised exactly when every value is; a ``"\x00"`` inside a value can
+    only make the answer False (the caller then cleans value by value).
+    """
+    try:
+        joined = "\x00".join(values)
+    except TypeError:  # not all str
+        return False
+    if not joined.isascii() and (_INVISIBLE_RE.search(joined) is not None
+                                 or not unicodedata.is_normalized("NFKC", joined)):
+        return False
+    # Most id and name columns hold no whitespace at all: one class scan decides.
+    return _ANY_SPACE.search(joined) is None or _EDGE_SPACE.search(joined) is None
+
+
 def _is_blank(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
@@ -573,7 +601,11 @@ def ids_for_messages(series: pd.Series) -> list[str | None]:
     if is_all_text(series) is None:
         return [None if is_missing(v) else parse_id(v)[1] or None for v in series]
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    shown = [clean_text(u)[0] or None for u in np.asarray(uniques, dtype=object).tolist()]
+    values = np.asarray(uniques, dtype=object).tolist()
+    if _plain(values):  # each its own clean text
+        shown = [v or None for v in values]
+    else:
+        shown = [clean_text(u)[0] or None for u in values]
     return [shown[c] if c >= 0 else None for c in codes.tolist()]
 
 
@@ -755,6 +787,9 @@ def _strip(series: pd.Series, col: Column | None = None) -> tuple[np.ndarray, in
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     spec = col or Column("", "str")
+    values = np.asarray(uniques, dtype=object).tolist()
+    if spec.kind in ("id", "str") and _plain(values):  # each value is as validated
+        return np.array([*values, ""], dtype=object)[codes], 0
     done = [_text_cell(str(u), spec) for u in np.asarray(uniques, dtype=object).tolist()]
     stripped = np.array([t for t, _ in done] + [""], dtype=object)
     had = np.array([h for _, h in done] + [False], dtype=bool)

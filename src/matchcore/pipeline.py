@@ -164,7 +164,8 @@ def match(
         id and (need, resource) pair, so a round that changed a little
         solves in a fraction of a cold solve. Needs and resources that did
         not change keep their candidate edges and score components from
-        ``start`` (same reach, scope and taxonomy; see
+        ``start`` (same reach, scope, taxonomy and weights'
+        ``distance_scale``; see
         :mod:`matchcore.model.reuse`); only new and changed rows get edges
         built. Both lists are still validated in full. Only the time changes:
         the result is the cold one, and certified as always. Back-ends that
@@ -246,6 +247,8 @@ class PreparedRound:
     components: pd.DataFrame | None = None
     edge_map: np.ndarray | None = None
     reused_from: MatchResult | WarmState | None = None
+    #: New index of each need / resource of ``reused_from`` by id (-1: gone).
+    id_maps: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def prepare_round(
@@ -257,9 +260,11 @@ def prepare_round(
 ) -> PreparedRound:
     """Validate both lists and build their candidate graph (steps 1–2 of ``match``).
 
-    Only ``options.max_distance``, ``scope`` and ``taxonomy`` are used here.
-    With ``start`` (an earlier round built with the same reach, scope and
-    taxonomy, whole: no ``max_candidates``, ``forbid`` or recurrence), the
+    Only ``options.max_distance``, ``scope`` and ``taxonomy`` are used here
+    (and ``weights.distance_scale`` with ``start``).
+    With ``start`` (an earlier round built with the same reach, scope,
+    taxonomy and distance scale, whole: no ``max_candidates``, ``forbid`` or
+    recurrence), the
     edges and score components between unchanged rows are taken from it and
     only the new and changed rows' edges are built
     (:func:`matchcore.model.reuse.reuse_candidates`); the graph is equal, array
@@ -289,12 +294,14 @@ def prepare_round(
         assert isinstance(start, (MatchResult, WarmState))
         reused = reuse_candidates(start.district, start.graph, start.components, district,
                                   taxonomy=options.taxonomy,
-                                  max_distance=options.max_distance, scope=options.scope)
+                                  max_distance=options.max_distance, scope=options.scope,
+                                  distance_scale=options.weights.distance_scale)
     if reused is not None:
         release()
         timings["candidates"] = time.perf_counter() - t
         return PreparedRound(district, reused.graph, arrival, options, timings,
-                             reused.components, reused.edge_map, start)
+                             reused.components, reused.edge_map, start,
+                             (reused.need_map, reused.resource_map))
     graph = candidates_of(district, taxonomy=options.taxonomy,
                           max_distance=options.max_distance, scope=options.scope)
     release()  # the per-category temporaries (see matchcore.memory)
@@ -307,7 +314,8 @@ def _is_reusable(start: Any, district: District, options: MatchOptions) -> bool:
 
     Its graph must be whole (no edge cut by ``max_candidates`` or ``forbid``),
     built with the same reach (finite: an unlimited one may refuse a dense
-    set), scope and taxonomy, with its base components; and neither round may
+    set), scope and taxonomy, with its base components scored with the same
+    distance scale; and neither round may
     hold recurring rows (their occurrences and continuity bonus span rows).
     """
     if not isinstance(start, (MatchResult, WarmState)):
@@ -315,6 +323,8 @@ def _is_reusable(start: Any, district: District, options: MatchOptions) -> bool:
     old = start.options
     if (old.max_distance is None or old.max_distance != options.max_distance
             or old.scope != options.scope or old.taxonomy != options.taxonomy
+            # The locality component depends on the distance scale.
+            or old.weights.distance_scale != options.weights.distance_scale
             or old.max_candidates is not None or start.forbidden is not None
             or old.continuity or options.continuity):
         return False
@@ -340,7 +350,8 @@ def score_round(
     """
     t = time.perf_counter()
     graph = prepared.graph
-    if prepared.components is not None and len(prepared.components) == graph.n_edges:
+    if (prepared.components is not None and len(prepared.components) == graph.n_edges
+            and prepared.options.weights.distance_scale == options.weights.distance_scale):
         components = prepared.components
         score = weighted_score(components, options.weights)
     else:
@@ -464,12 +475,17 @@ def solve_round(
     forbid: pd.DataFrame | None = None,
     start: MatchResult | WarmState | None = None,
     progress: Callable[[str, float], None] | None = None,
+    keep_networks: bool = False,
 ) -> MatchResult:
     """Score, solve and certify one round on prepared lists (steps 3–6 of ``match``).
 
     ``options`` must agree with ``prepared.options`` on reach, scope and
     taxonomy (the candidate graph was built with them); the rest may differ.
-    ``pins``, ``forbid`` and ``start`` are as for :func:`match`.
+    ``pins``, ``forbid`` and ``start`` are as for :func:`match`. With
+    ``keep_networks``, the result's problem keeps its batch networks for a
+    next round of the very same graph, demands and capacities started from
+    it (``start=``: a sweep's next weighting) to take instead of building
+    them again (:meth:`~.model.problem.TransportProblem.reusing_networks`).
     """
     timings = dict(prepared.timings)
     d = prepared.district
@@ -477,6 +493,7 @@ def solve_round(
     # The earlier round's edges by index, while the graph is the one built from it.
     edge_map = (prepared.edge_map if start is not None and prepared.reused_from is start
                 and forbid is None else None)
+    id_maps = prepared.id_maps if start is not None and prepared.reused_from is start else None
     forbidden = None
     if forbid is not None:
         prepared, forbidden = _apply_forbid(prepared, forbid)
@@ -486,9 +503,19 @@ def solve_round(
                                         pinned=pinned)
     if graph.n_edges != n_built:  # cut by max_candidates
         edge_map = None
-    solution = solve(problem, options.solver, start=warm_start_of(start, d, edge_map=edge_map),
-                     progress=progress)
-    timings["solve"] = solution.seconds
+    if isinstance(start, MatchResult):
+        problem.adopt_components(start.problem)  # the same edges: the same components
+    # The certificate walks the solve's networks again.
+    with problem.reusing_networks(keep=keep_networks):
+        solution = solve(problem, options.solver,
+                         start=warm_start_of(start, d, edge_map=edge_map, id_maps=id_maps),
+                         progress=progress)
+        timings["solve"] = solution.seconds
+        cert = None
+        if certify and solution.exact:
+            t = time.perf_counter()
+            cert = verify(problem, solution.units, solution.duals)
+            timings["certify"] = time.perf_counter() - t
     if plan is not None and problem.has_floors and not solution.exact:
         raise InputError(
             f"fairness floors need an exact solver; {solution.solver!r} is a heuristic that "
@@ -500,14 +527,17 @@ def solve_round(
         price = _price_of_fairness(free, solve(free, options.solver).units, problem,
                                    solution.units, graph.distance)
 
-    if certify and solution.exact:
-        t = time.perf_counter()
-        cert = verify(problem, solution.units, solution.duals)
-        timings["certify"] = time.perf_counter() - t
+    if cert is not None:
         if not cert:
             raise SolverError(f"solver {solution.solver!r} failed the certificate: {cert.problems}")
         solution.certificate = cert
-    n_incumbent = None if incumbent is None else int(_incumbent_mask(graph, incumbent).sum())
+    n_incumbent = None
+    if incumbent is not None:
+        if options.stickiness > 0 and "stickiness" in components.columns:
+            # score_round marked them: the bonus is on exactly the incumbent edges.
+            n_incumbent = int((components["stickiness"].to_numpy() > 0).sum())
+        else:
+            n_incumbent = int(_incumbent_mask(graph, incumbent).sum())
     return MatchResult(
         prepared.district, graph, score, components, problem, solution, options, timings,
         n_incumbent_edges=n_incumbent, pinned=pinned, forbidden=forbidden, floors=plan,
@@ -517,14 +547,17 @@ def solve_round(
 
 def warm_start_of(
     previous: MatchResult | WarmState | None, district: District, *,
-    edge_map: np.ndarray | None = None
+    edge_map: np.ndarray | None = None,
+    id_maps: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> WarmStart | None:
     """The bases of ``previous`` mapped onto ``district`` by need and resource id.
 
     None when there is nothing to start from (no previous result, or one
     solved by a back-end that keeps no basis). ``edge_map``, the new edge
     index of each of ``previous``'s edges (:class:`~.solvers.WarmStart`),
-    maps edges by index instead of by key.
+    maps edges by index instead of by key; ``id_maps``, the new index of each
+    of its needs and resources by id (:class:`~.model.reuse.ReusedRound`'s
+    ``need_map`` and ``resource_map``), spares looking the ids up again.
 
     Raises
     ------
@@ -552,6 +585,9 @@ def warm_start_of(
     if old is district:
         need_map = np.arange(district.n_needs)
         resource_map = np.arange(district.n_resources)
+    elif id_maps is not None and (len(id_maps[0]), len(id_maps[1])) == (old.n_needs,
+                                                                        old.n_resources):
+        need_map, resource_map = id_maps
     else:
         need_map = pd.Index(district.need_ids).get_indexer(old.need_ids)
         resource_map = pd.Index(district.resource_ids).get_indexer(old.resource_ids)
@@ -664,8 +700,8 @@ def _incumbent_mask(graph: CandidateGraph, incumbent: pd.DataFrame) -> np.ndarra
     frame = incumbent.rename(columns=canonical_columns(incumbent.columns))
     need_u, need_code = _edge_ids(frame["need_id"])
     res_u, res_code = _edge_ids(frame["resource_id"])
-    i, ok_i = _lookup(graph.need_ids.astype(str), need_u.astype(str), need_code)
-    j, ok_j = _lookup(graph.resource_ids.astype(str), res_u.astype(str), res_code)
+    i, ok_i = _find(graph.need_ids, need_u, need_code)
+    j, ok_j = _find(graph.resource_ids, res_u, res_code)
     ok = ok_i & ok_j
     width = np.int64(graph.n_resources + 1)
     edge_key = graph.need.astype(np.int64) * width + graph.resource.astype(np.int64)
@@ -704,6 +740,19 @@ def _edge_ids(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     else:
         stripped = np.array([str(v).strip() for v in uniques], dtype=object)
     return stripped, codes
+
+
+def _find(
+    ids: np.ndarray, values: np.ndarray, codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_lookup` for the unique str ids of a district, by hash, not by sort.
+
+    (``astype(str)`` of 10^5 ids and a search among them was 0.1 s a list.)
+    """
+    if len(ids) == 0:
+        return np.zeros(len(codes), np.int64), np.zeros(len(codes), bool)
+    at = pd.Index(ids, dtype=object).get_indexer(pd.Index(values, dtype=object))
+    return np.maximum(at, 0)[codes], (at >= 0)[codes]
 
 
 def _lookup(

@@ -143,6 +143,29 @@ def _positions(
     return xy[: len(needs)], xy[len(needs) :], (float(lat0), float(lon0))
 
 
+def _partner_keys(cells: pd.Series, communities: np.ndarray) -> np.ndarray:
+    """Sorted ``row * (n_communities + 1) + community`` of every known partner of every row.
+
+    Splits each distinct cell once (cells repeat), then spreads the codes to the rows.
+    """
+    lookup = {c: k for k, c in enumerate(communities)}
+    codes, uniques = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=True)
+    per = [[lookup[name] for name in split_list(u) if name in lookup]
+           for u in np.asarray(uniques, dtype=object).tolist()]
+    lens = np.array([len(p) for p in per] + [0], dtype=np.int64)  # code -1: none
+    flat = np.array([c for p in per for c in p], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    row_len = lens[codes]
+    total = int(row_len.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.repeat(np.arange(len(codes), dtype=np.int64), row_len)
+    # The k-th code of a row's cell: its cell's start plus k.
+    k = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(row_len) - row_len, row_len)
+    keys = rows * (len(communities) + 1) + flat[np.repeat(starts[codes], row_len) + k]
+    return np.unique(keys)
+
+
 def to_district(needs: pd.DataFrame, resources: pd.DataFrame) -> District:
     """Turn two *validated* lists into id-sorted arrays (internal).
 
@@ -180,15 +203,9 @@ def to_district(needs: pd.DataFrame, resources: pd.DataFrame) -> District:
     )
     radius = np.where(np.isnan(radius), np.inf, radius)
 
-    lookup = {c: k for k, c in enumerate(communities)}
-    keys = []
+    partner_keys = np.zeros(0, dtype=np.int64)
     if "partner_communities" in resources.columns:
-        for j, cell in enumerate(resources["partner_communities"].to_numpy(dtype=object)):
-            for name in split_list(cell):
-                code = lookup.get(name)
-                if code is not None:
-                    keys.append(j * (len(communities) + 1) + code)
-    partner_keys = np.unique(np.asarray(keys, dtype=np.int64))
+        partner_keys = _partner_keys(resources["partner_communities"], communities)
 
     return District(
         needs=needs,

@@ -29,8 +29,10 @@ group +floor), so every back-end still sees a plain :class:`FlowNetwork`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, get_args
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -91,6 +93,18 @@ class FlowNetwork:
         return len(self.tail)
 
 
+def _same_array(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same object, or equal shape, dtype and values."""
+    return a is b or (a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b)))
+
+
+class _Memo(dict):
+    """A cache that pickles and copies as empty (it is recomputed on demand)."""
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (_Memo, ())
+
+
 def tiebreak_preference(need: np.ndarray, resource: np.ndarray) -> np.ndarray:
     """Pseudo-random 20-bit preferences from (need rank, resource rank) (splitmix64).
 
@@ -138,6 +152,10 @@ class TransportProblem:
     objective: Objective = "coverage"
     group: np.ndarray | None = None
     floor: np.ndarray | None = None
+    #: What is computed once per problem (components; batches and networks
+    #: while :meth:`reusing_networks` holds): never pickled or copied.
+    _memo: dict[str, Any] = field(default_factory=lambda: _Memo(), init=False, repr=False,
+                                  compare=False)
 
     @property
     def has_floors(self) -> bool:
@@ -190,6 +208,14 @@ class TransportProblem:
         The last phase, ``tiebreak``, picks one solution among equal optima so
         that every exact back-end returns the same assignment.
         """
+        if "phases" in self._memo:  # within reusing_networks: a solve and its certificate
+            return list(self._memo["phases"])
+        out = self._phases()
+        if "networks" in self._memo:
+            self._memo["phases"] = out
+        return list(out)
+
+    def _phases(self) -> list[tuple[str, np.ndarray, np.ndarray]]:
         # Zero costs as zero-stride views: no memory for them.
         zero_need = np.broadcast_to(np.int64(0), (self.n_needs,))
         zero_edge = np.broadcast_to(np.int64(0), (self.n_edges,))
@@ -197,7 +223,12 @@ class TransportProblem:
         if self.objective == "coverage":
             out.append(("coverage", -self.weight.astype(np.int64), zero_edge))
         out.append(("score", zero_need, -self.score_int))
-        out.append(("tiebreak", zero_need, tiebreak_preference(self.need, self.resource)))
+        tiebreak = self._memo.get("tiebreak")  # adopted from a problem of the same edges
+        if tiebreak is None:
+            tiebreak = tiebreak_preference(self.need, self.resource)
+            if "networks" in self._memo:
+                self._memo["tiebreak"] = tiebreak
+        out.append(("tiebreak", zero_need, tiebreak))
         return out
 
     def components(self) -> tuple[np.ndarray, np.ndarray]:
@@ -209,6 +240,14 @@ class TransportProblem:
         resource_label : ndarray, shape (n_resources,)
             Component of each node (isolated nodes get their own label).
         """
+        if "components" in self._memo:  # a solve and its certificate ask once each
+            need_label, resource_label = self._memo["components"]
+            return need_label.copy(), resource_label.copy()
+        need_label, resource_label = self._components()
+        self._memo["components"] = (need_label, resource_label)
+        return need_label.copy(), resource_label.copy()
+
+    def _components(self) -> tuple[np.ndarray, np.ndarray]:
         # Imported here: scipy.sparse is slow to import and only solving needs it.
         from scipy.sparse import coo_matrix, csr_matrix
         from scipy.sparse.csgraph import connected_components
@@ -247,6 +286,101 @@ class TransportProblem:
         """
         if self.n_edges == 0:
             return []
+        memo = self._memo.get("batches")
+        if memo is not None and batch_edges in memo:
+            return list(memo[batch_edges])
+        out = self._batches(batch_edges)
+        if memo is not None:
+            memo[batch_edges] = out
+        return list(out)
+
+    def known_components(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The components when :meth:`components` has computed them (not copies), else None."""
+        known: tuple[np.ndarray, np.ndarray] | None = self._memo.get("components")
+        return known
+
+    def kept_networks(self) -> dict[str, Any] | None:
+        """What ``reusing_networks(keep=True)`` kept (batches, networks, tiebreak), or None."""
+        kept: dict[str, Any] | None = self._memo.get("kept")
+        return kept
+
+    def adopt_components(self, other: TransportProblem) -> bool:
+        """Take ``other``'s components when its edges are the very same arrays.
+
+        (A sweep's weightings share one candidate graph.) True when taken:
+        same need and resource arrays (the objects), the same numbers of needs
+        and resources, no floors in either, and ``other`` has computed them.
+        With equal demands and capacities too, the next :meth:`reusing_networks`
+        starts from the batches, networks and tiebreak costs that ``other``
+        kept (``reusing_networks(keep=True)``).
+
+        Examples
+        --------
+        >>> import dataclasses
+        >>> import numpy as np
+        >>> p = TransportProblem(np.array([0, 1]), np.array([0, 0]), np.array([1, 1]),
+        ...                      np.array([1]), np.array([1.0, 2.0]), np.array([1, 1]))
+        >>> q = dataclasses.replace(p, score=np.array([2.0, 1.0]))
+        >>> q.adopt_components(p), p.known_components() is None
+        (False, True)
+        >>> _ = p.components()
+        >>> q.adopt_components(p), q.known_components() is p.known_components()
+        (True, True)
+        """
+        known = other.known_components()
+        if (known is None or other.need is not self.need or other.resource is not self.resource
+                or other.n_needs != self.n_needs or other.n_resources != self.n_resources
+                or self.has_floors or other.has_floors):
+            return False
+        self._memo.setdefault("components", known)
+        kept = other.kept_networks()
+        if kept is not None and _same_array(other.demand, self.demand) and _same_array(
+                other.capacity, self.capacity):
+            # The same edges, demands and capacities: the same batch networks.
+            self._memo["adopted"] = kept
+        return True
+
+    @contextmanager
+    def reusing_networks(self, keep: bool = False) -> Iterator[None]:
+        """Within it, :meth:`phases`, :meth:`batches` and batch networks are built once.
+
+        A solve and its certificate (:func:`matchcore.solvers.verify`) walk
+        the same batches and networks: with this, the second reads what the
+        first built (both from this problem's arrays alone; no solver writes
+        them). Released on exit, so a kept result holds no networks, unless
+        ``keep``: then the batches, networks and tiebreak costs stay for a
+        problem of the same edges, demands and capacities to take
+        (:meth:`adopt_components`; a sweep's next weighting).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = TransportProblem(np.array([0, 1]), np.array([0, 0]), np.array([1, 1]),
+        ...                      np.array([1]), np.array([1.0, 2.0]), np.array([1, 1]))
+        >>> with p.reusing_networks():
+        ...     edges, = p.batches()
+        ...     p.network(edges)[0] is p.network(edges)[0]
+        True
+        """
+        memo = self._memo
+        if "networks" in memo:  # nested: the outer one owns the memo
+            yield
+            return
+        adopted = memo.pop("adopted", None) or memo.pop("kept", None)
+        memo["batches"] = dict(adopted["batches"]) if adopted else {}
+        memo["networks"] = list(adopted["networks"]) if adopted else []
+        if adopted and adopted["tiebreak"] is not None:
+            memo["tiebreak"] = adopted["tiebreak"]
+        try:
+            yield
+        finally:
+            kept = {"batches": memo.pop("batches"), "networks": memo.pop("networks"),
+                    "tiebreak": memo.pop("tiebreak", None)}
+            memo.pop("phases", None)
+            if keep:
+                memo["kept"] = kept
+
+    def _batches(self, batch_edges: int) -> list[np.ndarray]:
         need_label, _ = self.components()
         edge_label = need_label[self.need]
         sizes = np.bincount(edge_label)
@@ -281,6 +415,17 @@ class TransportProblem:
             Global indices of the batch's needs and resources (local node
             ``1 + k`` is ``needs[k]``; ``1 + len(needs) + k`` is ``resources[k]``).
         """
+        known = self._memo.get("networks")
+        if known is not None:
+            for edges_k, built in known:
+                if edges_k is edges:
+                    return built
+        built = self._network(edges)
+        if known is not None:
+            known.append((edges, built))
+        return built
+
+    def _network(self, edges: np.ndarray) -> tuple[FlowNetwork, np.ndarray, np.ndarray]:
         ei, ej = self.need[edges], self.resource[edges]
         # Local numbering by a lookup table: no sort of the batch's edges.
         needs = np.flatnonzero(np.bincount(ei, minlength=self.n_needs))

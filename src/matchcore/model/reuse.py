@@ -49,6 +49,10 @@ class ReusedRound:
         New or changed rows, whose edges were built afresh.
     edge_map : ndarray of int64, shape (old n_edges,)
         New index of each old edge, -1 where it is gone (an end changed or left).
+    need_map, resource_map : ndarray of int64, shape (old n_needs,), (old n_resources,)
+        New index of each old need / resource with the same id (changed or
+        not), -1 where the id is gone: what :class:`~matchcore.solvers.WarmStart`
+        maps bases by.
     """
 
     graph: CandidateGraph
@@ -57,6 +61,8 @@ class ReusedRound:
     n_changed_needs: int
     n_changed_resources: int
     edge_map: np.ndarray
+    need_map: np.ndarray
+    resource_map: np.ndarray
 
 
 def _same_values(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> np.ndarray:
@@ -113,6 +119,13 @@ def changed_rows(old: District, new: District) -> tuple[np.ndarray, np.ndarray] 
     >>> need_at.tolist(), bool((resource_at >= 0).all())
     ([-1, 1, 2, 3, 4], True)
     """
+    rows = _changed(old, new)
+    return None if rows is None else (rows[0], rows[1])
+
+
+def _changed(old: District, new: District
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`changed_rows`, and the old row of each new id (-1: a new id), changed or not."""
     if old.origin != new.origin:
         return None
     need_at = pd.Index(old.need_ids).get_indexer(new.need_ids).astype(np.int64)
@@ -129,7 +142,14 @@ def changed_rows(old: District, new: District) -> tuple[np.ndarray, np.ndarray] 
         rows = np.flatnonzero(same)
         for x, y in zip(a, b):
             same[rows] &= (x[at[rows]] == y[rows]).all(axis=1)
-    return np.where(need_same, need_at, -1), np.where(res_same, res_at, -1)
+    return np.where(need_same, need_at, -1), np.where(res_same, res_at, -1), need_at, res_at
+
+
+def _inverse(at: np.ndarray, n_old: int) -> np.ndarray:
+    """The new row of each old row, -1 where none, from the old row of each new one."""
+    out = np.full(n_old, -1, dtype=np.int64)
+    out[at[at >= 0]] = np.flatnonzero(at >= 0)
+    return out
 
 
 def _take(d: District, needs: np.ndarray, resources: np.ndarray) -> District:
@@ -171,13 +191,16 @@ def reuse_candidates(
     taxonomy: Taxonomy | None,
     max_distance: float | None,
     scope: Scope | None,
+    distance_scale: float = Weights.distance_scale,
 ) -> ReusedRound | None:
     """The candidate graph and base score components of ``new``, reusing ``old``'s.
 
     ``old_graph`` must be the whole candidate graph of ``old`` (no edge cut by
     ``max_candidates`` or ``forbid``) built with the same ``taxonomy``,
     ``max_distance`` and ``scope``, and ``old_components`` its base
-    components (one row per edge). None when the districts cannot be
+    components (one row per edge), scored with the same ``distance_scale``
+    (:class:`.Weights`; the locality component depends on it, the other
+    weights do not). None when the districts cannot be
     compared (:func:`changed_rows`); the caller then builds from scratch.
 
     Returns
@@ -200,15 +223,16 @@ def reuse_candidates(
     >>> r.graph.n_edges, r.n_changed_resources
     (3, 0)
     """
-    rows = changed_rows(old, new)
+    rows = _changed(old, new)
     if rows is None:
         return None
-    need_at, res_at = rows
+    need_at, res_at, need_id_at, res_id_at = rows
     n_r = new.n_resources
-    need_new = np.full(old.n_needs, -1, dtype=np.int64)  # old row -> new row, if unchanged
-    need_new[need_at[need_at >= 0]] = np.flatnonzero(need_at >= 0)
-    res_new = np.full(old.n_resources, -1, dtype=np.int64)
-    res_new[res_at[res_at >= 0]] = np.flatnonzero(res_at >= 0)
+    # The id maps, built once (by hash) and inverted with integer arrays.
+    need_new = _inverse(need_at, old.n_needs)  # old row -> new row, if unchanged
+    res_new = _inverse(res_at, old.n_resources)
+    id_need = _inverse(need_id_at, old.n_needs)  # old row -> new row of the same id
+    id_res = _inverse(res_id_at, old.n_resources)
     # Old edges whose two ends are unchanged keep everything; ids are sorted in
     # both districts, so their (need, resource) order survives the renumbering.
     oi, oj = need_new[old_graph.need], res_new[old_graph.resource]
@@ -267,7 +291,7 @@ def reuse_candidates(
     fresh = CandidateGraph(new.need_ids, new.resource_ids, fi[order], fj[order],
                            np.concatenate([p[2] for p in parts])[order],
                            np.concatenate([p[3] for p in parts])[order], old_graph.funnel)
-    _, fresh_components = score_edges(new, fresh, Weights())
+    _, fresh_components = score_edges(new, fresh, Weights(distance_scale=distance_scale))
     graph = CandidateGraph(
         new.need_ids, new.resource_ids,
         merged(oi, fresh.need), merged(oj, fresh.resource),
@@ -286,8 +310,6 @@ def reuse_candidates(
     edge_map = np.full(old_graph.n_edges, -1, dtype=np.int64)
     edge_map[kept] = kept_at
     # Old edges of changed rows whose pair is a candidate again map to the fresh edge.
-    id_need = pd.Index(new.need_ids).get_indexer(old.need_ids).astype(np.int64)
-    id_res = pd.Index(new.resource_ids).get_indexer(old.resource_ids).astype(np.int64)
     lost = np.flatnonzero((oi < 0) | (oj < 0))
     li, lj = id_need[old_graph.need[lost]], id_res[old_graph.resource[lost]]
     back = (li >= 0) & (lj >= 0)
@@ -297,4 +319,4 @@ def reuse_candidates(
         hit = fresh_key[at] == lost_key
         edge_map[lost[hit]] = fresh_at[at[hit]]
     return ReusedRound(graph, components, len(kept), len(changed_needs), len(changed_res),
-                       edge_map)
+                       edge_map, id_need, id_res)

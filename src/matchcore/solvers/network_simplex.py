@@ -202,9 +202,15 @@ def warm_up() -> None:
     network_simplex(net, basis=transport_start(net, 1))
 
 
-def _big_m(network: FlowNetwork) -> int:
+def _top_cost(cost: np.ndarray) -> int:
+    """``max |cost|`` (0 for no arcs), without an array of absolute values."""
+    return max(int(cost.max()), -int(cost.min())) if len(cost) else 0
+
+
+def _big_m(network: FlowNetwork, top: int | None = None) -> int:
     n = network.n_nodes
-    top = int(np.abs(network.cost).max()) if network.n_arcs else 0
+    if top is None:
+        top = _top_cost(np.asarray(network.cost))
     big_m = (top + 1) * (n + 1)
     # Largest reduced cost: |cost| + 2 (M + n × |cost|).
     if top + 2 * (big_m + n * top) >= _INT64_LIMIT:
@@ -346,8 +352,8 @@ def network_simplex(
     supply = np.ascontiguousarray(network.supply, dtype=np.int64)
     if int(supply.sum()) != 0:
         raise SolverError(f"infeasible: supplies sum to {int(supply.sum())}, not 0")
-    big_m = _big_m(network)
-    top = int(np.abs(cost).max()) if m else 0
+    top = _top_cost(cost)
+    big_m = _big_m(network, top)
     # The root's potential may drift by a reduced cost a pivot (at most
     # top + 2 (M + n top)) before it is reset: keep |cost| + |pi| within int64.
     drift_limit = max(0, _INT64_LIMIT - 1 - 2 * (top + 2 * (big_m + n * top)))
