@@ -199,10 +199,11 @@ def run_warm(needs: pd.DataFrame, resources: pd.DataFrame, reach: float, seed: i
     Each warm run starts from the first round's result in memory
     (``rematch(..., start=first)``, ``match(..., start=first)``,
     ``sweep``), the last row from the warm state stored in the ledger file
-    (``keep_warm=True``: a ledger reopened, no ``start``); each is checked
-    against the cold result of the same problem. The ledgers of the other
-    rows keep no warm state (``keep_warm=False``: their cold runs are cold,
-    and their times compare with those before the state existed).
+    (a ledger reopened, no ``start``); each is checked against the cold
+    result of the same problem. Warm rematches run on ledgers with the
+    default ``keep_warm=True``, so they pay for writing the next round's
+    warm state as a user's rematch does; the cold ones on ledgers that keep
+    no state (``keep_warm=False``), so that they are cold.
     """
     options: dict[str, Any] = {"max_distance": reach}
     first = mc.match(needs, resources, **options)  # also loads the compiled simplex
@@ -218,18 +219,17 @@ def run_warm(needs: pd.DataFrame, resources: pd.DataFrame, reach: float, seed: i
 
     def ledger_rematch(name: str, fresh: bool = False, **kw: Any) -> mc.MatchResult:
         copy = work / f"warm-{name}.db"
-        shutil.copyfile(base_warm if fresh else base, copy)
+        shutil.copyfile(base_warm, copy)
         extra: dict[str, Any] = {}
         if fresh:
             # A ledger opened anew: nothing in memory, the warm state is read from the file.
             with ProjectLedger(copy) as led:
                 _, extra["state_read_s"] = _timed(led.warm_state)
-        with ProjectLedger(copy, keep_warm=fresh) as led:
+        with ProjectLedger(copy) as led:  # the default: keep_warm=True
             start = None if fresh else first
             report, secs = _timed(lambda: led.rematch(stickiness=0.1, start=start, **kw,
                                                       **options))
-            if fresh:
-                extra["state_write_s"] = led.last_warm_write[1]
+            extra["state_write_s"] = led.last_warm_write[1]
         copy.unlink()
         assert report.started_from == ("ledger" if fresh else "memory"), report.started_from
         cold_report = None
@@ -343,8 +343,10 @@ def _warm_md(result: dict[str, Any]) -> list[str]:
         for r in w["rows"]:
             if "steps_s" in r:
                 steps = ", ".join(f"{k} {v:.2f}" for k, v in r["steps_s"].items())
+                state = (f" (of which writing the warm state {r['state_write_s']:.2f})"
+                         if "state_write_s" in r else "")
                 lines.append(f"- {r['case']}: {steps}; ledger read and write "
-                             f"{r['ledger_s']:.2f}")
+                             f"{r['ledger_s']:.2f}{state}")
     return lines
 
 
