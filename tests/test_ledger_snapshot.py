@@ -214,3 +214,19 @@ def test_an_unchanged_list_keeps_its_snapshot_for_the_next_rounds(tmp_path):
         assert read_snapshot(led._conn, "needs", 4) is not None
         assert read_snapshot(led._conn, "resources", 3) is None
         assert r2.round == 2
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_backups_of_some_needs_are_those_rows_of_all_backups(k):
+    from matchcore.ledger.record import backups_of
+
+    needs, resources = mc.synthetic.district("seed_street", seed=0)
+    r = mc.match(needs, resources,
+                 max_distance=mc.synthetic.suggested_max_distance("seed_street"))
+    every = r.backups(k)
+    ids = sorted(set(every["need_id"].astype(str)))
+    some = set(ids[::3]) | {"no-such-need"}
+    want = every[every["need_id"].astype(str).isin(some)].reset_index(drop=True)
+    got = backups_of(r, k, some)
+    pd.testing.assert_frame_equal(got, want)
+    assert len(got) and len(backups_of(r, k, set())) == 0

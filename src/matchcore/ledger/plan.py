@@ -408,12 +408,8 @@ def plan_rematch(
     sticky = live[(live["status"] == "not_started") & ~is_in(live["resource_id"], set(drop))
                   & unclaimed]
     preferred = _backups_of(lost, state.backups)
-    incumbent = (
-        pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True)
-        .drop_duplicates()
-        .sort_values(["need_id", "resource_id"])
-        .reset_index(drop=True)
-    )
+    incumbent = _sorted_pairs(
+        pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True))
     full = resources.reset_index(drop=True)
     used = dict(state.used)
     for rid, units in claims.groupby("resource_id")["units"].sum().items():
@@ -445,6 +441,42 @@ def plan_rematch(
         claims=claims,
         stored_needs=stored_needs,
     )
+
+
+def _sorted_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """``pairs.drop_duplicates().sort_values(["need_id", "resource_id"])`` with a
+    fresh index, the same frame, by sorted integer codes instead of comparing
+    text pairs (0.16 s for city_100k's 10^5 incumbent pairs)."""
+    if not len(pairs) or pairs.isna().to_numpy().any():
+        return pairs.drop_duplicates().sort_values(["need_id", "resource_id"]).reset_index(
+            drop=True)
+    need = pairs["need_id"].to_numpy(dtype=object)
+    res = pairs["resource_id"].to_numpy(dtype=object)
+    if _strictly_sorted(need, res):
+        # The usual case: the not-started pairs as read (by project, then resource;
+        # a project's id is its need's with a prefix), no backups added.
+        return pairs.reset_index(drop=True)
+    n_code, _ = pd.factorize(pairs["need_id"], sort=True)
+    r_code, r_ids = pd.factorize(pairs["resource_id"], sort=True)
+    key = n_code.astype(np.int64) * max(len(r_ids), 1) + r_code
+    # np.unique sorts the keys (need, then resource) and names each one's first row.
+    _, first = np.unique(key, return_index=True)
+    return pairs.take(first).reset_index(drop=True)
+
+
+def _strictly_sorted(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether the pairs ``(first[i], second[i])`` of two text arrays ascend strictly."""
+    if len(first) < 2:
+        return True
+    if not all(isinstance(v, str) for v in (first[0], second[0])):
+        return False
+    try:
+        up = np.asarray(first[1:] > first[:-1], dtype=bool)
+        tie = np.asarray(first[1:] == first[:-1], dtype=bool)
+        ok = up | (tie & np.asarray(second[1:] > second[:-1], dtype=bool))
+    except TypeError:  # ids of mixed types: no order to check
+        return False
+    return bool(ok.all())
 
 
 def _backups_of(lost: pd.DataFrame, backups: pd.DataFrame) -> pd.DataFrame:
