@@ -230,3 +230,13 @@ def test_backups_of_some_needs_are_those_rows_of_all_backups(k):
     got = backups_of(r, k, some)
     pd.testing.assert_frame_equal(got, want)
     assert len(got) and len(backups_of(r, k, set())) == 0
+
+
+def test_capacities_of_a_stored_list_skip_missing_ones():
+    from matchcore.ledger.record import _capacities
+
+    frame = pd.DataFrame({"resource_id": ["R1", "R2", 3, "R4"],
+                          "capacity": [2, None, "5", 7.0]})
+    assert _capacities(frame) == {"R1": 2, "3": 5, "R4": 7}
+    assert all(type(v) is int for v in _capacities(frame).values())
+    assert _capacities(frame.iloc[:0]) == {}

@@ -285,7 +285,11 @@ def _check_dropped(
 ) -> None:
     if not ids:
         return
-    known = set(resources["resource_id"].astype(str)) if len(resources) else set()
+    known: set[str] = set()
+    if len(resources):
+        # The listed ids among the dropped ones, in C (not a Python set of every id).
+        listed = as_text(resources["resource_id"])
+        known = set(listed[is_in(listed, set(ids))].tolist())
     problems = [f"{r!r} is not a resource of the last round" for r in ids if r not in known]
     problems += [f"{r!r} already dropped out in round {gone[r]}" for r in ids
                  if r in gone and r not in returned]

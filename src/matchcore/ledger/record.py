@@ -494,9 +494,14 @@ def _capacities(resources: pd.DataFrame) -> dict[str, int]:
     """Resource id -> capacity of a stored resource list (rows without one left out)."""
     if not len(resources) or "capacity" not in resources.columns:
         return {}
-    values = pd.to_numeric(resources["capacity"], errors="coerce").tolist()
-    return {r: int(v) for r, v in zip(resources["resource_id"].astype(str).tolist(), values)
-            if not math.isnan(v)}
+    values = pd.to_numeric(resources["capacity"], errors="coerce").to_numpy(dtype=np.float64)
+    ids = as_text(resources["resource_id"]).to_numpy(dtype=object)
+    if not np.isfinite(values[~np.isnan(values)]).all():
+        # An infinite capacity: int() refuses it, as it always did.
+        return {r: int(v) for r, v in zip(ids.tolist(), values.tolist()) if not math.isnan(v)}
+    ok = ~np.isnan(values)
+    # int(v) truncates towards zero, as astype(int64) does for finite values.
+    return dict(zip(ids[ok].tolist(), values[ok].astype(np.int64).tolist()))
 
 
 def check_capacity(
@@ -518,8 +523,12 @@ def check_capacity(
         " AND p.status IN ('not_started', 'in_progress', 'completed')"
         " GROUP BY a.resource_id ORDER BY a.resource_id"
     ).fetchall()
-    over = [(r, int(u), capacity[r]) for r, u in rows
-            if r in got and r in capacity and int(u) > capacity[r]]
+    # Which rows to look at in C first: the resources the round gave units to that
+    # have a capacity; then the few Python comparisons of those.
+    look = pd.Series(columns_of(rows, 2)[0], dtype=object)
+    pick = np.flatnonzero(is_in(look, got) & is_in(look, capacity))
+    over = [(r, int(u), capacity[r]) for r, u in (rows[k] for k in pick.tolist())
+            if int(u) > capacity[r]]
     if over:
         listed = "; ".join(f"{r!r} would give {u} units of capacity {cap}" for r, u, cap in over)
         raise MatchcoreError(
