@@ -595,8 +595,10 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     kept = set(ns_needs) & (matched | held)
     old = _less_claims(_triples(live[live["status"] == "not_started"]), plan.claims)
     new = _triples(assign)
-    old, new = old[is_in(old["need_id"], kept)], new[is_in(new["need_id"], kept)]
-    moved = _moved(old, new)
+    # Rows of the other needs (new, cancelled, extended ones) only add needs to the
+    # comparison's result that are not kept: they are left out of it afterwards
+    # rather than filtered out of both frames first.
+    moved = _moved(old, new) & kept
     old_pairs, new_pairs = _pairs(old, moved), _pairs(new, moved)
     moves = [
         (pid, need, old_pairs.get(need, ""), new_pairs.get(need, ""))
