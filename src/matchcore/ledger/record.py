@@ -523,12 +523,17 @@ def check_capacity(
         " AND p.status IN ('not_started', 'in_progress', 'completed')"
         " GROUP BY a.resource_id ORDER BY a.resource_id"
     ).fetchall()
-    # Which rows to look at in C first: the resources the round gave units to that
-    # have a capacity; then the few Python comparisons of those.
-    look = pd.Series(columns_of(rows, 2)[0], dtype=object)
-    pick = np.flatnonzero(is_in(look, got) & is_in(look, capacity))
-    over = [(r, int(u), capacity[r]) for r, u in (rows[k] for k in pick.tolist())
-            if int(u) > capacity[r]]
+    # All rows at once: each resource's capacity looked up in C (None without one),
+    # compared as integers; Python values only for the resources found over.
+    rid, units = columns_of(rows, 2)
+    cap = _looked_up(rid, capacity)
+    has = (cap != None) & is_in(pd.Series(rid, dtype=object), got)  # noqa: E711
+    limit = np.zeros(len(rows), dtype=np.int64)
+    limit[has] = cap[has].astype(np.int64)
+    total = np.zeros(len(rows), dtype=np.int64)
+    total[has] = units[has].astype(np.int64)
+    over = [(rows[k][0], int(rows[k][1]), capacity[rows[k][0]])
+            for k in np.flatnonzero(has & (total > limit)).tolist()]
     if over:
         listed = "; ".join(f"{r!r} would give {u} units of capacity {cap}" for r, u, cap in over)
         raise MatchcoreError(
