@@ -240,3 +240,14 @@ def test_capacities_of_a_stored_list_skip_missing_ones():
     assert _capacities(frame) == {"R1": 2, "3": 5, "R4": 7}
     assert all(type(v) is int for v in _capacities(frame).values())
     assert _capacities(frame.iloc[:0]) == {}
+
+
+def test_capacities_keep_exact_integers_and_missing_values_out():
+    from matchcore.ledger.record import _capacities
+
+    big = 2**62 + 1
+    assert _capacities(pd.DataFrame({"resource_id": ["R1", "R2"], "capacity": [big, 3]})) \
+        == {"R1": big, "R2": 3}
+    frame = pd.DataFrame({"resource_id": ["R1", "R2"],
+                          "capacity": pd.array([4, None], dtype="Int64")})
+    assert _capacities(frame) == {"R1": 4}

@@ -494,12 +494,15 @@ def _capacities(resources: pd.DataFrame) -> dict[str, int]:
     """Resource id -> capacity of a stored resource list (rows without one left out)."""
     if not len(resources) or "capacity" not in resources.columns:
         return {}
-    values = pd.to_numeric(resources["capacity"], errors="coerce").to_numpy(dtype=np.float64)
+    numbers = pd.to_numeric(resources["capacity"], errors="coerce")
     ids = as_text(resources["resource_id"]).to_numpy(dtype=object)
-    if not np.isfinite(values[~np.isnan(values)]).all():
-        # An infinite capacity: int() refuses it, as it always did.
-        return {r: int(v) for r, v in zip(ids.tolist(), values.tolist()) if not math.isnan(v)}
+    if numbers.dtype.kind in "iu" and not numbers.isna().any():  # exact integers
+        return dict(zip(ids.tolist(), numbers.tolist()))
+    values = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
     ok = ~np.isnan(values)
+    if not (np.abs(values[ok]) < 2.0**62).all():
+        # An infinite or huge capacity: int() as it always was (inf is refused).
+        return {r: int(v) for r, v in zip(ids.tolist(), values.tolist()) if not math.isnan(v)}
     # int(v) truncates towards zero, as astype(int64) does for finite values.
     return dict(zip(ids[ok].tolist(), values[ok].astype(np.int64).tolist()))
 
