@@ -251,3 +251,13 @@ def test_capacities_keep_exact_integers_and_missing_values_out():
     frame = pd.DataFrame({"resource_id": ["R1", "R2"],
                           "capacity": pd.array([4, None], dtype="Int64")})
     assert _capacities(frame) == {"R1": 4}
+
+
+def test_changed_rows_of_the_same_ids_in_order_and_not():
+    before = pd.DataFrame({"need_id": ["N1", "N2", "N3"], "x": [1.0, 2.0, 3.0]})
+    same_order = pd.DataFrame({"need_id": ["N1", "N2", "N3"], "x": [1.0, 2.5, 3.0]})
+    assert changed_rows(same_order, before, "need_id").tolist() == [False, True, False]
+    other_order = same_order.iloc[::-1].reset_index(drop=True)
+    assert changed_rows(other_order, before, "need_id").tolist() == [False, True, False]
+    twice = pd.DataFrame({"need_id": ["N1", "N1", "N3"], "x": [1.0, 2.0, 3.0]})
+    assert changed_rows(twice, twice, "need_id") is None
