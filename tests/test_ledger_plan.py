@@ -210,3 +210,34 @@ def test_plan_a_partial_claim_leaves_the_rest_of_the_need_to_the_solve(state):
                       max_distance=100)
     preview = preview_rematch(plan, result)
     assert preview.moves.values.tolist() == [["P-N2", "N2", "R2:1", "R3:1"]]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_incumbent_pairs_are_the_sorted_distinct_pairs(seed):
+    import numpy as np
+
+    from matchcore.ledger.plan import _sorted_pairs
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 300))
+    pairs = pd.DataFrame({
+        "need_id": [f"N{k}" for k in rng.integers(0, 40, n)],
+        "resource_id": [f"R{k}" for k in rng.integers(0, 12, n)],
+    })
+    if seed == 4:
+        pairs = pairs.astype("str")
+    want = pairs.drop_duplicates().sort_values(["need_id", "resource_id"]).reset_index(
+        drop=True)
+    pd.testing.assert_frame_equal(_sorted_pairs(pairs), want)
+
+
+def test_incumbent_pairs_already_sorted_or_not():
+    from matchcore.ledger.plan import _sorted_pairs
+
+    sorted_ = pd.DataFrame({"need_id": ["N1", "N1", "N2", "N10"],
+                            "resource_id": ["R1", "R2", "R1", "R1"]}, index=[5, 6, 7, 8])
+    for pairs in (sorted_, sorted_.iloc[[0, 1, 3, 2]], sorted_.iloc[::-1],
+                  pd.concat([sorted_, sorted_.iloc[:2]]), sorted_.iloc[:1], sorted_.iloc[:0]):
+        want = pairs.drop_duplicates().sort_values(["need_id", "resource_id"]).reset_index(
+            drop=True)
+        pd.testing.assert_frame_equal(_sorted_pairs(pairs), want)

@@ -214,3 +214,50 @@ def test_an_unchanged_list_keeps_its_snapshot_for_the_next_rounds(tmp_path):
         assert read_snapshot(led._conn, "needs", 4) is not None
         assert read_snapshot(led._conn, "resources", 3) is None
         assert r2.round == 2
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_backups_of_some_needs_are_those_rows_of_all_backups(k):
+    from matchcore.ledger.record import backups_of
+
+    needs, resources = mc.synthetic.district("seed_street", seed=0)
+    r = mc.match(needs, resources,
+                 max_distance=mc.synthetic.suggested_max_distance("seed_street"))
+    every = r.backups(k)
+    ids = sorted(set(every["need_id"].astype(str)))
+    some = set(ids[::3]) | {"no-such-need"}
+    want = every[every["need_id"].astype(str).isin(some)].reset_index(drop=True)
+    got = backups_of(r, k, some)
+    pd.testing.assert_frame_equal(got, want)
+    assert len(got) and len(backups_of(r, k, set())) == 0
+
+
+def test_capacities_of_a_stored_list_skip_missing_ones():
+    from matchcore.ledger.record import _capacities
+
+    frame = pd.DataFrame({"resource_id": ["R1", "R2", 3, "R4"],
+                          "capacity": [2, None, "5", 7.0]})
+    assert _capacities(frame) == {"R1": 2, "3": 5, "R4": 7}
+    assert all(type(v) is int for v in _capacities(frame).values())
+    assert _capacities(frame.iloc[:0]) == {}
+
+
+def test_capacities_keep_exact_integers_and_missing_values_out():
+    from matchcore.ledger.record import _capacities
+
+    big = 2**62 + 1
+    assert _capacities(pd.DataFrame({"resource_id": ["R1", "R2"], "capacity": [big, 3]})) \
+        == {"R1": big, "R2": 3}
+    frame = pd.DataFrame({"resource_id": ["R1", "R2"],
+                          "capacity": pd.array([4, None], dtype="Int64")})
+    assert _capacities(frame) == {"R1": 4}
+
+
+def test_changed_rows_of_the_same_ids_in_order_and_not():
+    before = pd.DataFrame({"need_id": ["N1", "N2", "N3"], "x": [1.0, 2.0, 3.0]})
+    same_order = pd.DataFrame({"need_id": ["N1", "N2", "N3"], "x": [1.0, 2.5, 3.0]})
+    assert changed_rows(same_order, before, "need_id").tolist() == [False, True, False]
+    other_order = same_order.iloc[::-1].reset_index(drop=True)
+    assert changed_rows(other_order, before, "need_id").tolist() == [False, True, False]
+    twice = pd.DataFrame({"need_id": ["N1", "N1", "N3"], "x": [1.0, 2.0, 3.0]})
+    assert changed_rows(twice, twice, "need_id") is None

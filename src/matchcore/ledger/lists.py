@@ -274,6 +274,17 @@ def _ids(column: pd.Series) -> np.ndarray:
     return out
 
 
+def _same_ids_ascending(ids: np.ndarray, before: np.ndarray) -> bool:
+    """Whether two object arrays of text ids are equal and strictly ascending."""
+    if len(ids) != len(before) or len(ids) < 2:
+        return False
+    try:
+        return bool(np.asarray(ids == before, dtype=bool).all()
+                    and np.asarray(before[1:] > before[:-1], dtype=bool).all())
+    except TypeError:
+        return False
+
+
 def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndarray | None:
     """Which rows of ``frame`` are new or differ from ``before``'s row of the same id.
 
@@ -292,10 +303,16 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
     if list(frame.columns) != list(before.columns) or not frame.dtypes.equals(before.dtypes):
         return None
     ids = _ids(frame[key])
-    known = pd.Index(_ids(before[key]), dtype=object)
-    if not known.is_unique:  # not a list this ledger wrote: compare texts
-        return None
-    pos = known.get_indexer(ids)
+    before_ids = _ids(before[key])
+    if _same_ids_ascending(ids, before_ids):
+        # The same ids in the same, strictly ascending order (unique): row k is row k
+        # (an unchanged list read back in id order), no hash lookups needed.
+        pos = np.arange(len(ids))
+    else:
+        known = pd.Index(before_ids, dtype=object)
+        if not known.is_unique:  # not a list this ledger wrote: compare texts
+            return None
+        pos = known.get_indexer(ids)
     found = pos >= 0
     at = np.where(found, pos, 0)
     same = found.copy()

@@ -285,7 +285,11 @@ def _check_dropped(
 ) -> None:
     if not ids:
         return
-    known = set(resources["resource_id"].astype(str)) if len(resources) else set()
+    known: set[str] = set()
+    if len(resources):
+        # The listed ids among the dropped ones, in C (not a Python set of every id).
+        listed = as_text(resources["resource_id"])
+        known = set(listed[is_in(listed, set(ids))].tolist())
     problems = [f"{r!r} is not a resource of the last round" for r in ids if r not in known]
     problems += [f"{r!r} already dropped out in round {gone[r]}" for r in ids
                  if r in gone and r not in returned]
@@ -408,12 +412,8 @@ def plan_rematch(
     sticky = live[(live["status"] == "not_started") & ~is_in(live["resource_id"], set(drop))
                   & unclaimed]
     preferred = _backups_of(lost, state.backups)
-    incumbent = (
-        pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True)
-        .drop_duplicates()
-        .sort_values(["need_id", "resource_id"])
-        .reset_index(drop=True)
-    )
+    incumbent = _sorted_pairs(
+        pd.concat([sticky[["need_id", "resource_id"]], preferred], ignore_index=True))
     full = resources.reset_index(drop=True)
     used = dict(state.used)
     for rid, units in claims.groupby("resource_id")["units"].sum().items():
@@ -445,6 +445,42 @@ def plan_rematch(
         claims=claims,
         stored_needs=stored_needs,
     )
+
+
+def _sorted_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """``pairs.drop_duplicates().sort_values(["need_id", "resource_id"])`` with a
+    fresh index, the same frame, by sorted integer codes instead of comparing
+    text pairs (0.16 s for city_100k's 10^5 incumbent pairs)."""
+    if not len(pairs) or pairs.isna().to_numpy().any():
+        return pairs.drop_duplicates().sort_values(["need_id", "resource_id"]).reset_index(
+            drop=True)
+    need = pairs["need_id"].to_numpy(dtype=object)
+    res = pairs["resource_id"].to_numpy(dtype=object)
+    if _strictly_sorted(need, res):
+        # The usual case: the not-started pairs as read (by project, then resource;
+        # a project's id is its need's with a prefix), no backups added.
+        return pairs.reset_index(drop=True)
+    n_code, _ = pd.factorize(pairs["need_id"], sort=True)
+    r_code, r_ids = pd.factorize(pairs["resource_id"], sort=True)
+    key = n_code.astype(np.int64) * max(len(r_ids), 1) + r_code
+    # np.unique sorts the keys (need, then resource) and names each one's first row.
+    _, first = np.unique(key, return_index=True)
+    return pairs.take(first).reset_index(drop=True)
+
+
+def _strictly_sorted(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether the pairs ``(first[i], second[i])`` of two text arrays ascend strictly."""
+    if len(first) < 2:
+        return True
+    if not all(isinstance(v, str) for v in (first[0], second[0])):
+        return False
+    try:
+        up = np.asarray(first[1:] > first[:-1], dtype=bool)
+        tie = np.asarray(first[1:] == first[:-1], dtype=bool)
+        ok = up | (tie & np.asarray(second[1:] > second[:-1], dtype=bool))
+    except TypeError:  # ids of mixed types: no order to check
+        return False
+    return bool(ok.all())
 
 
 def _backups_of(lost: pd.DataFrame, backups: pd.DataFrame) -> pd.DataFrame:
@@ -559,8 +595,10 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     kept = set(ns_needs) & (matched | held)
     old = _less_claims(_triples(live[live["status"] == "not_started"]), plan.claims)
     new = _triples(assign)
-    old, new = old[is_in(old["need_id"], kept)], new[is_in(new["need_id"], kept)]
-    moved = _moved(old, new)
+    # Rows of the other needs (new, cancelled, extended ones) only add needs to the
+    # comparison's result that are not kept: they are left out of it afterwards
+    # rather than filtered out of both frames first.
+    moved = _moved(old, new) & kept
     old_pairs, new_pairs = _pairs(old, moved), _pairs(new, moved)
     moves = [
         (pid, need, old_pairs.get(need, ""), new_pairs.get(need, ""))
