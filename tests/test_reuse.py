@@ -193,3 +193,62 @@ def test_an_incremental_round_with_a_distance_scale_equals_the_cold_round(scales
     opts = first.options.replace(weights=mc.Weights(distance_scale=scales[1]))
     warm = mc.match(needs2, resources2, opts, start=first)
     _same_round(warm, mc.match(needs2, resources2, opts))
+
+
+def _changed_street() -> tuple[mc.MatchResult, pd.DataFrame, pd.DataFrame]:
+    needs, resources = mc.synthetic.district("seed_street", seed=5)
+    first = mc.match(needs, resources, max_distance=1500.0, solver="simplex")
+    for k, (kind, which) in enumerate([("add_need", 3), ("drop_resource", 7),
+                                       ("recategorise_need", 11), ("reprioritise_need", 2)]):
+        needs, resources = _change(needs, resources, kind, which, k)
+    return first, needs, resources
+
+
+def test_merging_by_runs_equals_merging_by_masks(monkeypatch):
+    from matchcore.model import reuse
+
+    first, needs, resources = _changed_street()
+    by_runs = prepare_round(needs, resources, first.options, start=first)
+    monkeypatch.setattr(reuse, "_runs", lambda *a, **k: None)
+    by_masks = prepare_round(needs, resources, first.options, start=first)
+    for name in ("need", "resource", "distance", "affinity"):
+        a, b = getattr(by_runs.graph, name), getattr(by_masks.graph, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert by_runs.components is not None and by_masks.components is not None
+    pd.testing.assert_frame_equal(by_runs.components, by_masks.components, check_exact=True)
+    np.testing.assert_array_equal(by_runs.edge_map, by_masks.edge_map)
+
+
+def test_runs_of_kept_edges():
+    from matchcore.model.reuse import _runs
+
+    old, new = np.array([0, 1, 2, 4, 5, 6]), np.array([0, 1, 3, 4, 5, 7])
+    assert _runs(old, new, limit=10) == [(0, 0, 2), (2, 3, 1), (4, 4, 2), (6, 7, 1)]
+    assert _runs(old, new, limit=3) is None
+    assert _runs(old[:0], new[:0], limit=1) == []
+
+
+def test_the_incumbent_found_by_index_equals_the_incumbent_found_by_id():
+    from matchcore.pipeline import _assigned_by_index, _incumbent_mask, _reused_edges
+
+    first, needs, resources = _changed_street()
+    prepared = prepare_round(needs, resources, first.options, start=first)
+    reused = _reused_edges(prepared, first)
+    assert reused is not None
+    by_id = _incumbent_mask(prepared.graph, first.assignments)
+    assert by_id.any()
+    same = first.assignments
+    copy = same[["need_id", "resource_id"]].copy()
+    for incumbent in (same, copy):
+        by_index = _assigned_by_index(prepared.graph, incumbent, reused)
+        assert by_index is not None
+        np.testing.assert_array_equal(by_index, by_id)
+    # Not the earlier assignment row by row: looked up by id instead.
+    assert _assigned_by_index(prepared.graph, copy.iloc[::-1], reused) is None
+    assert _assigned_by_index(prepared.graph, copy.iloc[1:], reused) is None
+    assert _reused_edges(prepared, None) is None
+    for incumbent in (copy, copy.iloc[::-1], copy.iloc[1:]):
+        warm = mc.match(needs, resources, first.options, start=first, incumbent=incumbent,
+                        stickiness=0.3)
+        cold = mc.match(needs, resources, first.options, incumbent=incumbent, stickiness=0.3)
+        _same_round(warm, cold)
