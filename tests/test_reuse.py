@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matchcore as mc
+from matchcore.model.problem import TransportProblem
 from matchcore.model.reuse import changed_rows
 from matchcore.pipeline import prepare_round
 from strategies import CATEGORIES, districts
@@ -67,6 +68,9 @@ def _same_round(warm: mc.MatchResult, cold: mc.MatchResult) -> None:
         assert a.dtype == b.dtype and np.array_equal(a, b), name
     np.testing.assert_array_equal(warm.score, cold.score)
     np.testing.assert_array_equal(warm.solution.units, cold.solution.units)
+    # Components patched from the earlier round's equal cold ones, labels and all.
+    for a, b in zip(warm.problem.components(), cold.problem.components()):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
     assert warm.verify()
 
 
@@ -228,6 +232,10 @@ def test_runs_of_kept_edges():
     assert _runs(old[:0], new[:0], limit=1) == []
 
 
+def _not_cold(self):
+    raise AssertionError("components computed cold")
+
+
 def test_the_incumbent_found_by_index_equals_the_incumbent_found_by_id():
     from matchcore.pipeline import _assigned_by_index, _incumbent_mask, _reused_edges
 
@@ -247,8 +255,29 @@ def test_the_incumbent_found_by_index_equals_the_incumbent_found_by_id():
     assert _assigned_by_index(prepared.graph, copy.iloc[::-1], reused) is None
     assert _assigned_by_index(prepared.graph, copy.iloc[1:], reused) is None
     assert _reused_edges(prepared, None) is None
+    assert first.problem.known_components() is not None
+    with pytest.MonkeyPatch.context() as mp:
+        # The warm problem's components are patched from first's, not computed.
+        mp.setattr(TransportProblem, "_components", _not_cold)
+        warm = mc.match(needs, resources, first.options, start=first)
+    _same_round(warm, mc.match(needs, resources, first.options))
     for incumbent in (copy, copy.iloc[::-1], copy.iloc[1:]):
         warm = mc.match(needs, resources, first.options, start=first, incumbent=incumbent,
                         stickiness=0.3)
         cold = mc.match(needs, resources, first.options, incumbent=incumbent, stickiness=0.3)
         _same_round(warm, cold)
+
+
+def test_same_values_of_numbers_and_objects():
+    from matchcore.model.reuse import _same_values
+
+    nan = float("nan")
+    x = pd.Series([1.0, nan, 2.0, nan])
+    y = pd.Series([1.0, nan, 3.0, 4.0])
+    assert _same_values(x, y).tolist() == [True, True, False, False]
+    assert _same_values(pd.Series([1, 2]), pd.Series([1, 3])).tolist() == [True, False]
+    assert _same_values(pd.Series([1, None], dtype="Int64"),
+                        pd.Series([1, None], dtype="Int64")).tolist() == [True, True]
+    assert _same_values(pd.Series(["a", None]), pd.Series(["a", None])).tolist() == [True, True]
+    # Another dtype: compared as objects (1 == 1.0).
+    assert _same_values(pd.Series([1, 2]), pd.Series([1.0, 2.5])).tolist() == [True, False]

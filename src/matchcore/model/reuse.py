@@ -67,6 +67,13 @@ class ReusedRound:
 
 def _same_values(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> np.ndarray:
     """Elementwise equality, a missing value equal to a missing value."""
+    xa, ya = np.asarray(a), np.asarray(b)
+    if xa.dtype == ya.dtype and xa.dtype.kind in "biuf":
+        # Plain numbers (priority, radius): no boxing; NaN equals NaN.
+        same = np.asarray(xa == ya, dtype=bool)
+        if xa.dtype.kind == "f":
+            same |= np.isnan(xa) & np.isnan(ya)
+        return same
     x = np.asarray(pd.Series(a).astype(object).to_numpy(), dtype=object)
     y = np.asarray(pd.Series(b).astype(object).to_numpy(), dtype=object)
     na_x, na_y = pd.isna(x), pd.isna(y)
