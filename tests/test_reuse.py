@@ -199,9 +199,10 @@ def test_an_incremental_round_with_a_distance_scale_equals_the_cold_round(scales
     _same_round(warm, mc.match(needs2, resources2, opts))
 
 
-def _changed_street() -> tuple[mc.MatchResult, pd.DataFrame, pd.DataFrame]:
+def _changed_street(scope: str | None = None
+                    ) -> tuple[mc.MatchResult, pd.DataFrame, pd.DataFrame]:
     needs, resources = mc.synthetic.district("seed_street", seed=5)
-    first = mc.match(needs, resources, max_distance=1500.0, solver="simplex")
+    first = mc.match(needs, resources, max_distance=1500.0, solver="simplex", scope=scope)
     for k, (kind, which) in enumerate([("add_need", 3), ("drop_resource", 7),
                                        ("recategorise_need", 11), ("reprioritise_need", 2)]):
         needs, resources = _change(needs, resources, kind, which, k)
@@ -255,12 +256,6 @@ def test_the_incumbent_found_by_index_equals_the_incumbent_found_by_id():
     assert _assigned_by_index(prepared.graph, copy.iloc[::-1], reused) is None
     assert _assigned_by_index(prepared.graph, copy.iloc[1:], reused) is None
     assert _reused_edges(prepared, None) is None
-    assert first.problem.known_components() is not None
-    with pytest.MonkeyPatch.context() as mp:
-        # The warm problem's components are patched from first's, not computed.
-        mp.setattr(TransportProblem, "_components", _not_cold)
-        warm = mc.match(needs, resources, first.options, start=first)
-    _same_round(warm, mc.match(needs, resources, first.options))
     for incumbent in (copy, copy.iloc[::-1], copy.iloc[1:]):
         warm = mc.match(needs, resources, first.options, start=first, incumbent=incumbent,
                         stickiness=0.3)
@@ -281,3 +276,12 @@ def test_same_values_of_numbers_and_objects():
     assert _same_values(pd.Series(["a", None]), pd.Series(["a", None])).tolist() == [True, True]
     # Another dtype: compared as objects (1 == 1.0).
     assert _same_values(pd.Series([1, 2]), pd.Series([1.0, 2.5])).tolist() == [True, False]
+
+
+def test_a_warm_round_of_small_components_patches_them(monkeypatch):
+    first, needs, resources = _changed_street("grid")  # the largest component: 3% of needs
+    assert first.problem.known_components() is not None
+    monkeypatch.setattr(TransportProblem, "_components", _not_cold)
+    warm = mc.match(needs, resources, first.options, start=first)
+    monkeypatch.undo()
+    _same_round(warm, mc.match(needs, resources, first.options))

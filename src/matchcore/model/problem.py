@@ -353,7 +353,9 @@ class TransportProblem:
         the components of that small graph, numbered by their lowest node as
         :meth:`components` numbers them, are the components here, equal to a
         cold computation. True when taken: ``other`` has computed its
-        components, neither has floors, the maps fit.
+        components, neither has floors, the maps fit, and at most half of
+        ``other``'s nodes are in components that lost an edge (else a cold
+        computation is as quick).
 
         Examples
         --------
@@ -379,6 +381,11 @@ class TransportProblem:
         dirty = np.zeros(int(max(old_need.max(initial=-1), old_res.max(initial=-1))) + 1, bool)
         dirty[old_need[other.need[lost]]] = True
         dirty[old_res[other.resource[lost]]] = True
+        n_dirty = int(dirty[old_need].sum()) + int(dirty[old_res].sum())
+        if 2 * n_dirty > other.n_needs + other.n_resources:
+            # Most nodes to redo (a giant component lost an edge: 97% of the needs
+            # at city_100k): the reduced graph is no smaller; compute cold.
+            return False
         # Node here -> its old component if that one is whole, else -1.
         clean = np.full(n, -1, dtype=np.int64)
         for old_label, new_at in ((old_need, need_map), (old_res, resource_map)):
