@@ -193,3 +193,72 @@ def test_a_kept_round_hands_its_networks_to_a_problem_of_the_same_arrays():
     assert fewer.adopt_components(p)
     with fewer.reusing_networks():  # other capacities: networks built afresh
         assert fewer.network(fewer.batches()[0]) is not built
+
+
+def _edges_of(rng: np.random.Generator, n_needs: int, n_res: int, n_edges: int):
+    pairs = np.unique(rng.integers(0, n_needs, n_edges) * n_res
+                      + rng.integers(0, n_res, n_edges))
+    return pairs // n_res, pairs % n_res
+
+
+def _problem(need: np.ndarray, res: np.ndarray, n_needs: int, n_res: int) -> TransportProblem:
+    return TransportProblem(need, res, np.ones(n_needs, np.int64), np.ones(n_res, np.int64),
+                            np.ones(len(need)), np.ones(n_needs, np.int64))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_patched_components_equal_cold_components(seed):
+    rng = np.random.default_rng(seed)
+    n_needs, n_res = int(rng.integers(1, 60)), int(rng.integers(1, 40))
+    # Sparse or dense: many small components, or a few big ones.
+    need, res = _edges_of(rng, n_needs, n_res, int(rng.integers(0, 2 * n_needs + 2)))
+    old = _problem(need, res, n_needs, n_res)
+    old.components()
+    # Some old needs / resources go, new ones come (ids: old index or a new number).
+    keep_need = rng.random(n_needs) > 0.2
+    keep_res = rng.random(n_res) > 0.2
+    new_needs = int(rng.integers(0, 5))
+    new_res = int(rng.integers(0, 4))
+    need_ids = np.concatenate([np.flatnonzero(keep_need), 1000 + np.arange(new_needs)])
+    res_ids = np.concatenate([np.flatnonzero(keep_res), 1000 + np.arange(new_res)])
+    rng.shuffle(need_ids)
+    rng.shuffle(res_ids)
+    need_ids.sort() if seed % 2 else None  # either order of the new nodes
+    m, r = len(need_ids), len(res_ids)
+    # New edges: the old ones between kept nodes, less some, plus some new pairs.
+    where_need = {int(v): k for k, v in enumerate(need_ids)}
+    where_res = {int(v): k for k, v in enumerate(res_ids)}
+    pairs = {(where_need[int(i)], where_res[int(j)]) for i, j in zip(need, res)
+             if int(i) in where_need and int(j) in where_res and rng.random() > 0.15}
+    if m and r:
+        extra_need, extra_res = _edges_of(rng, m, r, int(rng.integers(0, 10)))
+        pairs |= set(zip(extra_need.tolist(), extra_res.tolist()))
+    edges = sorted(pairs)
+    new_need = np.array([e[0] for e in edges], dtype=np.int64)
+    new_res = np.array([e[1] for e in edges], dtype=np.int64)
+    at = {e: k for k, e in enumerate(edges)}
+    need_map = np.array([where_need.get(i, -1) for i in range(n_needs)], dtype=np.int64)
+    res_map = np.array([where_res.get(j, -1) for j in range(n_res)], dtype=np.int64)
+    edge_map = np.array([at.get((int(need_map[i]), int(res_map[j])), -1)
+                         for i, j in zip(need, res)], dtype=np.int64)
+    patched = _problem(new_need, new_res, m, r)
+    if not patched.patch_components(old, need_map, res_map, edge_map):
+        # Only when more than half of the old nodes are in components that lost an edge.
+        labels = np.concatenate(old.components())
+        lost = np.zeros(labels.max() + 1, dtype=bool)
+        lost[labels[need[edge_map < 0]]] = True
+        assert 2 * lost[labels].sum() > n_needs + n_res
+    cold = _problem(new_need, new_res, m, r)
+    for a, b in zip(patched.components(), cold.components()):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_components_are_not_patched_from_an_unsolved_problem_or_bad_maps():
+    p = _problem(np.array([0, 1]), np.array([0, 1]), 2, 2)
+    q = _problem(np.array([0, 1]), np.array([0, 1]), 2, 2)
+    maps = (np.array([0, 1]), np.array([0, 1]), np.array([0, 1]))
+    assert not q.patch_components(p, *maps)
+    p.components()
+    assert not q.patch_components(p, maps[0][:1], maps[1], maps[2])
+    assert q.patch_components(p, *maps)

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matchcore as mc
+from matchcore.model.problem import TransportProblem
 from matchcore.model.reuse import changed_rows
 from matchcore.pipeline import prepare_round
 from strategies import CATEGORIES, districts
@@ -67,6 +68,9 @@ def _same_round(warm: mc.MatchResult, cold: mc.MatchResult) -> None:
         assert a.dtype == b.dtype and np.array_equal(a, b), name
     np.testing.assert_array_equal(warm.score, cold.score)
     np.testing.assert_array_equal(warm.solution.units, cold.solution.units)
+    # Components patched from the earlier round's equal cold ones, labels and all.
+    for a, b in zip(warm.problem.components(), cold.problem.components()):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
     assert warm.verify()
 
 
@@ -193,3 +197,91 @@ def test_an_incremental_round_with_a_distance_scale_equals_the_cold_round(scales
     opts = first.options.replace(weights=mc.Weights(distance_scale=scales[1]))
     warm = mc.match(needs2, resources2, opts, start=first)
     _same_round(warm, mc.match(needs2, resources2, opts))
+
+
+def _changed_street(scope: str | None = None
+                    ) -> tuple[mc.MatchResult, pd.DataFrame, pd.DataFrame]:
+    needs, resources = mc.synthetic.district("seed_street", seed=5)
+    first = mc.match(needs, resources, max_distance=1500.0, solver="simplex", scope=scope)
+    for k, (kind, which) in enumerate([("add_need", 3), ("drop_resource", 7),
+                                       ("recategorise_need", 11), ("reprioritise_need", 2)]):
+        needs, resources = _change(needs, resources, kind, which, k)
+    return first, needs, resources
+
+
+def test_merging_by_runs_equals_merging_by_masks(monkeypatch):
+    from matchcore.model import reuse
+
+    first, needs, resources = _changed_street()
+    by_runs = prepare_round(needs, resources, first.options, start=first)
+    monkeypatch.setattr(reuse, "_runs", lambda *a, **k: None)
+    by_masks = prepare_round(needs, resources, first.options, start=first)
+    for name in ("need", "resource", "distance", "affinity"):
+        a, b = getattr(by_runs.graph, name), getattr(by_masks.graph, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+    assert by_runs.components is not None and by_masks.components is not None
+    pd.testing.assert_frame_equal(by_runs.components, by_masks.components, check_exact=True)
+    np.testing.assert_array_equal(by_runs.edge_map, by_masks.edge_map)
+
+
+def test_runs_of_kept_edges():
+    from matchcore.model.reuse import _runs
+
+    old, new = np.array([0, 1, 2, 4, 5, 6]), np.array([0, 1, 3, 4, 5, 7])
+    assert _runs(old, new, limit=10) == [(0, 0, 2), (2, 3, 1), (4, 4, 2), (6, 7, 1)]
+    assert _runs(old, new, limit=3) is None
+    assert _runs(old[:0], new[:0], limit=1) == []
+
+
+def _not_cold(self):
+    raise AssertionError("components computed cold")
+
+
+def test_the_incumbent_found_by_index_equals_the_incumbent_found_by_id():
+    from matchcore.pipeline import _assigned_by_index, _incumbent_mask, _reused_edges
+
+    first, needs, resources = _changed_street()
+    prepared = prepare_round(needs, resources, first.options, start=first)
+    reused = _reused_edges(prepared, first)
+    assert reused is not None
+    by_id = _incumbent_mask(prepared.graph, first.assignments)
+    assert by_id.any()
+    same = first.assignments
+    copy = same[["need_id", "resource_id"]].copy()
+    for incumbent in (same, copy):
+        by_index = _assigned_by_index(prepared.graph, incumbent, reused)
+        assert by_index is not None
+        np.testing.assert_array_equal(by_index, by_id)
+    # Not the earlier assignment row by row: looked up by id instead.
+    assert _assigned_by_index(prepared.graph, copy.iloc[::-1], reused) is None
+    assert _assigned_by_index(prepared.graph, copy.iloc[1:], reused) is None
+    assert _reused_edges(prepared, None) is None
+    for incumbent in (copy, copy.iloc[::-1], copy.iloc[1:]):
+        warm = mc.match(needs, resources, first.options, start=first, incumbent=incumbent,
+                        stickiness=0.3)
+        cold = mc.match(needs, resources, first.options, incumbent=incumbent, stickiness=0.3)
+        _same_round(warm, cold)
+
+
+def test_same_values_of_numbers_and_objects():
+    from matchcore.model.reuse import _same_values
+
+    nan = float("nan")
+    x = pd.Series([1.0, nan, 2.0, nan])
+    y = pd.Series([1.0, nan, 3.0, 4.0])
+    assert _same_values(x, y).tolist() == [True, True, False, False]
+    assert _same_values(pd.Series([1, 2]), pd.Series([1, 3])).tolist() == [True, False]
+    assert _same_values(pd.Series([1, None], dtype="Int64"),
+                        pd.Series([1, None], dtype="Int64")).tolist() == [True, True]
+    assert _same_values(pd.Series(["a", None]), pd.Series(["a", None])).tolist() == [True, True]
+    # Another dtype: compared as objects (1 == 1.0).
+    assert _same_values(pd.Series([1, 2]), pd.Series([1.0, 2.5])).tolist() == [True, False]
+
+
+def test_a_warm_round_of_small_components_patches_them(monkeypatch):
+    first, needs, resources = _changed_street("grid")  # the largest component: 3% of needs
+    assert first.problem.known_components() is not None
+    monkeypatch.setattr(TransportProblem, "_components", _not_cold)
+    warm = mc.match(needs, resources, first.options, start=first)
+    monkeypatch.undo()
+    _same_round(warm, mc.match(needs, resources, first.options))

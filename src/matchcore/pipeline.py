@@ -342,11 +342,15 @@ def score_round(
     timings: dict[str, float],
     *,
     incumbent: pd.DataFrame | None = None,
+    start: MatchResult | None = None,
 ) -> tuple[CandidateGraph, np.ndarray, pd.DataFrame]:
     """Score the candidate edges and keep the ``max_candidates`` best of each need (step 3).
 
     With an ``incumbent`` (checked by :func:`check_incumbent`), its edges get
     the ``options.stickiness`` bonus and ``components`` a ``stickiness`` column.
+    ``start``, the round ``prepared`` was reused from (its ``edge_map`` maps
+    that round's edges onto this graph): when the incumbent is its assignment,
+    the incumbent edges are found by index (:func:`_incumbent_mask`).
     """
     t = time.perf_counter()
     graph = prepared.graph
@@ -359,7 +363,8 @@ def score_round(
     if incumbent is not None:
         # Before keep_best: the k best are chosen on the bonus-adjusted score.
         score, components = _add_stickiness(graph, score, components, incumbent,
-                                            options.stickiness)
+                                            options.stickiness,
+                                            _reused_edges(prepared, start))
     needs = prepared.district.needs
     if options.continuity and "occurrence" in needs.columns:
         series = needs["series_id"].to_numpy(object).copy()
@@ -497,14 +502,18 @@ def solve_round(
     forbidden = None
     if forbid is not None:
         prepared, forbidden = _apply_forbid(prepared, forbid)
-    graph, score, components = score_round(prepared, options, timings, incumbent=incumbent)
+    graph, score, components = score_round(
+        prepared, options, timings, incumbent=incumbent,
+        start=start if isinstance(start, MatchResult) and forbid is None else None)
     pinned = None if pins is None else _pinned_units(d, graph, pins)
     problem, plan, bundles = problem_of(d, graph, score, options.objective, options=options,
                                         pinned=pinned)
     if graph.n_edges != n_built:  # cut by max_candidates
         edge_map = None
-    if isinstance(start, MatchResult):
-        problem.adopt_components(start.problem)  # the same edges: the same components
+    if isinstance(start, MatchResult) and not problem.adopt_components(start.problem):
+        # The same edges: the same components; a graph built from start's: patched.
+        if edge_map is not None and id_maps is not None:
+            problem.patch_components(start.problem, id_maps[0], id_maps[1], edge_map)
     # The certificate walks the solve's networks again.
     with problem.reusing_networks(keep=keep_networks):
         solution = solve(problem, options.solver,
@@ -717,15 +726,60 @@ def _incumbent_mask(graph: CandidateGraph, incumbent: pd.DataFrame) -> np.ndarra
     return np.isin(edge_key, wanted)
 
 
+def _reused_edges(prepared: PreparedRound, start: MatchResult | None
+                  ) -> tuple[MatchResult, np.ndarray] | None:
+    """``start`` and the new index of each of its edges, when ``prepared`` was built from it."""
+    if (start is None or prepared.reused_from is not start or prepared.edge_map is None
+            or len(prepared.edge_map) != start.graph.n_edges):
+        return None
+    return start, prepared.edge_map
+
+
+def _assigned_by_index(graph: CandidateGraph, incumbent: pd.DataFrame,
+                       reused: tuple[MatchResult, np.ndarray]) -> np.ndarray | None:
+    """:func:`_incumbent_mask` by index, when ``incumbent`` is the earlier round's assignment.
+
+    ``reused`` is that round and the new index of each of its edges (-1: not a
+    candidate now), as :func:`.reuse_candidates` maps them: every pair that is
+    an edge in both rounds. The incumbent qualifies when it *is* that round's
+    ``assignments`` or its (need_id, resource_id) columns equal them row by
+    row; None otherwise (then pairs are looked up by id).
+    """
+    start, edge_map = reused
+    used = np.flatnonzero(start.units > 0)
+    if incumbent is not start.__dict__.get("assignments"):
+        frame = incumbent.rename(columns=canonical_columns(incumbent.columns))
+        if len(frame) != len(used):
+            return None
+        g = start.graph
+        for col, ids, ends in (("need_id", g.need_ids, g.need),
+                               ("resource_id", g.resource_ids, g.resource)):
+            given = frame[col].to_numpy(object)
+            if not bool(np.asarray(given == ids[ends[used]], dtype=bool).all()):
+                return None
+    mask = np.zeros(graph.n_edges, dtype=bool)
+    at = edge_map[used]
+    mask[at[at >= 0]] = True
+    return mask
+
+
 def _add_stickiness(
     graph: CandidateGraph,
     score: np.ndarray,
     components: pd.DataFrame,
     incumbent: pd.DataFrame,
     bonus: float,
+    reused: tuple[MatchResult, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    """Add ``bonus`` to the incumbent candidate edges; a ``stickiness`` component shows it."""
-    bonus_edge = np.where(_incumbent_mask(graph, incumbent), bonus, 0.0)
+    """Add ``bonus`` to the incumbent candidate edges; a ``stickiness`` component shows it.
+
+    ``reused`` (see :func:`_reused_edges`) lets an incumbent that is the
+    earlier round's assignment be found by index.
+    """
+    mask = None if reused is None else _assigned_by_index(graph, incumbent, reused)
+    if mask is None:
+        mask = _incumbent_mask(graph, incumbent)
+    bonus_edge = np.where(mask, bonus, 0.0)
     return score + bonus_edge, components.assign(stickiness=bonus_edge)
 
 
