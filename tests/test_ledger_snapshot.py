@@ -218,8 +218,6 @@ def test_an_unchanged_list_keeps_its_snapshot_for_the_next_rounds(tmp_path):
 
 @pytest.mark.parametrize("k", [1, 3])
 def test_backups_of_some_needs_are_those_rows_of_all_backups(k):
-    from matchcore.ledger.record import backups_of
-
     needs, resources = mc.synthetic.district("seed_street", seed=0)
     r = mc.match(needs, resources,
                  max_distance=mc.synthetic.suggested_max_distance("seed_street"))
@@ -227,9 +225,11 @@ def test_backups_of_some_needs_are_those_rows_of_all_backups(k):
     ids = sorted(set(every["need_id"].astype(str)))
     some = set(ids[::3]) | {"no-such-need"}
     want = every[every["need_id"].astype(str).isin(some)].reset_index(drop=True)
-    got = backups_of(r, k, some)
+    got = r.backups(k, needs=some)
     pd.testing.assert_frame_equal(got, want)
-    assert len(got) and len(backups_of(r, k, set())) == 0
+    assert len(got) and len(r.backups(k, needs=set())) == 0
+    with pytest.raises(mc.InputError, match="collection of need ids"):
+        r.backups(k, needs="N1")
 
 
 def test_capacities_of_a_stored_list_skip_missing_ones():

@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matchcore as mc
-from matchcore.model.problem import TransportProblem
 from matchcore.model.reuse import changed_rows
 from matchcore.pipeline import prepare_round
 from strategies import CATEGORIES, districts
@@ -233,10 +232,6 @@ def test_runs_of_kept_edges():
     assert _runs(old[:0], new[:0], limit=1) == []
 
 
-def _not_cold(self):
-    raise AssertionError("components computed cold")
-
-
 def test_the_incumbent_found_by_index_equals_the_incumbent_found_by_id():
     from matchcore.pipeline import _assigned_by_index, _incumbent_mask, _reused_edges
 
@@ -276,12 +271,3 @@ def test_same_values_of_numbers_and_objects():
     assert _same_values(pd.Series(["a", None]), pd.Series(["a", None])).tolist() == [True, True]
     # Another dtype: compared as objects (1 == 1.0).
     assert _same_values(pd.Series([1, 2]), pd.Series([1.0, 2.5])).tolist() == [True, False]
-
-
-def test_a_warm_round_of_small_components_patches_them(monkeypatch):
-    first, needs, resources = _changed_street("grid")  # the largest component: 3% of needs
-    assert first.problem.known_components() is not None
-    monkeypatch.setattr(TransportProblem, "_components", _not_cold)
-    warm = mc.match(needs, resources, first.options, start=first)
-    monkeypatch.undo()
-    _same_round(warm, mc.match(needs, resources, first.options))

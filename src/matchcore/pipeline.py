@@ -510,10 +510,8 @@ def solve_round(
                                         pinned=pinned)
     if graph.n_edges != n_built:  # cut by max_candidates
         edge_map = None
-    if isinstance(start, MatchResult) and not problem.adopt_components(start.problem):
-        # The same edges: the same components; a graph built from start's: patched.
-        if edge_map is not None and id_maps is not None:
-            problem.patch_components(start.problem, id_maps[0], id_maps[1], edge_map)
+    if isinstance(start, MatchResult):
+        problem.adopt_components(start.problem)  # the same edges: the same components
     # The certificate walks the solve's networks again.
     with problem.reusing_networks(keep=keep_networks):
         solution = solve(problem, options.solver,

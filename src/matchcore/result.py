@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import pickle
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -545,7 +546,7 @@ class MatchResult:
 
         return summary(self)
 
-    def backups(self, k: int = 3) -> pd.DataFrame:
+    def backups(self, k: int = 3, *, needs: Collection[str] | None = None) -> pd.DataFrame:
         """The ``k`` best other candidate resources of each assignment that have spare units.
 
         For every assignment (need, resource), the need's other candidate
@@ -557,6 +558,10 @@ class MatchResult:
         ----------
         k : int, default 3
             How many backups per assignment, at most.
+        needs : collection of str, optional
+            Only the assignments of these need ids (the same rows as
+            filtering the whole frame, computed for those needs alone: a
+            rematch writes backups for the few projects it changes).
 
         Returns
         -------
@@ -579,10 +584,19 @@ class MatchResult:
         >>> r.backups(k=1)[["need_id", "resource_id", "backup_resource_id", "spare_units"]]
           need_id resource_id backup_resource_id  spare_units
         0      N1          R1                 R4            1
+        >>> len(r.backups(k=1, needs={"N1"}))
+        1
         """
         k = check_scalar(k, "k", "int", low=1)
         g, d = self.graph, self.district
         assigned = np.flatnonzero(self.units > 0)
+        if needs is not None:
+            if isinstance(needs, str):
+                raise InputError(
+                    f"`needs` must be a collection of need ids; got the text {needs!r}"
+                )
+            wanted = pd.Series(g.need_ids, dtype=object).isin(set(needs)).to_numpy()
+            assigned = assigned[wanted[g.need[assigned]]]
         spare = d.capacity - self.used
         # Every (assignment, candidate edge of the same need) pair, without a loop:
         # edges are sorted by need, so a need's candidates are one CSR slice.

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
     from .plan import RematchPlan, RematchPreview
 
-__all__ = ["backups_of", "check_capacity", "record_rematch", "record_round", "recorded_frames",
+__all__ = ["check_capacity", "record_rematch", "record_round", "recorded_frames",
            "refresh_project", "write_audit"]
 
 
@@ -300,7 +300,7 @@ def record_round(
     )
     written = set(pids) - kept - rescored
     if backups and written:
-        b = backups_of(result, backups, written)
+        b = result.backups(backups, needs=written)
         b_need = b["need_id"].astype(str)
         c.executemany(
             "INSERT INTO backups VALUES (?,?,?,?,?,?,?,?,?)",
@@ -314,59 +314,6 @@ def record_round(
                 detail={"n_projects": len(projects), "n_new": n_new, "n_changed": n_changed,
                         "n_kept": n_kept, "n_rescored": len(rescored)})
     return rnd, n_changed, n_new
-
-
-def backups_of(result: MatchResult, k: int, needs: Collection[str]) -> pd.DataFrame:
-    """``result.backups(k)``'s rows of the assignments of ``needs`` (need ids as text).
-
-    The same rows, values and order as ``result.backups(k)`` filtered to those
-    needs (the index aside), computed for their assignments only: a rematch
-    writes backups for the projects it writes, a few per cent of the needs
-    (city_100k, 1% changed: 0.37 s for every need against a few ms).
-
-    Examples
-    --------
-    >>> import matchcore as mc
-    >>> r = mc.match(*mc.synthetic.tiny(), max_distance=2000)
-    >>> backups_of(r, 1, {"N1"})[["need_id", "resource_id", "backup_resource_id"]]
-      need_id resource_id backup_resource_id
-    0      N1          R1                 R4
-    """
-    g, d = result.graph, result.district
-    units, score = result.units, result.score
-    wanted = is_in(as_text(pd.Series(g.need_ids, dtype=object)), set(needs))
-    # As MatchResult.backups, on the assignments of the wanted needs only; each
-    # assignment's backups depend on its need's edges and the round's spare units.
-    assigned = np.flatnonzero(units > 0)
-    assigned = assigned[wanted[g.need[assigned]]]
-    spare = d.capacity - result.used
-    indptr = np.searchsorted(g.need, np.arange(g.n_needs + 1))
-    need = g.need[assigned]
-    starts, counts = indptr[need], indptr[need + 1] - indptr[need]
-    owner = np.repeat(np.arange(len(assigned)), counts)
-    offsets = np.cumsum(counts) - counts
-    edge = np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
-    res = g.resource[edge]
-    keep = (res != g.resource[assigned][owner]) & (spare[res] > 0)
-    owner, edge, res = owner[keep], edge[keep], res[keep]
-    order = np.lexsort((res, -score[edge], owner))
-    owner, edge, res = owner[order], edge[order], res[order]
-    first = np.searchsorted(owner, owner)
-    rank = np.arange(len(owner)) - first + 1
-    top = rank <= k
-    owner, edge, res, rank = owner[top], edge[top], res[top], rank[top]
-    a = assigned[owner]
-    return pd.DataFrame(
-        {
-            "need_id": g.need_ids[g.need[a]],
-            "resource_id": g.resource_ids[g.resource[a]],
-            "rank": rank.astype(np.int64),
-            "backup_resource_id": g.resource_ids[res],
-            "score": score[edge].astype(float),
-            "distance": g.distance[edge].astype(float),
-            "spare_units": spare[res].astype(np.int64),
-        }
-    )
 
 
 def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
