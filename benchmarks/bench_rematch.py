@@ -207,7 +207,9 @@ def run_warm(needs: pd.DataFrame, resources: pd.DataFrame, reach: float, seed: i
     """
     options: dict[str, Any] = {"max_distance": reach}
     first = mc.match(needs, resources, **options)  # also loads the compiled simplex
-    _, full_s = _timed(lambda: mc.match(needs, resources, **options))
+    # The full match is timed before the warm rows and again after them; the
+    # faster of the two is the ratios' denominator (the larger ratios).
+    full, full_s = _timed(lambda: mc.match(needs, resources, **options))
     base = work / "warm-base.db"
     with ProjectLedger(base, keep_warm=False) as led:
         _, add_plain_s = _timed(lambda: led.add_round(first))
@@ -277,8 +279,16 @@ def run_warm(needs: pd.DataFrame, resources: pd.DataFrame, reach: float, seed: i
     share = shares[0]
     ledger_rematch(f"rematch {share:.1%} changed, fresh process (warm state from the ledger)",
                    fresh=True, new_needs=change(needs, share, seed))
-    return {"full_match_s": full_s, "n_needs": len(needs), "n_edges": int(first.graph.n_edges),
-            "full_steps_s": {k: float(v) for k, v in first.timings.items()}, "rows": rows,
+    full_again, again_s = _timed(lambda: mc.match(needs, resources, **options))
+    full_runs = [full_s, again_s]
+    if again_s < full_s:
+        full, full_s = full_again, again_s
+    for r in rows:
+        r["ratio"] = r["warm_s"] / full_s
+        r["cold_ratio"] = r["cold_s"] / full_s
+    return {"full_match_s": full_s, "full_match_runs": full_runs, "n_needs": len(needs),
+            "n_edges": int(first.graph.n_edges),
+            "full_steps_s": {k: float(v) for k, v in full.timings.items()}, "rows": rows,
             "warm_state": {"bytes": int(state_bytes), "write_s": float(state_write_s),
                            "add_round_s": add_warm_s, "add_round_without_s": add_plain_s}}
 
@@ -293,7 +303,9 @@ def _warm_md(result: dict[str, Any]) -> list[str]:
             "## Warm re-plans (issue 13)",
             "",
             f"Street scope, {w['n_needs']:,} needs, {w['n_edges']:,} edges. One full match of "
-            f"the lists took {w['full_match_s']:.2f} s "
+            f"the lists took {w['full_match_s']:.2f} s, the faster of two runs (before and "
+            f"after the warm rows: {', '.join(f'{v:.2f}' for v in w.get('full_match_runs', []))}"
+            " s) "
             f"({', '.join(f'{k} {v:.2f}' for k, v in w['full_steps_s'].items())}); every "
             "ratio below is to it, in the same run. Warm runs start from that round's result "
             "in memory (`rematch(..., start=result)`; the sweep chains each weighting from the "
