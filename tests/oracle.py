@@ -14,10 +14,12 @@ import itertools
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 
 from matchcore.model.problem import TransportProblem
 
-__all__ = ["brute_force", "lex_objective", "networkx_oracle"]
+__all__ = ["assert_same_plan", "assignment_pairs", "brute_force", "lex_objective",
+           "networkx_oracle"]
 
 
 def lex_objective(problem: TransportProblem, units: np.ndarray) -> tuple[int, ...]:
@@ -77,3 +79,21 @@ def brute_force(problem: TransportProblem, limit: int = 50_000) -> tuple[int, ..
         if best is None or value > best:
             best = value
     return best
+
+
+def assignment_pairs(result) -> pd.DataFrame:
+    """need_id, resource_id, units of a result's assignments, in id order."""
+    a = result.assignments[["need_id", "resource_id", "units"]]
+    return a.sort_values(["need_id", "resource_id"]).reset_index(drop=True)
+
+
+def assert_same_plan(a, b) -> None:
+    """Two results of one problem (warm and cold, say) are the same plan, and ``a`` certifies.
+
+    Same objective, the same assignments, the same units and scores per edge.
+    """
+    assert a.objective == b.objective
+    pd.testing.assert_frame_equal(assignment_pairs(a), assignment_pairs(b))
+    assert np.array_equal(a.units, b.units)
+    assert np.array_equal(a.score, b.score)
+    assert a.verify()

@@ -30,6 +30,7 @@ from matchcore.ledger import store
 from matchcore.ledger.warm_codec import WarmStateError, decode_warm_state, encode_warm_state
 from matchcore.model import to_district
 from matchcore.result import WarmState
+from oracle import assert_same_plan, assignment_pairs
 
 pytest.importorskip("numba")
 
@@ -60,18 +61,6 @@ def _changed(needs: pd.DataFrame, share: float = 0.02, seed: int = 0) -> pd.Data
     moved["lat"] = moved["lat"] + 0.0018
     moved["priority"] = np.minimum(moved["priority"].astype(int) + 1, 5)
     return pd.concat([new, moved], ignore_index=True)
-
-
-def _pairs(result: mc.MatchResult) -> pd.DataFrame:
-    a = result.assignments[["need_id", "resource_id", "units"]]
-    return a.sort_values(["need_id", "resource_id"]).reset_index(drop=True)
-
-
-def _same(a: mc.MatchResult, b: mc.MatchResult) -> None:
-    assert a.objective == b.objective
-    pd.testing.assert_frame_equal(_pairs(a), _pairs(b))
-    assert np.array_equal(a.units, b.units)
-    assert np.array_equal(a.score, b.score)
 
 
 @pytest.fixture
@@ -138,8 +127,8 @@ def test_match_from_a_decoded_state_equals_memory_and_cold(lists, first):
     from_state = mc.match(new, resources, **opts, start=state)
     from_memory = mc.match(new, resources, **opts, start=first)
     cold = mc.match(new, resources, **opts)
-    _same(from_state, from_memory)
-    _same(from_state, cold)
+    assert_same_plan(from_state, from_memory)
+    assert_same_plan(from_state, cold)
     assert from_state.verify()
     pd.testing.assert_frame_equal(from_state.projects, from_memory.projects)
 
@@ -201,8 +190,8 @@ def test_a_fresh_ledger_rematches_warm_like_memory_and_cold(base, lists, first, 
         cold = led.rematch(change, stickiness=0.1, **opts)
     assert (warm.started_from, memory.started_from, cold.started_from) == (
         "ledger", "memory", "cold")
-    _same(warm.result, memory.result)
-    _same(warm.result, cold.result)
+    assert_same_plan(warm.result, memory.result)
+    assert_same_plan(warm.result, cold.result)
     assert warm.result.verify()
     for name in ("projects", "assignments"):
         got = {}
@@ -243,7 +232,7 @@ def test_a_subprocess_rematches_warm_from_the_file(base, lists):
     with mc.ProjectLedger(cold_path) as led:
         cold = led.rematch(change, stickiness=0.1, **opts)
     assert cold.started_from == "cold"
-    assert table.strip() == _pairs(cold.result).to_csv(index=False).strip()
+    assert table.strip() == assignment_pairs(cold.result).to_csv(index=False).strip()
     assert float(score) == cold.result.objective["score"]
 
 
@@ -305,7 +294,7 @@ def test_a_corrupt_state_warns_and_rematches_cold(base, lists, how):
     with mc.ProjectLedger(cold_path) as led:
         cold = led.rematch(stickiness=0.1, **lists[2])
     assert report.started_from == "cold"
-    _same(report.result, cold.result)
+    assert_same_plan(report.result, cold.result)
 
 
 def test_an_interrupted_rematch_leaves_round_and_state_together(base, lists, monkeypatch):
@@ -373,7 +362,7 @@ def test_a_dropped_resource_rematches_warm(base, lists, first):
     with mc.ProjectLedger(cold_path) as led:
         cold = led.rematch(stickiness=0.1, dropped_resources=[dropped], **opts)
     assert (warm.started_from, cold.started_from) == ("ledger", "cold")
-    _same(warm.result, cold.result)
+    assert_same_plan(warm.result, cold.result)
 
 
 def test_keep_warm_is_the_default(tmp_path, first):
@@ -446,7 +435,7 @@ def test_rounds_with_a_cut_graph_keep_a_state_that_starts_the_solve(tmp_path, li
     with mc.ProjectLedger(cold_path) as led:
         cold = led.rematch(_changed(needs), stickiness=0.1, **extra, **opts)
     assert (warm.started_from, cold.started_from) == ("ledger", "cold")
-    _same(warm.result, cold.result)
+    assert_same_plan(warm.result, cold.result)
     assert warm.result.verify()
 
 

@@ -17,22 +17,12 @@ from hypothesis import strategies as st
 import matchcore as mc
 from matchcore.analysis import sweep
 from matchcore.solvers import WarmStart, solve
+from oracle import assert_same_plan
 from strategies import districts, round_changes
 
 pytest.importorskip("numba")
 
 SIMPLEX = {"solver": "simplex", "max_distance": 2000.0}
-
-
-def _pairs(result: mc.MatchResult) -> pd.DataFrame:
-    a = result.assignments[["need_id", "resource_id", "units"]]
-    return a.sort_values(["need_id", "resource_id"]).reset_index(drop=True)
-
-
-def _same(warm: mc.MatchResult, cold: mc.MatchResult) -> None:
-    assert warm.objective == cold.objective
-    pd.testing.assert_frame_equal(_pairs(warm), _pairs(cold))
-    assert warm.verify()
 
 
 def _changed(needs: pd.DataFrame, resources: pd.DataFrame, kind: str, which: int,
@@ -71,7 +61,7 @@ def test_warm_rounds_equal_cold_rounds(lists, changes, objective):
             sticky = {"incumbent": previous.assignments, "stickiness": amount}
         warm = mc.match(needs, resources, opts, start=previous, **sticky)
         cold = mc.match(needs, resources, opts, **sticky)
-        _same(warm, cold)
+        assert_same_plan(warm, cold)
         previous = warm
 
 
@@ -135,7 +125,7 @@ def test_ledger_rematch_from_the_last_result_equals_a_cold_rematch(tmp_path):
         dropped = [first.assignments["resource_id"].iloc[0]]
         reports[how] = ledger.rematch(new, dropped_resources=dropped,
                                       start=first if how == "warm" else None)
-    _same(reports["warm"].result, reports["cold"].result)
+    assert_same_plan(reports["warm"].result, reports["cold"].result)
     assert reports["warm"].n_to_backup == reports["cold"].n_to_backup
 
 
@@ -184,6 +174,6 @@ def test_a_warm_sweep_takes_the_coverage_optimum_and_equals_cold_matches():
         cold = mc.match(needs, resources, max_distance=1500.0, solver="simplex", weights=w)
         warm = mc.match(needs, resources, max_distance=1500.0, solver="simplex", weights=w,
                         start=first)
-        _same(warm, cold)
+        assert_same_plan(warm, cold)
         row = frame.set_index("label").loc[label]
         assert row["total_score"] == pytest.approx(float(cold.metrics["total_score"]), abs=0)
