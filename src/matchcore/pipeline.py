@@ -707,8 +707,8 @@ def _incumbent_mask(graph: CandidateGraph, incumbent: pd.DataFrame) -> np.ndarra
     frame = incumbent.rename(columns=canonical_columns(incumbent.columns))
     need_u, need_code = _edge_ids(frame["need_id"])
     res_u, res_code = _edge_ids(frame["resource_id"])
-    i, ok_i = _find(graph.need_ids, need_u, need_code)
-    j, ok_j = _find(graph.resource_ids, res_u, res_code)
+    i, ok_i = _lookup(graph.need_ids, need_u, need_code)
+    j, ok_j = _lookup(graph.resource_ids, res_u, res_code)
     ok = ok_i & ok_j
     width = np.int64(graph.n_resources + 1)
     edge_key = graph.need.astype(np.int64) * width + graph.resource.astype(np.int64)
@@ -794,30 +794,19 @@ def _edge_ids(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return stripped, codes
 
 
-def _find(
+def _lookup(
     ids: np.ndarray, values: np.ndarray, codes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """As :func:`_lookup` for the unique str ids of a district, by hash, not by sort.
+    """Index in the unique ``ids`` of each row's value, and whether it is there.
 
-    (``astype(str)`` of 10^5 ids and a search among them was 0.1 s a list.)
+    Looks each distinct value up once (by hash: ``astype(str)`` of 10^5 ids
+    and a sorted search among them took 0.1 s a list), then spreads the answer
+    to the rows (``codes``); a value not found gets index 0.
     """
     if len(ids) == 0:
         return np.zeros(len(codes), np.int64), np.zeros(len(codes), bool)
     at = pd.Index(ids, dtype=object).get_indexer(pd.Index(values, dtype=object))
     return np.maximum(at, 0)[codes], (at >= 0)[codes]
-
-
-def _lookup(
-    ids: np.ndarray, values: np.ndarray, codes: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Index in the sorted ``ids`` of each row's value, and whether it is there.
-
-    Searches each distinct value once, then spreads the answer to the rows.
-    """
-    if len(ids) == 0:
-        return np.zeros(len(codes), np.int64), np.zeros(len(codes), bool)
-    at = np.minimum(np.searchsorted(ids, values), len(ids) - 1)
-    return at[codes], (ids[at] == values)[codes]
 
 
 def _is_bool(column: pd.Series) -> np.ndarray:
