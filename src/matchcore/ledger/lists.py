@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .schema import json_lines
+from .schema import as_text, ascending, json_lines
 
 __all__ = [
     "LISTS",
@@ -262,15 +262,9 @@ def _same_text(new: np.ndarray, old: np.ndarray) -> np.ndarray | None:
     return same
 
 
-def _ids(column: pd.Series) -> np.ndarray:
-    """A list's id column as an object array of text (``astype(str)``), without the
-    round trip through pandas' string dtype when it already holds only text."""
-    from pandas.api.types import infer_dtype
-
-    values = column.to_numpy(dtype=object)
-    if column.dtype == object and infer_dtype(values, skipna=False) == "string":
-        return values
-    out: np.ndarray = column.astype(str).to_numpy(dtype=object)
+def _text_ids(column: pd.Series) -> np.ndarray:
+    """A list's id column as an object array of text (:func:`.schema.as_text`)."""
+    out: np.ndarray = as_text(column).to_numpy(dtype=object)
     return out
 
 
@@ -278,11 +272,7 @@ def _same_ids_ascending(ids: np.ndarray, before: np.ndarray) -> bool:
     """Whether two object arrays of text ids are equal and strictly ascending."""
     if len(ids) != len(before) or len(ids) < 2:
         return False
-    try:
-        return bool(np.asarray(ids == before, dtype=bool).all()
-                    and np.asarray(before[1:] > before[:-1], dtype=bool).all())
-    except TypeError:
-        return False
+    return bool(np.asarray(ids == before, dtype=bool).all()) and ascending(before, strict=True)
 
 
 def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndarray | None:
@@ -302,8 +292,8 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
     """
     if list(frame.columns) != list(before.columns) or not frame.dtypes.equals(before.dtypes):
         return None
-    ids = _ids(frame[key])
-    before_ids = _ids(before[key])
+    ids = _text_ids(frame[key])
+    before_ids = _text_ids(before[key])
     if _same_ids_ascending(ids, before_ids):
         # The same ids in the same, strictly ascending order (unique): row k is row k
         # (an unchanged list read back in id order), no hash lookups needed.
@@ -347,7 +337,7 @@ def _relabel_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
     if key not in stored.column_names or stored.num_rows != len(frame):
         return False
     ids = stored.column(key).to_numpy(zero_copy_only=False).astype(object)
-    if not np.array_equal(ids, _ids(frame[key])):
+    if not np.array_equal(ids, _text_ids(frame[key])):
         return False
     c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
               " value = excluded.value", (_SNAPSHOT_KEY + table, f"{base}:{rnd}"))
@@ -380,8 +370,8 @@ def store_list(
         fresh = frame[changed]
         rows = list(zip(repeat(rnd), fresh[key].astype(str).tolist(), json_lines(fresh)))
         # The ids that left, in sorted order (before's ids are unique: changed_rows).
-        before_ids = _ids(before[key])
-        left = before_ids[~pd.Index(before_ids, dtype=object).isin(_ids(frame[key]))]
+        before_ids = _text_ids(before[key])
+        left = before_ids[~pd.Index(before_ids, dtype=object).isin(_text_ids(frame[key]))]
         closed = [(rnd, table, i) for i in sorted(left.tolist())]
         if rows or closed or not _relabel_snapshot(c, table, rnd, frame, key):
             write_snapshot(c, table, rnd, frame)

@@ -25,6 +25,7 @@ from .schema import (
     LIVE_STATUSES,
     N_BACKUPS,
     as_text,
+    ascending,
     columns_of,
     is_in,
     json_lines,
@@ -117,7 +118,7 @@ def record_round(
     projects, assign = recorded_frames(result)
     # Assignments in project (need id) order, each need's rows as the match listed them.
     by_need = as_text(assign["need_id"]).to_numpy(dtype=object)
-    if not _ascending(by_need):  # a stable sort of sorted ids would keep the order
+    if not ascending(by_need):  # a stable sort of sorted ids would keep the order
         assign = assign.iloc[np.argsort(by_need, kind="stable")]
     a_need = as_text(assign["need_id"])
     # One read of the live projects and their assignments, not one query per need
@@ -373,16 +374,6 @@ def recorded_frames(result: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     total = pd.Series((score * u)[order]).groupby(group).sum().to_numpy(dtype=float)
     projects = projects.assign(score=total)
     return projects, assign
-
-
-def _ascending(values: np.ndarray) -> bool:
-    """Whether an object array of text is in ascending order (ties allowed)."""
-    if len(values) < 2:
-        return True
-    try:
-        return bool(np.asarray(values[1:] >= values[:-1], dtype=bool).all())
-    except TypeError:  # not all text: let argsort decide (or raise, as before)
-        return False
 
 
 def _looked_up(values: np.ndarray, mapping: Mapping[Any, Any]) -> np.ndarray:

@@ -29,6 +29,7 @@ __all__ = [
     "STATUS_WORDS",
     "TRANSITIONS",
     "as_text",
+    "ascending",
     "columns_of",
     "frame_from_records",
     "is_in",
@@ -307,6 +308,27 @@ def as_text(column: pd.Series) -> pd.Series:
     if column.dtype == object and infer_dtype(column.to_numpy(), skipna=False) == "string":
         return column
     return column.astype(str).astype(object)
+
+
+def ascending(values: np.ndarray, *, strict: bool = False) -> bool:
+    """Whether an object array of text is in ascending order (``strict``: no ties).
+
+    False when its values cannot be compared (ids of mixed types).
+
+    Examples
+    --------
+    >>> ids = np.array(["N1", "N2", "N2"], dtype=object)
+    >>> ascending(ids), ascending(ids, strict=True)
+    (True, False)
+    """
+    if len(values) < 2:
+        return True
+    try:
+        later = values[1:] > values[:-1] if strict else values[1:] >= values[:-1]
+        return bool(np.asarray(later, dtype=bool).all())
+    except TypeError:
+        return False
+
 
 def is_in(column: pd.Series, values: Collection[Any]) -> np.ndarray:
     """Which values of ``column`` are in ``values``, as a boolean array.
