@@ -23,6 +23,7 @@ a cold solve gives the same result.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult, WarmState
 
 __all__ = ["clear_warm", "read_warm", "warm_info", "write_warm"]
+
 
 def _has_table(c: sqlite3.Connection) -> bool:
     return c.execute(
@@ -86,10 +88,8 @@ def write_warm(c: sqlite3.Connection, rnd: int, result: MatchResult) -> tuple[in
     if not _has_table(c):
         return (0, 0.0)
     identity = _identity(c, rnd)
-    state = WarmState.of(result)
     data = None if identity is None else encode_warm_state(
-        WarmState(state.district, state.graph, state.components, state.options,
-                  state.bases, state.forbidden, rnd))
+        dataclasses.replace(WarmState.of(result), round=rnd))
     if data is None:
         c.execute("DELETE FROM warm_state")
         return (0, time.perf_counter() - t)
