@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dumps", "loads", "restore_array", "restore_coded", "restore_rows"]
+__all__ = ["dumps", "float_codes", "loads", "narrowest", "restore_array", "restore_coded",
+           "restore_rows"]
 
 #: Arrays smaller than this are pickled as they are (the saving is not worth a pass).
 MIN_SIZE = 4096
@@ -40,8 +41,14 @@ _NARROW = (np.int8, np.int16, np.int32)
 _UNARROW = (np.uint8, np.uint16, np.uint32)
 
 
-def _narrowest(low: int, high: int) -> np.dtype | None:
-    """The smallest integer dtype holding [low, high], or None when none is below 8 bytes."""
+def narrowest(low: int, high: int) -> np.dtype | None:
+    """The smallest integer dtype holding [low, high], or None when none is below 8 bytes.
+
+    Examples
+    --------
+    >>> narrowest(0, 300), narrowest(-1, 1), narrowest(0, 2**40)
+    (dtype('uint16'), dtype('int8'), None)
+    """
     for kind in (_UNARROW if low >= 0 else _NARROW):
         info = np.iinfo(kind)
         if info.min <= low and high <= info.max:
@@ -94,11 +101,19 @@ def restore_coded(dtype: str, shape: tuple[int, ...], values: np.ndarray,
     return values[codes].view(np.dtype(dtype)).reshape(shape)
 
 
-def _coded(array: np.ndarray) -> tuple[Any, ...] | None:
-    """Codes into the distinct values of a float array that has few of them, or None.
+def float_codes(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct values of a float array that has few of them (as unsigned integers
+    of the same bits) and uint8 codes into them, or None.
 
     The distinct values are guessed from evenly spaced elements and then checked
-    bit for bit on all of them (so -0.0, NaN payloads and the like survive).
+    bit for bit on all of them (so -0.0, NaN payloads and the like survive):
+    ``values[codes]`` is ``array``'s bits, flattened.
+
+    Examples
+    --------
+    >>> bits, codes = float_codes(np.array([0.5, -0.0, 0.5]))
+    >>> bits.view(np.float64)[codes].tolist()
+    [0.5, -0.0, 0.5]
     """
     bits = array.reshape(-1).view(np.dtype(f"u{array.dtype.itemsize}"))
     values = np.unique(bits[:: max(1, bits.size // _SAMPLE)])
@@ -108,7 +123,15 @@ def _coded(array: np.ndarray) -> tuple[Any, ...] | None:
     np.minimum(codes, values.size - 1, out=codes)
     if not np.array_equal(values[codes], bits):
         return None
-    return (restore_coded, (array.dtype.str, array.shape, values, codes.astype(np.uint8)))
+    return values, codes.astype(np.uint8)
+
+
+def _coded(array: np.ndarray) -> tuple[Any, ...] | None:
+    """The reduce tuple of a float array as :func:`float_codes`, or None."""
+    coded = float_codes(array)
+    if coded is None:
+        return None
+    return (restore_coded, (array.dtype.str, array.shape, *coded))
 
 
 def restore_rows(rows: list[np.ndarray]) -> np.ndarray:
@@ -137,12 +160,12 @@ def _packed(array: np.ndarray) -> tuple[Any, ...] | None:
     if array.dtype.kind not in "iu":
         return None
     flat = array.reshape(-1)
-    direct = _narrowest(int(flat.min()), int(flat.max()))
+    direct = narrowest(int(flat.min()), int(flat.max()))
     if direct is not None and direct.itemsize == 1:
         return (restore_array, (array.dtype.str, array.shape, None, flat.astype(direct)))
     # Differences wrap around like the values do, so the cumulative sum restores them exactly.
     diff = np.diff(flat)
-    by_diff = _narrowest(int(diff.min()), int(diff.max()))
+    by_diff = narrowest(int(diff.min()), int(diff.max()))
     if by_diff is not None and (direct is None or by_diff.itemsize < direct.itemsize):
         return (restore_array, (array.dtype.str, array.shape, int(flat[0]), diff.astype(by_diff)))
     if direct is not None:

@@ -50,6 +50,7 @@ from ..options import MatchOptions
 from ..result import WarmState
 from ..solvers import BatchBasis
 from ..solvers.network_simplex import Basis
+from ..wire import float_codes, narrowest
 from .lists import frame_from_ipc, frame_to_ipc
 
 __all__ = ["FORMAT", "WarmStateError", "decode_warm_state", "encode_warm_state"]
@@ -73,16 +74,11 @@ class WarmStateError(MatchcoreError):
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:
-    """Integers in the narrowest type that holds them exactly."""
+    """Integers in the narrowest type that holds them exactly (:func:`.wire.narrowest`)."""
     values = np.asarray(values)
     if values.size == 0:
         return values.astype(np.int64)
-    low, high = int(values.min()), int(values.max())
-    for dtype in (np.uint8, np.uint16, np.uint32) if low >= 0 else (np.int8, np.int16, np.int32):
-        info = np.iinfo(dtype)
-        if info.min <= low and high <= info.max:
-            return values.astype(dtype)
-    return values.astype(np.int64)
+    return values.astype(narrowest(int(values.min()), int(values.max())) or np.int64)
 
 
 def _pack_states(state: np.ndarray) -> np.ndarray | None:
@@ -109,19 +105,14 @@ def _kept(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _put_floats(arrays: dict[str, np.ndarray], name: str, values: np.ndarray) -> None:
     """float64 values as a code into their few distinct values when that is exact
-    (bit for bit) and at most 256 of them, else as they are."""
+    (bit for bit, :func:`.wire.float_codes`), else as they are."""
     values = np.ascontiguousarray(values, dtype=np.float64)
-    if len(np.unique(values[:4096])) > 256:  # many values: no hashing of them all
+    coded = float_codes(values)
+    if coded is None:
         arrays[name] = values
         return
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    table = np.asarray(uniques, dtype=np.float64)
-    if len(table) <= 256 and np.array_equal(
-            table[codes].view(np.int64), values.view(np.int64)):
-        arrays[f"{name}_values"] = table
-        arrays[f"{name}_codes"] = codes.astype(np.uint8)
-    else:
-        arrays[name] = values
+    arrays[f"{name}_values"] = coded[0].view(np.float64)
+    arrays[f"{name}_codes"] = coded[1]
 
 
 def _get_floats(arrays: dict[str, np.ndarray], name: str) -> np.ndarray:
