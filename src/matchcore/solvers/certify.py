@@ -21,8 +21,8 @@ import numpy as np
 
 from ..model.problem import FlowNetwork
 
-__all__ = ["Certificate", "network_potentials", "potentials", "proves_optimal", "residual",
-           "restrict"]
+__all__ = ["Certificate", "network_potentials", "optimal_reduced_costs", "potentials",
+           "proves_optimal", "residual", "restrict"]
 
 
 def residual(network: FlowNetwork, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,12 +69,37 @@ def potentials(
     return _bellman_ford(n_nodes, tail[order], head[order], cost[order])
 
 
-def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray) -> bool:
-    """Whether potentials ``d`` prove ``flow`` optimal: no residual arc of negative reduced cost.
+def optimal_reduced_costs(
+    cost: np.ndarray, tail: np.ndarray, head: np.ndarray, capacity: np.ndarray,
+    flow: np.ndarray, d: np.ndarray, where: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The reduced costs ``cost + d[tail] - d[head]`` of the arcs when potentials ``d``
+    prove ``flow`` optimal (on the arcs ``where``, all by default), else None.
 
-    One reduced cost per arc, no masked copies: a forward residual arc
-    (flow < cap) needs ``rc >= 0``, a backward one (flow > 0, head -> tail at
-    cost -cost) ``rc <= 0``. (Feasibility is :func:`check_flow`'s.)
+    A forward residual arc (flow < capacity) needs ``rc >= 0``, a backward one
+    (flow > 0, head -> tail at cost -cost) ``rc <= 0``: no residual arc of
+    negative reduced cost. One reduced cost per arc, no masked copies; the
+    caller keeps them (the arcs of ``rc == 0`` are the optimal face).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> arcs = (np.array([1, 2]), np.array([0, 0]), np.array([1, 1]), np.array([1, 1]))
+    >>> optimal_reduced_costs(*arcs, np.array([1, 0]), np.array([0, 1])).tolist()
+    [0, 1]
+    >>> optimal_reduced_costs(*arcs, np.array([0, 1]), np.array([0, 1])) is None
+    True
+    """
+    rc: np.ndarray = cost + d[tail] - d[head]
+    bad = ((flow < capacity) & (rc < 0)) | ((flow > 0) & (rc > 0))
+    if where is not None:
+        bad &= where
+    return None if bad.any() else rc
+
+
+def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray) -> bool:
+    """Whether potentials ``d`` prove ``flow`` optimal: no residual arc of negative reduced cost
+    (:func:`optimal_reduced_costs`; feasibility is :func:`check_flow`'s).
 
     Examples
     --------
@@ -88,9 +113,8 @@ def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray) -> boo
     """
     if d.shape != (network.n_nodes,) or flow.shape != (network.n_arcs,):
         return False
-    rc = network.cost + d[network.tail] - d[network.head]
-    return not ((flow < network.capacity) & (rc < 0)).any() and not (
-        (flow > 0) & (rc > 0)).any()
+    return optimal_reduced_costs(network.cost, network.tail, network.head, network.capacity,
+                                 flow, d) is not None
 
 
 def network_potentials(

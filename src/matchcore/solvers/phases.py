@@ -21,7 +21,13 @@ from ..errors import MatchcoreError, SolverError
 from ..memory import release
 from ..model.problem import FlowNetwork, TransportProblem
 from . import maxflow
-from .certify import Certificate, check_flow, network_potentials, restrict
+from .certify import (
+    Certificate,
+    check_flow,
+    network_potentials,
+    optimal_reduced_costs,
+    restrict,
+)
 from .presolve import peel
 from .registry import FlowSolver, get_backend
 from .warm_phases import BatchBasis, WarmStart, solve_phases
@@ -308,15 +314,15 @@ def verify(
         # The arcs of the face still free; potentials never read supplies, so the
         # fixed arcs' flow need not move into them here.
         free = np.ones(net.n_arcs, dtype=bool)
-        residual_fwd, residual_bwd = flow < net.capacity, flow > 0
         for k, (name, need_cost, edge_cost) in enumerate(phases):
             cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
             hint = hints[k] if k < len(hints) else None
             last = k == len(phases) - 1
             if hint is not None and hint.shape == (net.n_nodes,):
                 # The hint checked on the free arcs in place: no copies of the face.
-                rc = cost + hint[net.tail] - hint[net.head]
-                if not (free & ((residual_fwd & (rc < 0)) | (residual_bwd & (rc > 0)))).any():
+                rc = optimal_reduced_costs(cost, net.tail, net.head, net.capacity, flow, hint,
+                                           where=free)
+                if rc is not None:
                     if last:
                         break  # the last phase certified
                     if k + 1 < len(hints):

@@ -41,7 +41,13 @@ import numpy as np
 
 from ..errors import MatchcoreError, SolverError
 from ..model.problem import FlowNetwork
-from .certify import check_flow, net_outflow, network_potentials, proves_optimal
+from .certify import (
+    check_flow,
+    net_outflow,
+    network_potentials,
+    optimal_reduced_costs,
+    proves_optimal,
+)
 from .network_simplex import (
     LOWER,
     TREE,
@@ -491,11 +497,9 @@ def solve_phases(
         if k < len(phase_costs) - 1:
             rc = None
             if d is not None and d.shape == (n,):
-                # The solver's potentials checked as network_potentials checks a hint
-                # (proves_optimal), keeping the reduced costs for the restriction.
-                rc = cost + d[tail] - d[head]
-                if ((flow < cap) & (rc < 0)).any() or ((flow > 0) & (rc > 0)).any():
-                    rc = None
+                # The solver's potentials checked as network_potentials checks a hint,
+                # keeping the reduced costs for the restriction.
+                rc = optimal_reduced_costs(cost, tail, head, cap, flow, d)
             if rc is None:
                 d = network_potentials(sub, flow)
                 if d is None:
