@@ -790,7 +790,7 @@ def _strip(series: pd.Series, col: Column | None = None) -> tuple[np.ndarray, in
     values = np.asarray(uniques, dtype=object).tolist()
     if spec.kind in ("id", "str") and _plain(values):  # each value is as validated
         return np.array([*values, ""], dtype=object)[codes], 0
-    done = [_text_cell(str(u), spec) for u in np.asarray(uniques, dtype=object).tolist()]
+    done = [_text_cell(str(u), spec) for u in values]
     stripped = np.array([t for t, _ in done] + [""], dtype=object)
     had = np.array([h for _, h in done] + [False], dtype=bool)
     return stripped[codes], int(had[codes].sum())
