@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 Pivot = Literal["candidate", "block", "local"]
+#: The kernel's code of each pivot rule (``simplex_kernel.PIVOT_*``), in the order errors list them.
+_PIVOT_CODES: dict[str, int] = {"candidate": 1, "block": 0, "local": 2}
 
 #: Arc states of a :class:`Basis`.
 TREE, LOWER, UPPER = 0, 1, 2
@@ -339,10 +341,8 @@ def network_simplex(
     ([4, 4, 0], 8)
     """
     global _compiled
-    if pivot not in ("candidate", "block", "local"):
-        raise InputError(
-            f"pivot must be one of ['candidate', 'block', 'local']; got {pivot!r}"
-        )
+    if pivot not in _PIVOT_CODES:
+        raise InputError(f"pivot must be one of {list(_PIVOT_CODES)}; got {pivot!r}")
     k = _kernel()
     n, m = int(network.n_nodes), int(network.n_arcs)
     tail = np.ascontiguousarray(network.tail, dtype=np.int64)
@@ -379,7 +379,7 @@ def network_simplex(
     cost_all = np.concatenate([cost, np.full(n, big_m, dtype=np.int64)])
     thread, rev_thread, succ, last, preorder = k.build_thread(n, parent)
     pi = k.tree_potentials(n, cost_all, parent, pred, pred_up, preorder)
-    code = {"block": 0, "candidate": 1, "local": 2}[pivot]
+    code = _PIVOT_CODES[pivot]
     pivots = k.solve(n, m, source, target, cap_all, cost_all, flow, state, pi,
                      parent, pred, pred_up, thread, rev_thread, succ, last, code,
                      int(max_pivots), *_pivot_sizes(m + n), drift_limit)
