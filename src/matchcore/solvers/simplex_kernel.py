@@ -559,3 +559,66 @@ def path_greedy(order, in_arc, out_arc, first_edge, cap, flow):
             flow[a] += x
             flow[b] += x
     return flow
+
+
+@njit(cache=True)
+def close_phase(n, tail, head, cap, cost, flow, supply, d, state, keep, total, whole,
+                frozen, check_rc, lower, upper):
+    """One pass over a phase's arcs: its flow checked, recorded and, optionally, frozen.
+
+    For :func:`~matchcore.solvers.warm_phases.solve_phases` (arcs ``e`` of the
+    phase network, ``keep[e]`` their index in the whole network):
+    ``total[keep[e]] = flow[e]``, ``whole[keep[e]] = state[e]``. Counts the
+    arcs with negative flow and over capacity, and the nodes where the flow
+    is not conserved. With ``check_rc``, checks that potentials ``d`` prove
+    ``flow`` optimal (no residual arc of negative reduced cost
+    ``cost + d[tail] - d[head]``, as :func:`~matchcore.solvers.certify.optimal_reduced_costs`)
+    and, when they do, freezes every arc of non-zero reduced cost:
+    ``frozen[keep[e]]`` gets ``upper`` when its flow fills a positive
+    capacity, ``lower`` otherwise, and its flow leaves the supplies.
+
+    Returns ``(n_negative, n_over, n_unconserved, n_bad, free, supply_left)``:
+    ``n_bad`` arcs whose reduced cost contradicts optimality (-1 without
+    ``check_rc``), ``free`` (bool per arc: reduced cost zero) and the supplies
+    without the frozen arcs' flow (both meaningful only when ``n_bad == 0``).
+    """
+    m = len(tail)
+    n_neg = 0
+    n_over = 0
+    n_bad = 0
+    out = np.zeros(n, np.int64)
+    for e in range(m):
+        f = flow[e]
+        if f < 0:
+            n_neg += 1
+        if f > cap[e]:
+            n_over += 1
+        out[tail[e]] += f
+        out[head[e]] -= f
+        g = keep[e]
+        total[g] = f
+        whole[g] = state[e]
+    n_unconserved = 0
+    for v in range(n):
+        if out[v] != supply[v]:
+            n_unconserved += 1
+    free = np.ones(m, np.bool_)
+    left = supply.copy()
+    if not check_rc:
+        return n_neg, n_over, n_unconserved, -1, free, left
+    for e in range(m):
+        f = flow[e]
+        rc = cost[e] + d[tail[e]] - d[head[e]]
+        if (f < cap[e] and rc < 0) or (f > 0 and rc > 0):
+            n_bad += 1
+        if rc != 0:
+            free[e] = False
+    if n_bad:
+        return n_neg, n_over, n_unconserved, n_bad, free, left
+    for e in range(m):
+        if not free[e]:
+            f = flow[e]
+            left[tail[e]] -= f
+            left[head[e]] += f
+            frozen[keep[e]] = upper if (f >= cap[e] and cap[e] > 0) else lower
+    return n_neg, n_over, n_unconserved, 0, free, left
