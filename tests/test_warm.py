@@ -177,3 +177,70 @@ def test_a_warm_sweep_takes_the_coverage_optimum_and_equals_cold_matches():
         assert_same_plan(warm, cold)
         row = frame.set_index("label").loc[label]
         assert row["total_score"] == pytest.approx(float(cold.metrics["total_score"]), abs=0)
+
+
+def _phase_setup(preset: str, seed: int):
+    import functools
+
+    from matchcore.solvers.phases import phase_cost
+
+    needs, resources = mc.synthetic.district(preset, seed=seed)
+    r = mc.match(needs, resources, max_distance=1500.0, solver="simplex")
+    problem = r.problem
+    (edges,) = problem.batches()
+    net, bn, br = problem.network(edges)[:3]
+    costs = [(name, functools.partial(phase_cost, net, bn, edges, len(br), nc, ec))
+             for name, nc, ec in problem.phases()]
+    return net, bn, costs
+
+
+@settings(deadline=None, max_examples=10)
+@given(st.integers(0, 50))
+def test_the_compiled_phase_close_equals_the_numpy_one(seed):
+    # simplex_kernel.close_phase (one pass: checks, record, freeze) against the
+    # numpy checks it replaced: the same flow, duals and bases in every phase.
+    from matchcore.solvers import warm_phases
+
+    net, bn, costs = _phase_setup("seed_street", seed)
+    seconds = dict.fromkeys([name for name, _ in costs], 0.0)
+    fast = warm_phases.solve_phases(net, costs, len(bn), seconds)
+    original = warm_phases.is_available
+    warm_phases.is_available = lambda: False
+    try:
+        slow = warm_phases.solve_phases(net, costs, len(bn), seconds)
+    finally:
+        warm_phases.is_available = original
+    np.testing.assert_array_equal(fast[0], slow[0])
+    assert len(fast[1]) == len(slow[1]) == 2
+    for a, b in zip(fast[1], slow[1]):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(fast[2], slow[2]):
+        np.testing.assert_array_equal(a.state, b.state)
+        np.testing.assert_array_equal(a.hung, b.hung)
+
+
+def test_wrong_solver_potentials_are_recomputed_and_an_infeasible_flow_is_refused():
+    from matchcore.errors import SolverError
+    from matchcore.solvers.network_simplex import network_simplex
+    from matchcore.solvers.warm_phases import solve_phases
+
+    net, bn, costs = _phase_setup("seed_street", 3)
+    seconds = dict.fromkeys([name for name, _ in costs], 0.0)
+    cold, _, _ = solve_phases(net, costs, len(bn), seconds)
+
+    def wrong_duals(network, basis=None, **kw):
+        res = network_simplex(network, basis=basis, **kw)
+        object.__setattr__(res, "potentials", np.zeros_like(res.potentials))
+        return res
+
+    flow, again, _ = solve_phases(net, costs, len(bn), seconds, warm_solve=wrong_duals)
+    np.testing.assert_array_equal(flow, cold)  # Bellman-Ford's potentials froze the same face
+    assert len(again) == 2
+
+    def leaky(network, basis=None, **kw):
+        res = network_simplex(network, basis=basis, **kw)
+        res.flow[0] += 1  # one unit more into the first need: not conserved
+        return res
+
+    with pytest.raises(SolverError, match="not conserved"):
+        solve_phases(net, costs, len(bn), seconds, warm_solve=leaky)

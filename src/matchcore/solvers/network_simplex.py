@@ -394,12 +394,14 @@ def network_simplex(
             f"infeasible supplies: {int(stuck.sum()):,} units cannot be routed "
             f"from {len(bad)} nodes with supply (first: node {int(bad[0])})"
         )
-    arc_state = np.where(state[:m] == -1, UPPER, LOWER).astype(np.int8)
+    # (No int64 temporaries of the arcs: a mask, then the few tree arcs.)
+    arc_state = np.full(m, LOWER, dtype=np.int8)
+    arc_state[state[:m] == -1] = UPPER
     in_tree = pred[:n][pred[:n] < m]
     arc_state[in_tree] = TREE
-    # Potentials relative to the artificial root; drop the root itself.
-    out = flow[:m].copy()
-    return SimplexResult(out, pi[:n].copy(), Basis(arc_state, parent[:n] == n),
+    # Potentials relative to the artificial root; drop the root itself. The
+    # flow is a view of the network's arcs (no copy: nothing else holds it).
+    return SimplexResult(flow[:m], pi[:n].copy(), Basis(arc_state, parent[:n] == n),
                          int(pivots), cost)
 
 
