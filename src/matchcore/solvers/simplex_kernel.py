@@ -622,3 +622,27 @@ def close_phase(n, tail, head, cap, cost, flow, supply, d, state, keep, total, w
             left[head[e]] += f
             frozen[keep[e]] = upper if (f >= cap[e] and cap[e] > 0) else lower
     return n_neg, n_over, n_unconserved, 0, free, left
+
+
+@njit(cache=True)
+def compact_arcs(free, keep, tail, head, cap, state):
+    """``keep[free], tail[free], head[free], cap[free], state[free]`` in one pass."""
+    count = 0
+    for e in range(len(free)):
+        if free[e]:
+            count += 1
+    k2 = np.empty(count, np.int64)
+    t2 = np.empty(count, np.int64)
+    h2 = np.empty(count, np.int64)
+    c2 = np.empty(count, np.int64)
+    s2 = np.empty(count, np.int8)
+    j = 0
+    for e in range(len(free)):
+        if free[e]:
+            k2[j] = keep[e]
+            t2[j] = tail[e]
+            h2[j] = head[e]
+            c2[j] = cap[e]
+            s2[j] = state[e]
+            j += 1
+    return k2, t2, h2, c2, s2

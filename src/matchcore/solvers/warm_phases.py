@@ -584,8 +584,18 @@ def solve_phases(
             duals.append(d)
             # Tree arcs have rc == 0, so the basis keeps its tree. (Basis.remap of
             # the free arcs in order, without checking a map made injective here.)
-            basis = Basis(basis.state[free], basis.hung)
-            keep, tail, head, cap = keep[free], tail[free], head[free], cap[free]
+            if closed is not None:  # numba: the five arrays in one pass
+                from . import simplex_kernel
+
+                keep, tail, head, cap, state = simplex_kernel.compact_arcs(
+                    free, keep, *(np.ascontiguousarray(x, dtype=np.int64)
+                                  for x in (tail, head, cap)),
+                    np.ascontiguousarray(basis.state, dtype=np.int8))
+                basis = Basis(state, basis.hung)
+                del state
+            else:
+                basis = Basis(basis.state[free], basis.hung)
+                keep, tail, head, cap = keep[free], tail[free], head[free], cap[free]
             del free
         del sub, cost, flow  # before the next phase's costs are made
         seconds[name] += time.perf_counter() - t0
