@@ -588,8 +588,9 @@ def solve_phases(
                 from . import simplex_kernel
 
                 keep, tail, head, cap, state = simplex_kernel.compact_arcs(
-                    free, keep, *(np.ascontiguousarray(x, dtype=np.int64)
-                                  for x in (tail, head, cap)),
+                    free, keep, np.ascontiguousarray(tail, dtype=np.int64),
+                    np.ascontiguousarray(head, dtype=np.int64),
+                    np.ascontiguousarray(cap, dtype=np.int64),
                     np.ascontiguousarray(basis.state, dtype=np.int8))
                 basis = Basis(state, basis.hung)
                 del state
