@@ -22,7 +22,7 @@ from .errors import InputError, SolverError
 from .io import PathLike, read_needs, read_resources
 from .memory import release
 from .model.candidates import CandidateGraph, Scope, candidates_of, keep_best
-from .model.district import District, to_district
+from .model.district import District, id_order, to_district
 from .model.policies import (
     Fairness,
     FloorPlan,
@@ -287,16 +287,17 @@ def prepare_round(
                      if old_resources is not None and isinstance(resources, pd.DataFrame)
                      else Revalidation(read_resources(resources, taxonomy=options.taxonomy)))
     needs_v, resources_v = need_rows.frame, resource_rows.frame
-    # Recurring rows become one row per occurrence (need_id#k) before anything else.
+    # Recurring rows become one row per occurrence (need_id#k) before anything else
+    # (rows that no longer pair with ``start``'s: the known rows are not used then).
     if has_recurrence(needs_v):
         needs_v = expand_recurrence(needs_v, "need_id")
     if has_recurrence(resources_v):
         resources_v = expand_recurrence(resources_v, "resource_id")
-    district = to_district(needs_v, resources_v)
+    # One stable sort by id per list: the district's order and the needs' arrival.
+    orders = (id_order(needs_v, "need_id"), id_order(resources_v, "resource_id"))
+    district = to_district(needs_v, resources_v, orders=orders)
     check_units(district.demand, district.capacity, district.need_ids, district.resource_ids)
-    arrival = (
-        needs_v.reset_index(drop=True).sort_values("need_id", kind="stable").index.to_numpy()
-    ).astype(np.int64)
+    arrival = orders[0]
     timings["validate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -307,8 +308,9 @@ def prepare_round(
                                   taxonomy=options.taxonomy,
                                   max_distance=options.max_distance, scope=options.scope,
                                   distance_scale=options.weights.distance_scale,
-                                  known=_known_rows(need_rows, resource_rows, arrival,
-                                                    resources_v))
+                                  known=_known_rows(need_rows, resource_rows, orders)
+                                  if needs_v is need_rows.frame
+                                  and resources_v is resource_rows.frame else None)
     if reused is not None:
         release()
         timings["candidates"] = time.perf_counter() - t
@@ -322,21 +324,19 @@ def prepare_round(
     return PreparedRound(district, graph, arrival, options, timings)
 
 
-def _known_rows(need_rows: Revalidation, resource_rows: Revalidation, arrival: np.ndarray,
-                resources: pd.DataFrame) -> KnownRows | None:
+def _known_rows(need_rows: Revalidation, resource_rows: Revalidation,
+                orders: tuple[np.ndarray, np.ndarray]) -> KnownRows | None:
     """:func:`revalidate`'s row pairs in district (id) order, for :func:`reuse_candidates`.
 
     Rows were paired with the start's district frames, whose rows are its id
-    tables' (sorted by id); ``arrival`` sorts the needs by id as
-    :func:`to_district` does, and a stable sort of the (unique) resource ids
-    sorts the resources the same way.
+    tables' (sorted by id); ``orders`` sort this round's lists by id as
+    :func:`to_district` did.
     """
     if (need_rows.same_as is None or need_rows.id_at is None or resource_rows.same_as is None
             or resource_rows.id_at is None):
         return None
-    order = np.argsort(resources["resource_id"].to_numpy(dtype=object), kind="stable")
-    return (need_rows.same_as[arrival], resource_rows.same_as[order],
-            need_rows.id_at[arrival], resource_rows.id_at[order])
+    return (need_rows.same_as[orders[0]], resource_rows.same_as[orders[1]],
+            need_rows.id_at[orders[0]], resource_rows.id_at[orders[1]])
 
 
 def _validated_lists(start: Any, options: MatchOptions
