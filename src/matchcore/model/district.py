@@ -204,15 +204,14 @@ def to_district(needs: pd.DataFrame, resources: pd.DataFrame, *,
         [needs["category"].astype(object), resources["category"].astype(object)]
     )
     (ncomm, rcomm), communities = _codes([col(needs, "community"), col(resources, "community")])
-    (ngrid, rgrid), _ = _codes(
-        [
-            col(needs, "community").fillna("") + "\x1f" + col(needs, "grid").fillna("\x00"),
-            col(resources, "community").fillna("") + "\x1f" + col(resources, "grid").fillna("\x00"),
-        ]
-    )
-    # A grid is only known when the grid column is filled in.
-    ngrid[col(needs, "grid").isna().to_numpy()] = -1
-    rgrid[col(resources, "grid").isna().to_numpy()] = -1
+    # A grid is a (community, grid name) pair, known only when the grid is filled in;
+    # its code is the pair's (codes are compared for equality only).
+    (ngname, rgname), gnames = _codes([col(needs, "grid"), col(resources, "grid")])
+    width = np.int64(len(gnames) + 1)
+    (ngrid, rgrid), _ = _codes([pd.Series((c + 1) * width + g) for c, g in
+                                ((ncomm, ngname), (rcomm, rgname))])
+    ngrid[ngname < 0] = -1
+    rgrid[rgname < 0] = -1
     nbits, rbits = _skill_bits(col(needs, "skills"), col(resources, "skills"))
 
     radius = (
