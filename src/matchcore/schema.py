@@ -604,7 +604,7 @@ def _validate_new_rows(frame: Any, table: str, validated: pd.DataFrame,
         return None
     cols = list(frame.columns)
     id_col = _ID_COLUMN[table]
-    if (cols != list(validated.columns) or not all(isinstance(c, str) for c in cols)
+    if (not len(frame) or not len(validated) or cols != list(validated.columns) or not all(isinstance(c, str) for c in cols)
             or len(set(cols)) != len(cols) or id_col not in cols or "category" not in cols
             # All four: the x/y columns' drop depends on every row (see _validate).
             or {"x", "y", "lat", "lon"} <= set(cols)
@@ -685,11 +685,11 @@ def _validate_new_rows(frame: Any, table: str, validated: pd.DataFrame,
 
 
 def _same_cells(a: pd.Series, b: pd.Series) -> np.ndarray | None:
-    """Which cells of two columns of one dtype are the same value (None: cannot tell).
+    """Which cells of ``a`` (a list's) and ``b`` (validated), of one dtype, are the same value.
 
     Numbers and times bit for bit (0.0 is not -0.0; NaN is NaN), text by ``==``
-    and missing cells by their kind (None is not NaN); an object column holding
-    anything but text and missing values cannot tell.
+    and missing cells by their kind (None is not NaN). None (cannot tell) when
+    ``b`` is an object column holding anything but text and missing values.
     """
     dtype = a.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "biufmM":
@@ -703,10 +703,10 @@ def _same_cells(a: pd.Series, b: pd.Series) -> np.ndarray | None:
         if isinstance(dtype, np.dtype) and dtype.kind == "O":
             x = a.to_numpy(dtype=object)
             y = b.to_numpy(dtype=object)
-            # Text (or missing) on both sides: ``==`` is exact (1 == True is not text).
-            for v in (x, y):
-                if pd.api.types.infer_dtype(v, skipna=True) not in ("string", "empty"):
-                    return None
+            # The validated side text (or missing): a cell equal to text is that text
+            # (1 == True == 1.0 are not text, and text equals no number).
+            if pd.api.types.infer_dtype(y, skipna=True) not in ("string", "empty"):
+                return None
             out = np.asarray(x == y, dtype=bool)  # None == None; NaN != NaN
             odd = np.flatnonzero(~out)
             if len(odd):
