@@ -604,7 +604,8 @@ def _validate_new_rows(frame: Any, table: str, validated: pd.DataFrame,
         return None
     cols = list(frame.columns)
     id_col = _ID_COLUMN[table]
-    if (not len(frame) or not len(validated) or cols != list(validated.columns) or not all(isinstance(c, str) for c in cols)
+    if (not len(frame) or not len(validated) or cols != list(validated.columns)
+            or not all(isinstance(c, str) for c in cols)
             or len(set(cols)) != len(cols) or id_col not in cols or "category" not in cols
             # All four: the x/y columns' drop depends on every row (see _validate).
             or {"x", "y", "lat", "lon"} <= set(cols)
