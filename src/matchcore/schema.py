@@ -631,10 +631,8 @@ def _validate_new_rows(frame: Any, table: str, validated: pd.DataFrame,
         rows = np.flatnonzero(same)
         if not len(rows):
             break
-        if aligned and len(rows) == len(ids):
-            eq = _same_cells(frame[c], validated[c])
-        else:
-            eq = _same_cells(frame[c].iloc[rows], validated[c].iloc[at[rows]])
+        whole = aligned and len(rows) == len(ids)
+        eq = _same_cells(frame[c], validated[c], None if whole else (rows, at[rows]))
         if eq is None:
             return None
         same[rows] = eq
@@ -685,16 +683,24 @@ def _validate_new_rows(frame: Any, table: str, validated: pd.DataFrame,
     return Revalidation(out, np.where(same, at, -1), id_at)
 
 
-def _same_cells(a: pd.Series, b: pd.Series) -> np.ndarray | None:
+def _same_cells(a: pd.Series, b: pd.Series,
+                rows: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
     """Which cells of ``a`` (a list's) and ``b`` (validated), of one dtype, are the same value.
 
-    Numbers and times bit for bit (0.0 is not -0.0; NaN is NaN), text by ``==``
-    and missing cells by their kind (None is not NaN). None (cannot tell) when
-    ``b`` is an object column holding anything but text and missing values.
+    ``rows``: compare ``a``'s cells at ``rows[0]`` with ``b``'s at ``rows[1]``
+    (gathered from the arrays, not through pandas' indexing); all, in order,
+    when None. Numbers and times bit for bit (0.0 is not -0.0; NaN is NaN),
+    text by ``==`` and missing cells by their kind (None is not NaN). None
+    (cannot tell) when ``b`` is an object column holding anything but text
+    and missing values.
     """
     dtype = a.dtype
+
+    def pick(values: Any, k: int) -> Any:
+        return values if rows is None else values[rows[k]]
+
     if isinstance(dtype, np.dtype) and dtype.kind in "biufmM":
-        x, y = a.to_numpy(), b.to_numpy()
+        x, y = pick(a.to_numpy(), 0), pick(b.to_numpy(), 1)
         if dtype.kind in "fmM":
             if x.itemsize not in (2, 4, 8):
                 return None
@@ -702,8 +708,8 @@ def _same_cells(a: pd.Series, b: pd.Series) -> np.ndarray | None:
         return np.asarray(x == y, dtype=bool)
     try:
         if isinstance(dtype, np.dtype) and dtype.kind == "O":
-            x = a.to_numpy(dtype=object)
-            y = b.to_numpy(dtype=object)
+            x = pick(a.to_numpy(dtype=object), 0)
+            y = pick(b.to_numpy(dtype=object), 1)
             # The validated side text (or missing): a cell equal to text is that text
             # (1 == True == 1.0 are not text, and text equals no number).
             if pd.api.types.infer_dtype(y, skipna=True) not in ("string", "empty"):
@@ -716,10 +722,11 @@ def _same_cells(a: pd.Series, b: pd.Series) -> np.ndarray | None:
                             for u, v in zip(x[odd].tolist(), y[odd].tolist())]
             return out
         # Extension dtypes (string, nullable integers): one missing value per dtype.
-        x_arr, y_arr = a.array, b.array
+        x_arr = a.array if rows is None else a.array.take(rows[0])
+        y_arr = b.array if rows is None else b.array.take(rows[1])
         na_x, na_y = np.asarray(x_arr.isna()), np.asarray(y_arr.isna())
-        eq = np.asarray(pd.array(x_arr == y_arr).fillna(False), dtype=bool) if len(a) else \
-            np.zeros(0, dtype=bool)
+        eq = np.asarray(pd.array(x_arr == y_arr).fillna(False), dtype=bool) if len(x_arr) \
+            else np.zeros(0, dtype=bool)
         return (eq & ~na_x & ~na_y) | (na_x & na_y)
     except (TypeError, ValueError):
         return None
