@@ -22,7 +22,7 @@ from .errors import InputError, SolverError
 from .io import PathLike, read_needs, read_resources
 from .memory import release
 from .model.candidates import CandidateGraph, Scope, candidates_of, keep_best
-from .model.district import District, to_district
+from .model.district import District, id_order, to_district
 from .model.policies import (
     Fairness,
     FloorPlan,
@@ -35,12 +35,12 @@ from .model.policies import (
 )
 from .model.problem import OBJECTIVES, Objective, TransportProblem, check_units
 from .model.recurrence import continuity_bonus, expand_recurrence, has_recurrence
-from .model.reuse import reuse_candidates
+from .model.reuse import KnownRows, reuse_candidates
 from .model.scoring import COMPONENTS, Weights, score_edges, weighted_score
 from .model.taxonomy import Taxonomy
 from .options import MatchOptions
 from .result import MatchResult, WarmState
-from .schema import canonical_columns, show_value, validate_id_table
+from .schema import Revalidation, canonical_columns, revalidate, show_value, validate_id_table
 from .solvers import BatchBasis, FlowSolver, WarmStart, solve, verify
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,7 +167,9 @@ def match(
         ``start`` (same reach, scope, taxonomy and weights'
         ``distance_scale``; see
         :mod:`matchcore.model.reuse`); only new and changed rows get edges
-        built. Both lists are still validated in full. Only the time changes:
+        built; rows equal to ``start``'s validated ones are not parsed again
+        (:func:`matchcore.schema.revalidate`: errors and warnings are a full
+        validation's). Only the time changes:
         the result is the cold one, and certified as always. Back-ends that
         keep no basis start cold.
     progress : callable, optional
@@ -268,24 +270,34 @@ def prepare_round(
     edges and score components between unchanged rows are taken from it and
     only the new and changed rows' edges are built
     (:func:`matchcore.model.reuse.reuse_candidates`); the graph is equal, array
-    by array, to a cold build's. Both lists are always validated in full, so
-    errors are those of a cold round.
+    by array, to a cold build's. With ``start`` (same taxonomy), a list given as a
+    frame is validated by :func:`matchcore.schema.revalidate`: rows equal to
+    ``start``'s validated rows are not parsed again, the others are, and the
+    result, errors and warnings are always a full validation's.
     """
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    # The taxonomy's words (养老服务 -> elderly_care) apply as the lists are validated.
-    needs_v = read_needs(needs, taxonomy=options.taxonomy)
-    resources_v = read_resources(resources, taxonomy=options.taxonomy)
-    # Recurring rows become one row per occurrence (need_id#k) before anything else.
+    # The taxonomy's words (养老服务 -> elderly_care) apply as the lists are validated;
+    # rows equal to ``start``'s validated ones are not parsed again (validate_changed).
+    old_needs, old_resources = _validated_lists(start, options)
+    need_rows = (revalidate(needs, "needs", old_needs, taxonomy=options.taxonomy)
+                 if old_needs is not None and isinstance(needs, pd.DataFrame)
+                 else Revalidation(read_needs(needs, taxonomy=options.taxonomy)))
+    resource_rows = (revalidate(resources, "resources", old_resources, taxonomy=options.taxonomy)
+                     if old_resources is not None and isinstance(resources, pd.DataFrame)
+                     else Revalidation(read_resources(resources, taxonomy=options.taxonomy)))
+    needs_v, resources_v = need_rows.frame, resource_rows.frame
+    # Recurring rows become one row per occurrence (need_id#k) before anything else
+    # (rows that no longer pair with ``start``'s: the known rows are not used then).
     if has_recurrence(needs_v):
         needs_v = expand_recurrence(needs_v, "need_id")
     if has_recurrence(resources_v):
         resources_v = expand_recurrence(resources_v, "resource_id")
-    district = to_district(needs_v, resources_v)
+    # One stable sort by id per list: the district's order and the needs' arrival.
+    orders = (id_order(needs_v, "need_id"), id_order(resources_v, "resource_id"))
+    district = to_district(needs_v, resources_v, orders=orders)
     check_units(district.demand, district.capacity, district.need_ids, district.resource_ids)
-    arrival = (
-        needs_v.reset_index(drop=True).sort_values("need_id", kind="stable").index.to_numpy()
-    ).astype(np.int64)
+    arrival = orders[0]
     timings["validate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -295,7 +307,10 @@ def prepare_round(
         reused = reuse_candidates(start.district, start.graph, start.components, district,
                                   taxonomy=options.taxonomy,
                                   max_distance=options.max_distance, scope=options.scope,
-                                  distance_scale=options.weights.distance_scale)
+                                  distance_scale=options.weights.distance_scale,
+                                  known=_known_rows(need_rows, resource_rows, orders)
+                                  if needs_v is need_rows.frame
+                                  and resources_v is resource_rows.frame else None)
     if reused is not None:
         release()
         timings["candidates"] = time.perf_counter() - t
@@ -307,6 +322,35 @@ def prepare_round(
     release()  # the per-category temporaries (see matchcore.memory)
     timings["candidates"] = time.perf_counter() - t
     return PreparedRound(district, graph, arrival, options, timings)
+
+
+def _known_rows(need_rows: Revalidation, resource_rows: Revalidation,
+                orders: tuple[np.ndarray, np.ndarray]) -> KnownRows | None:
+    """:func:`revalidate`'s row pairs in district (id) order, for :func:`reuse_candidates`.
+
+    Rows were paired with the start's district frames, whose rows are its id
+    tables' (sorted by id); ``orders`` sort this round's lists by id as
+    :func:`to_district` did.
+    """
+    if (need_rows.same_as is None or need_rows.id_at is None or resource_rows.same_as is None
+            or resource_rows.id_at is None):
+        return None
+    return (need_rows.same_as[orders[0]], resource_rows.same_as[orders[1]],
+            need_rows.id_at[orders[0]], resource_rows.id_at[orders[1]])
+
+
+def _validated_lists(start: Any, options: MatchOptions
+                     ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """``start``'s validated needs and resources, when validated as this round validates.
+
+    A round's district holds its lists as validation returned them (sorted by
+    id), with its options' taxonomy and the default date rules, as
+    ``prepare_round`` reads them; another taxonomy validates differently.
+    """
+    if not isinstance(start, (MatchResult, WarmState)) or start.options.taxonomy != \
+            options.taxonomy:
+        return None, None
+    return start.district.needs, start.district.resources
 
 
 def _is_reusable(start: Any, district: District, options: MatchOptions) -> bool:

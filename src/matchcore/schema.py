@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -45,11 +46,13 @@ __all__ = [
     "STATUSES",
     "Column",
     "ParseOptions",
+    "Revalidation",
     "TableFailures",
     "canonical_columns",
     "known_headers",
     "parse_column",
     "resolve_headers",
+    "revalidate",
     "show_value",
     "split_list",
     "validate_id_table",
@@ -494,6 +497,257 @@ def validate_resources(
                      taxonomy, ParseOptions.checked(dayfirst, timezone))
 
 
+class _WouldWarn(Exception):
+    """Raised instead of a warning by a strict validation (:func:`revalidate`)."""
+
+
+def _refuse_warning(message: str) -> None:
+    raise _WouldWarn(message)
+
+
+@dataclass(frozen=True, eq=False)
+class Revalidation:
+    """A list validated by :func:`revalidate`, and which of its rows were validated before.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Equal to ``validate_needs(frame, taxonomy=taxonomy)`` (or
+        ``validate_resources``): values, dtypes, index, columns and attrs.
+    same_as : ndarray of int64 or None
+        For each row, the row of ``validated`` it equals, every cell (-1: a new
+        or changed row, validated here); None when the list was validated in full.
+    id_at : ndarray of int64 or None
+        For each row, the row of ``validated`` with its id, changed or not (-1:
+        a new id); None when the list was validated in full.
+    """
+
+    frame: pd.DataFrame
+    same_as: np.ndarray | None = None
+    id_at: np.ndarray | None = None
+
+
+def revalidate(
+    frame: pd.DataFrame,
+    table: Literal["needs", "resources"],
+    validated: pd.DataFrame | None,
+    *,
+    taxonomy: Vocabulary | None = None,
+) -> Revalidation:
+    """:func:`validate_needs` / :func:`validate_resources` of ``frame``, parsing only new rows.
+
+    ``validated`` is a frame that the same validation returned for this
+    ``table`` and ``taxonomy`` (default ``dayfirst`` and ``timezone``), or a
+    subset or reordering of its rows: an earlier round's list
+    (``MatchResult.district.needs``). A row of ``frame`` equal to a row of
+    ``validated`` with the same id (same columns in the same order, same
+    dtypes, every cell equal: numbers and times bit for bit, text as text,
+    missing as the same kind of missing) is taken as validated: validation
+    leaves a validated row as it is (idempotent: ``tests/test_revalidate.py``),
+    and it depends on no other row except through the table-wide checks,
+    which are made here on the whole list (unique ids, known categories,
+    swapped latitude and longitude). Only the other rows are parsed. Whenever
+    the shortcut cannot show that its result is the full validation's (other
+    columns or dtypes, a new row that fails or would warn, a repeated id, a
+    category not of the taxonomy, ...), ``frame`` is validated in full, so the
+    result, errors and warnings are always exactly a full validation's.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The list to validate (never modified).
+    table : {"needs", "resources"}
+    validated : pandas.DataFrame or None
+        Rows known to be validated (None: validate in full).
+    taxonomy : Taxonomy, optional
+        As for :func:`validate_needs`; ``validated`` must have been validated
+        with it.
+
+    Returns
+    -------
+    Revalidation
+
+    Raises
+    ------
+    InputError
+        As the full validation does (every problem at once).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> old = validate_needs(pd.DataFrame({"need_id": ["N1", "N2"], "category": "repair",
+    ...                                    "x": [0.0, 1.0], "y": 0.0}))
+    >>> new = pd.concat([old.iloc[1:], validate_needs(pd.DataFrame(
+    ...     {"need_id": ["N3"], "category": "repair", "demand": 2, "priority": 3,
+    ...      "x": [2.0], "y": 0.0}))], ignore_index=True)
+    >>> r = revalidate(new, "needs", old)
+    >>> r.frame[["need_id", "demand"]].values.tolist(), r.same_as.tolist()
+    ([['N2', 1], ['N3', 2]], [1, -1])
+    >>> r.frame.equals(validate_needs(new))
+    True
+    """
+    if table not in _TABLE_COLUMNS:
+        raise InputError(f"`table` must be 'needs' or 'resources'; got {table!r}")
+    full = validate_needs if table == "needs" else validate_resources
+    fast = None
+    if validated is not None:
+        fast = _validate_new_rows(frame, table, validated, taxonomy)
+    return fast if fast is not None else Revalidation(full(frame, taxonomy=taxonomy))
+
+
+def _validate_new_rows(frame: Any, table: str, validated: pd.DataFrame,
+                       taxonomy: Vocabulary | None) -> Revalidation | None:
+    """:func:`revalidate`'s shortcut; None when it cannot prove its result."""
+    if not isinstance(frame, pd.DataFrame) or not isinstance(validated, pd.DataFrame):
+        return None
+    if taxonomy is not None and not callable(getattr(taxonomy, "category_map", None)):
+        return None
+    cols = list(frame.columns)
+    id_col = _ID_COLUMN[table]
+    if (not len(frame) or not len(validated) or cols != list(validated.columns)
+            or not all(isinstance(c, str) for c in cols)
+            or len(set(cols)) != len(cols) or id_col not in cols or "category" not in cols
+            # All four: the x/y columns' drop depends on every row (see _validate).
+            or {"x", "y", "lat", "lon"} <= set(cols)
+            or not all(a == b for a, b in zip(frame.dtypes, validated.dtypes))):
+        return None
+    renamed, problems = resolve_headers(cols, table)
+    if problems or renamed != cols:
+        return None
+    old_ids = validated[id_col].to_numpy(dtype=object)
+    ids = frame[id_col].to_numpy(dtype=object)
+    # The same ids in the same order (an unchanged list): rows pair by position.
+    aligned = len(ids) == len(old_ids) and bool(np.asarray(ids == old_ids, dtype=bool).all())
+    by_id = pd.Index(old_ids, dtype=object)  # one hash table, looked up twice at most
+    if aligned:
+        at = np.arange(len(ids), dtype=np.int64)
+    else:
+        try:
+            at = by_id.get_indexer(pd.Index(ids, dtype=object)).astype(np.int64)
+        except (TypeError, ValueError, pd.errors.InvalidIndexError):
+            return None
+    same = at >= 0
+    for c in cols:
+        rows = np.flatnonzero(same)
+        if not len(rows):
+            break
+        whole = aligned and len(rows) == len(ids)
+        eq = _same_cells(frame[c], validated[c], None if whole else (rows, at[rows]))
+        if eq is None:
+            return None
+        same[rows] = eq
+    kept, fresh = np.flatnonzero(same), np.flatnonzero(~same)
+    kept_old = at[kept]
+    id_at = at.copy()
+    if len(kept_old) and np.bincount(kept_old).max() > 1:
+        return None  # an id twice: the full validation says where
+    part = validated if aligned and len(kept) == len(ids) else validated.iloc[kept_old]
+    if len(fresh):
+        options = ParseOptions.checked(None, DEFAULT_TIMEZONE)
+        try:
+            checked = _validate(frame.iloc[fresh], table, _TABLE_COLUMNS[table], None, None,
+                                None, taxonomy, options, strict=True)
+        except (InputError, _WouldWarn):
+            return None
+        if list(checked.columns) != cols or not all(
+                a == b for a, b in zip(checked.dtypes, validated.dtypes)):
+            return None
+        # A new row's id must not be a kept row's (a replaced row's id is free again).
+        try:
+            hit = by_id.get_indexer(pd.Index(checked[id_col].to_numpy(dtype=object),
+                                             dtype=object))
+        except (TypeError, ValueError, pd.errors.InvalidIndexError):
+            return None
+        if np.isin(hit[hit >= 0], kept_old).any():
+            return None
+        id_at[fresh] = hit
+        part = pd.concat([part, checked], ignore_index=True)
+        where = np.empty(len(frame), dtype=np.int64)
+        where[kept] = np.arange(len(kept))
+        where[fresh] = len(kept) + np.arange(len(fresh))
+        out = part.take(where)
+    else:
+        out = part.copy()
+    out.index = frame.index.copy()
+    if not _categories_stay(out["category"], taxonomy):
+        return None
+    if "lat" in cols and "lon" in cols:
+        lat, lon = out["lat"].to_numpy(dtype=float), out["lon"].to_numpy(dtype=float)
+        lat, lon = lat[~np.isnan(lat)], lon[~np.isnan(lon)]
+        if len(lat) and len(lon) and bool(((lat >= 73) & (lat <= 135)).all()
+                                          and ((lon >= 18) & (lon <= 54)).all()):
+            return None  # looks swapped: the full validation says so
+    defaults = {c.name: c.default for c in _TABLE_COLUMNS[table]
+                if c.kind == "int" and c.name not in cols}
+    out.attrs = {**frame.attrs, "defaults": defaults}
+    return Revalidation(out, np.where(same, at, -1), id_at)
+
+
+def _same_cells(a: pd.Series, b: pd.Series,
+                rows: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
+    """Which cells of ``a`` (a list's) and ``b`` (validated), of one dtype, are the same value.
+
+    ``rows``: compare ``a``'s cells at ``rows[0]`` with ``b``'s at ``rows[1]``
+    (gathered from the arrays, not through pandas' indexing); all, in order,
+    when None. Numbers and times bit for bit (0.0 is not -0.0; NaN is NaN),
+    text by ``==`` and missing cells by their kind (None is not NaN). None
+    (cannot tell) when ``b`` is an object column holding anything but text
+    and missing values.
+    """
+    dtype = a.dtype
+
+    def pick(values: Any, k: int) -> Any:
+        return values if rows is None else values[rows[k]]
+
+    if isinstance(dtype, np.dtype) and dtype.kind in "biufmM":
+        x, y = pick(a.to_numpy(), 0), pick(b.to_numpy(), 1)
+        if dtype.kind in "fmM":
+            if x.itemsize not in (2, 4, 8):
+                return None
+            x, y = x.view(f"i{x.itemsize}"), y.view(f"i{y.itemsize}")
+        return np.asarray(x == y, dtype=bool)
+    try:
+        if isinstance(dtype, np.dtype) and dtype.kind == "O":
+            x = pick(a.to_numpy(dtype=object), 0)
+            y = pick(b.to_numpy(dtype=object), 1)
+            # The validated side text (or missing): a cell equal to text is that text
+            # (1 == True == 1.0 are not text, and text equals no number).
+            if pd.api.types.infer_dtype(y, skipna=True) not in ("string", "empty"):
+                return None
+            out = np.asarray(x == y, dtype=bool)  # None == None; NaN != NaN
+            odd = np.flatnonzero(~out)
+            if len(odd):
+                # Both missing and of one kind (NaN and NaN, NaT and NaT): the same.
+                out[odd] = [pd.isna(u) and pd.isna(v) and type(u) is type(v)
+                            for u, v in zip(x[odd].tolist(), y[odd].tolist())]
+            return out
+        # Extension dtypes (string, nullable integers): one missing value per dtype.
+        x_arr = a.array if rows is None else a.array.take(rows[0])
+        y_arr = b.array if rows is None else b.array.take(rows[1])
+        na_x, na_y = np.asarray(x_arr.isna()), np.asarray(y_arr.isna())
+        eq = np.asarray(pd.array(x_arr == y_arr).fillna(False), dtype=bool) if len(x_arr) \
+            else np.zeros(0, dtype=bool)
+        return (eq & ~na_x & ~na_y) | (na_x & na_y)
+    except (TypeError, ValueError):
+        return None
+
+
+def _categories_stay(categories: pd.Series, taxonomy: Vocabulary | None) -> bool:
+    """Whether the full validation leaves every category as it is, without a warning."""
+    vocab = dict(taxonomy.category_map()) if taxonomy is not None else default_category_map()
+    if not vocab:
+        return True
+    closed = bool(getattr(taxonomy, "is_closed", True)) if taxonomy is not None else True
+    values = pd.unique(categories.to_numpy(dtype=object))
+    for v in values.tolist():
+        if not isinstance(v, str):
+            return False
+        m = vocab.get(category_key(v))
+        if m != v and not (m is None and not closed):
+            return False
+    return True
+
+
 def _lines_of(line_offset: LineOffset, n: int) -> list[int] | None:
     if line_offset is None:
         return None
@@ -511,7 +765,10 @@ def _validate(
     column_map: Mapping[Any, str | None] | None = None,
     taxonomy: Vocabulary | None = None,
     options: ParseOptions | None = None,
+    strict: bool = False,
 ) -> pd.DataFrame:
+    """Validate ``frame`` as ``table``; ``strict``: raise _WouldWarn instead of warning."""
+    say = _refuse_warning if strict else warn
     if not isinstance(frame, pd.DataFrame):
         raise InputError(
             f"{table} must be a pandas DataFrame or a path to a file; got {type(frame).__name__}"
@@ -541,7 +798,7 @@ def _validate(
         else:
             where = "row" + ("s " if len(blank) > 1 else " ") + _few(
                 (blank + 1).tolist()) + f" of {table}"
-        warn(f"{where} {'are' if len(blank) > 1 else 'is'} empty and "
+        say(f"{where} {'are' if len(blank) > 1 else 'is'} empty and "
               f"{'were' if len(blank) > 1 else 'was'} skipped")
         # A file's rows are counted without its empty ones (its lines are exact); a
         # frame's rows keep their positions, which are all a frame has.
@@ -610,7 +867,7 @@ def _validate(
             out[col.name] = np.full(n, col.default, dtype=np.int64)
             defaults[col.name] = col.default
     if failures.cleaned:
-        warn(f"{failures.cleaned} cell{'s' if failures.cleaned > 1 else ''} of {source} had "
+        say(f"{failures.cleaned} cell{'s' if failures.cleaned > 1 else ''} of {source} had "
               "invisible characters (zero-width spaces or joiners, byte-order marks); "
               "they were removed")
 
@@ -654,7 +911,7 @@ def _validate(
             else:
                 first[ident] = int(pos)
     if "category" in out.columns and not _already_column(failures, "category"):
-        out = _canonical_categories(out, table, taxonomy, failures)
+        out = _canonical_categories(out, table, taxonomy, failures, say)
     failures.rows.sort(key=lambda r: (r["row"] is not None, r["row"] or 0))
     failures.raise_if_any()
     out.attrs = {**out.attrs, "defaults": defaults}
@@ -690,7 +947,8 @@ def _looks_swapped(lat: pd.Series, lon: pd.Series) -> bool:
 
 
 def _canonical_categories(
-    out: pd.DataFrame, table: str, taxonomy: Vocabulary | None, failures: TableFailures
+    out: pd.DataFrame, table: str, taxonomy: Vocabulary | None, failures: TableFailures,
+    say: Any = warn,
 ) -> pd.DataFrame:
     """Rewrite every category cell to its taxonomy's category; report unknown ones."""
     vocab = dict(taxonomy.category_map()) if taxonomy is not None else default_category_map()
@@ -723,7 +981,7 @@ def _canonical_categories(
             hint = f" (closest: {', '.join(near[:3])})" if near else ""
             parts.append(f"{t!r}{hint}")
         more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-        warn(f"{table}: {len(unknown)} categor{'ies are' if len(unknown) > 1 else 'y is'} not "
+        say(f"{table}: {len(unknown)} categor{'ies are' if len(unknown) > 1 else 'y is'} not "
               f"in the taxonomy and match only the very same category: {', '.join(parts)}{more}")
     final = np.array([m if m is not None else t for t, m in zip(texts, mapped)] + [None],
                      dtype=object)

@@ -15,7 +15,7 @@ import pandas as pd
 from ..errors import InputError
 from ..schema import split_list
 
-__all__ = ["EARTH_RADIUS_M", "District", "to_district"]
+__all__ = ["EARTH_RADIUS_M", "District", "id_order", "to_district"]
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -166,14 +166,33 @@ def _partner_keys(cells: pd.Series, communities: np.ndarray) -> np.ndarray:
     return np.unique(keys)
 
 
-def to_district(needs: pd.DataFrame, resources: pd.DataFrame) -> District:
+def id_order(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The positions that sort a *validated* list's rows by id (stable), as int64.
+
+    The order :func:`to_district` puts the rows in: validated ids are unique,
+    non-missing text, so a stable sort of them is ``sort_values``'s.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> id_order(pd.DataFrame({"need_id": ["N2", "N10", "N1"]}), "need_id").tolist()
+    [2, 1, 0]
+    """
+    return np.argsort(frame[column].to_numpy(dtype=object), kind="stable").astype(np.int64)
+
+
+def to_district(needs: pd.DataFrame, resources: pd.DataFrame, *,
+                orders: tuple[np.ndarray, np.ndarray] | None = None) -> District:
     """Turn two *validated* lists into id-sorted arrays (internal).
 
     lat/lon are projected on a local equirectangular plane centred on the
-    bounding box of both lists (error below 0.1 % across a city).
+    bounding box of both lists (error below 0.1 % across a city). ``orders``,
+    the lists' :func:`id_order` when the caller has them, spares sorting again.
     """
-    needs = needs.sort_values("need_id", kind="stable").reset_index(drop=True)
-    resources = resources.sort_values("resource_id", kind="stable").reset_index(drop=True)
+    if orders is None:
+        orders = (id_order(needs, "need_id"), id_order(resources, "resource_id"))
+    needs = needs.take(orders[0]).reset_index(drop=True)
+    resources = resources.take(orders[1]).reset_index(drop=True)
     need_xy, res_xy, origin = _positions(needs, resources)
 
     def col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -185,15 +204,14 @@ def to_district(needs: pd.DataFrame, resources: pd.DataFrame) -> District:
         [needs["category"].astype(object), resources["category"].astype(object)]
     )
     (ncomm, rcomm), communities = _codes([col(needs, "community"), col(resources, "community")])
-    (ngrid, rgrid), _ = _codes(
-        [
-            col(needs, "community").fillna("") + "\x1f" + col(needs, "grid").fillna("\x00"),
-            col(resources, "community").fillna("") + "\x1f" + col(resources, "grid").fillna("\x00"),
-        ]
-    )
-    # A grid is only known when the grid column is filled in.
-    ngrid[col(needs, "grid").isna().to_numpy()] = -1
-    rgrid[col(resources, "grid").isna().to_numpy()] = -1
+    # A grid is a (community, grid name) pair, known only when the grid is filled in;
+    # its code is the pair's (codes are compared for equality only).
+    (ngname, rgname), gnames = _codes([col(needs, "grid"), col(resources, "grid")])
+    width = np.int64(len(gnames) + 1)
+    (ngrid, rgrid), _ = _codes([pd.Series((c + 1) * width + g) for c, g in
+                                ((ncomm, ngname), (rcomm, rgname))])
+    ngrid[ngname < 0] = -1
+    rgrid[rgname < 0] = -1
     nbits, rbits = _skill_bits(col(needs, "skills"), col(resources, "skills"))
 
     radius = (

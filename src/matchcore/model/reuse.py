@@ -24,10 +24,14 @@ from .district import District
 from .scoring import COMPONENTS, Weights, score_edges
 from .taxonomy import Taxonomy
 
-__all__ = ["ReusedRound", "changed_rows", "reuse_candidates"]
+__all__ = ["KnownRows", "ReusedRound", "changed_rows", "reuse_candidates"]
 
 #: Needs' columns that candidates and scores read (besides the id).
 NEED_COLUMNS = ("category", "community", "grid", "skills", "priority")
+#: What a caller may know of a new district against an old one (:func:`reuse_candidates`):
+#: the old row each new need / resource equals in every column (-1: none known),
+#: and the old row with its id (-1: a new id).
+KnownRows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 #: Resources' columns that candidates and scores read (besides the id).
 RESOURCE_COLUMNS = ("category", "community", "grid", "skills", "max_distance",
                     "partner_communities")
@@ -130,26 +134,52 @@ def changed_rows(old: District, new: District) -> tuple[np.ndarray, np.ndarray] 
     return None if rows is None else (rows[0], rows[1])
 
 
-def _changed(old: District, new: District
+def _changed(old: District, new: District, known: KnownRows | None = None,
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """:func:`changed_rows`, and the old row of each new id (-1: a new id), changed or not."""
+    """:func:`changed_rows`, and the old row of each new id (-1: a new id), changed or not.
+
+    ``known`` (see :func:`reuse_candidates`) gives the id maps and the rows
+    already known to be equal in every column; only the other rows whose id
+    is in both are compared here.
+    """
     if old.origin != new.origin:
         return None
-    need_at = pd.Index(old.need_ids).get_indexer(new.need_ids).astype(np.int64)
-    res_at = pd.Index(old.resource_ids).get_indexer(new.resource_ids).astype(np.int64)
-    need_same = _matched(old.needs, new.needs, need_at, NEED_COLUMNS)
-    res_same = _matched(old.resources, new.resources, res_at, RESOURCE_COLUMNS)
-    if need_same is None or res_same is None:
-        return None
+    if known is None:
+        # By hash on object indexes (pandas' Arrow-backed str index is ~2x slower).
+        need_at = pd.Index(old.need_ids, dtype=object).get_indexer(
+            pd.Index(new.need_ids, dtype=object)).astype(np.int64)
+        res_at = pd.Index(old.resource_ids, dtype=object).get_indexer(
+            pd.Index(new.resource_ids, dtype=object)).astype(np.int64)
+        need_equal = res_equal = None
+    else:
+        need_equal, res_equal, need_at, res_at = known
+    out = []
+    for at, equal, pair, columns in (
+        (need_at, need_equal, (old.needs, new.needs), NEED_COLUMNS),
+        (res_at, res_equal, (old.resources, new.resources), RESOURCE_COLUMNS),
+    ):
+        # Rows equal in every column (same id, so same row) need no comparison.
+        look = at.copy() if equal is None else np.where(equal >= 0, -1, at)
+        same = _matched(pair[0], pair[1], look, columns)
+        if same is None:
+            return None
+        out.append((same, look, equal))
+    (need_same, need_look, need_equal), (res_same, res_look, res_equal) = out
     for same, at, a, b in (
-        (need_same, need_at, (old.need_xy, old.need_window), (new.need_xy, new.need_window)),
-        (res_same, res_at, (old.resource_xy, old.resource_window),
+        (need_same, need_look, (old.need_xy, old.need_window), (new.need_xy, new.need_window)),
+        (res_same, res_look, (old.resource_xy, old.resource_window),
          (new.resource_xy, new.resource_window)),
     ):
         rows = np.flatnonzero(same)
         for x, y in zip(a, b):
             same[rows] &= (x[at[rows]] == y[rows]).all(axis=1)
-    return np.where(need_same, need_at, -1), np.where(res_same, res_at, -1), need_at, res_at
+    need_keep = np.where(need_same, need_at, -1)
+    res_keep = np.where(res_same, res_at, -1)
+    if need_equal is not None:
+        need_keep = np.where(need_equal >= 0, need_equal, need_keep)
+    if res_equal is not None:
+        res_keep = np.where(res_equal >= 0, res_equal, res_keep)
+    return need_keep, res_keep, need_at, res_at
 
 
 def _inverse(at: np.ndarray, n_old: int) -> np.ndarray:
@@ -217,6 +247,7 @@ def reuse_candidates(
     max_distance: float | None,
     scope: Scope | None,
     distance_scale: float = Weights.distance_scale,
+    known: KnownRows | None = None,
 ) -> ReusedRound | None:
     """The candidate graph and base score components of ``new``, reusing ``old``'s.
 
@@ -227,6 +258,14 @@ def reuse_candidates(
     (:class:`.Weights`; the locality component depends on it, the other
     weights do not). None when the districts cannot be
     compared (:func:`changed_rows`); the caller then builds from scratch.
+
+    ``known`` spares the id lookups and the comparison of rows known to be
+    equal: ``(need_equal, resource_equal, need_id_at, resource_id_at)``, for
+    each new need and resource the old row it equals in every column of its
+    list (-1: none known; such rows are compared here when their id is old),
+    and the old row with its id (-1: a new id), as
+    :func:`matchcore.schema.revalidate` pairs rows (``same_as``, ``id_at``)
+    against the old district's frames. Only the time changes.
 
     Returns
     -------
@@ -248,7 +287,7 @@ def reuse_candidates(
     >>> r.graph.n_edges, r.n_changed_resources
     (3, 0)
     """
-    rows = _changed(old, new)
+    rows = _changed(old, new, known)
     if rows is None:
         return None
     need_at, res_at, need_id_at, res_id_at = rows
