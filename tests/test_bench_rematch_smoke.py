@@ -14,8 +14,9 @@ def test_quick_rematch_benchmark_writes_report(tmp_path, load_benchmark):
         assert cell["n_changed"] > 0 and cell["n_needs"] > cell["n_changed"]
         assert cell["ratio"] > 0 and 0 < cell["touched_need_share"] <= 1
     rows = result["warm"]["rows"]
-    assert len(rows) == 5 and all(r["same_as_cold"] and r["certified"] for r in rows), rows
-    assert "fresh process" in rows[-1]["case"] and rows[-1]["state_read_s"] > 0
+    assert len(rows) == 6 and all(r["same_as_cold"] and r["certified"] for r in rows), rows
+    assert "fresh process" in rows[-2]["case"] and rows[-2]["state_read_s"] > 0
+    assert "the week after" in rows[-1]["case"]
     assert result["warm"]["warm_state"]["bytes"] > 0
     text = (tmp_path / "rematch.md").read_text(encoding="utf-8")
     assert "| scope | needs | edges | full match (s) | rematch (s) | ratio" in text
