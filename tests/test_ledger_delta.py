@@ -188,8 +188,15 @@ def test_a_delta_of_another_base_or_malformed_is_not_read(tmp_path):
         # A rematch from the malformed delta plans from the rows and still records.
         with c:
             c.execute("UPDATE list_snapshots SET data = ? WHERE list = 'needs.delta'",
-                      (blob[:-3],))
+                      (blob[:-1],))
         assert read_snapshot(c, "needs", 2) is None
         again = led.rematch(new_needs=needs.iloc[[4]].assign(demand=5))
         assert again.result.verify()
         assert read_snapshot(c, "needs", again.round) is not None
+
+
+def test_the_ledger_does_not_zero_the_pages_it_frees(tmp_path):
+    """secure_delete = FAST: replaced snapshots and warm states go to the freelist without
+    being overwritten with zeros (builds that default to ON wrote them twice)."""
+    with mc.ProjectLedger(tmp_path / "l.db") as led:
+        assert led._conn.execute("PRAGMA secure_delete").fetchone()[0] == 2

@@ -214,7 +214,7 @@ _SNAPSHOT_KEY = "list_snapshot_stands_for."
 #: ``list_snapshots`` name (the list's name plus this) of a list's delta snapshot.
 _DELTA = ".delta"
 #: A delta snapshot's first bytes, then its base round and the length of its rows'
-#: Arrow IPC bytes (two little-endian int64), the rows, and one little-endian int64
+#: Arrow IPC bytes (two little-endian int64), the rows, and one little-endian int32
 #: per row of the round's list: its position among the base's rows then the delta's.
 _DELTA_MAGIC = b"MCDELTA1"
 _DELTA_HEAD = struct.Struct("<qq")
@@ -240,9 +240,9 @@ def _split_delta(data: bytes) -> tuple[int, bytes, np.ndarray] | None:
         return None
     base_round, n_rows = _DELTA_HEAD.unpack_from(data, len(_DELTA_MAGIC))
     rest = len(data) - head - n_rows
-    if n_rows < 0 or rest < 0 or rest % 8:
+    if n_rows < 0 or rest < 0 or rest % 4:
         return None
-    order = np.frombuffer(data, dtype="<i8", offset=head + n_rows)
+    order = np.frombuffer(data, dtype="<i4", offset=head + n_rows)
     return int(base_round), data[head:head + n_rows], order.astype(np.int64, copy=False)
 
 
@@ -380,7 +380,9 @@ def _write_delta(c: sqlite3.Connection, table: ListName, rnd: int, frame: pd.Dat
     back = _from_ipc(data)
     if list(back.columns) != list(frame.columns) or not back.dtypes.equals(frame.dtypes):
         return False
-    order = at.astype("<i8")
+    if len(base_ids) + n >= 2**31:  # positions are int32
+        return False
+    order = at.astype("<i4")
     order[take] = len(base_ids) + np.arange(n)
     blob = (_DELTA_MAGIC + _DELTA_HEAD.pack(found.base_round, len(data)) + data
             + order.tobytes())
