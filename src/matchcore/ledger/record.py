@@ -467,32 +467,18 @@ def check_capacity(
     that fixed projects already overfill (its capacity was lowered) gets no new
     units, so it is not checked.
     """
+    got = set(resources)
     rows = c.execute(
         "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
         " USING (project_id) WHERE a.active = 1"
         " AND p.status IN ('not_started', 'in_progress', 'completed')"
         " GROUP BY a.resource_id ORDER BY a.resource_id"
     ).fetchall()
-    if not rows:
-        return
-    # All rows at once: one hash table on the grouped ids (unique), in which the
-    # round's resources and the capacities are looked up in C; compared as integers,
-    # Python values only for the resources found over.
+    # All rows at once: each resource's capacity looked up in C (None without one),
+    # compared as integers; Python values only for the resources found over.
     rid, units = columns_of(rows, 2)
-    index = pd.Index(rid, dtype=object)
-    got = np.empty(len(resources), dtype=object)
-    got[:] = list(resources)
-    has = np.zeros(len(rows), dtype=bool)
-    at = index.get_indexer(got)
-    has[at[at >= 0]] = True
-    keys = np.empty(len(capacity), dtype=object)
-    keys[:] = list(capacity)
-    limits = np.empty(len(capacity), dtype=object)
-    limits[:] = list(capacity.values())
-    at = index.get_indexer(keys)
-    cap = np.full(len(rows), None, dtype=object)
-    cap[at[at >= 0]] = limits[at >= 0]
-    has &= cap != None  # noqa: E711 (elementwise: resources without a capacity)
+    cap = _looked_up(rid, capacity)
+    has = (cap != None) & is_in(pd.Series(rid, dtype=object), got)  # noqa: E711
     limit = np.zeros(len(rows), dtype=np.int64)
     limit[has] = cap[has].astype(np.int64)
     total = np.zeros(len(rows), dtype=np.int64)
@@ -599,5 +585,5 @@ def record_rematch(
                             "n_reassigned": preview.n_reassigned,
                             "n_to_backup": preview.n_to_backup})
     check_capacity(c, rnd, _capacities(plan.full_resources),
-                   pd.unique(as_text(result.assignments["resource_id"]).to_numpy(dtype=object)))
+                   set(result.assignments["resource_id"].astype(str).tolist()))
     return rnd, n_changed, n_new, len(cancelled)
