@@ -67,7 +67,9 @@ def test_snapshot_reads_back_the_lists_matched_bit_for_bit(tmp_path):
         # One row changed, one row stored for it.
         n = led._conn.execute("SELECT count(*) FROM needs WHERE round = 2").fetchone()[0]
         assert n == 1
-        assert led._conn.execute("SELECT count(*) FROM list_snapshots").fetchone()[0] == 2
+        # One row of 14 changed: the needs' round-1 snapshot stays, with a delta.
+        assert dict(led._conn.execute("SELECT list, round FROM list_snapshots")) == {
+            "needs": 1, "needs.delta": 2, "resources": 1}
 
 
 def _drop_snapshots(led: mc.ProjectLedger) -> None:
@@ -194,11 +196,12 @@ def test_an_unchanged_list_keeps_its_snapshot_for_the_next_rounds(tmp_path):
             return dict(q("SELECT list, round FROM list_snapshots").fetchall())
 
         assert written() == {"needs": 1, "resources": 1}
-        # Round 2 changes a need only, round 3 nothing: the resources' bytes stay round 1's.
+        # Round 2 changes a need only (a delta of the needs' round-1 snapshot), round 3
+        # nothing: the resources' bytes stay round 1's, the needs' round 1's and 2's.
         r2 = led.rematch(new_needs=needs.iloc[[2]].assign(demand=3))
-        assert written() == {"needs": 2, "resources": 1}
+        assert written() == {"needs": 1, "needs.delta": 2, "resources": 1}
         r3 = led.rematch()
-        assert written() == {"needs": 2, "resources": 1}
+        assert written() == {"needs": 1, "needs.delta": 2, "resources": 1}
         for table, frame in (("needs", r3.result.district.needs),
                              ("resources", r3.plan.full_resources)):
             snap = read_snapshot(led._conn, table, 3)
@@ -208,9 +211,10 @@ def test_an_unchanged_list_keeps_its_snapshot_for_the_next_rounds(tmp_path):
         # resources' meta row does not name, reads None (the rows tell it instead).
         assert read_snapshot(led._conn, "resources", 2) is None
         assert read_snapshot(led._conn, "needs", 2) is not None
-        # Round 4 changes the resources: a new snapshot of them, the meta row is stale.
+        # Round 4 changes the resources: a delta of them, the meta row is stale.
         led.rematch(new_resources=resources.iloc[[0]].assign(capacity=9))
-        assert written() == {"needs": 2, "resources": 4}
+        assert written() == {"needs": 1, "needs.delta": 2, "resources": 1,
+                             "resources.delta": 4}
         assert read_snapshot(led._conn, "needs", 4) is not None
         assert read_snapshot(led._conn, "resources", 3) is None
         assert r2.round == 2

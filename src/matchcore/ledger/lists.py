@@ -13,16 +13,26 @@ snapshot (``list_snapshots``: Arrow IPC bytes of the frames the round matched,
 bit for bit): a rematch plans from it (:func:`read_snapshot`) and finds the rows
 that changed by comparing frames column by column (:func:`changed_rows`), not
 JSON text. The JSON rows remain the history that every public read rebuilds.
+
+A round that changed few rows of a list does not write its whole snapshot again:
+it writes a *delta snapshot* (row ``<list>.delta`` of ``list_snapshots``): the
+rows that differ from the last whole snapshot (the *base*) and, for every row of
+the round's list, where it is among the base's rows and the delta's, so that
+:func:`read_snapshot` rebuilds the round's frame exactly, in its order. No schema
+change: a matchcore that does not know deltas finds no snapshot of the round
+(the base is older and no ``meta`` row says it stands for the round) and reads
+the JSON rows, as for a ledger without snapshots.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import struct
 import warnings
 from collections.abc import Iterable, Mapping
 from itertools import repeat
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,6 +40,7 @@ import pandas as pd
 from .schema import as_text, ascending, json_lines
 
 __all__ = [
+    "DELTA_SHARE",
     "LISTS",
     "ListName",
     "changed_rows",
@@ -188,6 +199,8 @@ def write_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
     True
     """
     data = _to_ipc(frame.reset_index(drop=True))
+    # A whole snapshot is a new base: any delta of the old one goes with it.
+    c.execute("DELETE FROM list_snapshots WHERE list = ?", (table + _DELTA,))
     if data is None:
         c.execute("DELETE FROM list_snapshots WHERE list = ?", (table,))
         return False
@@ -198,22 +211,114 @@ def write_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
 #: ``meta`` key (plus the list's name) of "the snapshot of round k stands for round r"
 #: (value ``"k:r"``), written by a round whose list did not change at all.
 _SNAPSHOT_KEY = "list_snapshot_stands_for."
+#: ``list_snapshots`` name (the list's name plus this) of a list's delta snapshot.
+_DELTA = ".delta"
+#: A delta snapshot's first bytes, then its base round and the length of its rows'
+#: Arrow IPC bytes (two little-endian int64), the rows, and one little-endian int32
+#: per row of the round's list: its position among the base's rows then the delta's.
+_DELTA_MAGIC = b"MCDELTA1"
+_DELTA_HEAD = struct.Struct("<qq")
+#: A delta holds at most this share of its list's rows; a list that changed more is
+#: written whole (a new base), so reading one never patches more than this.
+DELTA_SHARE = 0.25
 
 
-def _snapshot_row(c: sqlite3.Connection, table: ListName, rnd: int) -> tuple[int, bytes] | None:
-    """(round written, bytes) of the snapshot that holds round ``rnd``'s list, or None."""
-    row = c.execute("SELECT round, data FROM list_snapshots WHERE list = ?",
-                    (table,)).fetchone()
-    if row is None or int(row[0]) > rnd:
+class _Snapshot(NamedTuple):
+    """The snapshot that holds a round's list: the round that wrote it, its base
+    (round and Arrow IPC bytes) and its delta's bytes (None: the base alone)."""
+
+    written: int
+    base_round: int
+    base: bytes
+    delta: bytes | None
+
+
+def _split_delta(data: bytes) -> tuple[int, bytes, np.ndarray] | None:
+    """(base round, rows' IPC bytes, positions) of a delta's bytes; None when malformed."""
+    head = len(_DELTA_MAGIC) + _DELTA_HEAD.size
+    if len(data) < head or data[:len(_DELTA_MAGIC)] != _DELTA_MAGIC:
         return None
-    if int(row[0]) < rnd:
+    base_round, n_rows = _DELTA_HEAD.unpack_from(data, len(_DELTA_MAGIC))
+    rest = len(data) - head - n_rows
+    if n_rows < 0 or rest < 0 or rest % 4:
+        return None
+    order = np.frombuffer(data, dtype="<i4", offset=head + n_rows)
+    return int(base_round), data[head:head + n_rows], order.astype(np.int64, copy=False)
+
+
+def _snapshot_row(c: sqlite3.Connection, table: ListName, rnd: int) -> _Snapshot | None:
+    """The snapshot that holds round ``rnd``'s list, or None."""
+    rows = {name: (int(r), bytes(data)) for name, r, data in c.execute(
+        "SELECT list, round, data FROM list_snapshots WHERE list IN (?, ?)",
+        (table, table + _DELTA))}
+    if table not in rows:
+        return None
+    base_round, base = rows[table]
+    found = _Snapshot(base_round, base_round, base, None)
+    if table + _DELTA in rows:
+        at, delta = rows[table + _DELTA]
+        split = _split_delta(delta)
+        # A delta of this base only (a whole snapshot written since replaced it).
+        if at > base_round and split is not None and split[0] == base_round:
+            found = _Snapshot(at, base_round, base, delta)
+    if found.written > rnd:
+        return None
+    if found.written < rnd:
         # Written by an earlier round: it holds this one only if every round since
         # left the list as it was (the last of them says so in ``meta``).
         said = c.execute("SELECT value FROM meta WHERE key = ?",
                          (_SNAPSHOT_KEY + table,)).fetchone()
-        if said is None or said[0] != f"{int(row[0])}:{rnd}":
+        if said is None or said[0] != f"{found.written}:{rnd}":
             return None
-    return int(row[0]), row[1]
+    return found
+
+
+def _column_ids(data: bytes, key: str) -> np.ndarray | None:
+    """The ``key`` column of a snapshot's Arrow IPC bytes, as an object array of text
+    (only that column is read: zero copy); None when it has no such column."""
+    import pyarrow as pa
+
+    stored = pa.ipc.open_stream(data).read_all()
+    if key not in stored.column_names:
+        return None
+    ids: np.ndarray = stored.column(key).to_numpy(zero_copy_only=False).astype(object)
+    return ids
+
+
+def _snapshot_ids(found: _Snapshot, key: str) -> np.ndarray | None:
+    """The ids of the list ``found`` holds, in its order (None: no ``key`` column)."""
+    ids = _column_ids(found.base, key)
+    if ids is None or found.delta is None:
+        return ids
+    split = _split_delta(found.delta)
+    more = None if split is None else _column_ids(split[1], key)
+    if split is None or more is None:
+        return None
+    both = np.concatenate([ids, more])
+    order = split[2]
+    if len(order) and (order.min() < 0 or order.max() >= len(both)):
+        return None
+    out: np.ndarray = both[order]
+    return out
+
+
+def _patched(base: pd.DataFrame, delta: bytes) -> pd.DataFrame | None:
+    """The list a delta snapshot holds: ``base``'s rows and the delta's, in the
+    delta's order; None when the delta does not fit ``base`` (columns, dtypes)."""
+    split = _split_delta(delta)
+    if split is None:
+        return None
+    rows = _from_ipc(split[1])
+    if list(rows.columns) != list(base.columns) or not rows.dtypes.equals(base.dtypes):
+        return None
+    both = pd.concat([base, rows], ignore_index=True) if len(rows) else base
+    order = split[2]
+    if len(order) and (order.min() < 0 or order.max() >= len(both)):
+        return None
+    if not both.dtypes.equals(base.dtypes):
+        return None
+    out: pd.DataFrame = both.take(order).reset_index(drop=True)
+    return out
 
 
 def read_snapshot(c: sqlite3.Connection, table: ListName, rnd: int) -> pd.DataFrame | None:
@@ -221,10 +326,69 @@ def read_snapshot(c: sqlite3.Connection, table: ListName, rnd: int) -> pd.DataFr
     or None when the ledger keeps no snapshot of that round's list.
 
     A round whose list did not change at all keeps the last snapshot (a ``meta``
-    row says it stands for the round). See :func:`write_snapshot` for an example.
+    row says it stands for the round); one that changed few rows keeps a delta of
+    the last whole snapshot (:func:`store_list`). See :func:`write_snapshot` for an
+    example.
     """
     found = _snapshot_row(c, table, rnd)
-    return None if found is None else _from_ipc(found[1])
+    if found is None:
+        return None
+    base = _from_ipc(found.base)
+    return base if found.delta is None else _patched(base, found.delta)
+
+
+def _write_delta(c: sqlite3.Connection, table: ListName, rnd: int, frame: pd.DataFrame,
+                 changed: np.ndarray, key: str) -> bool:
+    """Keep round ``rnd``'s ``table`` list as a delta of the last whole snapshot, when
+    round ``rnd - 1``'s list has a snapshot and few rows changed; False (nothing
+    written) otherwise.
+
+    ``changed`` marks the rows of ``frame`` that are new or differ from round
+    ``rnd - 1``'s list (:func:`changed_rows`). The delta holds those rows and the
+    rows of the last delta that ``frame`` still lists (they may differ from the
+    base); every other row of ``frame`` is, bit for bit, its base row.
+    """
+    found = _snapshot_row(c, table, rnd - 1)
+    if found is None or not len(frame):
+        return False
+    base_ids = _column_ids(found.base, key)
+    if base_ids is None:
+        return False
+    ids = _text_ids(frame[key])
+    take = np.asarray(changed, dtype=bool).copy()
+    if found.delta is not None:
+        split = _split_delta(found.delta)
+        before = None if split is None else _column_ids(split[1], key)
+        if before is None:
+            return False
+        take |= pd.Index(ids, dtype=object).isin(before)
+    n = int(take.sum())
+    if n > DELTA_SHARE * len(frame):
+        return False
+    known = pd.Index(base_ids, dtype=object)
+    if not known.is_unique:
+        return False
+    at = known.get_indexer(ids)
+    if (at[~take] < 0).any():  # a row neither changed nor in the base: cannot be
+        return False
+    rows = frame[take].reset_index(drop=True)
+    data = _to_ipc(rows)
+    if data is None:
+        return False
+    # The rows read back with the list's columns and dtypes (an object column of
+    # missing values only stays object), so the patch keeps the frame's dtypes.
+    back = _from_ipc(data)
+    if list(back.columns) != list(frame.columns) or not back.dtypes.equals(frame.dtypes):
+        return False
+    if len(base_ids) + n >= 2**31:  # positions are int32
+        return False
+    order = at.astype("<i4")
+    order[take] = len(base_ids) + np.arange(n)
+    blob = (_DELTA_MAGIC + _DELTA_HEAD.pack(found.base_round, len(data)) + data
+            + order.tobytes())
+    c.execute("INSERT OR REPLACE INTO list_snapshots VALUES (?,?,?)",
+              (table + _DELTA, rnd, blob))
+    return True
 
 
 def _same_values(new: np.ndarray, old: np.ndarray) -> np.ndarray:
@@ -327,18 +491,13 @@ def _relabel_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
     The snapshot's bytes are not rewritten (SQLite would copy the whole blob): a
     ``meta`` row says which later round it stands for (:func:`read_snapshot`).
     """
-    import pyarrow as pa
-
     found = _snapshot_row(c, table, rnd - 1)
     if found is None:
         return False
-    base, data = found
-    stored = pa.ipc.open_stream(data).read_all()  # zero copy: only the ids are read
-    if key not in stored.column_names or stored.num_rows != len(frame):
+    ids = _snapshot_ids(found, key)  # zero copy: only the ids are read
+    if ids is None or len(ids) != len(frame) or not np.array_equal(ids, _text_ids(frame[key])):
         return False
-    ids = stored.column(key).to_numpy(zero_copy_only=False).astype(object)
-    if not np.array_equal(ids, _text_ids(frame[key])):
-        return False
+    base = found.written
     c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
               " value = excluded.value", (_SNAPSHOT_KEY + table, f"{base}:{rnd}"))
     return True
@@ -361,7 +520,9 @@ def store_list(
     that differ are found on the frames and only they are encoded; ``previous``
     is then not needed. The round's snapshot is written too; when the list did
     not change at all (same rows, bit for bit, in the order of the last round's
-    snapshot) the last snapshot is relabelled as this round's, not encoded again.
+    snapshot) the last snapshot is relabelled as this round's, not encoded again,
+    and when at most :data:`DELTA_SHARE` of its rows differ from the last whole
+    snapshot only they (and where each row is) are written (a delta snapshot).
     """
     key = LISTS[table]
     closed: list[tuple[int, str, str]]
@@ -373,7 +534,8 @@ def store_list(
         before_ids = _text_ids(before[key])
         left = before_ids[~pd.Index(before_ids, dtype=object).isin(_text_ids(frame[key]))]
         closed = [(rnd, table, i) for i in sorted(left.tolist())]
-        if rows or closed or not _relabel_snapshot(c, table, rnd, frame, key):
+        if (rows or closed or not _relabel_snapshot(c, table, rnd, frame, key)) and \
+                not _write_delta(c, table, rnd, frame, changed, key):
             write_snapshot(c, table, rnd, frame)
         c.executemany(f"INSERT INTO {table} VALUES (?,?,?)", rows)
         c.executemany("INSERT INTO closed_rows VALUES (?,?,?)", closed)

@@ -143,8 +143,8 @@ def record_round(
     claimed_ids = np.array(sorted({int(k) for k in claimed}), dtype=np.int64)
     o_pid, o_rid, o_units, o_score, o_id = recorded["live"]
     # NULL (None) scores as NaN, which never compare equal: such projects are rewritten.
-    old = [o_pid, o_rid, o_units.astype(np.int64),
-           np.array([np.nan if v is None else v for v in o_score.tolist()], dtype=np.float64),
+    # (An object array's None becomes NaN in astype; numbers keep their value.)
+    old = [o_pid, o_rid, o_units.astype(np.int64), o_score.astype(np.float64),
            o_id.astype(np.int64)]
     if len(claimed_ids):
         mine = ~np.isin(old[4].astype(np.int64), claimed_ids)

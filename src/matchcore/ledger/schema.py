@@ -174,6 +174,9 @@ _SCHEMA_V5 = (
 # round's transaction. A rematch plans from it and compares the new lists with it;
 # the JSON rows stay the history and what :meth:`ProjectLedger.needs` reads. A
 # ledger without one (migrated, or a list Arrow cannot hold) reads the JSON rows.
+# A round that changed few rows of a list writes a row '<list>.delta' instead (the
+# rows that differ from the whole snapshot and each row's position, :mod:`.lists`);
+# same table, so no new version: an older reader finds no snapshot of that round.
 _SCHEMA_V6 = (
     "CREATE TABLE list_snapshots (list TEXT PRIMARY KEY, round INTEGER NOT NULL,"
     " data BLOB NOT NULL)",
