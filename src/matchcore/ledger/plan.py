@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .schema import as_text, frame_from_records, is_in
+from .schema import LIVE_COLUMNS, as_text, frame_from_records, is_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
@@ -40,8 +40,7 @@ __all__ = [
     "preview_rematch",
 ]
 
-#: Columns of :attr:`LedgerState.live`.
-LIVE_COLUMNS = ["project_id", "need_id", "resource_id", "units", "round", "status"]
+#: Columns of :attr:`LedgerState.live`: :data:`.schema.LIVE_COLUMNS`.
 #: Columns of :attr:`LedgerState.claims` (the open claims).
 CLAIM_COLUMNS = ["claim_id", "need_id", "resource_id", "project_id", "assignment_id", "units"]
 

@@ -22,7 +22,6 @@ from . import claims as claims_
 from .lists import ListName, list_texts, read_snapshot, store_list
 from .schema import (
     ENCODER,
-    LIVE_STATUSES,
     N_BACKUPS,
     as_text,
     ascending,
@@ -30,6 +29,7 @@ from .schema import (
     is_in,
     json_lines,
     plain_values,
+    read_live,
     utc_now,
 )
 
@@ -124,18 +124,7 @@ def record_round(
     # One read of the live projects and their assignments, not one query per need
     # (none when the caller read them in this transaction: ``recorded``).
     if recorded is None:
-        recorded = {
-            "keys": columns_of(c.execute(
-                "SELECT need_id, project_id, status FROM projects WHERE status IN (?, ?)"
-                " ORDER BY round, project_id", LIVE_STATUSES).fetchall(), 3),
-            "live": columns_of(c.execute(
-                "SELECT a.project_id, a.resource_id, a.units, a.score, a.id FROM assignments a"
-                " JOIN projects p USING (project_id) WHERE a.active = 1"
-                " AND p.status = 'not_started'").fetchall(), 5),
-            "projects": columns_of(c.execute(
-                "SELECT project_id, community, grid, category, demand, assigned, resources,"
-                " score FROM projects WHERE status = 'not_started'").fetchall(), 8),
-        }
+        recorded = read_live(c)[2]
     k_need, k_pid, k_status = recorded["keys"]
     live: dict[str, tuple[str, str]] = dict(zip(k_need.tolist(),
                                                 zip(k_pid.tolist(), k_status.tolist())))

@@ -9,6 +9,7 @@ since version 5 a round's lists are stored as what changed (:mod:`.lists`).
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Collection
 from datetime import datetime, timezone
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "APPLICATION_ID",
     "ENCODER",
     "LEDGER_PROJECT_COLUMNS",
+    "LIVE_COLUMNS",
     "LIVE_STATUSES",
     "MIGRATIONS",
     "N_BACKUPS",
@@ -38,6 +40,7 @@ __all__ = [
     "parse_status",
     "parse_time",
     "plain_values",
+    "read_live",
     "to_records",
     "utc_now",
 ]
@@ -55,6 +58,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 LIVE_STATUSES = ("not_started", "in_progress")
+#: Columns of a rematch plan's live assignments (:attr:`.plan.LedgerState.live`).
+LIVE_COLUMNS = ["project_id", "need_id", "resource_id", "units", "round", "status"]
 
 #: Every word accepted for a status: the English keys and the Chinese words
 #: district staff write (:data:`matchcore.schema.STATUSES` holds the map's words).
@@ -385,3 +390,61 @@ def legacy_options(options: dict[str, Any], round: int) -> dict[str, Any]:
             "text; pass taxonomy=... to rematch"
         )
     return {k: options[k] for k in _LEGACY_KEYS if k in options}
+
+
+def read_live(
+    c: sqlite3.Connection,
+) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, list[np.ndarray]]]:
+    """The live assignments and projects, read once on ``c`` (inside one transaction).
+
+    Returns the live assignments' columns (:data:`LIVE_COLUMNS`, then
+    score and id; by project, then resource), the live projects' columns
+    (project_id, need_id, status, community, grid, category, demand, assigned,
+    resources, score, round; by project), and what a round's writer compares
+    (:attr:`.plan.LedgerState.recorded`): the not-started projects' live
+    assignments ("live") and stored rows ("projects"), and every live
+    project's need, id and status by round, then project ("keys"). The one
+    producer of ``recorded``, for a rematch's plan and for ``add_round``.
+
+    Examples
+    --------
+    >>> import sqlite3, tempfile, pathlib
+    >>> import matchcore as mc
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "l.db"
+    >>> with mc.ProjectLedger(path) as ledger:
+    ...     _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+    >>> c = sqlite3.connect(path)
+    >>> assignments, projects, recorded = read_live(c)
+    >>> len(recorded["keys"][0]) == len(projects[0]) == len(set(projects[0]))
+    True
+    >>> c.close()
+    """
+    # One read of the live assignments with what the round's writer compares too
+    # (their scores and ids), and one of the live projects with their stored rows.
+    cols = columns_of(
+        c.execute(
+            "SELECT a.project_id, a.need_id, a.resource_id, a.units, a.round, p.status,"
+            " a.score, a.id FROM assignments a JOIN projects p USING (project_id)"
+            " WHERE a.active = 1 AND p.status IN (?, ?)"
+            " ORDER BY a.project_id, a.resource_id", LIVE_STATUSES,
+        ).fetchall(),
+        len(LIVE_COLUMNS) + 2,
+    )
+    ns = cols[5] == "not_started"
+    rows = columns_of(
+        c.execute(
+            "SELECT project_id, need_id, status, community, grid, category, demand,"
+            " assigned, resources, score, round FROM projects WHERE status IN (?, ?)"
+            " ORDER BY project_id", LIVE_STATUSES,
+        ).fetchall(),
+        11,
+    )
+    ns_rows = rows[2] == "not_started"
+    by_round = np.argsort(rows[10].astype(np.int64), kind="stable")
+    recorded = {
+        "live": [cols[0][ns], cols[2][ns], cols[3][ns], cols[6][ns], cols[7][ns]],
+        "projects": [rows[0][ns_rows], *(col[ns_rows] for col in rows[3:10])],
+        # need_id, project_id, status by (round, project_id): record_round's order.
+        "keys": [rows[1][by_round], rows[0][by_round], rows[2][by_round]],
+    }
+    return cols, rows, recorded

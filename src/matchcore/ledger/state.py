@@ -18,7 +18,7 @@ import pandas as pd
 from .connection import stamp
 from .lists import LISTS, ListName, frame_of_texts, list_frame, list_texts, read_snapshot
 from .plan import CLAIM_COLUMNS, LIVE_COLUMNS, LedgerState
-from .schema import LIVE_STATUSES, columns_of, is_in
+from .schema import is_in, read_live
 
 __all__ = ["held_claims", "latest_rows", "read_state"]
 
@@ -51,38 +51,11 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
     Need rows and backups are read only for the live assignments on ``dropped``.
     Claims are read as they are: the caller settles them first (:func:`.claims.settle`).
     """
-    # One read of the live assignments with what the round's writer compares too
-    # (their scores and ids), and one of the live projects with their stored rows.
-    cols = columns_of(
-        c.execute(
-            "SELECT a.project_id, a.need_id, a.resource_id, a.units, a.round, p.status,"
-            " a.score, a.id FROM assignments a JOIN projects p USING (project_id)"
-            " WHERE a.active = 1 AND p.status IN (?, ?)"
-            " ORDER BY a.project_id, a.resource_id", LIVE_STATUSES,
-        ).fetchall(),
-        len(LIVE_COLUMNS) + 2,
-    )
+    cols, rows, recorded = read_live(c)
     live = pd.DataFrame(dict(zip(LIVE_COLUMNS, cols))).infer_objects().astype(
         {"units": "int64"})
-    ns = cols[5] == "not_started"
-    rows = columns_of(
-        c.execute(
-            "SELECT project_id, need_id, status, community, grid, category, demand,"
-            " assigned, resources, score, round FROM projects WHERE status IN (?, ?)"
-            " ORDER BY project_id", LIVE_STATUSES,
-        ).fetchall(),
-        11,
-    )
     projects = pd.DataFrame(
         dict(zip(["project_id", "need_id", "status"], rows))).infer_objects()
-    ns_rows = rows[2] == "not_started"
-    by_round = np.argsort(rows[10].astype(np.int64), kind="stable")
-    recorded = {
-        "live": [cols[0][ns], cols[2][ns], cols[3][ns], cols[6][ns], cols[7][ns]],
-        "projects": [rows[0][ns_rows], *(col[ns_rows] for col in rows[3:10])],
-        # need_id, project_id, status by (round, project_id): record_round's order.
-        "keys": [rows[1][by_round], rows[0][by_round], rows[2][by_round]],
-    }
     lost = live[is_in(live["resource_id"], set(dropped))]
     need_rows = []
     for need in sorted(set(lost.loc[lost["status"] == "in_progress", "need_id"])):
