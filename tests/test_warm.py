@@ -130,19 +130,10 @@ def test_ledger_rematch_from_the_last_result_equals_a_cold_rematch(tmp_path):
 
 
 def test_a_first_phase_optimum_of_the_same_arcs_is_taken_without_pivots():
-    import functools
-
     from matchcore.solvers.network_simplex import network_simplex
-    from matchcore.solvers.phases import phase_cost
     from matchcore.solvers.warm_phases import solve_phases
 
-    needs, resources = mc.synthetic.district("seed_street", seed=2)
-    r = mc.match(needs, resources, max_distance=1500.0, solver="simplex")
-    problem = r.problem
-    (edges,) = problem.batches()
-    net, bn, br = problem.network(edges)[:3]
-    costs = [(name, functools.partial(phase_cost, net, bn, edges, len(br), nc, ec))
-             for name, nc, ec in problem.phases()]
+    net, bn, costs = _phase_setup("seed_street", 2)
     calls: list[int] = []
 
     def counted(network, basis=None, **kw):
