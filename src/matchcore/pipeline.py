@@ -278,7 +278,7 @@ def prepare_round(
     timings: dict[str, float] = {}
     t = time.perf_counter()
     # The taxonomy's words (养老服务 -> elderly_care) apply as the lists are validated;
-    # rows equal to ``start``'s validated ones are not parsed again (validate_changed).
+    # rows equal to ``start``'s validated ones are not parsed again (schema.revalidate).
     old_needs, old_resources = _validated_lists(start, options)
     need_rows = (revalidate(needs, "needs", old_needs, taxonomy=options.taxonomy)
                  if old_needs is not None and isinstance(needs, pd.DataFrame)
