@@ -40,7 +40,6 @@ __all__ = [
     "preview_rematch",
 ]
 
-#: Columns of :attr:`LedgerState.live`: :data:`.schema.LIVE_COLUMNS`.
 #: Columns of :attr:`LedgerState.claims` (the open claims).
 CLAIM_COLUMNS = ["claim_id", "need_id", "resource_id", "project_id", "assignment_id", "units"]
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .connection import stamp
 from .lists import LISTS, ListName, frame_of_texts, list_frame, list_texts, read_snapshot
-from .plan import CLAIM_COLUMNS, LIVE_COLUMNS, LedgerState
-from .schema import is_in, read_live
+from .plan import CLAIM_COLUMNS, LedgerState
+from .schema import LIVE_COLUMNS, is_in, read_live
 
 __all__ = ["held_claims", "latest_rows", "read_state"]
 
