@@ -732,12 +732,19 @@ def _same_cells(a: pd.Series, b: pd.Series,
         return None
 
 
+def _vocabulary(taxonomy: Vocabulary | None) -> tuple[dict[str, str], bool]:
+    """The words validation maps categories by (``category_key(word)`` -> category), and
+    whether the taxonomy is closed (a category outside it is warned about)."""
+    if taxonomy is None:
+        return default_category_map(), True
+    return dict(taxonomy.category_map()), bool(getattr(taxonomy, "is_closed", True))
+
+
 def _categories_stay(categories: pd.Series, taxonomy: Vocabulary | None) -> bool:
     """Whether the full validation leaves every category as it is, without a warning."""
-    vocab = dict(taxonomy.category_map()) if taxonomy is not None else default_category_map()
+    vocab, closed = _vocabulary(taxonomy)
     if not vocab:
         return True
-    closed = bool(getattr(taxonomy, "is_closed", True)) if taxonomy is not None else True
     values = pd.unique(categories.to_numpy(dtype=object))
     for v in values.tolist():
         if not isinstance(v, str):
@@ -951,10 +958,9 @@ def _canonical_categories(
     say: Any = warn,
 ) -> pd.DataFrame:
     """Rewrite every category cell to its taxonomy's category; report unknown ones."""
-    vocab = dict(taxonomy.category_map()) if taxonomy is not None else default_category_map()
+    vocab, closed = _vocabulary(taxonomy)
     if not vocab:
         return out
-    closed = bool(getattr(taxonomy, "is_closed", True)) if taxonomy is not None else True
     cats = out["category"]
     codes, uniques = pd.factorize(cats, use_na_sentinel=True)
     texts = [str(u) for u in np.asarray(uniques, dtype=object).tolist()]
