@@ -672,10 +672,8 @@ def _validate_new_rows(frame: Any, table: str, validated: pd.DataFrame,
     if not _categories_stay(out["category"], taxonomy):
         return None
     if "lat" in cols and "lon" in cols:
-        lat, lon = out["lat"].to_numpy(dtype=float), out["lon"].to_numpy(dtype=float)
-        lat, lon = lat[~np.isnan(lat)], lon[~np.isnan(lon)]
-        if len(lat) and len(lon) and bool(((lat >= 73) & (lat <= 135)).all()
-                                          and ((lon >= 18) & (lon <= 54)).all()):
+        if _swapped_degrees(out["lat"].to_numpy(dtype=float),
+                            out["lon"].to_numpy(dtype=float)):
             return None  # looks swapped: the full validation says so
     defaults = {c.name: c.default for c in _TABLE_COLUMNS[table]
                 if c.kind == "int" and c.name not in cols}
@@ -946,8 +944,12 @@ def _looks_swapped(lat: pd.Series, lon: pd.Series) -> bool:
         scratch = TableFailures("", [None] * len(s), None, "")
         return parse_column(s, spec, scratch, "").to_numpy(dtype=float)
 
-    a, b = floats(lat), floats(lon)
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    return _swapped_degrees(floats(lat), floats(lon))
+
+
+def _swapped_degrees(lat: np.ndarray, lon: np.ndarray) -> bool:
+    """:func:`_looks_swapped` of parsed degrees (NaN: a missing cell, left out)."""
+    a, b = lat[~np.isnan(lat)], lon[~np.isnan(lon)]
     if not len(a) or not len(b):
         return False
     return bool(((a >= 73) & (a <= 135)).all() and ((b >= 18) & (b <= 54)).all())
