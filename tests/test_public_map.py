@@ -69,6 +69,28 @@ def led(tmp_path):
     ledger.close()
 
 
+def test_map_reads_one_committed_state(led, tmp_path, monkeypatch):
+    # Another writer commits while the map is being read (between its reads of the
+    # projects and of their deadlines): the page is still the state it started from.
+    before = led.public_map(tmp_path / "before.html").read_text(encoding="utf-8")
+    other = mc.ProjectLedger(led.path)
+    supervision = led.supervision
+
+    def racing(*args, **kwargs):
+        other.rematch(dropped_resources=["R1"], by="a writer in between")
+        return supervision(*args, **kwargs)
+
+    monkeypatch.setattr(led, "supervision", racing)
+    during = led.public_map(tmp_path / "during.html").read_text(encoding="utf-8")
+    monkeypatch.undo()
+    other.close()
+    assert during == before
+    # The write did land: the next map no longer names R1's provider.
+    assert "东湖志愿服务队" in before
+    after = led.public_map(tmp_path / "after.html").read_text(encoding="utf-8")
+    assert "东湖志愿服务队" not in after
+
+
 def _data(page: str) -> dict:
     blob = re.search(r'<script type="application/json" id="mc-data">(.*?)</script>', page,
                      re.S).group(1)
@@ -84,7 +106,8 @@ def test_map_is_de_identified(led, tmp_path):
     for x, y in zip(needs["x"], needs["y"]):
         assert f"{x:g}" not in page and f"{y:g}" not in page
     # No marker sits at (or within a metre of) its need's position.
-    pts = public_points(led).set_index("need_id")
+    with led._snapshot() as c:
+        pts = public_points(led, c).set_index("need_id")
     exact = needs.set_index("need_id")
     d = np.hypot(pts["px"] - exact.loc[pts.index, "x"], pts["py"] - exact.loc[pts.index, "y"])
     assert (d > 1.0).all()

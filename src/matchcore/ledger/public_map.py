@@ -33,6 +33,7 @@ import html
 import json
 import math
 import os
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -121,12 +122,17 @@ def _plane(points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def public_points(
     ledger: ProjectLedger,
+    c: sqlite3.Connection,
     *,
     jitter: float = JITTER_M,
     as_of: Any = None,
 ) -> pd.DataFrame:
     """Live and completed projects with de-identified positions (``px``, ``py``,
-    metres on the map's plane) and the providers' names; no need position."""
+    metres on the map's plane) and the providers' names; no need position.
+
+    ``c`` is the ledger's connection inside the read transaction that every
+    read of the map shares (:meth:`ProjectLedger.public_map` opens it).
+    """
     if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or jitter < 0:
         raise InputError(f"`jitter` must be a number of metres >= 0; got {jitter!r}")
     points = ledger.project_points()
@@ -135,7 +141,7 @@ def public_points(
     points = points.merge(sup, on="project_id", how="left")
     geographic = _plane(points)[2]
     # Snap targets: every need and resource position known, by grid and community.
-    places = _places(ledger)
+    places = _places(c)
     px, py = _snap(points, places, geographic)
     scale = np.ones(len(points))
     if geographic and "lat" in points.columns:
@@ -146,15 +152,14 @@ def public_points(
         r, a = jitter * math.sqrt(rng.random()), 2 * math.pi * rng.random()
         px[k] += r * math.cos(a) * scale[k]
         py[k] += r * math.sin(a) * scale[k]
-    providers = _providers(ledger)
-    out = points.drop(columns=[c for c in ("x", "y", "lat", "lon") if c in points.columns])
+    providers = _providers(ledger, c)
+    out = points.drop(columns=[k for k in ("x", "y", "lat", "lon") if k in points.columns])
     return out.assign(px=px, py=py, providers=out["project_id"].map(providers).fillna(""))
 
 
-def _places(ledger: ProjectLedger) -> pd.DataFrame:
+def _places(c: sqlite3.Connection) -> pd.DataFrame:
     """Positions of needs (latest rows) and resources of the last round, with grid
     and community: what a marker snaps to."""
-    c = ledger._conn
     needs = pd.DataFrame([json.loads(r[0]) for r in c.execute(
         "SELECT data FROM needs n WHERE round = (SELECT max(round) FROM needs m"
         " WHERE m.need_id = n.need_id)")])
@@ -190,8 +195,7 @@ def _snap(points: pd.DataFrame, places: pd.DataFrame, geographic: bool
     return px, py
 
 
-def _providers(ledger: ProjectLedger) -> dict[str, str]:
-    c = ledger._conn
+def _providers(ledger: ProjectLedger, c: sqlite3.Connection) -> dict[str, str]:
     names: dict[str, str] = {}
     for (data,) in c.execute("SELECT data FROM resources ORDER BY round"):
         row = json.loads(data)
@@ -298,6 +302,7 @@ st.dataset.ready='1';
 
 def write_public_map(
     ledger: ProjectLedger,
+    c: sqlite3.Connection,
     path: PathLike,
     *,
     community: str | None = None,
@@ -309,11 +314,12 @@ def write_public_map(
     as_of: Any = None,
     points: pd.DataFrame | None = None,
 ) -> Path:
-    """Write one public map; see :meth:`ProjectLedger.public_map`."""
+    """Write one public map; see :meth:`ProjectLedger.public_map` (``c``: as for
+    :func:`public_points`)."""
     cols = _check_columns(columns)
     if colour_by not in ("status", "supervision"):
         raise InputError(f"`colour_by` must be 'status' or 'supervision'; got {colour_by!r}")
-    pts = public_points(ledger, jitter=jitter, as_of=as_of) if points is None else points
+    pts = public_points(ledger, c, jitter=jitter, as_of=as_of) if points is None else points
     if community is not None:
         pts = pts[pts["community"] == community]
     pts = pts.dropna(subset=["px", "py"]).reset_index(drop=True)
@@ -348,11 +354,11 @@ def write_public_map(
     markers = []
     for k in range(len(pts)):
         fields = {}
-        for c in cols:
-            v = pts[c].iat[k] if c in pts.columns else None
+        for col in cols:
+            v = pts[col].iat[k] if col in pts.columns else None
             v = None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-            v = words[c].get(str(v), v) if c in words and v is not None else v
-            fields[c] = v if isinstance(v, (str, int, float)) or v is None else str(v)
+            v = words[col].get(str(v), v) if col in words and v is not None else v
+            fields[col] = v if isinstance(v, (str, int, float)) or v is None else str(v)
         fields["project_id"] = str(pts["project_id"].iat[k])
         markers.append({"x": sx(float(pts["px"].iat[k])), "y": sy(float(pts["py"].iat[k])),
                         "cls": cls.iat[k], "fields": fields})
@@ -407,16 +413,17 @@ def _file_name(name: str) -> str:
     return "".join("_" if ch in bad or ord(ch) < 32 else ch for ch in name).strip() or "_"
 
 
-def write_public_maps(ledger: ProjectLedger, folder: PathLike, **kw: Any) -> dict[str, Path]:
+def write_public_maps(ledger: ProjectLedger, c: sqlite3.Connection, folder: PathLike,
+                      **kw: Any) -> dict[str, Path]:
     """The street's map and one per community in ``folder``; see
     :meth:`ProjectLedger.public_maps`."""
     root = Path(folder)
     if root.exists() and not root.is_dir():
         raise InputError(f"`folder` must be a folder; got the file {str(root)!r}")
     root.mkdir(parents=True, exist_ok=True)
-    pts = public_points(ledger, jitter=kw.get("jitter", JITTER_M), as_of=kw.get("as_of"))
-    out = {"全街道": write_public_map(ledger, root / "public-map.html", points=pts, **kw)}
-    for name in sorted({c for c in pts["community"] if isinstance(c, str) and c}):
-        out[name] = write_public_map(ledger, root / f"public-map-{_file_name(name)}.html",
+    pts = public_points(ledger, c, jitter=kw.get("jitter", JITTER_M), as_of=kw.get("as_of"))
+    out = {"全街道": write_public_map(ledger, c, root / "public-map.html", points=pts, **kw)}
+    for name in sorted({n for n in pts["community"] if isinstance(n, str) and n}):
+        out[name] = write_public_map(ledger, c, root / f"public-map-{_file_name(name)}.html",
                                      community=name, points=pts, **kw)
     return out

@@ -256,8 +256,15 @@ class ProjectLedger:
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every SELECT inside sees the same committed state."""
+        """One read transaction: every SELECT inside sees the same committed state.
+
+        Inside a transaction of this ledger (a read that calls other reads, or a
+        write) it is that transaction: the reads see its state.
+        """
         c = self._connection()
+        if c.in_transaction:
+            yield c
+            return
         try:
             c.execute("BEGIN")
             try:
@@ -779,7 +786,8 @@ class ProjectLedger:
         >>> ledger.project_points()[["project_id", "x", "y"]].values.tolist()[0]
         ['P-N1', 0.0, 0.0]
         """
-        return self._exporter.project_points(status, community)
+        with self._snapshot():  # the projects and their needs' rows from one state
+            return self._exporter.project_points(status, community)
 
     def export(
         self,
@@ -825,7 +833,8 @@ class ProjectLedger:
         >>> ledger.export(folder / "东湖.geojson", community="东湖社区").name
         '东湖.geojson'
         """
-        return self._exporter.export(path, community=community, format=format)
+        with self._snapshot():  # every sheet from one committed state
+            return self._exporter.export(path, community=community, format=format)
 
     def export_all(self, folder: PathLike, *, format: str = "csv") -> list[Path]:
         """Write the whole project list and one file per community.
@@ -855,7 +864,8 @@ class ProjectLedger:
         >>> [p.name for p in ledger.export_all(folder / "out")]
         ['projects.csv', 'projects-东湖社区.csv', 'projects-西山社区.csv']
         """
-        return self._exporter.export_all(folder, format=format)
+        with self._snapshot():  # every file from one committed state
+            return self._exporter.export_all(folder, format=format)
 
     def status_maps(
         self, folder: PathLike | None = None, *, dpi: int = 120
@@ -895,7 +905,8 @@ class ProjectLedger:
         >>> sorted(p.name for p in ledger.status_maps(folder / "maps").values())
         ['status_map-东湖社区.png', 'status_map-西山社区.png', 'status_map.png']
         """
-        return self._exporter.status_maps(folder, dpi=dpi)
+        with self._snapshot():  # every map from one committed state
+            return self._exporter.status_maps(folder, dpi=dpi)
 
     # ------------------------------------------------------------------ rematch
     def _latest(self, table: ListName, key: str) -> pd.DataFrame:
@@ -1418,7 +1429,8 @@ class ProjectLedger:
         >>> ledger.supervision(as_of="2026-03-01")["flag"].tolist()
         ['on_track', 'due_soon', 'on_track']
         """
-        return supervision_.supervision(self.projects(), self.owners(), as_of)
+        with self._snapshot():  # the projects and their owners from one state
+            return supervision_.supervision(self.projects(), self.owners(), as_of)
 
     def overdue(self, as_of: Any = None) -> pd.DataFrame:
         """Projects not done whose deadline is past at ``as_of`` (today when None),
@@ -1648,9 +1660,10 @@ class ProjectLedger:
         >>> "独居老人助餐" in page, 'id="mc-legend"' in page
         (False, True)
         """
-        return public_map_.write_public_map(
-            self, path, community=community, columns=columns,
-            colour_by=colour_by, jitter=jitter, tiles=tiles, title=title, as_of=as_of)
+        with self._snapshot() as c:  # the map's reads all see one committed state
+            return public_map_.write_public_map(
+                self, c, path, community=community, columns=columns,
+                colour_by=colour_by, jitter=jitter, tiles=tiles, title=title, as_of=as_of)
 
     def public_maps(self, folder: PathLike, **options: Any) -> dict[str, Path]:
         """Write the street's public map and one per community in ``folder``.
@@ -1673,4 +1686,5 @@ class ProjectLedger:
         >>> sorted(ledger.public_maps(folder / "maps"))
         ['东湖社区', '全街道', '西山社区']
         """
-        return public_map_.write_public_maps(self, folder, **options)
+        with self._snapshot() as c:  # every map from one committed state
+            return public_map_.write_public_maps(self, c, folder, **options)
