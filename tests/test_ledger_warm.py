@@ -307,6 +307,27 @@ def test_the_format_1_fixture_written_by_the_old_code_decodes():
     _assert_same_state(state, decode_warm_state(data))
 
 
+def test_lists_with_other_columns_keep_only_the_compared_ones(first):
+    # seed_street's lists carry descriptions and providers: the stored frames keep the
+    # ids and what reuse compares; positions, windows and units are in the arrays.
+    back = decode_warm_state(encode_warm_state(WarmState.of(first)))
+    for frame, kept in ((back.district.needs, first.district.needs),
+                        (back.district.resources, first.district.resources)):
+        assert set(frame.columns) <= warm_codec.COMPARED_COLUMNS
+        columns = [c for c in kept.columns if c in warm_codec.COMPARED_COLUMNS]
+        pd.testing.assert_frame_equal(frame, kept[columns].reset_index(drop=True))
+    assert "lat" not in back.district.needs.columns
+    # Lists of kept columns only are stored whole: they may be validated lists again.
+    needs, resources = (f[[c for c in f.columns if c in warm_codec.KEPT_COLUMNS]]
+                        for f in (first.district.needs, first.district.resources))
+    result = mc.match(needs, resources, max_distance=first.options.max_distance)
+    back = decode_warm_state(encode_warm_state(WarmState.of(result)))
+    pd.testing.assert_frame_equal(back.district.needs,
+                                  result.district.needs.reset_index(drop=True))
+    pd.testing.assert_frame_equal(back.district.resources,
+                                  result.district.resources.reset_index(drop=True))
+
+
 def test_a_fresh_ledger_rematches_warm_like_memory_and_cold(base, lists, first, monkeypatch):
     needs, _, opts = lists
     change = _changed(needs)

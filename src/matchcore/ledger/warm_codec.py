@@ -10,7 +10,8 @@ unpickles anything. The lists are Arrow IPC snapshots
 numbers in their narrowest exact type:
 
 * the lists (needs, resources; forbidden pairs when there were some), only
-  the columns a warm start reads (:data:`KEPT_COLUMNS`), and the district's
+  the columns a warm start reads (:data:`KEPT_COLUMNS`; :data:`COMPARED_COLUMNS`
+  when the district's arrays hold the rest), and the district's
   arrays (integers narrowed), so that loading does not run
   :func:`~matchcore.model.to_district` again (0.3 s at city_100k; a district
   with a field of a kind not foreseen here is rebuilt from the lists);
@@ -53,6 +54,7 @@ import pandas as pd
 from ..errors import MatchcoreError
 from ..model.candidates import CandidateGraph, edge_distances
 from ..model.district import District, to_district
+from ..model.reuse import NEED_COLUMNS, RESOURCE_COLUMNS
 from ..model.scoring import COMPONENTS, Weights, score_edges
 from ..options import MatchOptions
 from ..result import WarmState
@@ -77,6 +79,14 @@ KEPT_COLUMNS = frozenset({
     "capacity", "priority", "x", "y", "lat", "lon", "window_start", "window_end",
     "max_distance", "partner_communities", "occurrence", "series_id",
 })
+#: Of those, the ones read when the district's arrays are stored and a list had other
+#: columns besides: the ids, the recurrence markers and what :mod:`matchcore.model.reuse`
+#: compares. Positions, windows, demand and capacity are then in the arrays, and the
+#: frame can never be a round's validated list again (:func:`matchcore.schema.revalidate`
+#: pairs rows only of lists with the same columns), so they are left out: 3.2 MB of
+#: 15.8 at city_100k (its lat/lon columns alone 2.5 MB compressed).
+COMPARED_COLUMNS = frozenset({"need_id", "resource_id", "occurrence", "series_id",
+                              *NEED_COLUMNS, *RESOURCE_COLUMNS})
 
 
 class WarmStateError(MatchcoreError):
@@ -109,8 +119,14 @@ def _unpack_states(packed: np.ndarray, n: int) -> np.ndarray:
     return out.reshape(-1)[:n]
 
 
-def _kept(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[[c for c in frame.columns if c in KEPT_COLUMNS]]
+def _kept(frame: pd.DataFrame, arrays_stored: bool) -> pd.DataFrame:
+    """The columns of ``frame`` a warm start reads (:data:`KEPT_COLUMNS`, or
+    :data:`COMPARED_COLUMNS` when the district's arrays are stored and
+    ``frame`` has columns outside :data:`KEPT_COLUMNS`)."""
+    keep = KEPT_COLUMNS
+    if arrays_stored and not set(frame.columns) <= KEPT_COLUMNS:
+        keep = COMPARED_COLUMNS
+    return frame[[c for c in frame.columns if c in keep]]
 
 
 def _put_floats(arrays: dict[str, np.ndarray], name: str, values: np.ndarray) -> None:
@@ -207,7 +223,9 @@ def encode_warm_state(state: WarmState) -> bytes | None:
     if g.n_edges and bool((np.diff(g.need) < 0).any()):
         return None
     arrays: dict[str, np.ndarray] = {}
-    frames = {"needs": _kept(d.needs), "resources": _kept(d.resources)}
+    district_spec = _put_district(arrays, d)
+    stored = district_spec is not None
+    frames = {"needs": _kept(d.needs, stored), "resources": _kept(d.resources, stored)}
     if state.forbidden is not None:
         frames["forbidden"] = state.forbidden
     for name, frame in frames.items():
@@ -219,7 +237,6 @@ def encode_warm_state(state: WarmState) -> bytes | None:
     arrays["resource"] = _narrow(g.resource)
     distances = _put_distances(arrays, d, g)
     _put_floats(arrays, "affinity", g.affinity)
-    district_spec = _put_district(arrays, d)
     arrays["funnel"] = _narrow(g.funnel.to_numpy(np.int64))
     if len(g.pruned):  # max_candidates cut edges (the graph is then never reused)
         arrays["pruned"] = _narrow(g.pruned)
