@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import sqlite3
@@ -23,14 +24,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import matchcore as mc
 from matchcore.errors import MatchcoreError, MatchcoreWarning
-from matchcore.ledger import store
+from matchcore.ledger import store, warm_codec
 from matchcore.ledger.warm_codec import WarmStateError, decode_warm_state, encode_warm_state
 from matchcore.model import to_district
 from matchcore.result import WarmState
 from oracle import assert_same_plan, assignment_pairs
+from strategies import districts
 
 pytest.importorskip("numba")
 
@@ -87,37 +91,56 @@ def _cold_copy(path: Path, name: str) -> Path:
 
 
 # --------------------------------------------------------------------------- the codec
+def _assert_same_state(state: WarmState, back: WarmState) -> None:
+    """Every array of ``back`` is ``state``'s, bit for bit and of the same dtype."""
+    def same(a: np.ndarray, b: np.ndarray, name: str) -> None:
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        if a.dtype.kind == "f":  # bits, not values: -0.0 and NaN payloads count
+            assert np.array_equal(a.view(f"u{a.dtype.itemsize}"),
+                                  b.view(f"u{b.dtype.itemsize}")), name
+        else:
+            assert np.array_equal(a, b), name
+
+    g, h = state.graph, back.graph
+    for name in ("need", "resource", "distance", "affinity", "need_ids", "resource_ids",
+                 "pruned"):
+        same(getattr(g, name), getattr(h, name), name)
+    pd.testing.assert_frame_equal(h.funnel, g.funnel)
+    for name in mc.model.scoring.COMPONENTS:
+        same(state.components[name].to_numpy(), back.components[name].to_numpy(), name)
+    d, e = state.district, back.district
+    for name in ("need_xy", "resource_xy", "demand", "capacity", "priority", "need_category",
+                 "resource_category", "need_grid", "resource_grid", "need_window",
+                 "resource_window", "need_skills", "resource_skills", "radius",
+                 "partner_keys"):
+        same(getattr(d, name), getattr(e, name), name)
+    assert d.origin == e.origin
+    assert back.options == state.options
+    assert len(back.bases) == len(state.bases)
+    for a, b in zip(state.bases, back.bases):
+        assert a.phases == b.phases
+        for name in ("needs", "resources", "edges"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        for x, y in zip(a.bases, b.bases):
+            same(x.state, y.state, "state")
+            same(x.hung, y.hung, "hung")
+
+
+def _files(data: bytes) -> set[str]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return set(z.files)
+
+
 def test_codec_round_trip_gives_the_same_arrays(first):
     data = encode_warm_state(WarmState.of(first))
     assert data is not None
     # Plain arrays only: numpy refuses object arrays without allow_pickle.
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         assert all(z[name].dtype != object for name in z.files)
-    back = decode_warm_state(data)
-    g, h = first.graph, back.graph
-    for name in ("need", "resource", "distance", "affinity", "need_ids", "resource_ids"):
-        assert np.array_equal(getattr(g, name), getattr(h, name)), name
-        assert getattr(h, name).dtype == getattr(g, name).dtype, name
-    pd.testing.assert_frame_equal(h.funnel, g.funnel)
-    for name in mc.model.scoring.COMPONENTS:
-        assert np.array_equal(back.components[name].to_numpy(),
-                              first.components[name].to_numpy()), name
-    d, e = first.district, back.district
-    for name in ("need_xy", "resource_xy", "demand", "capacity", "priority", "need_category",
-                 "resource_category", "need_grid", "resource_grid", "need_window",
-                 "resource_window", "need_skills", "resource_skills", "radius",
-                 "partner_keys"):
-        assert np.array_equal(getattr(d, name), getattr(e, name)), name
-    assert d.origin == e.origin
-    assert back.options == first.options
-    assert len(back.bases) == len(first.solution.bases)
-    for a, b in zip(first.solution.bases, back.bases):
-        assert a.phases == b.phases
-        for name in ("needs", "resources", "edges"):
-            assert np.array_equal(getattr(a, name), getattr(b, name)), name
-        for x, y in zip(a.bases, b.bases):
-            assert np.array_equal(x.state, y.state) and x.state.dtype == y.state.dtype
-            assert np.array_equal(x.hung, y.hung)
+    _assert_same_state(WarmState.of(first), decode_warm_state(data))
+    # The k-d tree's distances are recomputed on load, not stored.
+    assert not _files(data) & {"distance", "distance_at", "distance_off"}
 
 
 def test_match_from_a_decoded_state_equals_memory_and_cold(lists, first):
@@ -159,6 +182,152 @@ def test_a_district_without_lists_arrow_can_hold_keeps_no_state(first):
 
 
 # --------------------------------------------------------------------------- the ledger
+# ------------------------------------------------ the distances, recomputed on load (format 2)
+_DISTANCE_FILES = {"distance", "distance_at", "distance_off"}
+
+
+@settings(max_examples=15)  # each example is a match, an encode and a decode
+@given(st.booleans().flatmap(lambda latlon: districts(
+           max_needs=10, max_resources=8, min_needs=1, min_resources=1, latlon=latlon)),
+       st.sampled_from([None, 700.0, 1500.0, 5000.0]),
+       st.sampled_from([None, "grid", "community", "street"]))
+def test_every_array_round_trips_bit_for_bit(lists, reach, scope):
+    # x/y and lat/lon, per-resource radii, scopes; without a reach some pairs are
+    # measured by numpy.hypot, whose roundings the archive must then keep.
+    result = mc.match(*lists, max_distance=reach, scope=scope)
+    state = WarmState.of(result)
+    data = encode_warm_state(state)
+    assume(data is not None)
+    _assert_same_state(state, decode_warm_state(data))
+
+
+def test_distances_measured_otherwise_are_kept_exactly():
+    # Reach unlimited: numpy.hypot measured these pairs, not the k-d tree's sum of squares.
+    rng = np.random.default_rng(7)
+    needs = pd.DataFrame({"need_id": [f"N{k:02d}" for k in range(40)],
+                          "category": "repair", "x": rng.uniform(0, 3000, 40),
+                          "y": rng.uniform(0, 3000, 40)})
+    resources = pd.DataFrame({"resource_id": [f"R{k:02d}" for k in range(30)],
+                              "category": "repair", "x": rng.uniform(0, 3000, 30),
+                              "y": rng.uniform(0, 3000, 30), "capacity": 2})
+    result = mc.match(needs, resources)
+    g, d = result.graph, result.district
+    again = warm_codec.edge_distances(d.need_xy, d.resource_xy, g.need, g.resource)
+    assert (again != g.distance).any()  # else this test would test nothing
+    data = encode_warm_state(WarmState.of(result))
+    assert _files(data) & _DISTANCE_FILES
+    _assert_same_state(WarmState.of(result), decode_warm_state(data))
+
+
+def _nudged(k: int | None):
+    """A recomputation that is off in the last bit on the first ``k`` edges (None: all)."""
+    real = warm_codec.edge_distances
+
+    def off(*args: np.ndarray) -> np.ndarray:
+        out = real(*args)
+        n = len(out) if k is None else k
+        out[:n] = np.nextafter(out[:n], np.inf)
+        return out
+
+    return off
+
+
+@pytest.mark.parametrize(("k", "stored"), [(3, {"distance_at", "distance_off"}),
+                                           (None, {"distance"})])
+def test_distances_the_recomputation_misses_are_stored(first, monkeypatch, k, stored):
+    # Encoded and decoded with the same inexact recomputation: the archive keeps the
+    # edges it misses (or, when it misses most, every distance) and decodes exactly.
+    monkeypatch.setattr(warm_codec, "edge_distances", _nudged(k))
+    state = WarmState.of(first)
+    data = encode_warm_state(state)
+    assert _files(data) & _DISTANCE_FILES == stored
+    _assert_same_state(state, decode_warm_state(data))
+
+
+def test_distances_that_do_not_recompute_exactly_are_refused(first, monkeypatch):
+    data = encode_warm_state(WarmState.of(first))
+    monkeypatch.setattr(warm_codec, "edge_distances", _nudged(1))
+    with pytest.raises(WarmStateError, match=r"distances recomputed .* SHA-256 differs"):
+        decode_warm_state(data)
+
+
+def test_a_state_whose_distances_do_not_recompute_rematches_cold(base, lists, monkeypatch):
+    cold_path = _cold_copy(base, "cold.db")
+    with mc.ProjectLedger(base) as led:
+        monkeypatch.setattr(warm_codec, "edge_distances", _nudged(1))
+        with pytest.warns(MatchcoreWarning, match=r"cannot be used .*distances recomputed"):
+            report = led.rematch(stickiness=0.1, **lists[2])
+        monkeypatch.undo()
+    with mc.ProjectLedger(cold_path) as led:
+        cold = led.rematch(stickiness=0.1, **lists[2])
+    assert report.started_from == "cold"
+    assert_same_plan(report.result, cold.result)
+
+
+def _as_format_1(state: WarmState, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """``state`` in format 1's layout: every distance stored, ``meta`` without a digest."""
+    with monkeypatch.context() as m:
+        m.setattr(warm_codec, "edge_distances", _nudged(None))
+        data = encode_warm_state(state)
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        arrays = {name: z[name] for name in z.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    assert meta.pop("distances") is None and meta["format"] == 2
+    meta["format"] = 1
+    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8)
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+def test_a_format_1_state_still_reads_and_starts_warm(base, lists, first, monkeypatch):
+    with mc.ProjectLedger(base) as led:
+        state = led.warm_state()
+    data = _as_format_1(state, monkeypatch)
+    _assert_same_state(state, decode_warm_state(data))
+    with sqlite3.connect(base) as c:  # the ledger's row in format 1, its identity kept
+        c.execute("UPDATE warm_state SET data = ?, sha256 = ?, nbytes = ?",
+                  (data, hashlib.sha256(data).hexdigest(), len(data)))
+    cold_path = _cold_copy(base, "cold.db")
+    needs = _changed(lists[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MatchcoreWarning)
+        with mc.ProjectLedger(base) as led:
+            report = led.rematch(new_needs=needs, stickiness=0.1, **lists[2])
+    with mc.ProjectLedger(cold_path) as led:
+        cold = led.rematch(new_needs=needs, stickiness=0.1, **lists[2])
+    assert report.started_from == "ledger"
+    assert_same_plan(report.result, cold.result)
+
+
+def test_the_format_1_fixture_written_by_the_old_code_decodes():
+    # tests/data/make_warm_format1.py wrote it with the code before format 2.
+    data = (Path(__file__).parent / "data" / "warm_state_format1_tiny.npz").read_bytes()
+    state = WarmState.of(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+    _assert_same_state(state, decode_warm_state(data))
+
+
+def test_lists_with_other_columns_keep_only_the_compared_ones(first):
+    # seed_street's lists carry descriptions and providers: the stored frames keep the
+    # ids and what reuse compares; positions, windows and units are in the arrays.
+    back = decode_warm_state(encode_warm_state(WarmState.of(first)))
+    for frame, kept in ((back.district.needs, first.district.needs),
+                        (back.district.resources, first.district.resources)):
+        assert set(frame.columns) <= warm_codec.COMPARED_COLUMNS
+        columns = [c for c in kept.columns if c in warm_codec.COMPARED_COLUMNS]
+        pd.testing.assert_frame_equal(frame, kept[columns].reset_index(drop=True))
+    assert "lat" not in back.district.needs.columns
+    # Lists of kept columns only are stored whole: they may be validated lists again.
+    needs, resources = (f[[c for c in f.columns if c in warm_codec.KEPT_COLUMNS]]
+                        for f in (first.district.needs, first.district.resources))
+    result = mc.match(needs, resources, max_distance=first.options.max_distance)
+    back = decode_warm_state(encode_warm_state(WarmState.of(result)))
+    pd.testing.assert_frame_equal(back.district.needs,
+                                  result.district.needs.reset_index(drop=True))
+    pd.testing.assert_frame_equal(back.district.resources,
+                                  result.district.resources.reset_index(drop=True))
+
+
 def test_a_fresh_ledger_rematches_warm_like_memory_and_cold(base, lists, first, monkeypatch):
     needs, _, opts = lists
     change = _changed(needs)

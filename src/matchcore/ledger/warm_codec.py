@@ -10,13 +10,20 @@ unpickles anything. The lists are Arrow IPC snapshots
 numbers in their narrowest exact type:
 
 * the lists (needs, resources; forbidden pairs when there were some), only
-  the columns a warm start reads (:data:`KEPT_COLUMNS`), and the district's
+  the columns a warm start reads (:data:`KEPT_COLUMNS`; :data:`COMPARED_COLUMNS`
+  when the district's arrays hold the rest), and the district's
   arrays (integers narrowed), so that loading does not run
   :func:`~matchcore.model.to_district` again (0.3 s at city_100k; a district
   with a field of a kind not foreseen here is rebuilt from the lists);
 * the candidate graph: edges per need (the edges are sorted by need), the
-  resource of each edge, distances (float64, exact), affinities (a code
-  into the few distinct values), the funnel and ``max_candidates``' cuts;
+  resource of each edge, affinities (a code into the few distinct values),
+  the funnel and ``max_candidates``' cuts. The distances are not stored
+  (format 2): they are recomputed on load from the district's coordinates
+  (:func:`~matchcore.model.candidates.edge_distances`, the k-d tree's
+  arithmetic), which the encoder checks bit for bit; the few it does not
+  reproduce (or all, when most: a reach-unlimited graph) are stored, and the
+  SHA-256 of the exact distances lets the loader refuse a recomputation that
+  differs (:class:`WarmStateError`: the ledger then rematches cold);
 * per batch its needs, resources and edges (left out when they are exactly
   the edges of its needs) and per phase the basis: the arc states packed
   four to a byte, the hung flags eight to a byte.
@@ -28,12 +35,14 @@ function of the district and the graph, recomputed on load
 (:func:`~matchcore.model.scoring.score_edges`, 0.2 s at city_100k) and equal
 to the stored round's bit for bit; stored they were 20 MB more to write in
 every round. The options are the round's JSON (:meth:`MatchOptions.to_json`).
-At city_100k (10^5 needs, 2.49M edges) the archive is 34 MB.
+At city_100k (10^5 needs, 2.49M edges) the archive is 15.8 MB (34.4 MB in
+format 1, which stored the distances: 18.7 MB compressed); format 1 is still read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import json
 import zipfile
@@ -43,8 +52,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MatchcoreError
-from ..model.candidates import CandidateGraph
+from ..model.candidates import CandidateGraph, edge_distances
 from ..model.district import District, to_district
+from ..model.reuse import NEED_COLUMNS, RESOURCE_COLUMNS
 from ..model.scoring import COMPONENTS, Weights, score_edges
 from ..options import MatchOptions
 from ..result import WarmState
@@ -55,8 +65,10 @@ from .lists import frame_from_ipc, frame_to_ipc
 
 __all__ = ["FORMAT", "WarmStateError", "decode_warm_state", "encode_warm_state"]
 
-#: Version of the archive's layout (``meta["format"]``).
-FORMAT = 1
+#: Version of the archive's layout (``meta["format"]``): 2 recomputes the distances.
+FORMAT = 2
+#: The layouts this module reads: 1 stored every distance (the same layout otherwise).
+READS = (1, 2)
 
 #: The columns of the lists a warm start reads: what :func:`~matchcore.model.to_district`
 #: turns into arrays and what :mod:`matchcore.model.reuse` compares (descriptions,
@@ -67,6 +79,14 @@ KEPT_COLUMNS = frozenset({
     "capacity", "priority", "x", "y", "lat", "lon", "window_start", "window_end",
     "max_distance", "partner_communities", "occurrence", "series_id",
 })
+#: Of those, the ones read when the district's arrays are stored and a list had other
+#: columns besides: the ids, the recurrence markers and what :mod:`matchcore.model.reuse`
+#: compares. Positions, windows, demand and capacity are then in the arrays, and the
+#: frame can never be a round's validated list again (:func:`matchcore.schema.revalidate`
+#: pairs rows only of lists with the same columns), so they are left out: 3.2 MB of
+#: 15.8 at city_100k (its lat/lon columns alone 2.5 MB compressed).
+COMPARED_COLUMNS = frozenset({"need_id", "resource_id", "occurrence", "series_id",
+                              *NEED_COLUMNS, *RESOURCE_COLUMNS})
 
 
 class WarmStateError(MatchcoreError):
@@ -99,8 +119,14 @@ def _unpack_states(packed: np.ndarray, n: int) -> np.ndarray:
     return out.reshape(-1)[:n]
 
 
-def _kept(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[[c for c in frame.columns if c in KEPT_COLUMNS]]
+def _kept(frame: pd.DataFrame, arrays_stored: bool) -> pd.DataFrame:
+    """The columns of ``frame`` a warm start reads (:data:`KEPT_COLUMNS`, or
+    :data:`COMPARED_COLUMNS` when the district's arrays are stored and
+    ``frame`` has columns outside :data:`KEPT_COLUMNS`)."""
+    keep = KEPT_COLUMNS
+    if arrays_stored and not set(frame.columns) <= KEPT_COLUMNS:
+        keep = COMPARED_COLUMNS
+    return frame[[c for c in frame.columns if c in keep]]
 
 
 def _put_floats(arrays: dict[str, np.ndarray], name: str, values: np.ndarray) -> None:
@@ -124,6 +150,47 @@ def _get_floats(arrays: dict[str, np.ndarray], name: str) -> np.ndarray:
 
 def _bytes_array(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)
+
+
+def _digest(values: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(values, dtype=np.float64).data).hexdigest()
+
+
+def _put_distances(arrays: dict[str, np.ndarray], d: District,
+                   g: CandidateGraph) -> dict[str, Any] | None:
+    """The distances as what :func:`~matchcore.model.candidates.edge_distances`
+    does not give bit for bit (usually nothing), or all of them when that is most.
+
+    Recomputed from the district's coordinates they are 19 MB less to write at
+    city_100k (more than half the archive) for 0.05 s on load. Returns how to
+    check them: the SHA-256 of their bytes, which the loader's recomputation
+    must reproduce; None when they are stored whole, as in format 1.
+    """
+    values = np.ascontiguousarray(g.distance, dtype=np.float64)
+    again = edge_distances(d.need_xy, d.resource_xy, g.need, g.resource)
+    # Bits compared, not values: -0.0 is not 0.0 here, and a NaN not lost.
+    off = np.flatnonzero(again.view(np.uint64) != values.view(np.uint64))
+    if 2 * len(off) >= len(values):  # e.g. a reach-unlimited graph (numpy.hypot's roundings)
+        arrays["distance"] = values
+        return None
+    if len(off):
+        arrays["distance_at"] = _narrow(off)
+        arrays["distance_off"] = values[off]
+    return {"sha256": _digest(values)}
+
+
+def _get_distances(arrays: dict[str, np.ndarray], spec: dict[str, Any] | None,
+                   district: District, need: np.ndarray, resource: np.ndarray) -> np.ndarray:
+    if spec is None:
+        return np.asarray(arrays["distance"], dtype=np.float64)
+    values = edge_distances(district.need_xy, district.resource_xy, need, resource)
+    if "distance_at" in arrays:
+        values[_int(arrays["distance_at"])] = arrays["distance_off"]
+    if _digest(values) != spec["sha256"]:
+        # Another machine's arithmetic, or altered coordinates: never other distances.
+        raise WarmStateError("the candidate distances recomputed from the district's "
+                             "coordinates are not the stored round's (their SHA-256 differs)")
+    return values
 
 
 def encode_warm_state(state: WarmState) -> bytes | None:
@@ -156,7 +223,9 @@ def encode_warm_state(state: WarmState) -> bytes | None:
     if g.n_edges and bool((np.diff(g.need) < 0).any()):
         return None
     arrays: dict[str, np.ndarray] = {}
-    frames = {"needs": _kept(d.needs), "resources": _kept(d.resources)}
+    district_spec = _put_district(arrays, d)
+    stored = district_spec is not None
+    frames = {"needs": _kept(d.needs, stored), "resources": _kept(d.resources, stored)}
     if state.forbidden is not None:
         frames["forbidden"] = state.forbidden
     for name, frame in frames.items():
@@ -166,9 +235,8 @@ def encode_warm_state(state: WarmState) -> bytes | None:
         arrays[f"{name}_ipc"] = _bytes_array(data)
     arrays["edges_per_need"] = _narrow(np.bincount(g.need, minlength=g.n_needs))
     arrays["resource"] = _narrow(g.resource)
-    arrays["distance"] = np.ascontiguousarray(g.distance, dtype=np.float64)
+    distances = _put_distances(arrays, d, g)
     _put_floats(arrays, "affinity", g.affinity)
-    district_spec = _put_district(arrays, d)
     arrays["funnel"] = _narrow(g.funnel.to_numpy(np.int64))
     if len(g.pruned):  # max_candidates cut edges (the graph is then never reused)
         arrays["pruned"] = _narrow(g.pruned)
@@ -197,7 +265,7 @@ def encode_warm_state(state: WarmState) -> bytes | None:
         "format": FORMAT, "options": options, "round": state.round,
         "n_needs": g.n_needs, "n_resources": g.n_resources, "n_edges": g.n_edges,
         "funnel_columns": [str(c) for c in g.funnel.columns], "batches": batches,
-        "district": district_spec,
+        "district": district_spec, "distances": distances,
     }
     meta["compressed"] = _compress(arrays)
     arrays["meta"] = _bytes_array(json.dumps(meta, sort_keys=True).encode())
@@ -321,10 +389,10 @@ def decode_warm_state(data: bytes, options: MatchOptions | None = None) -> WarmS
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {name: z[name] for name in z.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") not in READS:
             raise WarmStateError(
                 f"the warm state is of format {meta.get('format')!r}; this matchcore reads "
-                f"format {FORMAT}"
+                f"formats {', '.join(map(str, READS))}"
             )
         _decompress(arrays, meta["compressed"])
         return _rebuild(arrays, meta, options)
@@ -354,17 +422,19 @@ def _rebuild(arrays: dict[str, np.ndarray], meta: dict[str, Any],
     resource = _int(arrays["resource"])
     if (district.n_needs != n_needs or district.n_resources != n_res
             or len(per_need) != n_needs or int(per_need.sum()) != n_edges
-            or len(resource) != n_edges or len(arrays["distance"]) != n_edges
+            or len(resource) != n_edges
             or (n_edges and (int(resource.min()) < 0 or int(resource.max()) >= n_res))):
         raise WarmStateError("the warm state's graph does not fit its lists")
     need = np.repeat(np.arange(n_needs, dtype=np.int64), per_need)
+    distance = _get_distances(arrays, meta.get("distances"), district, need, resource)
+    if len(distance) != n_edges:
+        raise WarmStateError("the warm state's distances do not fit its graph")
     affinity = _get_floats(arrays, "affinity")
     funnel = pd.DataFrame(_int(arrays["funnel"]), columns=list(meta["funnel_columns"]),
                           index=pd.Index(district.need_ids, name="need_id"))
     pruned = _int(arrays["pruned"]) if "pruned" in arrays else np.zeros(0, dtype=np.int64)
     graph = CandidateGraph(district.need_ids, district.resource_ids, need, resource,
-                           np.asarray(arrays["distance"], dtype=np.float64), affinity, funnel,
-                           pruned)
+                           distance, affinity, funnel, pruned)
     _, components = score_edges(district, graph, Weights())
     if list(components.columns) != list(COMPONENTS):  # (a copy of 2.5M rows: only if needed)
         components = components[list(COMPONENTS)]

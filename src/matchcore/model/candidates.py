@@ -33,6 +33,7 @@ __all__ = [
     "Scope",
     "build_candidates",
     "candidates_of",
+    "edge_distances",
     "keep_best",
 ]
 
@@ -150,6 +151,58 @@ class CandidateGraph:
             for a, b, d, f in zip(self.need, self.resource, self.distance, self.affinity)
         )
         return graph
+
+
+def edge_distances(
+    need_xy: np.ndarray, resource_xy: np.ndarray, need: np.ndarray, resource: np.ndarray
+) -> np.ndarray:
+    """Metres between each edge's need and resource, as the k-d tree measures them.
+
+    ``sqrt(dx * dx + dy * dy)`` with each step rounded as
+    :meth:`scipy.spatial.cKDTree.sparse_distance_matrix` rounds it for the
+    Euclidean norm (the squares summed in axis order, then one square root),
+    so that it gives :func:`candidates_of`'s distances of pairs found within a
+    finite reach bit for bit (at city_100k all 2.49M). :func:`numpy.hypot`,
+    which the reach-unlimited path uses, rounds otherwise (17% of those edges
+    differ in the last bit), and a scipy build that fused the multiply-adds
+    would too: a caller that relies on exactness compares (the ledger's warm
+    state does, :mod:`matchcore.ledger.warm_codec`).
+
+    Parameters
+    ----------
+    need_xy : ndarray of float, shape (n_needs, 2)
+    resource_xy : ndarray of float, shape (n_resources, 2)
+        Positions on the district's plane (:attr:`District.need_xy`).
+    need, resource : ndarray of int, shape (n_edges,)
+        The edges' end points.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_edges,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matchcore as mc
+    >>> result = mc.match(*mc.synthetic.tiny(), max_distance=2000)
+    >>> d, g = result.district, result.graph
+    >>> again = edge_distances(d.need_xy, d.resource_xy, g.need, g.resource)
+    >>> bool(np.array_equal(again, g.distance))
+    True
+    """
+    need_xy = np.asarray(need_xy, dtype=np.float64)
+    resource_xy = np.asarray(resource_xy, dtype=np.float64)
+
+    def squared(k: int) -> np.ndarray:
+        # Per axis on contiguous columns, in place: a third of the time of (n, 2) rows.
+        delta = np.take(np.ascontiguousarray(need_xy[:, k]), need)
+        delta -= np.take(np.ascontiguousarray(resource_xy[:, k]), resource)
+        delta *= delta
+        return delta
+
+    out = squared(0)
+    out += squared(1)
+    return np.sqrt(out, out=out)
 
 
 def _pairs_within(
