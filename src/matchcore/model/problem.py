@@ -299,6 +299,26 @@ class TransportProblem:
         known: tuple[np.ndarray, np.ndarray] | None = self._memo.get("components")
         return known
 
+    def take_components(self, need_label: np.ndarray, resource_label: np.ndarray) -> None:
+        """Take the components from elsewhere (a compiled pass), unless already known.
+
+        Trusted: they must be :meth:`components`' labels, numbered by each
+        component's smallest node (needs first, then resources), so that
+        :meth:`batches` packs the same components. Ignored with floors (group
+        arcs join components there).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = TransportProblem(np.array([0, 1]), np.array([0, 0]), np.array([1, 1]),
+        ...                      np.array([1]), np.array([1.0, 2.0]), np.array([1, 1]))
+        >>> p.take_components(np.array([0, 0]), np.array([0]))
+        >>> p.known_components()
+        (array([0, 0]), array([0]))
+        """
+        if "components" not in self._memo and not self.has_floors:
+            self._memo["components"] = (need_label, resource_label)
+
     def kept_networks(self) -> dict[str, Any] | None:
         """What ``reusing_networks(keep=True)`` kept (batches, networks, tiebreak), or None."""
         kept: dict[str, Any] | None = self._memo.get("kept")

@@ -28,6 +28,7 @@ from .certify import (
     optimal_reduced_costs,
     restrict,
 )
+from .network_simplex import is_available
 from .presolve import peel
 from .registry import FlowSolver, get_backend
 from .warm_phases import BatchBasis, WarmStart, solve_phases
@@ -63,6 +64,25 @@ def batch_arrays(
     net, needs, resources = problem.network(edges)
     a, m = len(needs), len(edges)
     return net, needs, resources, a, m
+
+
+def label_components(problem: TransportProblem) -> None:
+    """Give ``problem`` its components from one compiled pass (union-find), when numba loads.
+
+    The labels :meth:`~matchcore.model.problem.TransportProblem.components`
+    finds with scipy (the same numbering, so the same batches): at city_100k
+    (2.5M edges) 0.18-0.35 s by scipy, 0.04 s by the pass. Nothing when they
+    are known already, with floors, or without numba.
+    """
+    if problem.known_components() is not None or problem.has_floors or not is_available():
+        return
+    from . import batch_kernel  # numba: only with it
+
+    labels = batch_kernel.component_labels(
+        problem.n_needs, problem.n_resources,
+        np.ascontiguousarray(problem.need, dtype=np.int64),
+        np.ascontiguousarray(problem.resource, dtype=np.int64))
+    problem.take_components(labels[: problem.n_needs], labels[problem.n_needs :])
 
 
 def phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: int,
@@ -155,6 +175,8 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
     units = np.zeros(problem.n_edges, dtype=np.int64)
     cert = Certificate(phases=[name for name, _, _ in phases[:-1]])
     seconds = {name: 0.0 for name, _, _ in phases}
+    if backend.supports_warm_start:  # the simplex loads numba anyway
+        label_components(problem)
     batches = problem.batches()
     duals: list[list[np.ndarray]] = []
     bases: list[BatchBasis] = []
