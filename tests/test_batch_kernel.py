@@ -51,3 +51,20 @@ def test_a_simplex_solve_takes_the_compiled_components_and_the_same_batches():
         x.tolist() for x in scipy_batches]
     np.testing.assert_array_equal(sol.units, solve(cold, "highs").units)
     assert verify(fast, sol.units)
+
+
+@given(instances(max_needs=10, max_resources=10, max_edges=40, max_units=5), st.integers(1, 30))
+def test_compiled_batch_networks_are_the_numpy_ones(inst, batch_edges):
+    from matchcore.solvers import batch_kernel
+
+    p = TransportProblem(inst.need, inst.resource, inst.demand, inst.capacity,
+                         np.ones(len(inst.need)), np.ones(len(inst.demand), np.int64))
+    for edges in p.batches(batch_edges=batch_edges):
+        slow, slow_needs, slow_res = p.network(edges)
+        fast, fast_needs, fast_res = p.network(edges, batch_kernel.batch_arcs)
+        np.testing.assert_array_equal(fast_needs, slow_needs)
+        np.testing.assert_array_equal(fast_res, slow_res)
+        assert fast.n_nodes == slow.n_nodes
+        for name in ("tail", "head", "capacity", "cost", "supply"):
+            np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
+            assert getattr(fast, name).dtype == np.int64

@@ -2,7 +2,7 @@
 
 What :mod:`.phases` does once per solve over every edge, in one pass each
 instead of several numpy or scipy passes: the connected components of the
-candidate graph. Everything is int64; callers pass contiguous arrays.
+candidate graph and each batch's network arcs. Everything is int64; callers pass contiguous arrays.
 """
 
 from __future__ import annotations
@@ -49,3 +49,62 @@ def component_labels(n_needs, n_resources, need, resource):
         else:
             label[v] = label[r]
     return label
+
+
+@njit(cache=True)
+def batch_arcs(edges, need, resource, demand, capacity):
+    """A batch's hub circulation in one pass over its edges (no floors).
+
+    What :meth:`~matchcore.model.problem.TransportProblem.network` builds:
+    the batch's needs and resources (sorted), then per arc its tail, head
+    and capacity: hub → need (the demand), need → resource (the smaller of
+    demand and capacity), resource → hub (the capacity). Node 0 is the hub,
+    ``1 + k`` the k-th need, ``1 + len(needs) + k`` the k-th resource.
+    """
+    m = len(edges)
+    n_needs, n_resources = len(demand), len(capacity)
+    need_node = np.zeros(n_needs, np.int64)
+    res_node = np.zeros(n_resources, np.int64)
+    for k in range(m):
+        need_node[need[edges[k]]] = 1
+        res_node[resource[edges[k]]] = 1
+    a = 0
+    for i in range(n_needs):
+        a += need_node[i]
+    b = 0
+    for j in range(n_resources):
+        b += res_node[j]
+    needs = np.empty(a, np.int64)
+    resources = np.empty(b, np.int64)
+    c = 0
+    for i in range(n_needs):
+        if need_node[i]:
+            needs[c] = i
+            c += 1
+            need_node[i] = c
+    c = 0
+    for j in range(n_resources):
+        if res_node[j]:
+            resources[c] = j
+            c += 1
+            res_node[j] = a + c
+    n_arcs = a + m + b
+    tail = np.empty(n_arcs, np.int64)
+    head = np.empty(n_arcs, np.int64)
+    cap = np.empty(n_arcs, np.int64)
+    for k in range(a):
+        tail[k] = 0
+        head[k] = k + 1
+        cap[k] = demand[needs[k]]
+    for k in range(m):
+        e = edges[k]
+        i = need[e]
+        j = resource[e]
+        tail[a + k] = need_node[i]
+        head[a + k] = res_node[j]
+        cap[a + k] = min(demand[i], capacity[j])
+    for k in range(b):
+        tail[a + m + k] = a + 1 + k
+        head[a + m + k] = 0
+        cap[a + m + k] = capacity[resources[k]]
+    return needs, resources, tail, head, cap
