@@ -29,7 +29,7 @@ group +floor), so every back-end still sees a plain :class:`FlowNetwork`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -64,6 +64,10 @@ INT64_HEADROOM = 2**62
 MAX_UNITS = 2**53
 #: Components are packed into batches of about this many edges before solving.
 BATCH_EDGES = 250_000
+
+#: Builds a batch's arcs: ``(edges, need, resource, demand, capacity) -> (needs,
+#: resources, tail, head, capacity)``, int64 (see :meth:`TransportProblem.network`).
+ArcBuilder = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,6 +303,26 @@ class TransportProblem:
         known: tuple[np.ndarray, np.ndarray] | None = self._memo.get("components")
         return known
 
+    def take_components(self, need_label: np.ndarray, resource_label: np.ndarray) -> None:
+        """Take the components from elsewhere (a compiled pass), unless already known.
+
+        Trusted: they must be :meth:`components`' labels, numbered by each
+        component's smallest node (needs first, then resources), so that
+        :meth:`batches` packs the same components. Ignored with floors (group
+        arcs join components there).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = TransportProblem(np.array([0, 1]), np.array([0, 0]), np.array([1, 1]),
+        ...                      np.array([1]), np.array([1.0, 2.0]), np.array([1, 1]))
+        >>> p.take_components(np.array([0, 0]), np.array([0]))
+        >>> p.known_components()
+        (array([0, 0]), array([0]))
+        """
+        if "components" not in self._memo and not self.has_floors:
+            self._memo["components"] = (need_label, resource_label)
+
     def kept_networks(self) -> dict[str, Any] | None:
         """What ``reusing_networks(keep=True)`` kept (batches, networks, tiebreak), or None."""
         kept: dict[str, Any] | None = self._memo.get("kept")
@@ -404,8 +428,19 @@ class TransportProblem:
         cuts = np.cumsum(np.bincount(edge_batch, minlength=n_batches))[:-1]
         return np.split(order, cuts)
 
-    def network(self, edges: np.ndarray) -> tuple[FlowNetwork, np.ndarray, np.ndarray]:
+    def network(self, edges: np.ndarray, arcs: ArcBuilder | None = None
+                ) -> tuple[FlowNetwork, np.ndarray, np.ndarray]:
         """The circulation network of a batch of edges (all phases share its arcs).
+
+        Parameters
+        ----------
+        edges : ndarray of int
+            A batch (:meth:`batches`).
+        arcs : callable, optional
+            ``arcs(edges, need, resource, demand, capacity)`` returning the
+            batch's ``needs, resources, tail, head, capacity`` as this method
+            lays them out (the solvers' compiled pass); used when there are no
+            floors, instead of the numpy passes here.
 
         Returns
         -------
@@ -420,12 +455,21 @@ class TransportProblem:
             for edges_k, built in known:
                 if edges_k is edges:
                     return built
-        built = self._network(edges)
+        built = self._network(edges, arcs)
         if known is not None:
             known.append((edges, built))
         return built
 
-    def _network(self, edges: np.ndarray) -> tuple[FlowNetwork, np.ndarray, np.ndarray]:
+    def _network(self, edges: np.ndarray, arcs: ArcBuilder | None
+                 ) -> tuple[FlowNetwork, np.ndarray, np.ndarray]:
+        if arcs is not None and not self.has_floors:
+            needs, resources, tail, head, cap = arcs(
+                *(np.ascontiguousarray(x, dtype=np.int64)
+                  for x in (edges, self.need, self.resource, self.demand, self.capacity)))
+            n_nodes = 1 + len(needs) + len(resources)
+            net = FlowNetwork(n_nodes, tail, head, cap, np.broadcast_to(np.int64(0), tail.shape),
+                              np.zeros(n_nodes, np.int64))
+            return net, needs, resources
         ei, ej = self.need[edges], self.resource[edges]
         # Local numbering by a lookup table: no sort of the batch's edges.
         needs = np.flatnonzero(np.bincount(ei, minlength=self.n_needs))

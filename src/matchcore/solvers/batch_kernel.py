@@ -1,0 +1,110 @@
+"""Compiled passes of the phase/batch loop (numba; imported only when it loads).
+
+What :mod:`.phases` does once per solve over every edge, in one pass each
+instead of several numpy or scipy passes: the connected components of the
+candidate graph and each batch's network arcs. Everything is int64; callers pass contiguous arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def component_labels(n_needs, n_resources, need, resource):
+    """Connected components of the bipartite candidate graph, by union-find.
+
+    Node ``i`` is need ``i``, node ``n_needs + j`` resource ``j``. Components
+    are numbered by their smallest node, in increasing order (isolated nodes
+    get their own), as :func:`scipy.sparse.csgraph.connected_components`
+    numbers them: the labels are the same, so the batches are too.
+    """
+    n = n_needs + n_resources
+    parent = np.arange(n)
+    for e in range(len(need)):
+        a = need[e]
+        while parent[a] != a:  # path halving
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        b = n_needs + resource[e]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        # The smaller root wins: every root is its component's smallest node.
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
+    label = np.empty(n, np.int64)
+    k = 0
+    for v in range(n):
+        r = parent[v]
+        while parent[r] != r:
+            r = parent[r]
+        parent[v] = r
+        if r == v:  # a component's smallest node comes first
+            label[v] = k
+            k += 1
+        else:
+            label[v] = label[r]
+    return label
+
+
+@njit(cache=True)
+def batch_arcs(edges, need, resource, demand, capacity):
+    """A batch's hub circulation in one pass over its edges (no floors).
+
+    What :meth:`~matchcore.model.problem.TransportProblem.network` builds:
+    the batch's needs and resources (sorted), then per arc its tail, head
+    and capacity: hub → need (the demand), need → resource (the smaller of
+    demand and capacity), resource → hub (the capacity). Node 0 is the hub,
+    ``1 + k`` the k-th need, ``1 + len(needs) + k`` the k-th resource.
+    """
+    m = len(edges)
+    n_needs, n_resources = len(demand), len(capacity)
+    need_node = np.zeros(n_needs, np.int64)
+    res_node = np.zeros(n_resources, np.int64)
+    for k in range(m):
+        need_node[need[edges[k]]] = 1
+        res_node[resource[edges[k]]] = 1
+    a = 0
+    for i in range(n_needs):
+        a += need_node[i]
+    b = 0
+    for j in range(n_resources):
+        b += res_node[j]
+    needs = np.empty(a, np.int64)
+    resources = np.empty(b, np.int64)
+    c = 0
+    for i in range(n_needs):
+        if need_node[i]:
+            needs[c] = i
+            c += 1
+            need_node[i] = c
+    c = 0
+    for j in range(n_resources):
+        if res_node[j]:
+            resources[c] = j
+            c += 1
+            res_node[j] = a + c
+    n_arcs = a + m + b
+    tail = np.empty(n_arcs, np.int64)
+    head = np.empty(n_arcs, np.int64)
+    cap = np.empty(n_arcs, np.int64)
+    for k in range(a):
+        tail[k] = 0
+        head[k] = k + 1
+        cap[k] = demand[needs[k]]
+    for k in range(m):
+        e = edges[k]
+        i = need[e]
+        j = resource[e]
+        tail[a + k] = need_node[i]
+        head[a + k] = res_node[j]
+        cap[a + k] = min(demand[i], capacity[j])
+    for k in range(b):
+        tail[a + m + k] = a + 1 + k
+        head[a + m + k] = 0
+        cap[a + m + k] = capacity[resources[k]]
+    return needs, resources, tail, head, cap
