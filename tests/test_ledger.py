@@ -538,12 +538,12 @@ def test_version_1_ledger_is_migrated(tmp_path):
     conn.commit()
     conn.close()
     with mc.ProjectLedger(path) as led:
-        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
         led.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
         assert len(led._conn.execute("SELECT * FROM backups").fetchall()) == 1
         audit = led.audit()
         assert audit.loc[audit["action"] == "migrate", "detail"].tolist() == [
-            '{"from_version": 1, "to_version": 7}']
+            '{"from_version": 1, "to_version": 8}']
 
 
 # ---------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def v4_copy(tmp_path):
 def test_v4_ledger_reads_back_the_same_frames_after_migration(v4_copy):
     saved = _make_v4().load_frames()
     with mc.ProjectLedger(v4_copy) as led:
-        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == 8
         n_rounds = led.n_rounds
         assert n_rounds == 5
         got = {
@@ -63,7 +63,7 @@ def test_v4_ledger_reads_back_the_same_frames_after_migration(v4_copy):
     old = saved["audit"]
     pd.testing.assert_frame_equal(audit.iloc[:len(old)], old)
     assert audit.iloc[len(old):]["action"].tolist() == ["migrate"]
-    assert json.loads(audit["detail"].iat[-1]) == {"from_version": 4, "to_version": 7}
+    assert json.loads(audit["detail"].iat[-1]) == {"from_version": 4, "to_version": 8}
 
 
 def test_migrated_v4_ledger_keeps_working(v4_copy):

@@ -552,9 +552,14 @@ def test_a_version_6_ledger_migrates_and_keeps_warm(tmp_path, first, lists):
         led.add_round(first)
     with sqlite3.connect(path) as c:  # as version 6 left it: no warm_state table
         c.execute("DROP TABLE warm_state")
+        for table in ("projects", "assignments"):  # nor version 8's live rows
+            for when in ("insert", "update", "delete"):
+                c.execute(f"DROP TRIGGER {table}_touch_{when}")
+        c.execute("DROP TABLE live_snapshot")
+        c.execute("DROP TABLE live_touched")
         c.execute("PRAGMA user_version = 6")
     with mc.ProjectLedger(path, keep_warm=True) as led:
-        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == 7
+        assert led._conn.execute("PRAGMA user_version").fetchone()[0] == 8
         assert led.warm_info() is None
         report = led.rematch(stickiness=0.1, **lists[2])
         assert report.started_from == "cold"

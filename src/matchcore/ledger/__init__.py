@@ -2,8 +2,9 @@
 
 :mod:`.store` holds :class:`ProjectLedger` (rounds, statuses, rematch);
 :mod:`.plan` plans a rematch from frames (pure), :mod:`.state` reads those
-frames in one snapshot, :mod:`.record` writes rounds and rematches, :mod:`.lists`
-stores each round's needs and resources as what changed and reads them back whole,
+frames in one snapshot (the live rows from :mod:`.live`'s snapshot), :mod:`.record`
+writes rounds and rematches, :mod:`.lists` stores each round's needs and resources
+as what changed and reads them back whole,
 :mod:`.connection` opens a file safely (create, migrate, busy vs corrupt),
 :mod:`.export` makes exports and status maps, :mod:`.schema` holds the tables,
 their migrations, the status words and the row encoding. The governance loop:

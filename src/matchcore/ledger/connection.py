@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InputError, LedgerBusy, MatchcoreError
 from .record import write_audit
-from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, utc_now
+from .schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, stamp, utc_now
 
 __all__ = ["bump", "busy_error", "is_locked", "open_connection", "stamp"]
 
@@ -40,19 +40,6 @@ def bump(c: sqlite3.Connection) -> None:
         "INSERT INTO meta VALUES ('writes', '1') ON CONFLICT (key)"
         " DO UPDATE SET value = CAST(value AS INTEGER) + 1"
     )
-
-
-def stamp(c: sqlite3.Connection) -> tuple[int, ...]:
-    """The version stamp: the write counter and the last audit row.
-
-    Every write of :class:`~matchcore.ProjectLedger` bumps the counter; the
-    audit id also catches a writer that only appends to the log.
-    """
-    row = c.execute(
-        "SELECT (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta"
-        " WHERE key = 'writes'), (SELECT coalesce(max(id), 0) FROM audit)"
-    ).fetchone()
-    return int(row[0]), int(row[1])
 
 
 def _check_file(path: Path) -> None:

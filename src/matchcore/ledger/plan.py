@@ -27,6 +27,7 @@ from .schema import LIVE_COLUMNS, as_text, frame_from_records, is_in
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
+    from .live import LiveRows
 
 __all__ = [
     "CLAIM_COLUMNS",
@@ -97,6 +98,10 @@ class LedgerState:
         not-started projects: project_id, community, grid, category, demand,
         assigned, resources, score), each a list of object arrays. None when not
         read (the round then reads them itself).
+    rows : LiveRows, optional
+        The live rows these frames were made from (:func:`matchcore.ledger.live.read_rows`),
+        which the round patches with what it writes (its capacity check and the
+        next snapshot); None when not read.
 
     Examples
     --------
@@ -124,6 +129,7 @@ class LedgerState:
     lists: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     exact: bool = False
     recorded: Mapping[str, list[np.ndarray]] | None = None
+    rows: LiveRows | None = None
 
     @classmethod
     def empty(cls) -> LedgerState:

@@ -20,16 +20,16 @@ import pandas as pd
 from ..errors import InputError, MatchcoreError
 from . import claims as claims_
 from .lists import ListName, list_texts, read_snapshot, store_list
+from .live import LiveRows, capacity_used, read_rows, rows_after, write_rows
 from .schema import (
     ENCODER,
     N_BACKUPS,
     as_text,
     ascending,
-    columns_of,
     is_in,
     json_lines,
     plain_values,
-    read_live,
+    stamp,
     utc_now,
 )
 
@@ -37,8 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult
     from .plan import RematchPlan, RematchPreview
 
-__all__ = ["check_capacity", "record_rematch", "record_round", "recorded_frames",
-           "refresh_project", "write_audit"]
+__all__ = ["check_capacity", "finish_round", "record_rematch", "record_round",
+           "recorded_frames", "refresh_project", "write_audit"]
 
 
 def write_audit(
@@ -124,7 +124,7 @@ def record_round(
     # One read of the live projects and their assignments, not one query per need
     # (none when the caller read them in this transaction: ``recorded``).
     if recorded is None:
-        recorded = read_live(c)[2]
+        recorded = read_rows(c).live()[2]
     k_need, k_pid, k_status = recorded["keys"]
     live: dict[str, tuple[str, str]] = dict(zip(k_need.tolist(),
                                                 zip(k_pid.tolist(), k_status.tolist())))
@@ -445,41 +445,36 @@ def _capacities(resources: pd.DataFrame) -> dict[str, int]:
 
 
 def check_capacity(
-    c: sqlite3.Connection, rnd: int, capacity: Mapping[str, int], resources: Collection[str]
+    rnd: int, capacity: Mapping[str, int], resources: Collection[str], rows: LiveRows
 ) -> None:
     """Refuse (raise) a round that gives a resource more than its capacity.
 
     For every resource that got units in round ``rnd`` (``resources``, those of
     the round's match): the active units of its not-started, in-progress and
-    completed projects must not exceed the capacity the round lists for it
+    completed projects (``rows``, the live rows as the round leaves them:
+    :func:`finish_round`) must not exceed the capacity the round lists for it
     (``capacity``: resource id -> units, the round's resource list). A resource
     that fixed projects already overfill (its capacity was lowered) gets no new
     units, so it is not checked.
     """
-    got = set(resources)
-    rows = c.execute(
-        "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
-        " USING (project_id) WHERE a.active = 1"
-        " AND p.status IN ('not_started', 'in_progress', 'completed')"
-        " GROUP BY a.resource_id ORDER BY a.resource_id"
-    ).fetchall()
-    # All rows at once: each resource's capacity looked up in C (None without one),
-    # compared as integers; Python values only for the resources found over.
-    rid, units = columns_of(rows, 2)
-    cap = _looked_up(rid, capacity)
-    has = (cap != None) & is_in(pd.Series(rid, dtype=object), got)  # noqa: E711
-    limit = np.zeros(len(rows), dtype=np.int64)
-    limit[has] = cap[has].astype(np.int64)
-    total = np.zeros(len(rows), dtype=np.int64)
-    total[has] = units[has].astype(np.int64)
-    over = [(rows[k][0], int(rows[k][1]), capacity[rows[k][0]])
-            for k in np.flatnonzero(has & (total > limit)).tolist()]
+    got = {r for r in resources if r in capacity}
+    over = sorted((r, u, capacity[r]) for r, u in capacity_used(rows, got).items()
+                  if u > capacity[r])
     if over:
         listed = "; ".join(f"{r!r} would give {u} units of capacity {cap}" for r, u, cap in over)
         raise MatchcoreError(
             f"refusing to record round {rnd}: it would overfill resources ({listed}); "
             "nothing was written"
         )
+
+
+def finish_round(c: sqlite3.Connection, before: LiveRows | None) -> LiveRows:
+    """The live rows as the round's writes leave them (``before``, read at its start,
+    patched with the projects it touched), kept as the ledger's snapshot
+    (:func:`.live.write_rows`); the last write of a round's transaction."""
+    after = rows_after(c, before)
+    write_rows(c, after, stamp(c))
+    return after
 
 
 def record_rematch(
@@ -493,6 +488,7 @@ def record_rematch(
     previous: Mapping[str, Mapping[str, str]] | None = None,
     snapshots: Mapping[str, pd.DataFrame] | None = None,
     recorded: Mapping[str, list[np.ndarray]] | None = None,
+    rows: LiveRows | None = None,
 ) -> tuple[int, int, int, int]:
     """Record a planned rematch; returns (round, n_changed, n_new, n_cancelled).
 
@@ -503,7 +499,8 @@ def record_rematch(
     ``previous`` are the last round's lists as the plan read them
     (:attr:`.plan.LedgerState.lists`, same transaction or same version stamp),
     ``snapshots`` its frames when the plan read them from the snapshot, ``recorded``
-    the live rows it read (:attr:`.plan.LedgerState.recorded`).
+    the live rows it read (:attr:`.plan.LedgerState.recorded`, and ``rows`` those
+    rows whole: :attr:`.plan.LedgerState.rows`).
     """
     extend = plan.extend
     claims = plan.claims
@@ -573,6 +570,8 @@ def record_rematch(
                             "n_affected": len(plan.affected),
                             "n_reassigned": preview.n_reassigned,
                             "n_to_backup": preview.n_to_backup})
-    check_capacity(c, rnd, _capacities(plan.full_resources),
-                   set(result.assignments["resource_id"].astype(str).tolist()))
+    # The round's live rows (kept as the next snapshot) are what capacity is checked on.
+    after = finish_round(c, rows)
+    check_capacity(rnd, _capacities(plan.full_resources),
+                   set(result.assignments["resource_id"].astype(str).tolist()), after)
     return rnd, n_changed, n_new, len(cancelled)

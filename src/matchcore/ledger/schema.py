@@ -40,7 +40,7 @@ __all__ = [
     "parse_status",
     "parse_time",
     "plain_values",
-    "read_live",
+    "stamp",
     "to_records",
     "utc_now",
 ]
@@ -48,7 +48,7 @@ __all__ = [
 #: PRAGMA application_id of a matchcore ledger ("MCLG").
 APPLICATION_ID = 0x4D434C47
 #: The schema version this code writes.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 #: Allowed status moves; completed and cancelled are final.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -198,10 +198,40 @@ _SCHEMA_V7 = (
     " nbytes INTEGER NOT NULL, created_at TEXT NOT NULL, data BLOB NOT NULL)",
 )
 
+
+def _touch_triggers(table: str) -> tuple[str, ...]:
+    """Triggers that name in ``live_touched`` each project a write of ``table`` touches."""
+    touch = "INSERT OR IGNORE INTO live_touched VALUES ({}.project_id);"
+    return (
+        f"CREATE TRIGGER {table}_touch_insert AFTER INSERT ON {table}"
+        f" BEGIN {touch.format('NEW')} END",
+        f"CREATE TRIGGER {table}_touch_update AFTER UPDATE ON {table}"
+        f" BEGIN {touch.format('OLD')} {touch.format('NEW')} END",
+        f"CREATE TRIGGER {table}_touch_delete AFTER DELETE ON {table}"
+        f" BEGIN {touch.format('OLD')} END",
+    )
+
+
+# Version 8: the live rows (active assignments, live projects) as a columnar snapshot
+# (issue 13, :mod:`.live`): one row (slot 1) with the version stamp of the round that
+# wrote it and two Arrow IPC streams, written in each round's transaction. Triggers
+# name in ``live_touched`` every project a write of ``projects`` or ``assignments``
+# touches, whoever writes; a snapshot write empties it. So the snapshot patched with
+# the touched projects' rows is the live state, whatever ran since. A migrated ledger
+# has no snapshot until its next round.
+_SCHEMA_V8 = (
+    "CREATE TABLE live_snapshot (slot INTEGER PRIMARY KEY CHECK (slot = 1),"
+    " writes INTEGER NOT NULL, audit_id INTEGER NOT NULL, assignments BLOB NOT NULL,"
+    " projects BLOB NOT NULL)",
+    "CREATE TABLE live_touched (project_id TEXT PRIMARY KEY) WITHOUT ROWID",
+    *_touch_triggers("projects"),
+    *_touch_triggers("assignments"),
+)
+
 #: Migration hook: the SQL steps that bring a ledger *to* each version.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5,
-    6: _SCHEMA_V6, 7: _SCHEMA_V7,
+    6: _SCHEMA_V6, 7: _SCHEMA_V7, 8: _SCHEMA_V8,
 }
 
 #: Backups recorded per assignment (see :meth:`MatchResult.backups`).
@@ -392,59 +422,14 @@ def legacy_options(options: dict[str, Any], round: int) -> dict[str, Any]:
     return {k: options[k] for k in _LEGACY_KEYS if k in options}
 
 
-def read_live(
-    c: sqlite3.Connection,
-) -> tuple[list[np.ndarray], list[np.ndarray], dict[str, list[np.ndarray]]]:
-    """The live assignments and projects, read once on ``c`` (inside one transaction).
+def stamp(c: sqlite3.Connection) -> tuple[int, ...]:
+    """The version stamp: the write counter and the last audit row.
 
-    Returns the live assignments' columns (:data:`LIVE_COLUMNS`, then
-    score and id; by project, then resource), the live projects' columns
-    (project_id, need_id, status, community, grid, category, demand, assigned,
-    resources, score, round; by project), and what a round's writer compares
-    (:attr:`.plan.LedgerState.recorded`): the not-started projects' live
-    assignments ("live") and stored rows ("projects"), and every live
-    project's need, id and status by round, then project ("keys"). The one
-    producer of ``recorded``, for a rematch's plan and for ``add_round``.
-
-    Examples
-    --------
-    >>> import sqlite3, tempfile, pathlib
-    >>> import matchcore as mc
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "l.db"
-    >>> with mc.ProjectLedger(path) as ledger:
-    ...     _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
-    >>> c = sqlite3.connect(path)
-    >>> assignments, projects, recorded = read_live(c)
-    >>> len(recorded["keys"][0]) == len(projects[0]) == len(set(projects[0]))
-    True
-    >>> c.close()
+    Every write of :class:`~matchcore.ProjectLedger` bumps the counter; the
+    audit id also catches a writer that only appends to the log.
     """
-    # One read of the live assignments with what the round's writer compares too
-    # (their scores and ids), and one of the live projects with their stored rows.
-    cols = columns_of(
-        c.execute(
-            "SELECT a.project_id, a.need_id, a.resource_id, a.units, a.round, p.status,"
-            " a.score, a.id FROM assignments a JOIN projects p USING (project_id)"
-            " WHERE a.active = 1 AND p.status IN (?, ?)"
-            " ORDER BY a.project_id, a.resource_id", LIVE_STATUSES,
-        ).fetchall(),
-        len(LIVE_COLUMNS) + 2,
-    )
-    ns = cols[5] == "not_started"
-    rows = columns_of(
-        c.execute(
-            "SELECT project_id, need_id, status, community, grid, category, demand,"
-            " assigned, resources, score, round FROM projects WHERE status IN (?, ?)"
-            " ORDER BY project_id", LIVE_STATUSES,
-        ).fetchall(),
-        11,
-    )
-    ns_rows = rows[2] == "not_started"
-    by_round = np.argsort(rows[10].astype(np.int64), kind="stable")
-    recorded = {
-        "live": [cols[0][ns], cols[2][ns], cols[3][ns], cols[6][ns], cols[7][ns]],
-        "projects": [rows[0][ns_rows], *(col[ns_rows] for col in rows[3:10])],
-        # need_id, project_id, status by (round, project_id): record_round's order.
-        "keys": [rows[1][by_round], rows[0][by_round], rows[2][by_round]],
-    }
-    return cols, rows, recorded
+    row = c.execute(
+        "SELECT (SELECT coalesce(max(CAST(value AS INTEGER)), 0) FROM meta"
+        " WHERE key = 'writes'), (SELECT coalesce(max(id), 0) FROM audit)"
+    ).fetchone()
+    return int(row[0]), int(row[1])

@@ -17,8 +17,9 @@ import pandas as pd
 
 from .connection import stamp
 from .lists import LISTS, ListName, frame_of_texts, list_frame, list_texts, read_snapshot
+from .live import read_rows
 from .plan import CLAIM_COLUMNS, LedgerState
-from .schema import LIVE_COLUMNS, is_in, read_live
+from .schema import LIVE_COLUMNS, is_in
 
 __all__ = ["held_claims", "latest_rows", "read_state"]
 
@@ -51,7 +52,8 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
     Need rows and backups are read only for the live assignments on ``dropped``.
     Claims are read as they are: the caller settles them first (:func:`.claims.settle`).
     """
-    cols, rows, recorded = read_live(c)
+    live_rows = read_rows(c)
+    cols, rows, recorded = live_rows.live()
     live = pd.DataFrame(dict(zip(LIVE_COLUMNS, cols))).infer_objects().astype(
         {"units": "int64"})
     projects = pd.DataFrame(
@@ -95,11 +97,7 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
         resources=frames["resources"],
         projects=projects,
         live=live,
-        used={str(r): int(u) for r, u in c.execute(
-            "SELECT a.resource_id, sum(a.units) FROM assignments a JOIN projects p"
-            " USING (project_id) WHERE a.active = 1"
-            " AND p.status IN ('in_progress', 'completed') GROUP BY a.resource_id"
-        )},
+        used=live_rows.held(("in_progress", "completed")),
         gone={str(r): int(n) for r, n in c.execute(
             "SELECT resource_id, round FROM dropped_resources WHERE returned_round IS NULL"
         )},
@@ -119,5 +117,6 @@ def read_state(c: sqlite3.Connection, dropped: list[str]) -> LedgerState:
         lists=texts,
         exact=exact,
         recorded=recorded,
+        rows=live_rows,
     )
 

@@ -33,6 +33,7 @@ from .claims import round_rows
 from .connection import bump, busy_error, is_locked, open_connection, stamp
 from .export import LedgerExporter
 from .lists import ListName
+from .live import read_rows
 from .plan import (
     LedgerState,
     RematchPlan,
@@ -41,7 +42,7 @@ from .plan import (
     plan_rematch,
     preview_rematch,
 )
-from .record import record_rematch, record_round, write_audit
+from .record import finish_round, record_rematch, record_round, write_audit
 from .schema import (
     LEDGER_PROJECT_COLUMNS,
     N_BACKUPS,
@@ -388,7 +389,10 @@ class ProjectLedger:
         by = _text(by, "by")
         backups = check_scalar(backups, "backups", "int", low=0)
         with self._write() as c:
-            rnd, _, _ = record_round(c, result, by=by, rematch=False, backups=backups)
+            before = read_rows(c)
+            rnd, _, _ = record_round(c, result, by=by, rematch=False, backups=backups,
+                                     recorded=before.live()[2])
+            finish_round(c, before)
             self._keep_warm(c, rnd, result)
         return rnd
 
@@ -1100,7 +1104,7 @@ class ProjectLedger:
             rnd, n_changed, n_new, n_cancelled = record_rematch(
                 c, plan, result, preview, by=by, backups=backups, previous=state.lists,
                 snapshots={"needs": state.needs, "resources": state.resources}
-                if state.exact else None, recorded=state.recorded,
+                if state.exact else None, recorded=state.recorded, rows=state.rows,
             )
             self._keep_warm(c, rnd, result)
             return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
