@@ -152,10 +152,10 @@ class ProjectLedger:
         candidate graph and optimal bases, no pickle), written in each round's
         transaction, so that :meth:`rematch` in a fresh process starts warm
         from it (same result as cold, less time). At city_100k (10^5 needs,
-        2.5M edges) it is 34 MB, costs 0.3-0.7 s to write per round and
-        0.35-0.55 s to read; a warm solve there takes 2.3 s against 3.2-5.1 s
-        cold. False writes none (and deletes a stored one when a round is
-        recorded); a stored state is read either way.
+        2.5M edges) it is 12.6 MB (format 2), costs about 0.3 s to write per
+        round and 0.3 s to read (``docs/rematch.md``). False writes none (and
+        deletes a stored one when a round is recorded); a stored state is read
+        either way.
 
     Raises
     ------

@@ -35,7 +35,7 @@ function of the district and the graph, recomputed on load
 (:func:`~matchcore.model.scoring.score_edges`, 0.2 s at city_100k) and equal
 to the stored round's bit for bit; stored they were 20 MB more to write in
 every round. The options are the round's JSON (:meth:`MatchOptions.to_json`).
-At city_100k (10^5 needs, 2.49M edges) the archive is 15.8 MB (34.4 MB in
+At city_100k (10^5 needs, 2.49M edges) the archive is 12.6 MB (34.4 MB in
 format 1, which stored the distances: 18.7 MB compressed); format 1 is still read.
 """
 
