@@ -18,7 +18,10 @@ def test_quick_rematch_benchmark_writes_report(tmp_path, load_benchmark):
     assert "fresh process" in rows[-2]["case"] and rows[-2]["state_read_s"] > 0
     assert "the week after" in rows[-1]["case"]
     assert result["warm"]["warm_state"]["bytes"] > 0
+    committed = result["warm"]["commit"]
+    assert committed["same_as_rematch"] and committed["certified"] and committed["round"] == 2
     text = (tmp_path / "rematch.md").read_text(encoding="utf-8")
     assert "| scope | needs | edges | full match (s) | rematch (s) | ratio" in text
+    assert "dry run, then commit" in text
     data = json.loads((tmp_path / "rematch.json").read_text())
     assert data["preset"] == "seed_street" and data["machine"]["cores"] >= 1

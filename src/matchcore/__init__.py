@@ -16,6 +16,7 @@ from .distributed import match_many
 from .errors import (
     InputError,
     LedgerBusy,
+    LedgerChanged,
     LedgerClosed,
     MatchcoreError,
     MatchcoreWarning,
@@ -41,6 +42,7 @@ __all__ = [
     "Explanation",
     "InputError",
     "LedgerBusy",
+    "LedgerChanged",
     "LedgerClosed",
     "MatchOptions",
     "MatchResult",

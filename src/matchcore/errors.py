@@ -3,7 +3,8 @@
 Every error derives from :class:`MatchcoreError`; bad data or arguments raise
 :class:`InputError` (also a :class:`ValueError`), a failing back-end raises
 :class:`SolverError` (also a :class:`RuntimeError`); a project ledger that stays
-locked raises :class:`LedgerBusy`, one used after ``close()`` :class:`LedgerClosed`.
+locked raises :class:`LedgerBusy`, one used after ``close()`` :class:`LedgerClosed`,
+and a dry run that can no longer be committed as previewed :class:`LedgerChanged`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "InputError",
     "LedgerBusy",
+    "LedgerChanged",
     "LedgerClosed",
     "MatchcoreError",
     "MatchcoreWarning",
@@ -109,6 +111,16 @@ class LedgerBusy(MatchcoreError):
 
     Nothing was written; the call can be retried (or the ledger opened with a
     longer ``timeout``).
+    """
+
+
+class LedgerChanged(MatchcoreError):
+    """A dry run's round cannot be committed: the ledger changed since it was planned.
+
+    Raised by :meth:`~matchcore.ProjectLedger.commit` when another write (a status
+    change, a claim, another process's round, or this report's own earlier
+    commit) came between the dry run and the commit. Nothing was written; run
+    the dry run again to see the round the ledger would record now.
     """
 
 

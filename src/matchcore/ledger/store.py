@@ -16,14 +16,14 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..checks import check_scalar
-from ..errors import InputError, LedgerClosed, MatchcoreError
+from ..errors import InputError, LedgerChanged, LedgerClosed, MatchcoreError
 from ..schema import STATUSES
 from . import claims as claims_
 from . import public_map as public_map_
@@ -60,7 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..options import MatchOptions
     from ..result import MatchResult, WarmState
 
-__all__ = ["ProjectLedger", "RematchReport"]
+__all__ = ["ProjectLedger", "RematchReport", "StagedRound"]
 
 PathLike = str | os.PathLike[str]
 
@@ -108,6 +108,12 @@ class RematchReport:
     started_from : {"memory", "ledger", "cold"}
         What the match started from: the ``start`` result given, the warm
         state stored in the ledger (``keep_warm=True``), or nothing.
+
+    staged : StagedRound, optional
+        A dry run's: what :meth:`ProjectLedger.commit` needs to record that
+        very round later without matching again (the state it was planned
+        on); None in the report of a recorded round. Not part of the report's value (``==``,
+        ``repr``).
     """
 
     round: int
@@ -124,6 +130,27 @@ class RematchReport:
     preview: RematchPreview | None = None
     attempts: int = 1
     started_from: str = "cold"
+    staged: StagedRound | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class StagedRound:
+    """What a dry run planned on, for :meth:`ProjectLedger.commit` to record it as is
+    (:attr:`RematchReport.staged`; read by ``commit`` only).
+
+    ``before`` is the ledger's version stamp when the dry run began to read,
+    ``state`` the state it planned from (after settling claims, when there were
+    open ones: ``settle`` repeats that write, with the dry run's clock, in the
+    commit's transaction).
+    """
+
+    path: Path
+    before: tuple[int, ...]
+    state: LedgerState
+    plan: RematchPlan
+    settle: Any  # Callable[[sqlite3.Connection], None] | None
+    by: str | None
+    backups: int
 
 
 class _StaleState(Exception):
@@ -1099,38 +1126,34 @@ class ProjectLedger:
 
         def recorded(c: sqlite3.Connection, state: LedgerState, plan: RematchPlan,
                      result: MatchResult, attempts: int, begun_from: str) -> RematchReport:
-            # ``state`` is what the transaction sees (same stamp): its lists are the last.
-            preview = preview_rematch(plan, result)
-            rnd, n_changed, n_new, n_cancelled = record_rematch(
-                c, plan, result, preview, by=by, backups=backups, previous=state.lists,
-                snapshots={"needs": state.needs, "resources": state.resources}
-                if state.exact else None, recorded=state.recorded, rows=state.rows,
-            )
-            self._keep_warm(c, rnd, result)
-            return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
-                                 len(plan.affected), preview.n_reassigned,
-                                 preview.n_to_backup, plan=plan, preview=preview,
-                                 attempts=attempts, started_from=begun_from)
+            return self._record_rematch(c, state, plan, result, by=by, backups=backups,
+                                        attempts=attempts, started_from=begun_from)
 
         if dry_run:
             # Settling claims is a write: do it in a transaction that is rolled back,
             # so the plan is the real run's and the file stays untouched.
+            settle = None
             if self._open_claims():
                 with self._rolled_back() as r:
+                    before = stamp(r)
                     settled(r)
-                    _, plan, opts = planned(r)
+                    state, plan, opts = planned(r)
                     begin = begun(r)
+                settle = settled
             else:
                 with self._snapshot() as r:
-                    _, plan, opts = planned(r)
+                    state, plan, opts = planned(r)
+                    before = state.stamp
                     begin = begun(r)
             result = matched(plan, opts, begin)
             preview = preview_rematch(plan, result)
+            pending = StagedRound(self.path.resolve(), before, state, plan, settle, by, backups)
             return RematchReport(plan.round, result, len(preview.moves),
                                  len(preview.new_projects), len(preview.cancellations),
                                  plan.dropped, len(plan.affected), preview.n_reassigned,
                                  preview.n_to_backup, dry_run=True, plan=plan,
-                                 preview=preview, started_from=origin(begin))
+                                 preview=preview, started_from=origin(begin),
+                                 staged=pending)
         for attempt in range(1, OPTIMISTIC_TRIES + 1):
             if self._open_claims():
                 with self._write() as w:  # its own write (bumps the stamp) before the read
@@ -1153,6 +1176,130 @@ class ProjectLedger:
             begin = begun(w)
             return recorded(w, state, plan, matched(plan, opts, begin), OPTIMISTIC_TRIES + 1,
                             origin(begin))
+
+    def _record_rematch(self, c: sqlite3.Connection, state: LedgerState, plan: RematchPlan,
+                        result: MatchResult, *, by: str | None, backups: int, attempts: int,
+                        started_from: str) -> RematchReport:
+        """Record a planned and matched round in the caller's write transaction.
+
+        ``state`` is what the transaction sees (same stamp): its lists are the last.
+        """
+        preview = preview_rematch(plan, result)
+        rnd, n_changed, n_new, n_cancelled = record_rematch(
+            c, plan, result, preview, by=by, backups=backups, previous=state.lists,
+            snapshots={"needs": state.needs, "resources": state.resources}
+            if state.exact else None, recorded=state.recorded, rows=state.rows,
+        )
+        self._keep_warm(c, rnd, result)
+        return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
+                             len(plan.affected), preview.n_reassigned,
+                             preview.n_to_backup, plan=plan, preview=preview,
+                             attempts=attempts, started_from=started_from)
+
+    def commit(self, report: RematchReport, *, by: str | None = None) -> RematchReport:
+        """Record the round a dry run previewed, exactly as previewed, without matching again.
+
+        Staff look at ``rematch(..., dry_run=True)`` (its ``preview``: moves,
+        new projects, extensions, cancellations) and then commit it: the round
+        written is the one they saw, and the solve is not repeated (at
+        city_100k that skips the whole match, see ``docs/rematch.md``). The
+        ledger must be as the dry run read it: any write since (a status
+        change, a claim, another process's round, or this report's own earlier
+        commit) makes the plan stale, and nothing is written.
+
+        Parameters
+        ----------
+        report : RematchReport
+            The report of :meth:`rematch` with ``dry_run=True`` on this ledger
+            file (any :class:`ProjectLedger` of the same path may commit it).
+            Its ``result`` and ``plan`` are recorded as they are: do not modify
+            them (or their frames) in place.
+        by : str, optional
+            Who commits (audit log); the dry run's ``by`` when None.
+
+        Returns
+        -------
+        RematchReport
+            The recorded round's report, as :meth:`rematch` without ``dry_run``
+            returns it (``dry_run`` False, ``attempts`` 1).
+
+        Raises
+        ------
+        InputError
+            ``report`` is not a dry run's report, or one of another ledger file;
+            ``by`` is not a str.
+        LedgerChanged
+            The ledger changed since the dry run (nothing was written): run the
+            dry run again.
+        LedgerBusy
+            Another process held the write lock longer than ``timeout``.
+
+        Notes
+        -----
+        The check is the one a rematch makes between its plan and its write:
+        the ledger's version stamp (every write bumps it, and the audit log's
+        last row) must be the one the dry run planned on. When the dry run
+        settled open claims (in a transaction it rolled back), the commit
+        settles them again with the dry run's clock and checks the stamp
+        after that too. The state the dry run planned on is kept in the
+        report until it is committed or dropped.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import matchcore as mc
+        >>> ledger = mc.ProjectLedger(pathlib.Path(tempfile.mkdtemp()) / "l.db")
+        >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        >>> ledger.set_status("P-N1", "in_progress")
+        >>> dry = ledger.rematch(dropped_resources=["R1"], dry_run=True)
+        >>> dry.preview.extensions["project_id"].tolist(), ledger.n_rounds
+        (['P-N1'], 1)
+        >>> done = ledger.commit(dry, by="街道 张主任")
+        >>> done.round, done.dry_run, ledger.n_rounds
+        (2, False, 2)
+        >>> ledger.commit(dry)
+        Traceback (most recent call last):
+        ...
+        matchcore.errors.LedgerChanged: ledger ... changed since this dry run ...
+        """
+        if not isinstance(report, RematchReport):
+            raise InputError(
+                f"commit takes the RematchReport of rematch(..., dry_run=True); "
+                f"got {type(report).__name__}"
+            )
+        pending = report.staged
+        if not report.dry_run or pending is None:
+            raise InputError(
+                "commit takes the report of rematch(..., dry_run=True); this round "
+                f"({report.round}) was already recorded by rematch"
+            )
+        if pending.path != self.path.resolve():
+            raise InputError(
+                f"this dry run was planned on the ledger {str(pending.path)!r}, not on "
+                f"{str(self.path)!r}"
+            )
+        who = pending.by if by is None else _text(by, "by")
+
+        def stale(now: tuple[int, ...], planned_on: tuple[int, ...]) -> LedgerChanged:
+            return LedgerChanged(
+                f"ledger {str(self.path)!r} changed since this dry run of round "
+                f"{report.round} (planned on version {planned_on}, the file is at "
+                f"{now}: another write, or this report was already committed); "
+                "nothing was written: run the dry run again"
+            )
+
+        with self._write() as w:
+            now = stamp(w)
+            if now != pending.before:
+                raise stale(now, pending.before)
+            if pending.settle is not None:
+                pending.settle(w)  # the claims the dry run settled, at its clock
+                now = stamp(w)
+                if now != pending.state.stamp:
+                    raise stale(now, pending.state.stamp)
+            return self._record_rematch(w, pending.state, pending.plan, report.result,
+                                        by=who, backups=pending.backups, attempts=1,
+                                        started_from=report.started_from)
 
     # ------------------------------------------------------------------ the loop: claims
     # Thin doors to claims.py, supervision.py, report.py and public_map.py (issue 17).
