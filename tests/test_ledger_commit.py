@@ -194,3 +194,19 @@ def test_claims_a_dry_run_settled_are_settled_again_by_its_commit(lists, base, t
     finally:
         direct.close()
         staged.close()
+
+
+def test_a_preview_edited_in_place_does_not_change_what_is_committed(lists, base, tmp_path):
+    """Staff sort and filter the preview's frames; the round recorded stays the plan's."""
+    with mc.ProjectLedger(_copy(base, tmp_path, "direct.db")) as direct, \
+            mc.ProjectLedger(_copy(base, tmp_path, "commit.db")) as staged:
+        kw = _changes(lists, direct)
+        direct.rematch(**kw)
+        dry = staged.rematch(dry_run=True, **kw)
+        assert len(dry.preview.cancellations) and len(dry.preview.moves)
+        for frame in (dry.preview.cancellations, dry.preview.moves):
+            frame["project_id"] = "P-edited"  # the caller's frame, changed in place
+        done = staged.commit(dry)
+        for frame in (done.preview.cancellations, done.preview.moves):
+            assert len(frame) and "P-edited" not in set(frame["project_id"])
+        _assert_same_ledgers(direct, staged)

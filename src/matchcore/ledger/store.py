@@ -16,7 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +148,8 @@ class StagedRound:
     before: tuple[int, ...]
     state: LedgerState
     plan: RematchPlan
+    #: A copy of the report's preview (the frames a user may edit stay theirs).
+    preview: RematchPreview
     settle: Any  # Callable[[sqlite3.Connection], None] | None
     by: str | None
     backups: int
@@ -1147,7 +1149,12 @@ class ProjectLedger:
                     begin = begun(r)
             result = matched(plan, opts, begin)
             preview = preview_rematch(plan, result)
-            pending = StagedRound(self.path.resolve(), before, state, plan, settle, by, backups)
+            kept = RematchPreview(**{
+                f.name: getattr(preview, f.name).copy()
+                if isinstance(getattr(preview, f.name), pd.DataFrame) else getattr(preview, f.name)
+                for f in fields(preview)})
+            pending = StagedRound(self.path.resolve(), before, state, plan, kept, settle, by,
+                                  backups)
             return RematchReport(plan.round, result, len(preview.moves),
                                  len(preview.new_projects), len(preview.cancellations),
                                  plan.dropped, len(plan.affected), preview.n_reassigned,
@@ -1179,12 +1186,15 @@ class ProjectLedger:
 
     def _record_rematch(self, c: sqlite3.Connection, state: LedgerState, plan: RematchPlan,
                         result: MatchResult, *, by: str | None, backups: int, attempts: int,
-                        started_from: str) -> RematchReport:
+                        started_from: str, preview: RematchPreview | None = None
+                        ) -> RematchReport:
         """Record a planned and matched round in the caller's write transaction.
 
-        ``state`` is what the transaction sees (same stamp): its lists are the last.
+        ``state`` is what the transaction sees (same stamp): its lists are the last;
+        ``preview`` is ``preview_rematch(plan, result)``, computed when not given.
         """
-        preview = preview_rematch(plan, result)
+        if preview is None:
+            preview = preview_rematch(plan, result)
         rnd, n_changed, n_new, n_cancelled = record_rematch(
             c, plan, result, preview, by=by, backups=backups, previous=state.lists,
             snapshots={"needs": state.needs, "resources": state.resources}
@@ -1299,7 +1309,8 @@ class ProjectLedger:
                     raise stale(now, pending.state.stamp)
             return self._record_rematch(w, pending.state, pending.plan, report.result,
                                         by=who, backups=pending.backups, attempts=1,
-                                        started_from=report.started_from)
+                                        started_from=report.started_from,
+                                        preview=pending.preview)
 
     # ------------------------------------------------------------------ the loop: claims
     # Thin doors to claims.py, supervision.py, report.py and public_map.py (issue 17).
