@@ -657,3 +657,22 @@ def test_recorded_scores_have_no_stickiness_bonus_and_follow_the_weights(tmp_pat
         audit = led.audit()
         details = [json.loads(d) for d in audit[audit["action"] == "reassign"]["detail"]]
         assert [d["changed"] for d in details] == [False, False, False]
+
+
+def test_a_cancelled_project_holds_no_units(tmp_path):
+    """Cancelling a project ends its assignments, as a rematch's cancellations end theirs:
+    they leave ``assignments()`` and their units go to the next round; the rows stay."""
+    path = tmp_path / "l.db"
+    with mc.ProjectLedger(path) as led:
+        led.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
+        before = led.assignments()
+        led.set_status("P-N1", "cancelled", note="居民已自行解决")
+        after = led.assignments()
+        assert "P-N1" not in set(after["project_id"])
+        pd.testing.assert_frame_equal(
+            after, before[before["project_id"] != "P-N1"].reset_index(drop=True))
+        assert led.projects().set_index("project_id").at["P-N1", "status"] == "cancelled"
+    with sqlite3.connect(path) as c:  # nothing is lost: the ended rows stay
+        rows = c.execute("SELECT resource_id, units, active FROM assignments"
+                         " WHERE project_id = 'P-N1'").fetchall()
+    assert rows == [("R1", 2, 0)]

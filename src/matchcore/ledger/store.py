@@ -533,7 +533,10 @@ class ProjectLedger:
         """Move a project to a new status (one transaction, logged).
 
         Allowed: not_started → in_progress → completed; not_started or
-        in_progress → cancelled. Completed and cancelled are final.
+        in_progress → cancelled. Completed and cancelled are final. A
+        cancelled project's active assignments end (:meth:`assignments` no
+        longer lists them; their units are free for the next round), as those
+        of a project a rematch cancels.
 
         Parameters
         ----------
@@ -567,6 +570,8 @@ class ProjectLedger:
         >>> _ = ledger.add_round(mc.match(*mc.synthetic.tiny(), max_distance=2000))
         >>> ledger.set_status("P-N1", "进行中", by="王芳")
         >>> ledger.set_status("P-N2", "cancelled", note="resident moved")
+        >>> ledger.assignments("P-N2").empty
+        True
         >>> try:
         ...     ledger.set_status("P-N2", "in_progress")
         ... except mc.InputError as err:
@@ -597,6 +602,11 @@ class ProjectLedger:
             at = utc_now()
             c.execute("UPDATE projects SET status = ?, updated_at = ? WHERE project_id = ?",
                       (target, at, pid))
+            if target == "cancelled":
+                # A cancelled project holds no units: its assignments end, as a rematch's
+                # cancellations end theirs (the rows stay, inactive, in the history).
+                c.execute("UPDATE assignments SET active = 0 WHERE project_id = ? AND active = 1",
+                          (pid,))
             c.execute(
                 "INSERT INTO status_changes (project_id, from_status, to_status, by, note, at)"
                 " VALUES (?,?,?,?,?,?)",
