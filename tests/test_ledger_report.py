@@ -184,3 +184,25 @@ def test_cli_report(tmp_path, capsys):
     assert main(["ledger", "report", str(path), "-o", str(out), "--since", "7"]) == 2
     assert main(["ledger", "report", str(path), "-o", str(out), "--as-of", "soon"]) == 2
     assert "as_of" in capsys.readouterr().err
+
+
+def test_report_reads_one_committed_state(led, tmp_path, monkeypatch):
+    # Another writer commits while the report is being read (after its first tables,
+    # before the claiming board): the report is still the state it started from.
+    before = led.report(tmp_path / "before", since=1, as_of="2026-03-31")
+    before_html = before["html"].read_text(encoding="utf-8")
+    other = mc.ProjectLedger(led.path)
+    supervision = led.supervision
+
+    def racing(*args, **kwargs):
+        other.rematch(dropped_resources=["R1"], by="a writer in between")
+        return supervision(*args, **kwargs)
+
+    monkeypatch.setattr(led, "supervision", racing)
+    during = led.report(tmp_path / "during", since=1, as_of="2026-03-31")
+    monkeypatch.undo()
+    other.close()
+    assert during["html"].read_text(encoding="utf-8") == before_html
+    # The write did land: the next report shows the round it recorded.
+    after = led.report(tmp_path / "after", since=1, as_of="2026-03-31")
+    assert after["html"].read_text(encoding="utf-8") != before_html

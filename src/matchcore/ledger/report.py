@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import InputError
 from ..result import REASONS
 from ..schema import STATUSES
-from .claims import CLAIM_STATUSES, Audit
+from .claims import CLAIM_STATUSES, Audit, open_for_claims
 from .schema import parse_time
 from .supervision import SUPERVISION_COLOURS, SUPERVISION_LABELS
 
@@ -171,12 +171,17 @@ def _changes(ledger: ProjectLedger, since: str | None, projects: pd.DataFrame) -
         drop=True)
 
 
-def _tables(ledger: ProjectLedger, since: str | None, as_of: Any) -> dict[str, pd.DataFrame]:
-    """Every table of the report, in English columns (renamed at writing)."""
+def report_tables(ledger: ProjectLedger, c: sqlite3.Connection, *, since: str | None,
+                  as_of: Any) -> dict[str, pd.DataFrame]:
+    """Every table of the report, in English columns (renamed at writing).
+
+    Read in the caller's transaction ``c`` on the ledger's connection (one
+    committed state; expired claims already settled by the caller).
+    """
     sup = ledger.supervision(as_of)
     sup = sup.assign(community=_community(sup["community"]))
     changes = _changes(ledger, since, sup)
-    unmet = ledger.open_for_claims(as_of)
+    unmet = open_for_claims(c, ledger.round_options())
     unmet = unmet.assign(community=_community(unmet["community"]))
     problems = ledger.problems(open=True)
     problems = problems.assign(community=_community(problems["community"]))
@@ -323,12 +328,12 @@ def _write_html(path: Path, title: str, meta: str, parts: list[tuple[str, pd.Dat
 
 
 def write_report(
-    ledger: ProjectLedger, path: PathLike, *, since: str | None, as_of: Any
+    tables: dict[str, pd.DataFrame], path: PathLike, *, since: str | None, as_of: Any
 ) -> dict[str, Path]:
-    """Write the workbook and the page; see :meth:`ProjectLedger.report`."""
+    """Write the workbook and the page of :func:`report_tables`; see
+    :meth:`ProjectLedger.report`."""
     xlsx, page = report_paths(path)
     t = parse_time(as_of)
-    tables = _tables(ledger, since, t)
     taken: set[str] = set()
     sheets = [(sheet_name(title, taken), _display(key, tables[key]))
               for key, title in _TITLES.items()]

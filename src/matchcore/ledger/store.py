@@ -1762,9 +1762,14 @@ class ProjectLedger:
         >>> sorted(p.name for p in files.values())
         ['dispatch-report.html', 'dispatch-report.xlsx']
         """
-        with self._snapshot() as c:
+        clock = parse_time(as_of)
+        report_.report_paths(path)  # a bad path fails before any write
+        with self._write() as c:  # expired claims end first (a write), as the board shows
+            claims_.settle(c, self._audit, as_of=clock)
+        with self._snapshot() as c:  # then every table from one committed state
             start = report_.since_time(c, since)
-        files = report_.write_report(self, path, since=start, as_of=as_of)
+            tables = report_.report_tables(self, c, since=start, as_of=clock)
+        files = report_.write_report(tables, path, since=start, as_of=clock)
         with self._write() as c:
             report_.record_report(c, self._audit, at=utc_now(), since=start,
                                   path=files["xlsx"], by=by)
