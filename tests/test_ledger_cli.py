@@ -246,3 +246,29 @@ def test_export_for_excel_local_time_and_chinese_headers(tiny_files, tmp_path, c
     assert main(["ledger", "export", str(led), str(out), "--local-time",
                  "--community", "Atlantis"]) == 2
     assert "got 'Atlantis'" in capsys.readouterr().err
+
+
+def test_rematch_dry_run_writes_nothing_and_previews_as_csv(tiny_files, tmp_path, capsys):
+    led = tmp_path / "l.db"
+    main(["ledger", "init", str(led)])
+    assert _add(tiny_files, led, "--max-distance", 2000) == 0
+    main(["ledger", "status", str(led), "P-N1", "in_progress"])
+    before = led.read_bytes()
+    capsys.readouterr()
+    assert main(["ledger", "rematch", str(led), "-q", "--drop-resource", "R1", "--dry-run",
+                 "--preview", str(tmp_path / "preview")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("round 2 (dry run: nothing written to") and "1 affected" in out
+    assert led.read_bytes() == before
+    names = sorted(p.name for p in (tmp_path / "preview").iterdir())
+    assert names == ["cancellations.csv", "extensions.csv", "moves.csv", "new_projects.csv"]
+    extensions = pd.read_csv(tmp_path / "preview" / "extensions.csv", encoding="utf-8-sig")
+    assert extensions["project_id"].tolist() == ["P-N1"]
+    # The same round, recorded: the preview it writes is the dry run's.
+    assert main(["ledger", "rematch", str(led), "-q", "--drop-resource", "R1",
+                 "--preview", str(tmp_path / "recorded")]) == 0
+    assert capsys.readouterr().out.startswith("round 2 recorded")
+    for name in names:
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / "preview" / name, encoding="utf-8-sig"),
+            pd.read_csv(tmp_path / "recorded" / name, encoding="utf-8-sig"))

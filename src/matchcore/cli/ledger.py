@@ -31,6 +31,9 @@ from .common import (
 
 __all__ = ["register"]
 
+#: The frames of a rematch's preview (:class:`~matchcore.ledger.plan.RematchPreview`)
+#: that ``rematch --preview FOLDER`` writes, one CSV each.
+PREVIEW_TABLES = ("moves", "new_projects", "extensions", "cancellations")
 #: Options of ``matchcore match`` that ``rematch`` takes from the last round when not given.
 _REUSED = MATCH_OPTIONS
 
@@ -100,16 +103,26 @@ def cmd_rematch(args: argparse.Namespace) -> int:
         needs = mc.read_needs(args.needs) if args.needs else None
         resources = mc.read_resources(args.resources) if args.resources else None
         progress("matching", 0.1)
-        report = led.rematch(needs, resources, options, by=args.by, **extra)
+        report = led.rematch(needs, resources, options, by=args.by, dry_run=args.dry_run,
+                             **extra)
         progress("matched", 1.0)
         if not _quiet(args):
             if reused:
-                print(f"options of round {led.n_rounds - 1}: " + ", ".join(reused))
+                last_round = led.n_rounds - (0 if args.dry_run else 1)
+                print(f"options of round {last_round}: " + ", ".join(reused))
             print(summary(report.result, time.perf_counter() - t))
-        print(f"round {report.round} recorded in {args.ledger}: {report.n_new:,} new, "
+        done = (f"round {report.round} (dry run: nothing written to {args.ledger})"
+                if args.dry_run else f"round {report.round} recorded in {args.ledger}")
+        print(f"{done}: {report.n_new:,} new, "
               f"{report.n_changed:,} changed, {report.n_dropped:,} cancelled (no units left); "
               f"{report.n_affected:,} affected by dropped resources, "
               f"{report.n_reassigned:,} re-assigned, {report.n_to_backup:,} to a backup")
+        if args.preview is not None and report.preview is not None:
+            folder = Path(args.preview)
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in PREVIEW_TABLES:
+                path = mc.write_table(getattr(report.preview, name), folder / f"{name}.csv")
+                print(f"wrote {path} ({len(getattr(report.preview, name)):,} rows)")
     return 0
 
 
@@ -327,6 +340,11 @@ def register(subparsers: Any) -> None:
                    help="score bonus for keeping a not-started project's resources")
     p.add_argument("--drop-resource", action="extend", nargs="+", metavar="ID",
                    help="resources withdrawn since the last round")
+    p.add_argument("--dry-run", action="store_true",
+                   help="plan and match, but write nothing to the ledger (a preview)")
+    p.add_argument("--preview", metavar="FOLDER",
+                   help="write what the round does (or would do, with --dry-run) as CSV: "
+                        + ", ".join(f"{name}.csv" for name in PREVIEW_TABLES))
     add_match_options(p)
     p.set_defaults(func=cmd_rematch)
 
