@@ -53,6 +53,7 @@ from .network_simplex import (
     TREE,
     UPPER,
     Basis,
+    Workspace,
     is_available,
     is_hub_layout,
     network_simplex,
@@ -353,18 +354,23 @@ class WarmStart:
         return Basis(state, hung)
 
 
-def _resumed(warm_solve: Callable[..., Any]) -> Callable[..., Any]:
-    """The solver of a phase resumed from an earlier round's basis.
+def _in_workspace(warm_solve: Callable[..., Any], workspace: Workspace,
+                  resumed: bool) -> Callable[..., Any]:
+    """The solver of a phase: the network simplex in ``workspace``, others as they are.
 
-    The network simplex prices the arcs of the nodes each pivot moved first
-    (``pivot="local"``): after a warm start few arcs price out, and a scan of
-    all arcs for each found most of the time (city_100k, 1% changed: the
-    coverage phase 0.53 s -> 0.44-0.48 s, the resumed score phase 1.28 s ->
-    0.89 s). Other warm solvers are called as they are.
+    The phases of a batch share one network, so the simplex's arrays over
+    its arcs are allocated once and reused (:class:`~.network_simplex.Workspace`).
+    A phase ``resumed`` from an earlier round's basis prices the arcs of the
+    nodes each pivot moved first (``pivot="local"``): after a warm start few
+    arcs price out, and a scan of all arcs for each found most of the time
+    (city_100k, 1% changed: the coverage phase 0.53 s -> 0.44-0.48 s, the
+    resumed score phase 1.28 s -> 0.89 s).
     """
-    if warm_solve is network_simplex:
-        return functools.partial(network_simplex, pivot="local")
-    return warm_solve
+    if warm_solve is not network_simplex:
+        return warm_solve
+    if resumed:
+        return functools.partial(network_simplex, pivot="local", workspace=workspace)
+    return functools.partial(network_simplex, workspace=workspace)
 
 
 #: Share of a basis's tree arcs that may lie on frozen arcs for it to be worth resuming from.
@@ -484,6 +490,7 @@ def solve_phases(
     basis: Basis | None = None
     duals: list[np.ndarray] = []
     bases: list[Basis] = []
+    workspace = Workspace()
     for k, (name, make_cost) in enumerate(phase_costs):
         t0 = time.perf_counter()
         cost = make_cost()
@@ -502,10 +509,9 @@ def solve_phases(
             # a cold solve (city_100k, 1% changed: 553k pivots, 1.36 s; from
             # the old basis, repaired, 54k pivots, 0.89 s with local pricing).
             given = None
-        solver = warm_solve
+        solver = _in_workspace(warm_solve, workspace, resumed=given is not None)
         if given is not None:
             basis = Basis(given.state[keep], given.hung)
-            solver = _resumed(warm_solve)
         if basis is None and is_hub_layout(sub, n_needs):
             basis = transport_start(sub, n_needs)
         # (A floor's group arcs break the hub layout: those batches start cold.)
