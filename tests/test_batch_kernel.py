@@ -68,3 +68,53 @@ def test_compiled_batch_networks_are_the_numpy_ones(inst, batch_edges):
         for name in ("tail", "head", "capacity", "cost", "supply"):
             np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
             assert getattr(fast, name).dtype == np.int64
+
+
+@given(st.integers(0, 40), st.integers(0, 40), st.integers(0, 2**31))
+def test_compiled_edge_state_scatter_is_numpys(n_old, n_new, seed):
+    from matchcore.solvers import batch_kernel
+
+    rng = np.random.default_rng(seed)
+    # Old edges -> distinct new ones, or -1 (gone); a batch's edges, some of them.
+    edge_map = np.full(n_old, -1, np.int64)
+    moved = rng.random(n_old) < 0.7
+    n_moved = min(int(moved.sum()), n_new)
+    moved[np.flatnonzero(moved)[n_moved:]] = False
+    edge_map[moved] = rng.permutation(n_new)[:n_moved]
+    old_edges = np.sort(rng.choice(n_old, size=rng.integers(0, n_old + 1), replace=False))
+    state = rng.integers(0, 3, len(old_edges)).astype(np.int8)
+    fast = np.full(n_new, -1, np.int8)
+    batch_kernel.scatter_edge_states(fast, edge_map, old_edges.astype(np.int64), state)
+    slow = np.full(n_new, -1, np.int8)
+    to = edge_map[old_edges]
+    hit = to >= 0
+    slow[to[hit]] = state[hit]
+    np.testing.assert_array_equal(fast, slow)
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 30), st.integers(0, 2**31))
+def test_compiled_mapped_states_are_numpys(n_needs, n_res, n_by_edge, seed):
+    from matchcore.solvers import batch_kernel
+    from matchcore.solvers.network_simplex import LOWER
+
+    rng = np.random.default_rng(seed)
+    need_state = rng.integers(-1, 3, n_needs).astype(np.int8)
+    res_state = rng.integers(-1, 3, n_res).astype(np.int8)
+    by_edge = rng.integers(-1, 3, n_by_edge).astype(np.int8)
+    needs = np.sort(rng.choice(n_needs, size=rng.integers(0, n_needs + 1), replace=False))
+    resources = np.sort(rng.choice(n_res, size=rng.integers(0, n_res + 1), replace=False))
+    edges = np.sort(rng.choice(n_by_edge + 10, size=rng.integers(0, 11), replace=False))
+    state, known = batch_kernel.mapped_states(
+        need_state, res_state, by_edge, needs.astype(np.int64), resources.astype(np.int64),
+        edges.astype(np.int64), LOWER)
+    # WarmStart.basis_for's numpy passes (edges past the table's end are unknown).
+    a, m = len(needs), len(edges)
+    slow = np.full(a + m + len(resources), -1, np.int8)
+    slow[:a] = need_state[needs]
+    slow[a + m :] = res_state[resources]
+    inside = edges < len(by_edge)
+    slow[a : a + m][inside] = by_edge[edges[inside]]
+    assert known == int((slow >= 0).sum())
+    slow[slow < 0] = LOWER
+    np.testing.assert_array_equal(state, slow)
+    assert state.dtype == np.int8

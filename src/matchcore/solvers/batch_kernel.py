@@ -2,7 +2,9 @@
 
 What :mod:`.phases` does once per solve over every edge, in one pass each
 instead of several numpy or scipy passes: the connected components of the
-candidate graph and each batch's network arcs. Everything is int64; callers pass contiguous arrays.
+candidate graph, each batch's network arcs, and (for a warm start,
+:class:`~.warm_phases.WarmStart`) an old basis's arc states mapped onto a
+batch. Indices are int64, states int8; callers pass contiguous arrays.
 """
 
 from __future__ import annotations
@@ -108,3 +110,56 @@ def batch_arcs(edges, need, resource, demand, capacity):
         head[a + m + k] = 0
         cap[a + m + k] = capacity[resources[k]]
     return needs, resources, tail, head, cap
+
+
+@njit(cache=True)
+def scatter_edge_states(by_edge, edge_map, old_edges, state):
+    """``by_edge[edge_map[old_edges[k]]] = state[k]`` where the edge is still there.
+
+    For :class:`~matchcore.solvers.warm_phases.WarmStart`: an old batch's edge
+    arc states moved to the new edges by index (``edge_map``: -1 where
+    gone), as ``by_edge[to[hit]] = state[hit]`` with ``to =
+    edge_map[old_edges]``, ``hit = to >= 0``, without those index arrays.
+    """
+    for k in range(len(old_edges)):
+        t = edge_map[old_edges[k]]
+        if t >= 0:
+            by_edge[t] = state[k]
+
+
+@njit(cache=True)
+def mapped_states(need_state, res_state, by_edge, needs, resources, edges, lower):
+    """A batch's arc states from per-need, per-resource and per-edge tables, in one pass.
+
+    Arcs hub → need, then the edges, then resource → hub (the layout of
+    :meth:`~matchcore.model.problem.TransportProblem.network`); an entry
+    below 0 (unknown; an edge past the end of ``by_edge`` too) becomes
+    ``lower``. Returns the states and the number of known arcs.
+    """
+    a, m, r = len(needs), len(edges), len(resources)
+    state = np.empty(a + m + r, np.int8)
+    known = 0
+    for k in range(a):
+        s = need_state[needs[k]]
+        if s < 0:
+            s = lower
+        else:
+            known += 1
+        state[k] = s
+    n_by_edge = len(by_edge)
+    for k in range(m):
+        e = edges[k]
+        s = by_edge[e] if e < n_by_edge else np.int8(-1)
+        if s < 0:
+            s = lower
+        else:
+            known += 1
+        state[a + k] = s
+    for k in range(r):
+        s = res_state[resources[k]]
+        if s < 0:
+            s = lower
+        else:
+            known += 1
+        state[a + m + k] = s
+    return state, known

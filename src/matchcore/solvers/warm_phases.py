@@ -156,6 +156,7 @@ class WarmStart:
         self.phases: set[str] | None = None
         self._same_last: tuple[tuple[np.ndarray, ...], BatchBasis | None] | None = None
         self._mapped_last: tuple[tuple[int, ...], tuple[np.ndarray, np.ndarray, int]] | None = None
+        self._edges_size: int | None = None
 
     def _table(self, phase: str) -> tuple[Any, ...] | None:
         """Per new need / resource / edge key: the old arc state and hung flag."""
@@ -189,8 +190,20 @@ class WarmStart:
         if not found:
             self._tables[phase] = None
             return None
-        state = np.concatenate(states) if states else np.zeros(0, np.int8)
         table: tuple[Any, ...]
+        if self.edge_map is not None and is_available():
+            # Per new edge, its old state (-1: unknown): one compiled scatter a
+            # batch, no index arrays (city_100k: 2.5M edges).
+            from . import batch_kernel  # numba: only with it
+
+            by_edge = np.full(self._n_new_edges(), -1, dtype=np.int8)
+            for b, old in zip(used, states):
+                batch_kernel.scatter_edge_states(
+                    by_edge, self.edge_map, np.ascontiguousarray(b.edges, dtype=np.int64), old)
+            table = (need_state, res_state, need_hung, res_hung, None, by_edge)
+            self._tables[phase] = table
+            return table
+        state = np.concatenate(states) if states else np.zeros(0, np.int8)
         if self.edge_map is not None:
             # Per new edge, its old state (-1: unknown): a scatter, no sort.
             to, hit, size = self._mapped(used)
@@ -202,6 +215,13 @@ class WarmStart:
             table = (need_state, res_state, need_hung, res_hung, key, state[order])
         self._tables[phase] = table
         return table
+
+    def _n_new_edges(self) -> int:
+        """Size of a table by new edge: one past the largest index ``edge_map`` gives."""
+        assert self.edge_map is not None
+        if self._edges_size is None:
+            self._edges_size = int(self.edge_map.max(initial=-1)) + 1
+        return self._edges_size
 
     def _mapped(self, used: list[BatchBasis]) -> tuple[np.ndarray, np.ndarray, int]:
         """The new index of the ``used`` batches' old edges that are still edges, and their places.
@@ -219,7 +239,7 @@ class WarmStart:
         old_edges = np.concatenate([b.edges for b in used]) if used else np.zeros(0, np.int64)
         to = self.edge_map[old_edges]
         hit = np.flatnonzero(to >= 0)
-        out = (to[hit], hit, int(self.edge_map.max(initial=-1)) + 1)
+        out = (to[hit], hit, self._n_new_edges())
         self._mapped_last = (ids, out)
         return out
 
@@ -325,6 +345,17 @@ class WarmStart:
         if table is None or not is_hub_layout(net, a) or net.n_arcs != a + m + r:
             return None
         need_state, res_state, need_hung, res_hung, key, kstate = table
+        hung = np.concatenate([[True], need_hung[needs], res_hung[resources]])
+        if key is None and edges is not None and is_available():
+            # The states of all arcs gathered in one compiled pass (about ten
+            # numpy passes and their temporaries over the 2.7M arcs of city_100k).
+            from . import batch_kernel  # numba: only with it
+
+            state, n_known = batch_kernel.mapped_states(
+                need_state, res_state, kstate, np.ascontiguousarray(needs, dtype=np.int64),
+                np.ascontiguousarray(resources, dtype=np.int64),
+                np.ascontiguousarray(edges, dtype=np.int64), LOWER)
+            return Basis(state, hung) if n_known else None
         state = np.full(net.n_arcs, -1, dtype=np.int8)
         state[:a] = need_state[needs]
         state[a + m :] = res_state[resources]
@@ -350,7 +381,6 @@ class WarmStart:
         if not known.any():
             return None
         state[~known] = LOWER
-        hung = np.concatenate([[True], need_hung[needs], res_hung[resources]])
         return Basis(state, hung)
 
 
