@@ -118,3 +118,26 @@ def test_compiled_mapped_states_are_numpys(n_needs, n_res, n_by_edge, seed):
     slow[slow < 0] = LOWER
     np.testing.assert_array_equal(state, slow)
     assert state.dtype == np.int8
+
+
+@given(instances(max_needs=10, max_resources=10, max_edges=40, max_units=5), st.integers(1, 30),
+       st.booleans(), st.booleans())
+def test_compiled_phase_costs_are_the_numpy_ones(inst, batch_edges, zero_needs, zero_edges):
+    from matchcore.solvers.phases import phase_cost
+
+    rng = np.random.default_rng(len(inst.need))
+    n, m = len(inst.demand), len(inst.need)
+    # A phase's zero costs are zero-stride views (TransportProblem.phases).
+    need_cost = (np.broadcast_to(np.int64(0), (n,)) if zero_needs
+                 else rng.integers(-9, 9, n).astype(np.int64))
+    edge_cost = (np.broadcast_to(np.int64(0), (m,)) if zero_edges
+                 else rng.integers(-2**40, 2**40, m).astype(np.int64))
+    p = TransportProblem(inst.need, inst.resource, inst.demand, inst.capacity,
+                         np.ones(m), np.ones(n, np.int64))
+    for edges in p.batches(batch_edges=batch_edges):
+        net, needs, resources = p.network(edges)
+        slow = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
+        fast = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost,
+                          compiled=True)
+        np.testing.assert_array_equal(fast, slow)
+        assert fast.dtype == np.int64 and fast.shape == (net.n_arcs,)

@@ -163,3 +163,23 @@ def mapped_states(need_state, res_state, by_edge, needs, resources, edges, lower
             known += 1
         state[a + m + k] = s
     return state, known
+
+
+@njit(cache=True)
+def phase_costs(n_arcs, needs, edges, need_cost, edge_cost):
+    """A phase's arc costs on a batch network, in one pass.
+
+    What :func:`~matchcore.solvers.phases.phase_cost` builds: ``need_cost[needs]``
+    on the hub → need arcs, ``edge_cost[edges]`` on the edges, 0 on the
+    arcs after them (resource → hub, a floor's group arcs). The costs may
+    be zero-stride views (a phase's zero costs).
+    """
+    a, m = len(needs), len(edges)
+    cost = np.empty(n_arcs, np.int64)
+    for k in range(a):
+        cost[k] = need_cost[needs[k]]
+    for k in range(m):
+        cost[a + k] = edge_cost[edges[k]]
+    for k in range(a + m, n_arcs):
+        cost[k] = 0
+    return cost

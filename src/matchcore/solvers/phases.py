@@ -97,15 +97,31 @@ def label_components(problem: TransportProblem) -> None:
 
 
 def phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: int,
-               need_cost: np.ndarray, edge_cost: np.ndarray) -> np.ndarray:
+               need_cost: np.ndarray, edge_cost: np.ndarray,
+               compiled: bool = False) -> np.ndarray:
     """Arc costs of one phase on a batch network: hub→need, need→resource, resource→hub.
 
-    Arcs after those (a floor's group arcs) cost nothing.
+    Arcs after those (a floor's group arcs) cost nothing. ``compiled`` (when
+    numba loads) writes them in one compiled pass
+    (:func:`.batch_kernel.phase_costs`), without the gathers' temporaries.
     """
+    if compiled and is_available():
+        from . import batch_kernel  # numba: only with it
+
+        return batch_kernel.phase_costs(
+            net.n_arcs, np.ascontiguousarray(needs, dtype=np.int64),
+            np.ascontiguousarray(edges, dtype=np.int64), _int64(need_cost), _int64(edge_cost))
     extra = net.n_arcs - len(needs) - len(edges) - n_res
     return np.concatenate(
         [need_cost[needs], edge_cost[edges], np.zeros(n_res + extra, dtype=np.int64)]
     ).astype(np.int64, copy=False)
+
+
+def _int64(cost: np.ndarray) -> np.ndarray:
+    """``cost`` as int64, a zero-stride view (a phase's zero costs) kept as it is."""
+    if cost.dtype == np.int64 and (cost.flags.c_contiguous or cost.strides == (0,)):
+        return cost
+    return np.ascontiguousarray(cost, dtype=np.int64)
 
 
 def phase_network(
@@ -204,7 +220,7 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
         if backend.supports_warm_start:
             # One network, one basis, all phases (see .warm_phases).
             costs = [(name, functools.partial(phase_cost, net, needs, edges, len(resources),
-                                              nc, ec))
+                                              nc, ec, compiled=True))
                      for name, nc, ec in phases]
             assert backend.warm_loader is not None
             begin = None
@@ -350,7 +366,8 @@ def verify(
         # fixed arcs' flow need not move into them here.
         free = np.ones(net.n_arcs, dtype=bool)
         for k, (name, need_cost, edge_cost) in enumerate(phases):
-            cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost)
+            cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost,
+                              compiled=is_compiled())
             hint = hints[k] if k < len(hints) else None
             last = k == len(phases) - 1
             if hint is not None and hint.shape == (net.n_nodes,):
