@@ -141,3 +141,20 @@ def test_compiled_phase_costs_are_the_numpy_ones(inst, batch_edges, zero_needs, 
                           compiled=True)
         np.testing.assert_array_equal(fast, slow)
         assert fast.dtype == np.int64 and fast.shape == (net.n_arcs,)
+
+
+@given(instances(max_needs=12, max_resources=12, max_edges=40), st.integers(1, 30),
+       st.booleans())
+def test_compiled_batches_are_the_numpy_ones(inst, batch_edges, shuffled):
+    from matchcore.solvers import batch_kernel
+
+    need, resource = inst.need, inst.resource
+    if shuffled:  # edges in any order: each batch's still increasing
+        order = np.random.default_rng(len(need)).permutation(len(need))
+        need, resource = need[order], resource[order]
+    p = TransportProblem(need, resource, inst.demand, inst.capacity,
+                         np.ones(len(need)), np.ones(len(inst.demand), np.int64))
+    slow = p.batches(batch_edges=batch_edges)
+    fast = p.batches(batch_edges=batch_edges, pack=batch_kernel.pack_batches)
+    assert [x.tolist() for x in fast] == [x.tolist() for x in slow]
+    assert all(x.dtype == np.int64 for x in fast)

@@ -183,3 +183,48 @@ def phase_costs(n_arcs, needs, edges, need_cost, edge_cost):
     for k in range(a + m, n_arcs):
         cost[k] = 0
     return cost
+
+
+@njit(cache=True)
+def pack_batches(need_label, need, batch_edges):
+    """Edges grouped into batches of whole components: the order and the cuts.
+
+    What :meth:`~matchcore.model.problem.TransportProblem.batches` packs:
+    components (labelled by ``need_label`` per need; edge ``e`` is in its
+    need's) in label order, a batch closing once it holds ``batch_edges``
+    edges. Returns ``order`` (the edges batch by batch, each batch's in
+    increasing order: a stable counting sort) and ``cuts`` (where each batch
+    after the first starts in ``order``).
+    """
+    m = len(need)
+    n_labels = 0
+    for i in range(len(need_label)):
+        n_labels = max(n_labels, need_label[i] + 1)
+    sizes = np.zeros(n_labels, np.int64)
+    for e in range(m):
+        sizes[need_label[need[e]]] += 1
+    batch_of = np.zeros(n_labels, np.int64)
+    n_batches = 0
+    size = 0
+    for c in range(n_labels):
+        if sizes[c] == 0:
+            continue
+        batch_of[c] = n_batches
+        size += sizes[c]
+        if size >= batch_edges:
+            n_batches += 1
+            size = 0
+    if size > 0:
+        n_batches += 1
+    start = np.zeros(n_batches + 1, np.int64)
+    for c in range(n_labels):
+        start[batch_of[c] + 1] += sizes[c]
+    for b in range(n_batches):
+        start[b + 1] += start[b]
+    cuts = start[1:n_batches].copy()
+    order = np.empty(m, np.int64)
+    for e in range(m):
+        b = batch_of[need_label[need[e]]]
+        order[start[b]] = e
+        start[b] += 1
+    return order, cuts
