@@ -242,7 +242,9 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
             begin = None
             first = None
             if start is not None:
-                en, er = problem.need[edges], problem.resource[edges]
+                keyed = start.edge_keys_needed(len(needs), len(resources), len(edges))
+                en = problem.need[edges] if keyed else None
+                er = problem.resource[edges] if keyed else None
                 begin = [start.basis_for(name, net, needs, resources, en, er, edges)
                          for name in names]
                 first = start.first_for(names[0], net, needs, resources, en, er)
