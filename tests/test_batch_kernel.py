@@ -158,3 +158,15 @@ def test_compiled_batches_are_the_numpy_ones(inst, batch_edges, shuffled):
     fast = p.batches(batch_edges=batch_edges, pack=batch_kernel.pack_batches)
     assert [x.tolist() for x in fast] == [x.tolist() for x in slow]
     assert all(x.dtype == np.int64 for x in fast)
+
+
+@given(st.integers(0, 50))
+def test_compiled_phase_start_is_numpys(n_arcs):
+    from matchcore.solvers import simplex_kernel
+    from matchcore.solvers.network_simplex import LOWER
+
+    keep, total, frozen = simplex_kernel.phase_start(n_arcs, LOWER)
+    np.testing.assert_array_equal(keep, np.arange(n_arcs))
+    np.testing.assert_array_equal(total, np.zeros(n_arcs, np.int64))
+    np.testing.assert_array_equal(frozen, np.full(n_arcs, LOWER, np.int8))
+    assert (keep.dtype, total.dtype, frozen.dtype) == (np.int64, np.int64, np.int8)

@@ -172,6 +172,24 @@ def empty_int8(size):
 
 
 @njit(cache=True)
+def phase_start(n_arcs, lower):
+    """The arrays a batch's phases start from: ``arange``, zero flows, ``lower`` states.
+
+    For :func:`~matchcore.solvers.warm_phases.solve_phases` (``keep``,
+    ``total``, ``frozen``), allocated here (see
+    :class:`~.network_simplex.Workspace`).
+    """
+    keep = np.empty(n_arcs, np.int64)
+    total = np.empty(n_arcs, np.int64)
+    frozen = np.empty(n_arcs, np.int8)
+    for e in range(n_arcs):
+        keep[e] = e
+        total[e] = 0
+        frozen[e] = lower
+    return keep, total, frozen
+
+
+@njit(cache=True)
 def build_thread(n, parent):
     """Preorder `thread` / `rev_thread`, subtree sizes `succ` and ends `last`, from `parent`."""
     root = n
