@@ -159,6 +159,30 @@ def test_warm_start_from_a_perturbed_optimum_equals_a_cold_solve(data, net):
     assert warm.objective == cold.objective
 
 
+@given(st.data(), flow_networks(supplies=False))
+def test_solves_in_one_workspace_equal_solves_without(data, net):
+    """A larger network, then a smaller one, then warm: each as a solve of its own."""
+    ws = ns.Workspace()
+    try:
+        alone = ns.network_simplex(net)
+    except SolverError:
+        return
+    first = ns.network_simplex(net, workspace=ws)
+    np.testing.assert_array_equal(first.flow, alone.flow)
+    np.testing.assert_array_equal(first.basis.state, alone.basis.state)
+    new, basis = perturb(data.draw, net, alone)
+    pivot = data.draw(st.sampled_from(["candidate", "block", "local"]))
+    try:
+        cold = ns.network_simplex(new, basis=basis, pivot=pivot)
+    except SolverError:
+        return
+    warm = ns.network_simplex(new, basis=basis, pivot=pivot, workspace=ws)
+    np.testing.assert_array_equal(warm.flow, cold.flow)
+    np.testing.assert_array_equal(warm.potentials, cold.potentials)
+    np.testing.assert_array_equal(warm.basis.state, cold.basis.state)
+    assert warm.pivots == cold.pivots
+
+
 @given(flow_networks())
 def test_an_optimal_basis_restarts_without_a_pivot(net):
     try:

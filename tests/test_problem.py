@@ -84,8 +84,8 @@ def test_many_batches_give_the_same_certified_optimum(monkeypatch):
                 for o in ("coverage", "score") for _ in range(25)]
     want = {id(p): {s: solve(p, s).units for s in EXACT_SOLVERS} for p in problems}
     original = TransportProblem.batches
-    monkeypatch.setattr(TransportProblem, "batches", lambda self, batch_edges=2:
-                        original(self, batch_edges))
+    monkeypatch.setattr(TransportProblem, "batches", lambda self, batch_edges=2, pack=None:
+                        original(self, batch_edges, pack))
     for p in problems:
         for s in EXACT_SOLVERS:
             sol = solve(p, s)

@@ -182,6 +182,15 @@ def test_an_incremental_round_maps_old_edges_by_index_as_by_key():
             if a is not None and b is not None:
                 np.testing.assert_array_equal(a.state, b.state)
                 np.testing.assert_array_equal(a.hung, b.hung)
+            # Sizes no old batch had: by index, the edges' keys are not read.
+            assert by_key.edge_keys_needed(len(needs_b), len(res_b), len(edges))
+            assert not by_index.edge_keys_needed(len(needs_b), len(res_b), len(edges))
+            c = by_index.basis_for(phase, net, needs_b, res_b, None, None, edges)
+            assert (c is None) == (b is None)
+            if c is not None and b is not None:
+                np.testing.assert_array_equal(c.state, b.state)
+                np.testing.assert_array_equal(c.hung, b.hung)
+        assert by_index.first_for("coverage", net, needs_b, res_b, None, None) is None
 
 
 @pytest.mark.parametrize("scales", [(300.0, 300.0), (300.0, 1000.0), (1000.0, 2500.0)])

@@ -68,6 +68,10 @@ BATCH_EDGES = 250_000
 #: Builds a batch's arcs: ``(edges, need, resource, demand, capacity) -> (needs,
 #: resources, tail, head, capacity)``, int64 (see :meth:`TransportProblem.network`).
 ArcBuilder = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+#: Packs edges into batches: ``(need_label, need, batch_edges) -> (order, cuts)``,
+#: int64: the edges batch by batch and where each batch after the first starts
+#: (see :meth:`TransportProblem.batches`).
+BatchPacker = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -282,18 +286,21 @@ class TransportProblem:
         _, labels = connected_components(adj, directed=False)
         return labels[: self.n_needs], labels[self.n_needs :]
 
-    def batches(self, batch_edges: int = BATCH_EDGES) -> list[np.ndarray]:
+    def batches(self, batch_edges: int = BATCH_EDGES,
+                pack: BatchPacker | None = None) -> list[np.ndarray]:
         """Group edges into batches of whole components (each a sorted index array).
 
         Components are packed in label order until a batch holds at least
-        ``batch_edges`` edges; a component is never split.
+        ``batch_edges`` edges; a component is never split. ``pack`` (the
+        solvers' compiled pass, ``(need_label, need, batch_edges) -> (order,
+        cuts)``) packs them instead of the numpy passes here: the same batches.
         """
         if self.n_edges == 0:
             return []
         memo = self._memo.get("batches")
         if memo is not None and batch_edges in memo:
             return list(memo[batch_edges])
-        out = self._batches(batch_edges)
+        out = self._batches(batch_edges, pack)
         if memo is not None:
             memo[batch_edges] = out
         return list(out)
@@ -404,8 +411,14 @@ class TransportProblem:
             if keep:
                 memo["kept"] = kept
 
-    def _batches(self, batch_edges: int) -> list[np.ndarray]:
+    def _batches(self, batch_edges: int, pack: BatchPacker | None) -> list[np.ndarray]:
         need_label, _ = self.components()
+        if pack is not None:
+            order, cuts = pack(np.ascontiguousarray(need_label, dtype=np.int64),
+                               np.ascontiguousarray(self.need, dtype=np.int64), int(batch_edges))
+            if len(cuts) == 0:
+                return [np.arange(self.n_edges)]
+            return np.split(order, cuts)
         edge_label = need_label[self.need]
         sizes = np.bincount(edge_label)
         # Components in label order; a batch closes once it holds batch_edges edges.

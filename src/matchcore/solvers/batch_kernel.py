@@ -2,7 +2,9 @@
 
 What :mod:`.phases` does once per solve over every edge, in one pass each
 instead of several numpy or scipy passes: the connected components of the
-candidate graph and each batch's network arcs. Everything is int64; callers pass contiguous arrays.
+candidate graph, each batch's network arcs, and (for a warm start,
+:class:`~.warm_phases.WarmStart`) an old basis's arc states mapped onto a
+batch. Indices are int64, states int8; callers pass contiguous arrays.
 """
 
 from __future__ import annotations
@@ -108,3 +110,121 @@ def batch_arcs(edges, need, resource, demand, capacity):
         head[a + m + k] = 0
         cap[a + m + k] = capacity[resources[k]]
     return needs, resources, tail, head, cap
+
+
+@njit(cache=True)
+def scatter_edge_states(by_edge, edge_map, old_edges, state):
+    """``by_edge[edge_map[old_edges[k]]] = state[k]`` where the edge is still there.
+
+    For :class:`~matchcore.solvers.warm_phases.WarmStart`: an old batch's edge
+    arc states moved to the new edges by index (``edge_map``: -1 where
+    gone), as ``by_edge[to[hit]] = state[hit]`` with ``to =
+    edge_map[old_edges]``, ``hit = to >= 0``, without those index arrays.
+    """
+    for k in range(len(old_edges)):
+        t = edge_map[old_edges[k]]
+        if t >= 0:
+            by_edge[t] = state[k]
+
+
+@njit(cache=True)
+def mapped_states(need_state, res_state, by_edge, needs, resources, edges, lower):
+    """A batch's arc states from per-need, per-resource and per-edge tables, in one pass.
+
+    Arcs hub → need, then the edges, then resource → hub (the layout of
+    :meth:`~matchcore.model.problem.TransportProblem.network`); an entry
+    below 0 (unknown; an edge past the end of ``by_edge`` too) becomes
+    ``lower``. Returns the states and the number of known arcs.
+    """
+    a, m, r = len(needs), len(edges), len(resources)
+    state = np.empty(a + m + r, np.int8)
+    known = 0
+    for k in range(a):
+        s = need_state[needs[k]]
+        if s < 0:
+            s = lower
+        else:
+            known += 1
+        state[k] = s
+    n_by_edge = len(by_edge)
+    for k in range(m):
+        e = edges[k]
+        s = by_edge[e] if e < n_by_edge else np.int8(-1)
+        if s < 0:
+            s = lower
+        else:
+            known += 1
+        state[a + k] = s
+    for k in range(r):
+        s = res_state[resources[k]]
+        if s < 0:
+            s = lower
+        else:
+            known += 1
+        state[a + m + k] = s
+    return state, known
+
+
+@njit(cache=True)
+def phase_costs(n_arcs, needs, edges, need_cost, edge_cost):
+    """A phase's arc costs on a batch network, in one pass.
+
+    What :func:`~matchcore.solvers.phases.phase_cost` builds: ``need_cost[needs]``
+    on the hub → need arcs, ``edge_cost[edges]`` on the edges, 0 on the
+    arcs after them (resource → hub, a floor's group arcs). The costs may
+    be zero-stride views (a phase's zero costs).
+    """
+    a, m = len(needs), len(edges)
+    cost = np.empty(n_arcs, np.int64)
+    for k in range(a):
+        cost[k] = need_cost[needs[k]]
+    for k in range(m):
+        cost[a + k] = edge_cost[edges[k]]
+    for k in range(a + m, n_arcs):
+        cost[k] = 0
+    return cost
+
+
+@njit(cache=True)
+def pack_batches(need_label, need, batch_edges):
+    """Edges grouped into batches of whole components: the order and the cuts.
+
+    What :meth:`~matchcore.model.problem.TransportProblem.batches` packs:
+    components (labelled by ``need_label`` per need; edge ``e`` is in its
+    need's) in label order, a batch closing once it holds ``batch_edges``
+    edges. Returns ``order`` (the edges batch by batch, each batch's in
+    increasing order: a stable counting sort) and ``cuts`` (where each batch
+    after the first starts in ``order``).
+    """
+    m = len(need)
+    n_labels = 0
+    for i in range(len(need_label)):
+        n_labels = max(n_labels, need_label[i] + 1)
+    sizes = np.zeros(n_labels, np.int64)
+    for e in range(m):
+        sizes[need_label[need[e]]] += 1
+    batch_of = np.zeros(n_labels, np.int64)
+    n_batches = 0
+    size = 0
+    for c in range(n_labels):
+        if sizes[c] == 0:
+            continue
+        batch_of[c] = n_batches
+        size += sizes[c]
+        if size >= batch_edges:
+            n_batches += 1
+            size = 0
+    if size > 0:
+        n_batches += 1
+    start = np.zeros(n_batches + 1, np.int64)
+    for c in range(n_labels):
+        start[batch_of[c] + 1] += sizes[c]
+    for b in range(n_batches):
+        start[b + 1] += start[b]
+    cuts = start[1:n_batches].copy()
+    order = np.empty(m, np.int64)
+    for e in range(m):
+        b = batch_of[need_label[need[e]]]
+        order[start[b]] = e
+        start[b] += 1
+    return order, cuts

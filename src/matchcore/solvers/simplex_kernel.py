@@ -30,11 +30,13 @@ LOCAL_SHIFT_LIMIT = 1024
 
 
 @njit(cache=True)
-def repair(n, m, tail, head, cap, supply, keep, upper, order_hint, art_cap):
-    """A strongly feasible spanning tree from the arcs ``keep`` of an earlier tree.
+def repair(n, m, tail, head, cap, supply, start, tree, upper, order_hint, art_cap,
+           source, target, flow, state):
+    """A strongly feasible spanning tree from the tree arcs of an earlier basis.
 
-    Non-tree arcs sit at their lower bound, or at their upper one where
-    ``upper``; the kept arcs form a forest (an arc closing a cycle is
+    ``start`` holds a basis's state per arc: ``tree`` for a tree arc,
+    ``upper`` for one at its upper bound, anything else for one at its lower
+    bound. The tree arcs form a forest (an arc closing a cycle is
     dropped). Leaves first, each kept arc takes the flow its subtree's
     imbalance forces on it; an arc for which that flow is out of bounds, or
     leaves no residual capacity towards the root, is cut (set at its nearest
@@ -43,24 +45,22 @@ def repair(n, m, tail, head, cap, supply, keep, upper, order_hint, art_cap):
     that hung from the root before first), so an unchanged optimal tree comes
     back unchanged.
 
-    Returns ``(source, target, flow, state, parent, pred, pred_up)`` over the
-    ``m + n`` arcs and ``n + 1`` nodes.
+    ``source``, ``target``, ``flow`` and ``state`` (``m + n`` arcs each; any
+    contents) are filled; ``art_cap`` (``n``) gets the artificial arcs'
+    capacities. Returns ``(parent, pred, pred_up)`` over the ``n + 1`` nodes.
     """
     root = n
-    n_arcs = m + n
-    source = np.empty(n_arcs, np.int64)
-    target = np.empty(n_arcs, np.int64)
     source[:m] = tail
     target[:m] = head
-    flow = np.zeros(n_arcs, np.int64)
-    state = np.zeros(n_arcs, np.int8)
+    flow[:] = 0
+    state[:] = 0
     excess = supply.copy()
     for e in range(m):
-        if keep[e]:
+        if start[e] == tree:
             continue
         if cap[e] == 0:
             state[e] = 0
-        elif upper[e]:
+        elif start[e] == upper:
             flow[e] = cap[e]
             state[e] = -1
             excess[tail[e]] -= cap[e]
@@ -70,7 +70,7 @@ def repair(n, m, tail, head, cap, supply, keep, upper, order_hint, art_cap):
     # Adjacency of the kept arcs (CSR over nodes).
     deg = np.zeros(n + 1, np.int64)
     for e in range(m):
-        if keep[e]:
+        if start[e] == tree:
             deg[tail[e] + 1] += 1
             deg[head[e] + 1] += 1
     for v in range(n):
@@ -78,7 +78,7 @@ def repair(n, m, tail, head, cap, supply, keep, upper, order_hint, art_cap):
     fill = deg[:n].copy()
     adj = np.empty(deg[n], np.int64)
     for e in range(m):
-        if keep[e]:
+        if start[e] == tree:
             adj[fill[tail[e]]] = e
             fill[tail[e]] += 1
             adj[fill[head[e]]] = e
@@ -156,7 +156,37 @@ def repair(n, m, tail, head, cap, supply, keep, upper, order_hint, art_cap):
         else:
             source[a], target[a] = v, root
             art_cap[v] = 0
-    return source, target, flow, state, parent, pred, pred_up
+    return parent, pred, pred_up
+
+
+@njit(cache=True)
+def empty_int64(size):
+    """``np.empty(size, np.int64)``, allocated here (see :class:`~.network_simplex.Workspace`)."""
+    return np.empty(size, np.int64)
+
+
+@njit(cache=True)
+def empty_int8(size):
+    """``np.empty(size, np.int8)``, allocated here (see :class:`~.network_simplex.Workspace`)."""
+    return np.empty(size, np.int8)
+
+
+@njit(cache=True)
+def phase_start(n_arcs, lower):
+    """The arrays a batch's phases start from: ``arange``, zero flows, ``lower`` states.
+
+    For :func:`~matchcore.solvers.warm_phases.solve_phases` (``keep``,
+    ``total``, ``frozen``), allocated here (see
+    :class:`~.network_simplex.Workspace`).
+    """
+    keep = np.empty(n_arcs, np.int64)
+    total = np.empty(n_arcs, np.int64)
+    frozen = np.empty(n_arcs, np.int8)
+    for e in range(n_arcs):
+        keep[e] = e
+        total[e] = 0
+        frozen[e] = lower
+    return keep, total, frozen
 
 
 @njit(cache=True)
@@ -225,14 +255,40 @@ def tree_potentials(n, cost, parent, pred, pred_up, order):
 
 
 @njit(cache=True)
+def arc_adjacency(n, m, source, target, adj, adj_ptr):
+    """The arcs ``0 .. m-1`` of each node (CSR over nodes ``0 .. n-1``), for local pricing.
+
+    Fills ``adj`` (``2 m``: each arc once at its source, once at its target)
+    and ``adj_ptr`` (``n + 1``); returns the largest degree.
+    """
+    adj_ptr[:] = 0
+    for e in range(m):
+        adj_ptr[source[e] + 1] += 1
+        adj_ptr[target[e] + 1] += 1
+    max_deg = 0
+    for v in range(n):
+        max_deg = max(max_deg, adj_ptr[v + 1])
+        adj_ptr[v + 1] += adj_ptr[v]
+    fill = adj_ptr[:n].copy()
+    for e in range(m):
+        adj[fill[source[e]]] = e
+        fill[source[e]] += 1
+        adj[fill[target[e]]] = e
+        fill[target[e]] += 1
+    return max_deg
+
+
+@njit(cache=True)
 def solve(n, m, source, target, cap, cost, flow, state, pi,
           parent, pred, pred_up, thread, rev_thread, succ, last, pivot, max_pivots,
-          block, list_len, minor_limit, drift_limit):
+          block, list_len, minor_limit, drift_limit, adj, adj_ptr, max_deg):
     """Pivot until no arc prices out; returns the number of pivots (-1: limit hit).
 
     Entering arcs come from block search or a candidate list; the leaving arc
     is the last blocking arc of the cycle met from the apex in the cycle's
-    direction, which keeps the tree strongly feasible (no cycling).
+    direction, which keeps the tree strongly feasible (no cycling). With
+    ``PIVOT_LOCAL``, ``adj``, ``adj_ptr`` and ``max_deg`` are the network's
+    :func:`arc_adjacency` (unused otherwise).
 
     A pivot shifts the potentials of the smaller side of the tree (see
     :func:`_pivot`), so the root's potential drifts; it is brought back to 0
@@ -243,22 +299,8 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
     local = pivot == PIVOT_LOCAL
     # Local pricing (warm starts): the arcs of the nodes whose potentials a
     # pivot shifted are priced first; a full scan still decides optimality.
-    adj_ptr = np.zeros(n + 1 if local else 1, np.int64)
-    adj = np.empty(2 * m if local else 0, np.int64)
-    max_deg = 0
-    if local:
-        for e in range(m):
-            adj_ptr[source[e] + 1] += 1
-            adj_ptr[target[e] + 1] += 1
-        for v in range(n):
-            max_deg = max(max_deg, adj_ptr[v + 1])
-            adj_ptr[v + 1] += adj_ptr[v]
-        fill = adj_ptr[:n].copy()
-        for e in range(m):
-            adj[fill[source[e]]] = e
-            fill[source[e]] += 1
-            adj[fill[target[e]]] = e
-            fill[target[e]] += 1
+    if not local:
+        max_deg = 0
     dirty = np.empty(n + 1 if local else 0, np.int64)
     is_dirty = np.zeros(n + 1 if local else 0, np.bool_)
     n_dirty = 0

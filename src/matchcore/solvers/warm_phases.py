@@ -53,6 +53,7 @@ from .network_simplex import (
     TREE,
     UPPER,
     Basis,
+    Workspace,
     is_available,
     is_hub_layout,
     network_simplex,
@@ -153,8 +154,9 @@ class WarmStart:
         self._lookup: tuple[np.ndarray, ...] | None = None
         #: Phases that start from their old basis (the others from the previous phase's).
         self.phases: set[str] | None = None
-        self._same_last: tuple[tuple[np.ndarray, ...], BatchBasis | None] | None = None
+        self._same_last: tuple[tuple[np.ndarray | None, ...], BatchBasis | None] | None = None
         self._mapped_last: tuple[tuple[int, ...], tuple[np.ndarray, np.ndarray, int]] | None = None
+        self._edges_size: int | None = None
 
     def _table(self, phase: str) -> tuple[Any, ...] | None:
         """Per new need / resource / edge key: the old arc state and hung flag."""
@@ -188,8 +190,20 @@ class WarmStart:
         if not found:
             self._tables[phase] = None
             return None
-        state = np.concatenate(states) if states else np.zeros(0, np.int8)
         table: tuple[Any, ...]
+        if self.edge_map is not None and is_available():
+            # Per new edge, its old state (-1: unknown): one compiled scatter a
+            # batch, no index arrays (city_100k: 2.5M edges).
+            from . import batch_kernel  # numba: only with it
+
+            by_edge = np.full(self._n_new_edges(), -1, dtype=np.int8)
+            for b, old in zip(used, states):
+                batch_kernel.scatter_edge_states(
+                    by_edge, self.edge_map, np.ascontiguousarray(b.edges, dtype=np.int64), old)
+            table = (need_state, res_state, need_hung, res_hung, None, by_edge)
+            self._tables[phase] = table
+            return table
+        state = np.concatenate(states) if states else np.zeros(0, np.int8)
         if self.edge_map is not None:
             # Per new edge, its old state (-1: unknown): a scatter, no sort.
             to, hit, size = self._mapped(used)
@@ -201,6 +215,13 @@ class WarmStart:
             table = (need_state, res_state, need_hung, res_hung, key, state[order])
         self._tables[phase] = table
         return table
+
+    def _n_new_edges(self) -> int:
+        """Size of a table by new edge: one past the largest index ``edge_map`` gives."""
+        assert self.edge_map is not None
+        if self._edges_size is None:
+            self._edges_size = int(self.edge_map.max(initial=-1)) + 1
+        return self._edges_size
 
     def _mapped(self, used: list[BatchBasis]) -> tuple[np.ndarray, np.ndarray, int]:
         """The new index of the ``used`` batches' old edges that are still edges, and their places.
@@ -218,7 +239,7 @@ class WarmStart:
         old_edges = np.concatenate([b.edges for b in used]) if used else np.zeros(0, np.int64)
         to = self.edge_map[old_edges]
         hit = np.flatnonzero(to >= 0)
-        out = (to[hit], hit, int(self.edge_map.max(initial=-1)) + 1)
+        out = (to[hit], hit, self._n_new_edges())
         self._mapped_last = (ids, out)
         return out
 
@@ -248,8 +269,23 @@ class WarmStart:
             self._keys = out
         return out
 
+    def edge_keys_needed(self, n_needs: int, n_resources: int, n_edges: int) -> bool:
+        """Whether :meth:`basis_for` and :meth:`first_for` read a batch's edge keys.
+
+        A batch of these sizes needs its edges' needs and resources unless the
+        edges map by index (``edge_map``) and no old batch has the same
+        sizes (so none can be the very same batch): then they may be given
+        as None, and the caller saves two gathers of its edges (city_100k:
+        0.13 s in a warm round).
+        """
+        if self.edge_map is None:
+            return True
+        return any(len(b.edges) == n_edges and len(b.needs) == n_needs
+                   and len(b.resources) == n_resources for b in self.batches)
+
     def _same_batch(self, phase: str, needs: np.ndarray, resources: np.ndarray,
-                    edge_need: np.ndarray, edge_resource: np.ndarray) -> Basis | None:
+                    edge_need: np.ndarray | None,
+                    edge_resource: np.ndarray | None) -> Basis | None:
         """The old basis of a batch with the very same needs, resources and edges, if any.
 
         (A sweep's weightings share their candidate graph: no keys to sort.)
@@ -259,8 +295,8 @@ class WarmStart:
             return None
         return b.bases[b.phases.index(phase)]
 
-    def _same(self, needs: np.ndarray, resources: np.ndarray, edge_need: np.ndarray,
-              edge_resource: np.ndarray) -> BatchBasis | None:
+    def _same(self, needs: np.ndarray, resources: np.ndarray, edge_need: np.ndarray | None,
+              edge_resource: np.ndarray | None) -> BatchBasis | None:
         """The old batch with the very same needs, resources and edges, if any.
 
         Each phase (and :meth:`first_for`) asks about the same arrays: the
@@ -272,6 +308,8 @@ class WarmStart:
             return last[1]
         found = None
         for b in self.batches:
+            if edge_need is None or edge_resource is None:  # none can be (edge_keys_needed)
+                break
             if (len(b.edges) == len(edge_need)
                     and len(b.needs) == len(needs) and len(b.resources) == len(resources)
                     and np.array_equal(self.need_map[b.needs], needs)
@@ -285,8 +323,8 @@ class WarmStart:
         return found
 
     def first_for(self, phase: str, net: FlowNetwork, needs: np.ndarray,
-                  resources: np.ndarray, edge_need: np.ndarray, edge_resource: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray] | None:
+                  resources: np.ndarray, edge_need: np.ndarray | None,
+                  edge_resource: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
         """The first phase's old flow and potentials on a batch of the very same arcs, or None.
 
         ``phase`` must be the first phase of both solves. A candidate only:
@@ -305,14 +343,17 @@ class WarmStart:
         return flow, d
 
     def basis_for(self, phase: str, net: FlowNetwork, needs: np.ndarray,
-                  resources: np.ndarray, edge_need: np.ndarray,
-                  edge_resource: np.ndarray, edges: np.ndarray | None = None) -> Basis | None:
+                  resources: np.ndarray, edge_need: np.ndarray | None,
+                  edge_resource: np.ndarray | None,
+                  edges: np.ndarray | None = None) -> Basis | None:
         """The old ``phase`` basis mapped onto a batch network, or None (start cold).
 
         None when no old batch had that phase, when the network is not a
         plain hub layout, or when none of its arcs were known before.
         ``edges`` (the batch's edge indices in the new problem) lets an
-        ``edge_map`` map the edges by index.
+        ``edge_map`` map the edges by index; ``edge_need`` and
+        ``edge_resource`` (the edges' needs and resources) may then be None
+        where :meth:`edge_keys_needed` says so.
         """
         if self.phases is not None and phase not in self.phases:
             return None
@@ -320,10 +361,27 @@ class WarmStart:
         if same is not None:
             return same if same.n_arcs == net.n_arcs else None
         table = self._table(phase)
-        a, m, r = len(needs), len(edge_need), len(resources)
+        if edge_need is None or edge_resource is None:
+            if edges is None:
+                return None
+            m = len(edges)
+        else:
+            m = len(edge_need)
+        a, r = len(needs), len(resources)
         if table is None or not is_hub_layout(net, a) or net.n_arcs != a + m + r:
             return None
         need_state, res_state, need_hung, res_hung, key, kstate = table
+        hung = np.concatenate([[True], need_hung[needs], res_hung[resources]])
+        if key is None and edges is not None and is_available():
+            # The states of all arcs gathered in one compiled pass (about ten
+            # numpy passes and their temporaries over the 2.7M arcs of city_100k).
+            from . import batch_kernel  # numba: only with it
+
+            state, n_known = batch_kernel.mapped_states(
+                need_state, res_state, kstate, np.ascontiguousarray(needs, dtype=np.int64),
+                np.ascontiguousarray(resources, dtype=np.int64),
+                np.ascontiguousarray(edges, dtype=np.int64), LOWER)
+            return Basis(state, hung) if n_known else None
         state = np.full(net.n_arcs, -1, dtype=np.int8)
         state[:a] = need_state[needs]
         state[a + m :] = res_state[resources]
@@ -333,7 +391,7 @@ class WarmStart:
             else:
                 inside = edges < len(kstate)
                 state[a : a + m][inside] = kstate[edges[inside]]
-        elif len(key):
+        elif len(key) and edge_need is not None and edge_resource is not None:
             last = self._lookup
             if (last is not None and last[0] is edge_need and last[1] is edge_resource
                     and last[2] is key):
@@ -349,22 +407,26 @@ class WarmStart:
         if not known.any():
             return None
         state[~known] = LOWER
-        hung = np.concatenate([[True], need_hung[needs], res_hung[resources]])
         return Basis(state, hung)
 
 
-def _resumed(warm_solve: Callable[..., Any]) -> Callable[..., Any]:
-    """The solver of a phase resumed from an earlier round's basis.
+def _in_workspace(warm_solve: Callable[..., Any], workspace: Workspace,
+                  resumed: bool) -> Callable[..., Any]:
+    """The solver of a phase: the network simplex in ``workspace``, others as they are.
 
-    The network simplex prices the arcs of the nodes each pivot moved first
-    (``pivot="local"``): after a warm start few arcs price out, and a scan of
-    all arcs for each found most of the time (city_100k, 1% changed: the
-    coverage phase 0.53 s -> 0.44-0.48 s, the resumed score phase 1.28 s ->
-    0.89 s). Other warm solvers are called as they are.
+    The phases of a batch share one network, so the simplex's arrays over
+    its arcs are allocated once and reused (:class:`~.network_simplex.Workspace`).
+    A phase ``resumed`` from an earlier round's basis prices the arcs of the
+    nodes each pivot moved first (``pivot="local"``): after a warm start few
+    arcs price out, and a scan of all arcs for each found most of the time
+    (city_100k, 1% changed: the coverage phase 0.53 s -> 0.44-0.48 s, the
+    resumed score phase 1.28 s -> 0.89 s).
     """
-    if warm_solve is network_simplex:
-        return functools.partial(network_simplex, pivot="local")
-    return warm_solve
+    if warm_solve is not network_simplex:
+        return warm_solve
+    if resumed:
+        return functools.partial(network_simplex, pivot="local", workspace=workspace)
+    return functools.partial(network_simplex, workspace=workspace)
 
 
 #: Share of a basis's tree arcs that may lie on frozen arcs for it to be worth resuming from.
@@ -475,15 +537,25 @@ def solve_phases(
     n = net.n_nodes
     # The arcs still free (indices into net) and their arrays; frozen arcs leave
     # the network, their flow stays in ``total`` and in the supplies.
-    keep = np.arange(net.n_arcs)
+    # ``frozen``: per arc of the whole network, the bound it was frozen at
+    # (LOWER while free). Compiled in ordinary pages where numba loads (as
+    # network_simplex.Workspace's arrays): at city_100k the first phase's
+    # check, the first to write ``total``, took 0.05-0.08 s with numpy's
+    # arrays, 0.03 s with these.
+    if is_available():
+        from . import simplex_kernel  # numba: only with it
+
+        keep, total, frozen = simplex_kernel.phase_start(net.n_arcs, LOWER)
+    else:
+        keep = np.arange(net.n_arcs)
+        total = np.zeros(net.n_arcs, dtype=np.int64)
+        frozen = np.full(net.n_arcs, LOWER, dtype=np.int8)
     tail, head, cap = net.tail, net.head, net.capacity
     supply = net.supply
-    total = np.zeros(net.n_arcs, dtype=np.int64)
-    # Per arc of the whole network, the bound it was frozen at (LOWER while free).
-    frozen = np.full(net.n_arcs, LOWER, dtype=np.int8)
     basis: Basis | None = None
     duals: list[np.ndarray] = []
     bases: list[Basis] = []
+    workspace = Workspace()
     for k, (name, make_cost) in enumerate(phase_costs):
         t0 = time.perf_counter()
         cost = make_cost()
@@ -502,10 +574,9 @@ def solve_phases(
             # a cold solve (city_100k, 1% changed: 553k pivots, 1.36 s; from
             # the old basis, repaired, 54k pivots, 0.89 s with local pricing).
             given = None
-        solver = warm_solve
+        solver = _in_workspace(warm_solve, workspace, resumed=given is not None)
         if given is not None:
             basis = Basis(given.state[keep], given.hung)
-            solver = _resumed(warm_solve)
         if basis is None and is_hub_layout(sub, n_needs):
             basis = transport_start(sub, n_needs)
         # (A floor's group arcs break the hub layout: those batches start cold.)
