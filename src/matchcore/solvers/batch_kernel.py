@@ -138,31 +138,27 @@ def mapped_states(need_state, res_state, by_edge, needs, resources, edges, lower
     """
     a, m, r = len(needs), len(edges), len(resources)
     state = np.empty(a + m + r, np.int8)
-    known = 0
-    for k in range(a):
-        s = need_state[needs[k]]
-        if s < 0:
-            s = lower
-        else:
-            known += 1
-        state[k] = s
-    n_by_edge = len(by_edge)
-    for k in range(m):
-        e = edges[k]
-        s = by_edge[e] if e < n_by_edge else np.int8(-1)
-        if s < 0:
-            s = lower
-        else:
-            known += 1
-        state[a + k] = s
-    for k in range(r):
-        s = res_state[resources[k]]
-        if s < 0:
-            s = lower
-        else:
-            known += 1
-        state[a + m + k] = s
+    known = _gather_states(state, 0, need_state, needs, lower)
+    known += _gather_states(state, a, by_edge, edges, lower)
+    known += _gather_states(state, a + m, res_state, resources, lower)
     return state, known
+
+
+@njit(cache=True)
+def _gather_states(out, at, table, index, lower):
+    """``out[at + k] = table[index[k]]``, ``lower`` where that is below 0 or past the
+    table's end; returns how many were known (for :func:`mapped_states`)."""
+    known = 0
+    n_table = len(table)
+    for k in range(len(index)):
+        i = index[k]
+        s = table[i] if i < n_table else np.int8(-1)
+        if s < 0:
+            s = lower
+        else:
+            known += 1
+        out[at + k] = s
+    return known
 
 
 @njit(cache=True)
