@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..ledger.plan import PREVIEW_FRAMES
 from .common import (
     MATCH_OPTIONS,
     Progress,
@@ -31,9 +32,6 @@ from .common import (
 
 __all__ = ["register"]
 
-#: The frames of a rematch's preview (:class:`~matchcore.ledger.plan.RematchPreview`)
-#: that ``rematch --preview FOLDER`` writes, one CSV each.
-PREVIEW_TABLES = ("moves", "new_projects", "extensions", "cancellations")
 #: Options of ``matchcore match`` that ``rematch`` takes from the last round when not given.
 _REUSED = MATCH_OPTIONS
 
@@ -120,9 +118,10 @@ def cmd_rematch(args: argparse.Namespace) -> int:
         if args.preview is not None and report.preview is not None:
             folder = Path(args.preview)
             folder.mkdir(parents=True, exist_ok=True)
-            for name in PREVIEW_TABLES:
-                path = mc.write_table(getattr(report.preview, name), folder / f"{name}.csv")
-                print(f"wrote {path} ({len(getattr(report.preview, name)):,} rows)")
+            for name in PREVIEW_FRAMES:
+                frame = getattr(report.preview, name)
+                path = mc.write_table(frame, folder / f"{name}.csv")
+                print(f"wrote {path} ({len(frame):,} rows)")
     return 0
 
 
@@ -344,7 +343,7 @@ def register(subparsers: Any) -> None:
                    help="plan and match, but write nothing to the ledger (a preview)")
     p.add_argument("--preview", metavar="FOLDER",
                    help="write what the round does (or would do, with --dry-run) as CSV: "
-                        + ", ".join(f"{name}.csv" for name in PREVIEW_TABLES))
+                        + ", ".join(f"{name}.csv" for name in PREVIEW_FRAMES))
     add_match_options(p)
     p.set_defaults(func=cmd_rematch)
 

@@ -16,7 +16,7 @@ both are tested on frames alone and a dry run is the same code as a real run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "CLAIM_COLUMNS",
     "LIVE_COLUMNS",
+    "PREVIEW_FRAMES",
     "LedgerState",
     "RematchPlan",
     "RematchPreview",
@@ -234,6 +235,25 @@ class RematchPreview:
     cancellations: pd.DataFrame
     n_reassigned: int
     n_to_backup: int
+
+    def copy(self) -> RematchPreview:
+        """The same preview with copies of its frames (edits to either stay in it).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> empty = pd.DataFrame({"project_id": []})
+        >>> p = RematchPreview(empty, empty, empty, empty, 0, 0)
+        >>> q = p.copy()
+        >>> q.moves is p.moves, q.moves.equals(p.moves), q.n_reassigned
+        (False, True, 0)
+        """
+        return replace(self, **{name: getattr(self, name).copy() for name in PREVIEW_FRAMES})
+
+
+#: The frames of a :class:`RematchPreview`, in order (``matchcore ledger rematch
+#: --preview`` writes one CSV of each).
+PREVIEW_FRAMES = ("moves", "new_projects", "extensions", "cancellations")
 
 
 def normalize_dropped(dropped: Iterable[str] | None) -> list[str]:

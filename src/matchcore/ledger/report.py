@@ -328,11 +328,12 @@ def _write_html(path: Path, title: str, meta: str, parts: list[tuple[str, pd.Dat
 
 
 def write_report(
-    tables: dict[str, pd.DataFrame], path: PathLike, *, since: str | None, as_of: Any
+    tables: dict[str, pd.DataFrame], paths: tuple[Path, Path], *, since: str | None,
+    as_of: Any
 ) -> dict[str, Path]:
-    """Write the workbook and the page of :func:`report_tables`; see
-    :meth:`ProjectLedger.report`."""
-    xlsx, page = report_paths(path)
+    """Write the workbook and the page (:func:`report_paths`) of :func:`report_tables`;
+    see :meth:`ProjectLedger.report`."""
+    xlsx, page = paths
     t = parse_time(as_of)
     taken: set[str] = set()
     sheets = [(sheet_name(title, taken), _display(key, tables[key]))

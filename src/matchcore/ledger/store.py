@@ -16,7 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,8 +112,8 @@ class RematchReport:
     staged : StagedRound, optional
         A dry run's: what :meth:`ProjectLedger.commit` needs to record that
         very round later without matching again (the state it was planned
-        on); None in the report of a recorded round. Not part of the report's value (``==``,
-        ``repr``).
+        on); None in the report of a recorded round. Not part of the report's
+        value (``==``, ``repr``).
     """
 
     round: int
@@ -1159,12 +1159,8 @@ class ProjectLedger:
                     begin = begun(r)
             result = matched(plan, opts, begin)
             preview = preview_rematch(plan, result)
-            kept = RematchPreview(**{
-                f.name: getattr(preview, f.name).copy()
-                if isinstance(getattr(preview, f.name), pd.DataFrame) else getattr(preview, f.name)
-                for f in fields(preview)})
-            pending = StagedRound(self.path.resolve(), before, state, plan, kept, settle, by,
-                                  backups)
+            pending = StagedRound(self.path.resolve(), before, state, plan, preview.copy(),
+                                  settle, by, backups)
             return RematchReport(plan.round, result, len(preview.moves),
                                  len(preview.new_projects), len(preview.cancellations),
                                  plan.dropped, len(plan.affected), preview.n_reassigned,
@@ -1763,13 +1759,13 @@ class ProjectLedger:
         ['dispatch-report.html', 'dispatch-report.xlsx']
         """
         clock = parse_time(as_of)
-        report_.report_paths(path)  # a bad path fails before any write
+        paths = report_.report_paths(path)  # a bad path fails before any write
         with self._write() as c:  # expired claims end first (a write), as the board shows
             claims_.settle(c, self._audit, as_of=clock)
         with self._snapshot() as c:  # then every table from one committed state
             start = report_.since_time(c, since)
             tables = report_.report_tables(self, c, since=start, as_of=clock)
-        files = report_.write_report(tables, path, since=start, as_of=clock)
+        files = report_.write_report(tables, paths, since=start, as_of=clock)
         with self._write() as c:
             report_.record_report(c, self._audit, at=utc_now(), since=start,
                                   path=files["xlsx"], by=by)
