@@ -241,3 +241,62 @@ def test_incumbent_pairs_already_sorted_or_not():
         want = pairs.drop_duplicates().sort_values(["need_id", "resource_id"]).reset_index(
             drop=True)
         pd.testing.assert_frame_equal(_sorted_pairs(pairs), want)
+
+
+def _rows_frame(rng, n, dtype=object):
+    import numpy as np
+
+    return pd.DataFrame({
+        "need_id": pd.Series([f"N{k}" for k in rng.integers(0, 30, n)], dtype=dtype),
+        "resource_id": pd.Series([f"R{k}" for k in rng.integers(0, 8, n)], dtype=dtype),
+        "units": rng.integers(1, 4, n).astype(np.int64),
+    })
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_moved_needs_and_their_pairs_match_a_plain_comparison(seed):
+    """The preview's coded comparison (``_moved``, ``_Moves.pairs``) against sets of
+    (resource, units) per need, with repeated rows, text of both dtypes and claims
+    taking out one equal row each (``_less_claims``)."""
+    import numpy as np
+
+    from matchcore.ledger.plan import _less_claims, _moved, _triples
+
+    rng = np.random.default_rng(seed)
+    old_frame = _rows_frame(rng, int(rng.integers(0, 120)))
+    new_frame = _rows_frame(rng, int(rng.integers(0, 120)), "str" if seed % 2 else object)
+    if seed % 3 == 0 and len(old_frame):  # some needs keep their rows exactly
+        new_frame = pd.concat([new_frame, old_frame.iloc[: len(old_frame) // 2]],
+                              ignore_index=True)
+    claims = old_frame.sample(min(len(old_frame), 5), random_state=seed)
+    claims = pd.concat([claims, claims.iloc[:1]], ignore_index=True)  # twice the same row
+    old = _less_claims(_triples(old_frame), claims)
+    new = _triples(new_frame)
+
+    # The reference: drop the claims' rows one by one, then compare sets per need.
+    left = list(zip(old_frame["need_id"], old_frame["resource_id"], old_frame["units"]))
+    for key in zip(claims["need_id"], claims["resource_id"], claims["units"]):
+        if key in left:
+            left.remove(key)
+    assert list(zip(old.need, old.resource, old.units)) == left
+
+    def by_need(rows):
+        out: dict[str, set] = {}
+        for need, rid, units in rows:
+            out.setdefault(str(need), set()).add((str(rid), int(units)))
+        return out
+
+    before = by_need(left)
+    after = by_need(zip(new_frame["need_id"], new_frame["resource_id"], new_frame["units"]))
+    want = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+    moves = _moved(old, new)
+    assert set(moves.moved) == want
+
+    def text(rows, need):
+        return ";".join(sorted(f"{r}:{u}" for n, r, u in rows if str(n) == need))
+
+    moved = set(list(want)[: len(want) // 2 + 1]) if want else set()
+    new_rows = list(zip(new_frame["need_id"], new_frame["resource_id"], new_frame["units"]))
+    for which, rows, listed in (("old", old, left), ("new", new, new_rows)):
+        got = moves.pairs(which, rows, moved)
+        assert got == {n: text(listed, n) for n in moved if text(listed, n)}

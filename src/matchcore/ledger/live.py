@@ -13,7 +13,7 @@ Arrow cannot hold exactly) reads every row with one query, as before.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -331,9 +331,10 @@ def write_rows(c: sqlite3.Connection, rows: LiveRows,
     return True
 
 
-def capacity_used(rows: LiveRows, resources: Mapping[str, Any] | set[str]) -> dict[str, int]:
+def capacity_used(rows: LiveRows, resources: Collection[str]) -> dict[str, int]:
     """Active units per resource of ``resources`` (not-started, in-progress and
     completed projects): what a round's capacity check compares."""
+    # The sums of all resources, then those asked for: one pass over the rows'
+    # codes instead of a hash lookup per row (10^5 rows, 10^5 resources).
     a = rows.assignments
-    mine = is_in(pd.Series(a[2], dtype=object), resources)
-    return _totals(a[2][mine], a[3][mine])
+    return {r: u for r, u in _totals(a[2], a[3]).items() if r in resources}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -521,63 +521,98 @@ def _backups_of(lost: pd.DataFrame, backups: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _triples(frame: pd.DataFrame) -> pd.DataFrame:
-    """need_id, resource_id, units of an assignment frame, as plain columns."""
-    return pd.DataFrame({
-        "need_id": as_text(frame["need_id"]).to_numpy(dtype=object),
-        "resource_id": as_text(frame["resource_id"]).to_numpy(dtype=object),
-        "units": frame["units"].to_numpy(dtype="int64"),
-    })
+class _Rows(NamedTuple):
+    """need_id, resource_id and units of assignment rows, as plain arrays."""
+
+    need: np.ndarray  # object: text
+    resource: np.ndarray  # object: text
+    units: np.ndarray  # int64
+
+    def take(self, keep: np.ndarray) -> _Rows:
+        return _Rows(self.need[keep], self.resource[keep], self.units[keep])
 
 
-def _less_claims(old: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+def _texts(column: pd.Series) -> np.ndarray:
+    """``as_text(column)`` as an object array; text of pandas' ``str`` dtype with no
+    missing value is taken as it is (the same values, no round trip)."""
+    if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
+        values: np.ndarray = column.to_numpy(dtype=object)
+        return values
+    return as_text(column).to_numpy(dtype=object)
+
+
+def _triples(frame: pd.DataFrame) -> _Rows:
+    """need_id, resource_id, units of an assignment frame, as plain arrays."""
+    return _Rows(_texts(frame["need_id"]), _texts(frame["resource_id"]),
+                 frame["units"].to_numpy(dtype="int64"))
+
+
+def _less_claims(old: _Rows, claims: pd.DataFrame) -> _Rows:
     """Assignment triples without the claims' own rows (one row per open claim):
-    a claimed assignment stays where it is, so it never makes a project move."""
-    if claims.empty or old.empty:
+    a claimed assignment stays where it is, so it never makes a project move.
+
+    Each claim takes out the first row equal to it that no earlier claim took.
+    """
+    if claims.empty or not len(old.need):
         return old
-    drop: list[int] = []
-    keys = list(zip(old["need_id"], old["resource_id"], old["units"]))
+    rows: dict[tuple[str, str, int], list[int]] = {}
+    for k, key in enumerate(zip(old.need.tolist(), old.resource.tolist(),
+                                old.units.tolist())):
+        rows.setdefault(key, []).append(k)
+    keep = np.ones(len(old.need), dtype=bool)
     for key in zip(claims["need_id"].astype(str), claims["resource_id"].astype(str),
                    claims["units"].astype("int64")):
-        for k, row in enumerate(keys):
-            if row == key and k not in drop:
-                drop.append(k)
-                break
-    return old.drop(index=old.index[drop]).reset_index(drop=True)
+        left = rows.get((key[0], key[1], int(key[2])))
+        if left:
+            keep[left.pop(0)] = False
+    return old.take(keep)
 
 
-def _pairs(frame: pd.DataFrame, needs: set[str]) -> dict[str, str]:
-    """need id -> "R1:2;R4:1" (resources sorted) for the needs in ``needs``."""
-    frame = frame[is_in(frame["need_id"], needs)]
-    texts: dict[str, list[str]] = {}
-    for need, rid, units in zip(frame["need_id"].tolist(), frame["resource_id"].tolist(),
-                                frame["units"].tolist()):
-        texts.setdefault(str(need), []).append(f"{rid}:{units}")
-    return {need: ";".join(sorted(v)) for need, v in texts.items()}
+class _Moves(NamedTuple):
+    """The needs whose (resource_id, units) rows differ between two triple sets."""
+
+    old_code: np.ndarray  # need code of each old row
+    new_code: np.ndarray  # need code of each new row
+    moved: dict[str, int]  # need id -> code, of the needs whose rows differ
+
+    def pairs(self, which: str, rows: _Rows, needs: set[str]) -> dict[str, str]:
+        """need id -> "R1:2;R4:1" (resources sorted) for the needs in ``needs``
+        (moved ones)."""
+        wanted = np.array([self.moved[n] for n in needs], dtype=np.int64)
+        if not len(wanted):
+            return {}
+        codes = self.old_code if which == "old" else self.new_code
+        mine = np.flatnonzero(np.isin(codes, wanted))
+        texts: dict[str, list[str]] = {}
+        for need, rid, units in zip(rows.need[mine].tolist(), rows.resource[mine].tolist(),
+                                    rows.units[mine].tolist()):
+            texts.setdefault(str(need), []).append(f"{rid}:{units}")
+        return {need: ";".join(sorted(v)) for need, v in texts.items()}
 
 
-def _moved(old: pd.DataFrame, new: pd.DataFrame) -> set[str]:
-    """Needs whose set of (resource_id, units) rows differs between two triple frames.
+def _moved(old: _Rows, new: _Rows) -> _Moves:
+    """Needs whose set of (resource_id, units) rows differs between two triple sets.
 
-    The rows are coded as integers once and compared as sorted arrays (no merge).
+    The rows are coded as integers once and compared by hash (no merge, no sort).
     """
-    needs = pd.concat([old["need_id"], new["need_id"]], ignore_index=True)
-    need_code, need_names = pd.factorize(needs.to_numpy(dtype=object))
-    res_code, res_names = pd.factorize(
-        pd.concat([old["resource_id"], new["resource_id"]], ignore_index=True)
-        .to_numpy(dtype=object))
-    units = np.concatenate([old["units"].to_numpy(dtype="int64"),
-                            new["units"].to_numpy(dtype="int64")])
+    n_old = len(old.need)
+    need_code, need_names = pd.factorize(np.concatenate([old.need, new.need]))
+    res_code, res_names = pd.factorize(np.concatenate([old.resource, new.resource]))
+    units = np.concatenate([old.units, new.units])
     if not len(units):
-        return set()
+        return _Moves(need_code[:0], need_code[:0], {})
     # One integer per row; units are offset so that any int64 value stays distinct.
     u_code, u_values = pd.factorize(units)
-    key = (need_code.astype(np.int64) * max(len(res_names), 1) + res_code) * max(
-        len(u_values), 1) + u_code
-    n_old = len(old)
-    diff = np.setxor1d(np.unique(key[:n_old]), np.unique(key[n_old:]), assume_unique=True)
-    codes = np.unique(diff // (max(len(res_names), 1) * max(len(u_values), 1)))
-    return {str(v) for v in need_names[codes].tolist()}
+    n_res, n_u = max(len(res_names), 1), max(len(u_values), 1)
+    key = (need_code.astype(np.int64) * n_res + res_code) * n_u + u_code
+    old_key, new_key = key[:n_old], key[n_old:]
+    # A row of one set that the other lacks (as sets: repeated rows count once).
+    gone = old_key[~pd.Index(old_key).isin(new_key)]
+    came = new_key[~pd.Index(new_key).isin(old_key)]
+    codes = np.unique(np.concatenate([gone, came]) // (n_res * n_u))
+    names = np.asarray(need_names, dtype=object)[codes].tolist()
+    return _Moves(need_code[:n_old], need_code[n_old:],
+                  {str(v): c for v, c in zip(names, codes.tolist())})
 
 
 def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
@@ -606,7 +641,8 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     assign = result.assignments
     projects = plan.projects
     live = plan.live
-    matched = set(as_text(result.projects["need_id"]).tolist())
+    res_needs = _texts(result.projects["need_id"])
+    matched = set(res_needs.tolist())
     # A project held by an open claim keeps its claimed units: never cancelled.
     held = set(plan.claims["need_id"].astype(str).tolist())
     not_started = projects[
@@ -622,19 +658,24 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
     # Rows of the other needs (new, cancelled, extended ones) only add needs to the
     # comparison's result that are not kept: they are left out of it afterwards
     # rather than filtered out of both frames first.
-    moved = _moved(old, new) & kept
-    old_pairs, new_pairs = _pairs(old, moved), _pairs(new, moved)
-    moves = [
+    moves = _moved(old, new)
+    moved = moves.moved.keys() & kept
+    old_pairs, new_pairs = moves.pairs("old", old, moved), moves.pairs("new", new, moved)
+    moved_rows = [
         (pid, need, old_pairs.get(need, ""), new_pairs.get(need, ""))
         for pid, need in zip(ns_pids, ns_needs)
         if need in moved
     ]
     live_needs = set(projects["need_id"].tolist())
-    res_need = as_text(result.projects["need_id"]).tolist()
-    res_of = dict(zip(res_need, result.projects["resources"].tolist()))
-    units_of = dict(zip(res_need, result.projects["assigned"].tolist()))
-    created = [(n, res_of[n], int(units_of[n])) for n in sorted(matched - live_needs)]
-    ext = [(plan.extend[n], n, res_of[n]) for n in sorted(matched & set(plan.extend))]
+    new_needs = sorted(matched - live_needs)
+    extended = sorted(matched & set(plan.extend))
+    # The result's rows of those needs only (matched needs are the result's).
+    at = pd.Index(res_needs, dtype=object).get_indexer(
+        np.array(new_needs + extended, dtype=object))
+    texts = result.projects["resources"].to_numpy(dtype=object)[at].tolist()
+    units = result.projects["assigned"].to_numpy()[at[:len(new_needs)]].tolist()
+    created = [(n, r, int(u)) for n, r, u in zip(new_needs, texts, units)]
+    ext = [(plan.extend[n], n, r) for n, r in zip(extended, texts[len(new_needs):])]
     cancelled = [
         (pid, need) for pid, need in zip(ns_pids, ns_needs)
         if need not in matched and need not in held
@@ -661,7 +702,7 @@ def preview_rematch(plan: RematchPlan, result: MatchResult) -> RematchPreview:
             n_back += 1
             n_backup += any((need, r) in backup_pairs for r in mine["resource_id"].astype(str))
     return RematchPreview(
-        moves=pd.DataFrame(moves, columns=["project_id", "need_id", "resources_before",
+        moves=pd.DataFrame(moved_rows, columns=["project_id", "need_id", "resources_before",
                                            "resources_after"]),
         new_projects=pd.DataFrame(created, columns=["need_id", "resources", "assigned"]),
         extensions=pd.DataFrame(ext, columns=["project_id", "need_id", "resources"]),

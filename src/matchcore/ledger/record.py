@@ -457,9 +457,8 @@ def check_capacity(
     that fixed projects already overfill (its capacity was lowered) gets no new
     units, so it is not checked.
     """
-    got = {r for r in resources if r in capacity}
-    over = sorted((r, u, capacity[r]) for r, u in capacity_used(rows, got).items()
-                  if u > capacity[r])
+    over = sorted((r, u, capacity[r]) for r, u in capacity_used(rows, resources).items()
+                  if r in capacity and u > capacity[r])
     if over:
         listed = "; ".join(f"{r!r} would give {u} units of capacity {cap}" for r, u, cap in over)
         raise MatchcoreError(
