@@ -214,3 +214,26 @@ def test_rows_arrow_cannot_hold_exactly_leave_no_snapshot(tmp_path, value):
         led.rematch(stickiness=0.1)
         assert led._conn.execute("SELECT count(*) FROM live_snapshot").fetchone() == (0,)
         _check(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(1, 5)), max_size=40),
+       caps=st.dictionaries(st.integers(0, 8), st.integers(0, 12), max_size=9),
+       asked=st.sets(st.integers(0, 8)))
+def test_overfilled_is_a_plain_sum_per_resource(rows, caps, asked):
+    """The capacity check's one-pass sums against a plain loop over the rows."""
+    from matchcore.ledger.live import ASSIGNMENT_COLUMNS, LiveRows, overfilled
+
+    n = len(rows)
+    cols = [np.empty(n, dtype=object) for _ in ASSIGNMENT_COLUMNS]
+    cols[2][:] = [f"R{r}" for r, _ in rows]
+    cols[3][:] = [u for _, u in rows]  # ints, as SQLite returns them
+    live = LiveRows(cols, [np.empty(0, dtype=object) for _ in range(11)])
+    capacity = {f"R{r}": c for r, c in caps.items()}
+    resources = {f"R{r}" for r in asked}
+    used: dict[str, int] = {}
+    for r, u in rows:
+        used[f"R{r}"] = used.get(f"R{r}", 0) + u
+    want = sorted((r, u, capacity[r]) for r, u in used.items()
+                  if r in resources and r in capacity and u > capacity[r])
+    assert overfilled(live, capacity, resources) == want

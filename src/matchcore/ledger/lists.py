@@ -338,7 +338,7 @@ def read_snapshot(c: sqlite3.Connection, table: ListName, rnd: int) -> pd.DataFr
 
 
 def _write_delta(c: sqlite3.Connection, table: ListName, rnd: int, frame: pd.DataFrame,
-                 changed: np.ndarray, key: str) -> bool:
+                 changed: np.ndarray, key: str, ids: np.ndarray | None = None) -> bool:
     """Keep round ``rnd``'s ``table`` list as a delta of the last whole snapshot, when
     round ``rnd - 1``'s list has a snapshot and few rows changed; False (nothing
     written) otherwise.
@@ -346,7 +346,8 @@ def _write_delta(c: sqlite3.Connection, table: ListName, rnd: int, frame: pd.Dat
     ``changed`` marks the rows of ``frame`` that are new or differ from round
     ``rnd - 1``'s list (:func:`changed_rows`). The delta holds those rows and the
     rows of the last delta that ``frame`` still lists (they may differ from the
-    base); every other row of ``frame`` is, bit for bit, its base row.
+    base); every other row of ``frame`` is, bit for bit, its base row. ``ids``:
+    the frame's ids as text, when the caller has them.
     """
     found = _snapshot_row(c, table, rnd - 1)
     if found is None or not len(frame):
@@ -354,7 +355,8 @@ def _write_delta(c: sqlite3.Connection, table: ListName, rnd: int, frame: pd.Dat
     base_ids = _column_ids(found.base, key)
     if base_ids is None:
         return False
-    ids = _text_ids(frame[key])
+    if ids is None:
+        ids = _text_ids(frame[key])
     take = np.asarray(changed, dtype=bool).copy()
     if found.delta is not None:
         split = _split_delta(found.delta)
@@ -454,6 +456,21 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
     >>> changed_rows(frame, before, "need_id").tolist()
     [True, True, False]
     """
+    found = _changes(frame, before, key)
+    return None if found is None else found.changed
+
+
+class _Changes(NamedTuple):
+    """:func:`changed_rows`, with the ids it compared and where each row was before."""
+
+    changed: np.ndarray  # bool, per row of the frame
+    ids: np.ndarray  # object: the frame's ids as text
+    before_ids: np.ndarray  # object: the last list's ids as text (unique)
+    pos: np.ndarray  # int: each row's position in the last list, -1 when new
+
+
+def _changes(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> _Changes | None:
+    """:func:`changed_rows` and what it found on the way (None as it)."""
     if list(frame.columns) != list(before.columns) or not frame.dtypes.equals(before.dtypes):
         return None
     ids = _text_ids(frame[key])
@@ -478,12 +495,11 @@ def changed_rows(frame: pd.DataFrame, before: pd.DataFrame, key: str) -> np.ndar
         if not len(old):
             break
         same &= _same_values(new, old[at])
-    changed: np.ndarray = ~same
-    return changed
+    return _Changes(~same, ids, before_ids, pos)
 
 
 def _relabel_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
-                      frame: pd.DataFrame, key: str) -> bool:
+                      frame: pd.DataFrame, key: str, ids: np.ndarray | None = None) -> bool:
     """Let the snapshot that stands for round ``rnd - 1``'s ``table`` list stand for
     round ``rnd``'s too, when ``frame`` (whose rows equal it, bit for bit, by id)
     lists its ids in the snapshot's order; False (nothing done) otherwise.
@@ -494,8 +510,9 @@ def _relabel_snapshot(c: sqlite3.Connection, table: ListName, rnd: int,
     found = _snapshot_row(c, table, rnd - 1)
     if found is None:
         return False
-    ids = _snapshot_ids(found, key)  # zero copy: only the ids are read
-    if ids is None or len(ids) != len(frame) or not np.array_equal(ids, _text_ids(frame[key])):
+    stored = _snapshot_ids(found, key)  # zero copy: only the ids are read
+    if stored is None or len(stored) != len(frame) or not np.array_equal(
+            stored, _text_ids(frame[key]) if ids is None else ids):
         return False
     base = found.written
     c.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET"
@@ -526,16 +543,18 @@ def store_list(
     """
     key = LISTS[table]
     closed: list[tuple[int, str, str]]
-    changed = None if before is None else changed_rows(frame, before, key)
-    if changed is not None and before is not None:
+    found = None if before is None else _changes(frame, before, key)
+    if found is not None:
+        changed = found.changed
         fresh = frame[changed]
         rows = list(zip(repeat(rnd), fresh[key].astype(str).tolist(), json_lines(fresh)))
-        # The ids that left, in sorted order (before's ids are unique: changed_rows).
-        before_ids = _text_ids(before[key])
-        left = before_ids[~pd.Index(before_ids, dtype=object).isin(_text_ids(frame[key]))]
-        closed = [(rnd, table, i) for i in sorted(left.tolist())]
-        if (rows or closed or not _relabel_snapshot(c, table, rnd, frame, key)) and \
-                not _write_delta(c, table, rnd, frame, changed, key):
+        # The ids that left (before's rows no row of the frame was found at), in
+        # sorted order; before's ids are unique (changed_rows).
+        hit = np.zeros(len(found.before_ids), dtype=bool)
+        hit[found.pos[found.pos >= 0]] = True
+        closed = [(rnd, table, i) for i in sorted(found.before_ids[~hit].tolist())]
+        if (rows or closed or not _relabel_snapshot(c, table, rnd, frame, key, found.ids)) \
+                and not _write_delta(c, table, rnd, frame, changed, key, found.ids):
             write_snapshot(c, table, rnd, frame)
         c.executemany(f"INSERT INTO {table} VALUES (?,?,?)", rows)
         c.executemany("INSERT INTO closed_rows VALUES (?,?,?)", closed)

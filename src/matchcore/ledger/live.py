@@ -13,7 +13,7 @@ Arrow cannot hold exactly) reads every row with one query, as before.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ __all__ = [
     "PATCH_SHARE",
     "PROJECT_COLUMNS",
     "LiveRows",
-    "capacity_used",
+    "overfilled",
     "read_live",
     "read_rows",
     "rows_after",
@@ -331,10 +331,20 @@ def write_rows(c: sqlite3.Connection, rows: LiveRows,
     return True
 
 
-def capacity_used(rows: LiveRows, resources: Collection[str]) -> dict[str, int]:
-    """Active units per resource of ``resources`` (not-started, in-progress and
-    completed projects): what a round's capacity check compares."""
-    # The sums of all resources, then those asked for: one pass over the rows'
-    # codes instead of a hash lookup per row (10^5 rows, 10^5 resources).
+def overfilled(rows: LiveRows, capacity: Mapping[str, int],
+               resources: Collection[str]) -> list[tuple[str, int, int]]:
+    """(resource id, active units, capacity) of the ``resources`` whose active units
+    (not-started, in-progress and completed projects) exceed their ``capacity``,
+    sorted: what a round's capacity check refuses. Resources ``capacity`` does not
+    list are not checked.
+
+    The units of all resources are summed in one pass over the rows' codes, then
+    compared: no hash lookup per row (10^5 rows, 10^5 resources at city_100k).
+    """
     a = rows.assignments
-    return {r: u for r, u in _totals(a[2], a[3]).items() if r in resources}
+    over = []
+    for r, u in _totals(a[2], a[3]).items():
+        cap = capacity.get(r)
+        if cap is not None and u > cap and r in resources:
+            over.append((r, u, cap))
+    return sorted(over)

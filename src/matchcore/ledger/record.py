@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import InputError, MatchcoreError
 from . import claims as claims_
 from .lists import ListName, list_texts, read_snapshot, store_list
-from .live import LiveRows, capacity_used, read_rows, rows_after, write_rows
+from .live import LiveRows, overfilled, read_rows, rows_after, write_rows
 from .schema import (
     ENCODER,
     N_BACKUPS,
@@ -457,8 +457,7 @@ def check_capacity(
     that fixed projects already overfill (its capacity was lowered) gets no new
     units, so it is not checked.
     """
-    over = sorted((r, u, capacity[r]) for r, u in capacity_used(rows, resources).items()
-                  if r in capacity and u > capacity[r])
+    over = overfilled(rows, capacity, resources)
     if over:
         listed = "; ".join(f"{r!r} would give {u} units of capacity {cap}" for r, u, cap in over)
         raise MatchcoreError(
