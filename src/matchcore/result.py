@@ -439,17 +439,18 @@ class MatchResult:
         score = pd.Series(weighted).groupby(group).sum().to_numpy(dtype=float)
         need_ids = pd.Series(g.need_ids[need], dtype=object)
         needs = self.district.needs
-        per = pd.DataFrame({"project_id": "P-" + need_ids.astype(str)})
-        per["need_id"] = need_ids.to_numpy()
+        rows = pd.RangeIndex(len(need))
+        # One constructor call; the needs' columns taken with their own dtypes.
+        columns: dict[str, Any] = {"project_id": "P-" + need_ids.astype(str),
+                                   "need_id": pd.Series(need_ids.to_numpy(), index=rows)}
         for c in ("community", "grid", "category", "demand"):
-            per[c] = needs[c].take(need).to_numpy() if c in needs.columns else None
-            if c in needs.columns:
-                per[c] = per[c].astype(needs[c].dtype)
-        per["assigned"] = assigned
-        per["resources"] = resources
-        per["score"] = score
-        per["status"] = "not_started"
-        return per[list(PROJECT_COLUMNS)]
+            columns[c] = (needs[c].take(need).set_axis(rows) if c in needs.columns
+                          else pd.Series(None, index=rows, dtype=object))
+        columns["assigned"] = assigned
+        columns["resources"] = pd.Series(resources, index=rows)
+        columns["score"] = score
+        columns["status"] = "not_started"
+        return pd.DataFrame(columns, index=rows)[list(PROJECT_COLUMNS)]
 
     @cached_property
     def reasons(self) -> np.ndarray:
