@@ -3,7 +3,8 @@
 Profiles (``HYPOTHESIS_PROFILE`` picks one; ``CI`` set selects ``ci``):
 
 - ``dev``, the default: deterministic (``derandomize=True``), so a test that
-  passes in one clone passes in every clone and on every rerun;
+  passes in one clone passes in every clone and on every rerun; a test asking for
+  more examples than the profile's 25 gets 25 (:func:`examples`);
 - ``ci``: random exploration with more examples; ``.ci/run`` passes a fresh
   ``--hypothesis-seed`` per run and prints it, so any failure can be rerun
   exactly with ``pytest --hypothesis-seed=N``;
@@ -53,9 +54,34 @@ settings.register_profile(
     suppress_health_check=list(HealthCheck),
     print_blob=True,
 )
-settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
-)
+#: The hypothesis profile of this run (``HYPOTHESIS_PROFILE``, else ``ci`` when ``CI`` is set).
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+settings.load_profile(PROFILE)
+
+
+def examples(n: int) -> int:
+    """The ``max_examples`` of a test that asks for ``n``: all ``n`` in the ``ci`` and
+    ``thorough`` profiles, at most the ``dev`` profile's own count in a plain ``pytest``
+    (its examples are the same in every clone, so more of them find nothing new there;
+    CI explores all ``n`` from a fresh seed per code state)."""
+    return n if PROFILE != "dev" else min(n, settings.get_profile("dev").max_examples)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the tests marked slow (.ci/run does)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the ``slow`` tests unless ``--run-slow`` is given or ``-m`` selects by marker
+    (``pytest -m slow`` runs just them): a plain ``pytest`` stays within a few minutes on two
+    cores, and CI runs everything."""
+    if config.getoption("--run-slow") or config.getoption("-m"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (CI does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 def objective_slack(problem, *values: float) -> float:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 
+
+@pytest.mark.slow
 def test_quick_rematch_benchmark_writes_report(tmp_path, load_benchmark):
     bench = load_benchmark("bench_rematch")
     result = bench.main(["--quick", "--out", str(tmp_path)])

@@ -44,6 +44,7 @@ def _blocks(page: str) -> list[str]:
     return _BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs not installed")
 def test_site_builds_strict(tmp_path):
     out = subprocess.run(

@@ -80,7 +80,7 @@ def _assert_same_ledgers(a: mc.ProjectLedger, b: mc.ProjectLedger) -> None:
         pd.testing.assert_frame_equal(fa[name], fb[name], obj=name)
 
 
-@pytest.mark.parametrize("stickiness", [0.1, 0.0])
+@pytest.mark.parametrize("stickiness", [0.1, pytest.param(0.0, marks=pytest.mark.slow)])
 def test_a_committed_dry_run_writes_what_the_rematch_writes(lists, base, tmp_path, stickiness):
     with mc.ProjectLedger(_copy(base, tmp_path, "direct.db")) as direct, \
             mc.ProjectLedger(_copy(base, tmp_path, "commit.db")) as staged:

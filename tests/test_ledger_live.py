@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matchcore as mc
+from conftest import examples
 from matchcore.ledger.live import read_rows
 from matchcore.ledger.state import read_state
 
@@ -216,7 +217,7 @@ def test_rows_arrow_cannot_hold_exactly_leave_no_snapshot(tmp_path, value):
         _check(path)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(1, 5)), max_size=40),
        caps=st.dictionaries(st.integers(0, 8), st.integers(0, 12), max_size=9),
        asked=st.sets(st.integers(0, 8)))

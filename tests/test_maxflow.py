@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import examples
 from matchcore.model.problem import FlowNetwork
 from matchcore.solvers import solve, verify
 from matchcore.solvers.certify import check_flow, potentials, residual, restrict
@@ -28,7 +29,7 @@ def coverage_network(inst):
     return FlowNetwork(net.n_nodes, net.tail, net.head, net.capacity, cost, net.supply)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(instances(max_needs=7, max_resources=6, max_units=4, priorities=True))
 def test_coverage_flow_is_an_optimal_min_cost_flow(inst):
     if inst.n_edges == 0:
@@ -41,7 +42,7 @@ def test_coverage_flow_is_an_optimal_min_cost_flow(inst):
     assert int(net.cost @ flow) == int(net.cost @ solve_networkx(net))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(instances(max_needs=5, max_resources=4, max_units=3, priorities=True), st.data())
 def test_ortools_with_max_flow_matches_brute_force_and_other_back_ends(inst, data):
     problem = inst.problem("coverage")

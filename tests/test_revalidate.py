@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matchcore as mc
+from conftest import examples
 from matchcore.pipeline import prepare_round
 from matchcore.schema import revalidate, validate_needs, validate_resources
 from strategies import CATEGORIES, districts, staff_lists
@@ -43,7 +44,7 @@ def _assert_same_frame(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert a.index.equals(b.index) and a.columns.equals(b.columns)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(districts(max_needs=10, max_resources=8), st.booleans())
 def test_validation_is_idempotent(lists, latlon):
     """validate(validate(x)) == validate(x): values, dtypes, index, columns; no warning."""
@@ -60,7 +61,7 @@ def test_validation_is_idempotent(lists, latlon):
         pd.testing.assert_frame_equal(VALIDATE[table](part), part, check_exact=True)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(staff_lists())
 def test_validation_is_idempotent_on_staff_lists(lists):
     """Lists as staff write them (Chinese headers, aliases, text) validate to a fixed point."""
@@ -140,7 +141,7 @@ def edited_lists(draw: st.DrawFn):
     return table, old, new
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(edited_lists())
 def test_revalidate_equals_full_validation(case):
     """Result, error (message and failures) and warnings: exactly the full validation's."""
@@ -220,7 +221,7 @@ def _same_prepared(a, b) -> None:
     assert np.array_equal(a.arrival, b.arrival)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(districts(min_needs=2, min_resources=2, max_needs=10, max_resources=8),
        st.lists(st.tuples(st.sampled_from(("needs", "resources")), st.integers(0, 50),
                           st.sampled_from(("priority", "demand", "move", "category", "add",

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import matchcore as mc
+from conftest import examples
 from matchcore.analysis import sweep
 from matchcore.solvers import WarmStart, solve
 from oracle import assert_same_plan
@@ -44,7 +45,7 @@ def _changed(needs: pd.DataFrame, resources: pd.DataFrame, kind: str, which: int
     return needs, resources
 
 
-@settings(deadline=None, max_examples=40)
+@settings(deadline=None, max_examples=examples(40))
 @given(districts(min_needs=1, min_resources=1), round_changes(),
        st.sampled_from(["coverage", "score"]))
 def test_warm_rounds_equal_cold_rounds(lists, changes, objective):
@@ -65,7 +66,7 @@ def test_warm_rounds_equal_cold_rounds(lists, changes, objective):
         previous = warm
 
 
-@settings(deadline=None, max_examples=40)
+@settings(deadline=None, max_examples=examples(40))
 @given(districts(min_needs=1, min_resources=1), districts(min_needs=1, min_resources=1),
        st.integers(0, 2**31))
 def test_a_mismatched_start_never_gives_a_wrong_answer(lists, other, seed):

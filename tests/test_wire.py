@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import matchcore as mc
+from conftest import examples
 from matchcore import wire
 
 INT64 = np.dtype("<i8")
@@ -27,7 +28,7 @@ FLOATS = st.one_of(st.sampled_from([0.0, -0.0, 0.5, np.nan, np.inf, 1e-310]),
                    st.floats(allow_nan=True, allow_infinity=True))
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     small=st.one_of(
         hnp.arrays(np.int64, st.integers(1, 40), elements=INTS),
