@@ -7,7 +7,7 @@ Profiles (``HYPOTHESIS_PROFILE`` picks one; ``CI`` set selects ``ci``):
   more examples than the profile's 25 gets 25 (:func:`examples`);
 - ``ci``: random exploration with more examples; ``.ci/run`` passes a fresh
   ``--hypothesis-seed`` per run and prints it, so any failure can be rerun
-  exactly with ``pytest --hypothesis-seed=N``;
+  exactly with ``CI=1 pytest --run-slow --hypothesis-seed=N``;
 - ``thorough``: long random bug hunts by hand.
 
 No profile keeps an example database (``database=None``): a failure saved in
