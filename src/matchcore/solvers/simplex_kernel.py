@@ -24,9 +24,6 @@ from numba import njit
 PIVOT_BLOCK = 0
 PIVOT_CANDIDATE = 1
 PIVOT_LOCAL = 2
-#: With ``PIVOT_LOCAL``, a pivot whose shifted side has at most this many nodes
-#: marks them for local pricing (larger shifts are left to the full scans).
-LOCAL_SHIFT_LIMIT = 1024
 
 
 @njit(cache=True)
@@ -389,7 +386,13 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
         pivots += 1
         start, count = _pivot(e_in, source, target, cap, cost, flow, state, pi, parent,
                               pred, pred_up, thread, rev_thread, succ, last, run_a, run_b)
-        if local and 0 < count <= LOCAL_SHIFT_LIMIT:
+        if local and count > 0:
+            # Every node whose potential moved is marked, however many: only
+            # their arcs' reduced costs changed. (Marking at most 1,024 nodes
+            # a pivot and leaving larger shifts to the full scans, as before,
+            # cost 230 full scans of 2.7M arcs in the coverage phase of a 1%
+            # rematch at city_100k, against 3 now: both warm phases 1.38 s
+            # -> 0.79 s, replayed from the same bases, best of 3.)
             x = start
             for _ in range(count):
                 if x != n and not is_dirty[x]:
