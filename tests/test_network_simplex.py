@@ -257,3 +257,66 @@ def test_importing_matchcore_does_not_import_numba():
 def test_warm_up_compiles():
     ns.warm_up()
     assert ns.is_compiled()
+
+
+PRICINGS = st.builds(
+    ns.Pricing,
+    block=st.sampled_from([0.01, 0.25, 3.0]),
+    candidates=st.sampled_from([0.01, 0.25, 3.0]),
+    local_candidates=st.sampled_from([0.01, 0.125, 3.0]),
+    minor=st.sampled_from([0.01, 0.25, 3.0]),
+    mark_limit=st.sampled_from([None, 0, 1, 3, 1024]),
+)
+
+
+@given(st.data(), flow_networks(supplies=False), PRICINGS)
+def test_every_pricing_rule_reaches_the_same_optimum(data, net, rule):
+    """Any sizes and mark limit, cold and warm from a perturbed optimum: networkx's optimum."""
+    try:
+        res = ns.network_simplex(net)
+    except SolverError:
+        return
+    new, basis = perturb(data.draw, net, res)
+    pivot = data.draw(st.sampled_from(["candidate", "block", "local"]))
+    best = nx_optimum(new)
+    with ns.pricing(rule) as used:
+        assert used is rule
+        if best is None:
+            with pytest.raises(SolverError, match="infeasible"):
+                ns.network_simplex(new, basis=basis, pivot=pivot)
+            return
+        cold = ns.network_simplex(new, pivot=pivot)
+        warm = ns.network_simplex(new, basis=basis, pivot=pivot)
+    for out in (cold, warm):
+        assert_optimal(new, out)
+        assert out.objective == best
+
+
+def test_pricing_restores_the_rule_it_replaced():
+    rule = ns.Pricing(local_candidates=0.25, mark_limit=1024)
+    assert ns._pivot_sizes(10_000, "local") == (25, 12, 25, -1)
+    with pytest.raises(RuntimeError), ns.pricing(rule):
+        assert ns._pivot_sizes(10_000, "local") == (25, 25, 25, 1024)
+        raise RuntimeError("inside")
+    assert ns._pivot_sizes(10_000, "local") == (25, 12, 25, -1)
+    assert ns._pivot_sizes(10_000) == (25, 25, 25, -1)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"block": 0}, "Pricing.block must be a positive number; got 0"),
+    ({"candidates": -0.5}, "Pricing.candidates must be a positive number"),
+    ({"local_candidates": float("nan")}, "Pricing.local_candidates must be a positive"),
+    ({"minor": "0.25"}, "Pricing.minor must be a positive number; got '0.25'"),
+    ({"minor": True}, "Pricing.minor must be a positive number; got True"),
+    ({"mark_limit": -1}, r"Pricing.mark_limit must be None or an int >= 0; got -1"),
+    ({"mark_limit": 2.0}, r"Pricing.mark_limit must be None or an int >= 0; got 2.0"),
+])
+def test_bad_pricing_is_an_input_error(changes, match):
+    with pytest.raises(InputError, match=match):
+        ns.Pricing(**changes)
+
+
+def test_pricing_takes_only_a_pricing():
+    with pytest.raises(InputError, match="pricing\\(\\) takes a Pricing; got dict"):
+        with ns.pricing({"mark_limit": 3}):
+            pass

@@ -24,8 +24,10 @@ disk), never when matchcore is imported.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal
@@ -37,12 +39,14 @@ from ..model.problem import FlowNetwork
 
 __all__ = [
     "Basis",
+    "Pricing",
     "SimplexResult",
     "Workspace",
     "is_available",
     "is_compiled",
     "is_hub_layout",
     "network_simplex",
+    "pricing",
     "solve_network_simplex",
     "total_cost",
     "transport_start",
@@ -324,28 +328,132 @@ def transport_start(network: FlowNetwork, n_needs: int) -> Basis:
     return Basis.from_flow(network, flow)
 
 
-def _pivot_sizes(n_arcs: int, pivot: Pivot = "candidate") -> tuple[int, int, int]:
-    """Block size, candidate-list length and minor-iteration limit for ``n_arcs`` arcs.
+@dataclass(frozen=True)
+class Pricing:
+    """The sizes of the entering-arc rules: how fast the simplex finds an optimum.
 
-    Measured on district_10k's score phase from the greedy start (seconds,
-    shared 2-core machine): candidate lists of 0.25·√arcs with a minor limit
-    of 0.1 × the list (LEMON's factors) 0.102, with a limit of 1 × the list
-    0.066; block search with blocks of 0.25·√arcs 0.105, 1·√arcs 0.234. At
-    city_100k the same candidate rule took 1.31 s against 1.99 s.
+    Lengths are factors of ``√(arcs + nodes)``, each at least 10. The
+    defaults were the fastest measured on matchcore's networks (cold rules
+    on district_10k and city_100k, local pricing on the warm re-plans of
+    ``benchmarks/bench_pricing.py``); change them with :func:`pricing`, for
+    benchmarks and for tuning on other networks.
+
+    Attributes
+    ----------
+    block : float, default 0.25
+        Block search's block (``pivot="block"``).
+    candidates : float, default 0.25
+        Candidate-list length of ``pivot="candidate"``.
+    local_candidates : float, default 0.125
+        Candidate-list length of local pricing (``pivot="local"``).
+    minor : float, default 0.25
+        Most minor iterations on one candidate list.
+    mark_limit : int or None, default None
+        Local pricing marks the nodes whose potentials a pivot moved, to
+        price their arcs first, when there are at most this many; None marks
+        them all. (Before issue 13's pricing change: 1,024.)
+
+    Examples
+    --------
+    >>> Pricing().local_candidates, Pricing(mark_limit=1024).mark_limit
+    (0.125, 1024)
+    """
+
+    block: float = 0.25
+    candidates: float = 0.25
+    local_candidates: float = 0.125
+    minor: float = 0.25
+    mark_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("block", "candidates", "local_candidates", "minor"):
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not np.isfinite(value) or value <= 0):
+                raise InputError(f"Pricing.{name} must be a positive number; got {value!r}")
+        limit = self.mark_limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 0):
+            raise InputError(f"Pricing.mark_limit must be None or an int >= 0; got {limit!r}")
+
+
+#: The pricing of every solve in this process (:func:`pricing` changes it for a while).
+_pricing = Pricing()
+
+
+@contextlib.contextmanager
+def pricing(rule: Pricing) -> Iterator[Pricing]:
+    """Solve with the pricing sizes ``rule`` inside the ``with`` block, then restore them.
+
+    For benchmarks and tuning: the sizes change how fast the simplex finds
+    an optimum, never the optimal cost (and the tiebreak phase of
+    :func:`~matchcore.match` makes its assignment the same under any rule).
+    They hold for every solve this process starts inside the block (not
+    per thread).
+
+    Parameters
+    ----------
+    rule : Pricing
+
+    Yields
+    ------
+    Pricing
+        The rule in force (``rule``).
+
+    Raises
+    ------
+    InputError
+        ``rule`` is not a :class:`Pricing`.
+
+    Examples
+    --------
+    >>> import matchcore as mc
+    >>> from matchcore.solvers.network_simplex import Pricing, pricing
+    >>> with pricing(Pricing(candidates=0.5)):
+    ...     r = mc.match(*mc.synthetic.tiny(), max_distance=2000, solver="simplex")
+    >>> bool(r.verify())
+    True
+    """
+    global _pricing
+    if not isinstance(rule, Pricing):
+        raise InputError(f"pricing() takes a Pricing; got {type(rule).__name__}")
+    before = _pricing
+    _pricing = rule
+    try:
+        yield rule
+    finally:
+        _pricing = before
+
+
+def _pivot_sizes(n_arcs: int, pivot: Pivot = "candidate") -> tuple[int, int, int, int]:
+    """Block size, candidate-list length, minor-iteration limit and mark limit for ``n_arcs`` arcs.
+
+    The sizes are :class:`Pricing`'s factors of √arcs (the mark limit -1
+    when unlimited). Measured on district_10k's score phase from the greedy
+    start (seconds, shared 2-core machine): candidate lists of 0.25·√arcs
+    with a minor limit of 0.1 × the list (LEMON's factors) 0.102, with a
+    limit of 1 × the list 0.066; block search with blocks of 0.25·√arcs
+    0.105, 1·√arcs 0.234. At city_100k the same candidate rule took 1.31 s
+    against 1.99 s.
 
     Local pricing (warm starts) fills lists of half that length (0.125·√arcs;
-    the minor-iteration limit stays 0.25·√arcs). Measured by replaying the
-    kernel on 12 warm phases of city_100k (a 1% and a 0.1% rematch, a
-    dropped resource, the week after, a sweep's four score phases), best of
-    3 interleaved runs: 2.75 s together with the full length, 2.44 s with
-    half (the sweep's phases 1.42 s -> 1.22 s); half was the faster in each
-    of the three runs that compared the two lengths.
+    the minor-iteration limit stays 0.25·√arcs) and marks every node a pivot
+    moved. Measured by replaying the kernel on 12 warm phases of city_100k
+    (a 1% and a 0.1% rematch, a dropped resource, the week after, a sweep's
+    four score phases), best of 3 interleaved runs: 2.75 s together with
+    the full length, 2.44 s with half (the sweep's phases 1.42 s -> 1.22 s);
+    half was the faster in each of the three runs that compared the two
+    lengths. ``benchmarks/bench_pricing.py`` compares the whole warm solves.
     """
+    rule = _pricing
     sq = float(np.sqrt(n_arcs))
-    block = max(int(0.25 * sq), 10)
-    minor_limit = max(int(0.25 * sq), 10)
-    list_len = max(int(0.125 * sq), 10) if pivot == "local" else minor_limit
-    return block, list_len, minor_limit
+
+    def size(factor: float) -> int:
+        return max(int(factor * sq), 10)
+
+    list_len = size(rule.local_candidates if pivot == "local" else rule.candidates)
+    limit = -1 if rule.mark_limit is None else int(rule.mark_limit)
+    return size(rule.block), list_len, size(rule.minor), limit
 
 
 def network_simplex(

@@ -278,7 +278,7 @@ def arc_adjacency(n, m, source, target, adj, adj_ptr):
 @njit(cache=True)
 def solve(n, m, source, target, cap, cost, flow, state, pi,
           parent, pred, pred_up, thread, rev_thread, succ, last, pivot, max_pivots,
-          block, list_len, minor_limit, drift_limit, adj, adj_ptr, max_deg):
+          block, list_len, minor_limit, mark_limit, drift_limit, adj, adj_ptr, max_deg):
     """Pivot until no arc prices out; returns the number of pivots (-1: limit hit).
 
     Entering arcs come from block search or a candidate list; the leaving arc
@@ -386,13 +386,14 @@ def solve(n, m, source, target, cap, cost, flow, state, pi,
         pivots += 1
         start, count = _pivot(e_in, source, target, cap, cost, flow, state, pi, parent,
                               pred, pred_up, thread, rev_thread, succ, last, run_a, run_b)
-        if local and count > 0:
-            # Every node whose potential moved is marked, however many: only
-            # their arcs' reduced costs changed. (Marking at most 1,024 nodes
-            # a pivot and leaving larger shifts to the full scans, as before,
-            # cost 230 full scans of 2.7M arcs in the coverage phase of a 1%
-            # rematch at city_100k, against 3 now: both warm phases 1.38 s
-            # -> 0.79 s, replayed from the same bases, best of 3.)
+        if local and count > 0 and (mark_limit < 0 or count <= mark_limit):
+            # Every node whose potential moved is marked (``mark_limit`` -1),
+            # however many: only their arcs' reduced costs changed. (Marking
+            # at most 1,024 nodes a pivot and leaving larger shifts to the
+            # full scans, as before, cost 230 full scans of 2.7M arcs in the
+            # coverage phase of a 1% rematch at city_100k, against 3 now:
+            # both warm phases 1.38 s -> 0.79 s, replayed from the same
+            # bases, best of 3.)
             x = start
             for _ in range(count):
                 if x != n and not is_dirty[x]:
