@@ -22,9 +22,7 @@ those components could save.
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import os
 import shutil
 import sqlite3
@@ -45,7 +43,6 @@ import run  # the benchmark report's machine description
 from matchcore import ProjectLedger
 from matchcore.analysis import sweep
 
-ROOT = Path(__file__).resolve().parent.parent
 SCOPES: tuple[str | None, ...] = (None, "community")
 
 
@@ -522,21 +519,12 @@ def report_md(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a small district (seed_street), for smoke tests")
-    parser.add_argument("--preset", default=None, help="synthetic preset (default city_100k)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = run.district_parser(__doc__.split("\n\n")[0], "rematch")
     parser.add_argument("--share", type=float, default=0.01, help="share of needs changed")
-    parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--no-cold-cells", action="store_true",
                         help="skip the cold rematch table (street and community scopes)")
-    parser.add_argument("--out", default=None,
-                        help="folder for rematch.md/json (default docs/, none with --quick)")
     args = parser.parse_args(argv)
-    preset = args.preset or ("seed_street" if args.quick else "city_100k")
-    repeats = args.repeats or (1 if args.quick else 3)
-    out = Path(args.out) if args.out else (None if args.quick else ROOT / "docs")
+    preset, repeats, out = run.district_options(args)
     start = time.perf_counter()
     needs, resources = mc.synthetic.district(preset, seed=args.seed)
     reach = mc.synthetic.suggested_max_distance(preset)
@@ -551,23 +539,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"{cell['rematch_s']:.2f}s, ratio {cell['ratio']:.2f}", file=sys.stderr)
             cells.append(cell)
     result = {
-        "command": " ".join(
-            ["python benchmarks/bench_rematch.py", *(sys.argv[1:] if argv is None else argv)]
-        ),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": _machine(),
-        "preset": preset,
-        "seed": args.seed,
+        **run.report_head("bench_rematch.py", argv, _machine(), args, preset, repeats),
         "share": args.share,
-        "repeats": repeats,
         "cells": cells,
         "warm": warm,
         "total_seconds": time.perf_counter() - start,
     }
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "rematch.json").write_text(json.dumps(result, indent=1))
-        (out / "rematch.md").write_text(report_md(result), encoding="utf-8")
+    run.write_report(out, "rematch", result, report_md(result))
     return result
 
 

@@ -316,6 +316,62 @@ def machine() -> dict:
     }
 
 
+def command_line(script: str, argv: list[str] | None) -> str:
+    """The command that made a report: ``python benchmarks/<script>`` and its arguments."""
+    return " ".join([f"python benchmarks/{script}", *(sys.argv[1:] if argv is None else argv)])
+
+
+def write_report(out: Path | None, stem: str, result: dict, markdown: str) -> None:
+    """Write ``<stem>.json`` (the numbers) and ``<stem>.md`` (the report) into ``out``.
+
+    Nothing is written when ``out`` is None (a ``--quick`` run without ``--out``).
+    """
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    (out / f"{stem}.md").write_text(markdown, encoding="utf-8")
+
+
+def district_parser(description: str, stem: str) -> argparse.ArgumentParser:
+    """The options of a benchmark on one synthetic district (its own are added after).
+
+    ``--quick`` (seed_street, for smoke tests), ``--preset`` (default
+    city_100k), ``--seed``, ``--repeats`` and ``--out`` (the folder for
+    ``<stem>.md`` and ``<stem>.json``); see :func:`district_options`.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true",
+                        help="a small district (seed_street), for smoke tests")
+    parser.add_argument("--preset", default=None, help="synthetic preset (default city_100k)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--out", default=None,
+                        help=f"folder for {stem}.md/json (default docs/, none with --quick)")
+    return parser
+
+
+def district_options(args: argparse.Namespace) -> tuple[str, int, Path | None]:
+    """The preset, repeats and output folder :func:`district_parser`'s options give."""
+    preset = args.preset or ("seed_street" if args.quick else "city_100k")
+    repeats = args.repeats or (1 if args.quick else 3)
+    out = Path(args.out) if args.out else (None if args.quick else ROOT / "docs")
+    return preset, repeats, out
+
+
+def report_head(script: str, argv: list[str] | None, machine_line: dict,
+                args: argparse.Namespace, preset: str, repeats: int) -> dict:
+    """The first fields of a district benchmark's result: what ran, when, where, on what."""
+    return {
+        "command": command_line(script, argv),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine_line,
+        "preset": preset,
+        "seed": args.seed,
+        "repeats": repeats,
+    }
+
+
 COLUMNS = [
     *EXACT,
     "greedy",
@@ -608,10 +664,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.merge and out_dir is not None and (out_dir / "benchmarks.json").exists():
         result = _merge(json.loads((out_dir / "benchmarks.json").read_text()), result)
     result["targets"] = targets(result["cells"])
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "benchmarks.json").write_text(json.dumps(result, indent=1))
-        (out_dir / "benchmarks.md").write_text(report(result), encoding="utf-8")
+    write_report(out_dir, "benchmarks", result, report(result))
     return result
 
 
