@@ -25,6 +25,22 @@ from strategies import CATEGORIES, districts, staff_lists
 VALIDATE = {"needs": validate_needs, "resources": validate_resources}
 
 
+def _comparable(failures: pd.DataFrame) -> dict:
+    """An error's failures frame as a dict that ``==`` compares: each column's dtype and cells.
+
+    A NaN cell becomes the text "NaN" (``float("nan") != float("nan")``, so two
+    equal frames' ``to_dict`` compare unequal when their NaNs are different
+    objects); None and ``pd.NA`` stay distinct.
+    """
+    def cell(v):
+        if v is pd.NA:
+            return "<NA>"
+        return "NaN" if isinstance(v, float) and v != v else v
+
+    return {c: (str(failures[c].dtype), [cell(v) for v in failures[c].tolist()])
+            for c in failures.columns}
+
+
 def _outcome(call):
     """``(frame or None, error text and failures or None, warning texts)`` of a call."""
     with warnings.catch_warnings(record=True) as caught:
@@ -33,7 +49,7 @@ def _outcome(call):
             out = call()
         except mc.InputError as err:
             failures = getattr(err, "failures", None)
-            return None, (str(err), None if failures is None else failures.to_dict("list")), [
+            return None, (str(err), None if failures is None else _comparable(failures)), [
                 str(w.message) for w in caught]
     return out, None, [str(w.message) for w in caught]
 
