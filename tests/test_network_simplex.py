@@ -303,13 +303,14 @@ def test_pricing_restores_the_rule_it_replaced():
 
 
 @pytest.mark.parametrize("changes, match", [
-    ({"block": 0}, "Pricing.block must be a positive number; got 0"),
-    ({"candidates": -0.5}, "Pricing.candidates must be a positive number"),
-    ({"local_candidates": float("nan")}, "Pricing.local_candidates must be a positive"),
-    ({"minor": "0.25"}, "Pricing.minor must be a positive number; got '0.25'"),
-    ({"minor": True}, "Pricing.minor must be a positive number; got True"),
-    ({"mark_limit": -1}, r"Pricing.mark_limit must be None or an int >= 0; got -1"),
-    ({"mark_limit": 2.0}, r"Pricing.mark_limit must be None or an int >= 0; got 2.0"),
+    ({"block": 0}, r"`Pricing.block` must be a finite number > 0; got 0$"),
+    ({"candidates": -0.5}, r"`Pricing.candidates` must be a finite number > 0; got -0.5$"),
+    ({"local_candidates": float("nan")},
+     r"`Pricing.local_candidates` must be a finite number > 0; got nan$"),
+    ({"minor": "0.25"}, r"`Pricing.minor` must be a finite number > 0; got '0.25'$"),
+    ({"minor": True}, r"`Pricing.minor` must be a finite number > 0; got True$"),
+    ({"mark_limit": -1}, r"`Pricing.mark_limit` must be an integer >= 0 or None; got -1$"),
+    ({"mark_limit": 2.0}, r"`Pricing.mark_limit` must be an integer >= 0 or None; got 2.0$"),
 ])
 def test_bad_pricing_is_an_input_error(changes, match):
     with pytest.raises(InputError, match=match):

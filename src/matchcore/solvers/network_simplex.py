@@ -34,6 +34,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..checks import check_scalar
 from ..errors import InputError, SolverError
 from ..model.problem import FlowNetwork
 
@@ -367,14 +368,8 @@ class Pricing:
 
     def __post_init__(self) -> None:
         for name in ("block", "candidates", "local_candidates", "minor"):
-            value = getattr(self, name)
-            if (isinstance(value, bool) or not isinstance(value, (int, float))
-                    or not np.isfinite(value) or value <= 0):
-                raise InputError(f"Pricing.{name} must be a positive number; got {value!r}")
-        limit = self.mark_limit
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 0):
-            raise InputError(f"Pricing.mark_limit must be None or an int >= 0; got {limit!r}")
+            check_scalar(getattr(self, name), f"Pricing.{name}", "float", low=0, low_open=True)
+        check_scalar(self.mark_limit, "Pricing.mark_limit", "int", low=0, allow_none=True)
 
 
 #: The pricing of every solve in this process (:func:`pricing` changes it for a while).
