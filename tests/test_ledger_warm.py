@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 import matchcore as mc
 from matchcore.errors import MatchcoreError, MatchcoreWarning
-from matchcore.ledger import store, warm_codec
+from matchcore.ledger import record, store, warm, warm_codec
 from matchcore.ledger.warm_codec import WarmStateError, decode_warm_state, encode_warm_state
 from matchcore.model import to_district
 from matchcore.result import WarmState
@@ -496,6 +496,54 @@ def test_an_interrupted_rematch_leaves_round_and_state_together(base, lists, mon
         report = led.rematch(_changed(needs), stickiness=0.1, **opts)
         assert report.started_from == "ledger"
         assert led.warm_info() == {**led.warm_info(), "round": 2, "current": True}
+
+
+def _stored(path: Path) -> tuple[int, str, bytes]:
+    with sqlite3.connect(path) as c:
+        return c.execute("SELECT round, sha256, data FROM warm_state").fetchone()
+
+
+@pytest.mark.parametrize("which", ["this round's", "another round's", "another result's"])
+def test_a_state_encoded_in_the_background_is_the_one_encoded_in_the_round(
+        tmp_path, lists, first, which):
+    # What the thread encoded is stored only when it is this result's, for this
+    # round; otherwise the round encodes it itself. The bytes are the same either way.
+    other = mc.match(*lists[:2], **{**lists[2], "max_distance": lists[2]["max_distance"] / 2})
+    encoding = {"this round's": warm.WarmEncoding(first, 1),
+                "another round's": warm.WarmEncoding(first, 2),
+                "another result's": warm.WarmEncoding(other, 1)}[which]
+    stored = []
+    for name, handed in (("given.db", encoding), ("plain.db", None)):
+        with mc.ProjectLedger(tmp_path / name, keep_warm=True) as led:
+            with led._write() as c:
+                record.record_round(c, first, by=None, rematch=False, backups=3)
+                written = warm.write_warm(c, 1, first, handed)
+        assert written[0] > 0
+        stored.append(_stored(tmp_path / name))
+    assert stored[0][1:] == stored[1][1:]
+    assert stored[0][1] == hashlib.sha256(stored[0][2]).hexdigest()
+
+
+def test_an_encoding_error_in_the_thread_fails_the_round(base, lists, monkeypatch):
+    # The thread's error is the round's: raised in its transaction, nothing written.
+    needs, _, opts = lists
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("disk of the thread")
+
+    monkeypatch.setattr(warm, "encode_warm_state", fails)
+    with mc.ProjectLedger(base, keep_warm=True) as led:
+        with pytest.raises(RuntimeError, match="disk of the thread"):
+            led.rematch(_changed(needs), stickiness=0.1, **opts)
+        assert led.n_rounds == 1 and led.warm_info()["current"] is True
+
+
+def test_a_state_decoded_in_the_background_is_the_one_read_in_place(base):
+    with sqlite3.connect(base) as c:
+        here = warm.read_warm(c)
+        thread = warm.start_reading(c, str(base))
+        assert thread is not None
+        _assert_same_state(here, thread.state())
 
 
 def test_rounds_chain_warm_across_processes(base, lists):

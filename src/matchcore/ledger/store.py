@@ -54,7 +54,7 @@ from .schema import (
     utc_now,
 )
 from .state import latest_rows, read_state
-from .warm import clear_warm, read_warm, warm_info, write_warm
+from .warm import WarmEncoding, clear_warm, read_warm, start_reading, warm_info, write_warm
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..options import MatchOptions
@@ -417,18 +417,27 @@ class ProjectLedger:
             )
         by = _text(by, "by")
         backups = check_scalar(backups, "backups", "int", low=0)
+        # The round's number as read now: another writer may take it first, and the
+        # state is then encoded again in the transaction (write_warm checks).
+        encoding = self._start_warm(result, self.n_rounds + 1)
         with self._write() as c:
             before = read_rows(c)
             rnd, _, _ = record_round(c, result, by=by, rematch=False, backups=backups,
                                      recorded=before.live()[2])
             finish_round(c, before)
-            self._keep_warm(c, rnd, result)
+            self._keep_warm(c, rnd, result, encoding)
         return rnd
 
-    def _keep_warm(self, c: sqlite3.Connection, rnd: int, result: MatchResult) -> None:
+    def _start_warm(self, result: MatchResult, rnd: int) -> WarmEncoding | None:
+        """Start encoding ``result``'s warm state as round ``rnd``'s (``keep_warm``),
+        in a thread, so that it overlaps the round's writes."""
+        return WarmEncoding(result, rnd) if self.keep_warm else None
+
+    def _keep_warm(self, c: sqlite3.Connection, rnd: int, result: MatchResult,
+                   encoding: WarmEncoding | None = None) -> None:
         # In the round's transaction: the stored state is always the last round's.
         if self.keep_warm:
-            self.last_warm_write = write_warm(c, rnd, result)
+            self.last_warm_write = write_warm(c, rnd, result, encoding)
         else:
             clear_warm(c)
 
@@ -1124,9 +1133,14 @@ class ProjectLedger:
             state = read_state(c, drop)
             return state, plan_rematch(state, new_n, new_r, drop), options_now()
 
-        def begun(c: sqlite3.Connection) -> MatchResult | WarmState | None:
-            # The stored state is read in the plan's snapshot: it is that state's round's.
-            return start if start is not None else read_warm(c, str(self.path))
+        def begun(c: sqlite3.Connection) -> tuple[
+                LedgerState, RematchPlan, MatchOptions, MatchResult | WarmState | None]:
+            # The plan and the state to start from. The stored state is read in the
+            # plan's snapshot (it is that state's round's) and decoded in a thread
+            # while the plan is made.
+            reading = None if start is not None else start_reading(c, str(self.path))
+            state, plan, opts = planned(c)
+            return state, plan, opts, start if reading is None else reading.state()
 
         def matched(plan: RematchPlan, opts: MatchOptions,
                     begin: MatchResult | WarmState | None) -> MatchResult:
@@ -1137,9 +1151,11 @@ class ProjectLedger:
             return "memory" if start is not None else "cold" if begin is None else "ledger"
 
         def recorded(c: sqlite3.Connection, state: LedgerState, plan: RematchPlan,
-                     result: MatchResult, attempts: int, begun_from: str) -> RematchReport:
+                     result: MatchResult, attempts: int, begun_from: str,
+                     encoding: WarmEncoding | None = None) -> RematchReport:
             return self._record_rematch(c, state, plan, result, by=by, backups=backups,
-                                        attempts=attempts, started_from=begun_from)
+                                        attempts=attempts, started_from=begun_from,
+                                        encoding=encoding)
 
         if dry_run:
             # Settling claims is a write: do it in a transaction that is rolled back,
@@ -1149,14 +1165,12 @@ class ProjectLedger:
                 with self._rolled_back() as r:
                     before = stamp(r)
                     settled(r)
-                    state, plan, opts = planned(r)
-                    begin = begun(r)
+                    state, plan, opts, begin = begun(r)
                 settle = settled
             else:
                 with self._snapshot() as r:
-                    state, plan, opts = planned(r)
+                    state, plan, opts, begin = begun(r)
                     before = state.stamp
-                    begin = begun(r)
             result = matched(plan, opts, begin)
             preview = preview_rematch(plan, result)
             pending = StagedRound(self.path.resolve(), before, state, plan, preview.copy(),
@@ -1172,32 +1186,32 @@ class ProjectLedger:
                 with self._write() as w:  # its own write (bumps the stamp) before the read
                     settled(w)
             with self._snapshot() as r:
-                state, plan, opts = planned(r)
-                begin = begun(r)
+                state, plan, opts, begin = begun(r)
             result = matched(plan, opts, begin)  # outside any transaction
+            encoding = self._start_warm(result, plan.round)  # overlaps the writes
             try:
                 with self._write() as w:
                     if stamp(w) != state.stamp:
                         raise _StaleState
-                    return recorded(w, state, plan, result, attempt, origin(begin))
+                    return recorded(w, state, plan, result, attempt, origin(begin), encoding)
             except _StaleState:
                 continue  # another process wrote meanwhile: settle and plan again
         # Still racing: settle, plan, match and write under the write lock.
         with self._write() as w:
             settled(w)
-            state, plan, opts = planned(w)
-            begin = begun(w)
+            state, plan, opts, begin = begun(w)
             return recorded(w, state, plan, matched(plan, opts, begin), OPTIMISTIC_TRIES + 1,
                             origin(begin))
 
     def _record_rematch(self, c: sqlite3.Connection, state: LedgerState, plan: RematchPlan,
                         result: MatchResult, *, by: str | None, backups: int, attempts: int,
-                        started_from: str, preview: RematchPreview | None = None
-                        ) -> RematchReport:
+                        started_from: str, preview: RematchPreview | None = None,
+                        encoding: WarmEncoding | None = None) -> RematchReport:
         """Record a planned and matched round in the caller's write transaction.
 
         ``state`` is what the transaction sees (same stamp): its lists are the last;
-        ``preview`` is ``preview_rematch(plan, result)``, computed when not given.
+        ``preview`` is ``preview_rematch(plan, result)``, computed when not given;
+        ``encoding`` the result's warm state being encoded (:meth:`_start_warm`).
         """
         if preview is None:
             preview = preview_rematch(plan, result)
@@ -1206,7 +1220,7 @@ class ProjectLedger:
             snapshots={"needs": state.needs, "resources": state.resources}
             if state.exact else None, recorded=state.recorded, rows=state.rows,
         )
-        self._keep_warm(c, rnd, result)
+        self._keep_warm(c, rnd, result, encoding)
         return RematchReport(rnd, result, n_changed, n_new, n_cancelled, plan.dropped,
                              len(plan.affected), preview.n_reassigned,
                              preview.n_to_backup, plan=plan, preview=preview,
@@ -1304,6 +1318,7 @@ class ProjectLedger:
                 "nothing was written: run the dry run again"
             )
 
+        encoding = self._start_warm(report.result, pending.plan.round)
         with self._write() as w:
             now = stamp(w)
             if now != pending.before:
@@ -1316,7 +1331,7 @@ class ProjectLedger:
             return self._record_rematch(w, pending.state, pending.plan, report.result,
                                         by=who, backups=pending.backups, attempts=1,
                                         started_from=report.started_from,
-                                        preview=pending.preview)
+                                        preview=pending.preview, encoding=encoding)
 
     # ------------------------------------------------------------------ the loop: claims
     # Thin doors to claims.py, supervision.py, report.py and public_map.py (issue 17).
