@@ -307,9 +307,23 @@ def test_the_format_1_fixture_written_by_the_old_code_decodes():
     _assert_same_state(state, decode_warm_state(data))
 
 
-def test_lists_with_other_columns_keep_only_the_compared_ones(first):
-    # seed_street's lists carry descriptions and providers: the stored frames keep the
-    # ids and what reuse compares; positions, windows and units are in the arrays.
+def test_the_lists_are_stored_whole_so_the_next_round_revalidates_them(first, monkeypatch):
+    # seed_street's lists carry descriptions and providers: they are stored whole, so
+    # a decoded state's lists are the validated lists, and the next round's validation
+    # pairs the rows it repeats with them (as from the result in memory).
+    back = decode_warm_state(encode_warm_state(WarmState.of(first)))
+    for frame, kept in ((back.district.needs, first.district.needs),
+                        (back.district.resources, first.district.resources)):
+        assert "description" in frame.columns
+        pd.testing.assert_frame_equal(frame, kept.reset_index(drop=True))
+    needs = first.district.needs
+    again = mc.schema.revalidate(needs, "needs", back.district.needs)
+    assert (again.same_as >= 0).all()
+    # A list Arrow cannot hold whole keeps the ids and what reuse compares; positions,
+    # windows and units are in the arrays.
+    real = warm_codec.frame_to_ipc
+    monkeypatch.setattr(warm_codec, "frame_to_ipc", lambda f: None if "description"
+                        in f.columns else real(f))
     back = decode_warm_state(encode_warm_state(WarmState.of(first)))
     for frame, kept in ((back.district.needs, first.district.needs),
                         (back.district.resources, first.district.resources)):
@@ -317,7 +331,8 @@ def test_lists_with_other_columns_keep_only_the_compared_ones(first):
         columns = [c for c in kept.columns if c in warm_codec.COMPARED_COLUMNS]
         pd.testing.assert_frame_equal(frame, kept[columns].reset_index(drop=True))
     assert "lat" not in back.district.needs.columns
-    # Lists of kept columns only are stored whole: they may be validated lists again.
+    # Lists of kept columns only are stored whole.
+    monkeypatch.undo()
     needs, resources = (f[[c for c in f.columns if c in warm_codec.KEPT_COLUMNS]]
                         for f in (first.district.needs, first.district.resources))
     result = mc.match(needs, resources, max_distance=first.options.max_distance)
@@ -326,6 +341,28 @@ def test_lists_with_other_columns_keep_only_the_compared_ones(first):
                                   result.district.needs.reset_index(drop=True))
     pd.testing.assert_frame_equal(back.district.resources,
                                   result.district.resources.reset_index(drop=True))
+
+
+def test_a_fresh_ledger_revalidates_only_the_rows_that_changed(base, lists, monkeypatch):
+    # From the stored state the next round's validation pairs every unchanged row with
+    # the stored lists, as from the result in memory: only the changed rows are parsed.
+    needs, _, opts = lists
+    change = _changed(needs)
+    seen = {}
+    real = mc.pipeline.revalidate
+
+    def spy(frame, table, validated, **kwargs):
+        out = real(frame, table, validated, **kwargs)
+        seen[table] = out.same_as
+        return out
+
+    monkeypatch.setattr(mc.pipeline, "revalidate", spy)
+    with mc.ProjectLedger(base, keep_warm=True) as led:
+        report = led.rematch(change, stickiness=0.1, **opts)
+    assert report.started_from == "ledger"
+    assert (seen["resources"] >= 0).all()
+    fresh = int((seen["needs"] < 0).sum())
+    assert 0 < fresh <= len(change)
 
 
 def test_a_fresh_ledger_rematches_warm_like_memory_and_cold(base, lists, first, monkeypatch):

@@ -9,9 +9,13 @@ unpickles anything. The lists are Arrow IPC snapshots
 (:func:`~matchcore.ledger.lists.frame_to_ipc`, bit for bit), the rest plain
 numbers in their narrowest exact type:
 
-* the lists (needs, resources; forbidden pairs when there were some), only
-  the columns a warm start reads (:data:`KEPT_COLUMNS`; :data:`COMPARED_COLUMNS`
-  when the district's arrays hold the rest), and the district's
+* the lists (needs, resources; forbidden pairs when there were some) whole,
+  as validation returned them, so that the next round's validation takes the
+  rows it repeats as validated (:func:`matchcore.schema.revalidate` pairs
+  rows only of lists with the same columns), as it does from a result in
+  memory; a list Arrow cannot hold exactly keeps only the columns a warm
+  start reads (:data:`KEPT_COLUMNS`, or :data:`COMPARED_COLUMNS` when the
+  district's arrays hold the rest). And the district's
   arrays (integers narrowed), so that loading does not run
   :func:`~matchcore.model.to_district` again (0.3 s at city_100k; a district
   with a field of a kind not foreseen here is rebuilt from the lists);
@@ -35,8 +39,13 @@ function of the district and the graph, recomputed on load
 (:func:`~matchcore.model.scoring.score_edges`, 0.2 s at city_100k) and equal
 to the stored round's bit for bit; stored they were 20 MB more to write in
 every round. The options are the round's JSON (:meth:`MatchOptions.to_json`).
-At city_100k (10^5 needs, 2.49M edges) the archive is 12.6 MB (34.4 MB in
-format 1, which stored the distances: 18.7 MB compressed); format 1 is still read.
+At city_100k (10^5 needs, 2.49M edges) the archive is 18.2 MB: 12.6 MB of
+them without the lists' other columns (descriptions, providers, streets), as
+format 2 stored them until the state was encoded and decoded in a background
+thread (:mod:`matchcore.ledger.warm`), which hides the 0.15 s and 0.2 s they
+add, while the whole lists save the next round about 0.5 s of validation and
+candidates in a fresh process. Format 1 (34.4 MB: it stored the distances) and
+states of format 2 with fewer columns are still read.
 """
 
 from __future__ import annotations
@@ -79,12 +88,11 @@ KEPT_COLUMNS = frozenset({
     "capacity", "priority", "x", "y", "lat", "lon", "window_start", "window_end",
     "max_distance", "partner_communities", "occurrence", "series_id",
 })
-#: Of those, the ones read when the district's arrays are stored and a list had other
-#: columns besides: the ids, the recurrence markers and what :mod:`matchcore.model.reuse`
-#: compares. Positions, windows, demand and capacity are then in the arrays, and the
-#: frame can never be a round's validated list again (:func:`matchcore.schema.revalidate`
-#: pairs rows only of lists with the same columns), so they are left out: 3.2 MB of
-#: 15.8 at city_100k (its lat/lon columns alone 2.5 MB compressed).
+#: Of those, the ones kept when the district's arrays are stored and a list whose other
+#: columns Arrow cannot hold exactly has columns besides: the ids, the recurrence markers
+#: and what :mod:`matchcore.model.reuse` compares. Positions, windows, demand and capacity
+#: are then in the arrays, and the frame can never be a round's validated list again
+#: (:func:`matchcore.schema.revalidate` pairs rows only of lists with the same columns).
 COMPARED_COLUMNS = frozenset({"need_id", "resource_id", "occurrence", "series_id",
                               *NEED_COLUMNS, *RESOURCE_COLUMNS})
 
@@ -127,6 +135,14 @@ def _kept(frame: pd.DataFrame, arrays_stored: bool) -> pd.DataFrame:
     if arrays_stored and not set(frame.columns) <= KEPT_COLUMNS:
         keep = COMPARED_COLUMNS
     return frame[[c for c in frame.columns if c in keep]]
+
+
+def _list_bytes(frame: pd.DataFrame, arrays_stored: bool) -> bytes | None:
+    """A list's Arrow bytes: the whole validated list, or only the columns a warm
+    start reads (:func:`_kept`) when Arrow cannot hold the others exactly; None
+    when it cannot hold those either."""
+    whole = frame_to_ipc(frame)
+    return whole if whole is not None else frame_to_ipc(_kept(frame, arrays_stored))
 
 
 def _put_floats(arrays: dict[str, np.ndarray], name: str, values: np.ndarray) -> None:
@@ -225,11 +241,11 @@ def encode_warm_state(state: WarmState) -> bytes | None:
     arrays: dict[str, np.ndarray] = {}
     district_spec = _put_district(arrays, d)
     stored = district_spec is not None
-    frames = {"needs": _kept(d.needs, stored), "resources": _kept(d.resources, stored)}
+    lists = {"needs": _list_bytes(d.needs, stored),
+             "resources": _list_bytes(d.resources, stored)}
     if state.forbidden is not None:
-        frames["forbidden"] = state.forbidden
-    for name, frame in frames.items():
-        data = frame_to_ipc(frame)
+        lists["forbidden"] = frame_to_ipc(state.forbidden)
+    for name, data in lists.items():
         if data is None:
             return None
         arrays[f"{name}_ipc"] = _bytes_array(data)
