@@ -117,6 +117,8 @@ def _assert_same_state(state: WarmState, back: WarmState) -> None:
         same(getattr(d, name), getattr(e, name), name)
     assert d.origin == e.origin
     assert back.options == state.options
+    if back.assigned is not None:  # (a state stored before did not keep them)
+        same(state.assigned, back.assigned, "assigned")
     assert len(back.bases) == len(state.bases)
     for a, b in zip(state.bases, back.bases):
         assert a.phases == b.phases
@@ -138,9 +140,22 @@ def test_codec_round_trip_gives_the_same_arrays(first):
     # Plain arrays only: numpy refuses object arrays without allow_pickle.
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         assert all(z[name].dtype != object for name in z.files)
-    _assert_same_state(WarmState.of(first), decode_warm_state(data))
+    back = decode_warm_state(data)
+    _assert_same_state(WarmState.of(first), back)
+    assert np.array_equal(back.assigned, np.flatnonzero(first.units > 0))
     # The k-d tree's distances are recomputed on load, not stored.
     assert not _files(data) & {"distance", "distance_at", "distance_off"}
+
+
+@pytest.mark.parametrize("bad", ["past the graph", "repeated"])
+def test_assigned_edges_that_do_not_fit_the_graph_are_refused(first, bad):
+    import dataclasses
+
+    n = first.graph.n_edges
+    assigned = np.array([0, n]) if bad == "past the graph" else np.array([3, 3])
+    data = encode_warm_state(dataclasses.replace(WarmState.of(first), assigned=assigned))
+    with pytest.raises(WarmStateError, match="assigned edges do not fit"):
+        decode_warm_state(data)
 
 
 def test_match_from_a_decoded_state_equals_memory_and_cold(lists, first):
@@ -345,7 +360,8 @@ def test_the_lists_are_stored_whole_so_the_next_round_revalidates_them(first, mo
 
 def test_a_fresh_ledger_revalidates_only_the_rows_that_changed(base, lists, monkeypatch):
     # From the stored state the next round's validation pairs every unchanged row with
-    # the stored lists, as from the result in memory: only the changed rows are parsed.
+    # the stored lists, as from the result in memory: only the changed rows are parsed;
+    # and the last assignment's edges get the stickiness bonus by index.
     needs, _, opts = lists
     change = _changed(needs)
     seen = {}
@@ -356,7 +372,11 @@ def test_a_fresh_ledger_revalidates_only_the_rows_that_changed(base, lists, monk
         seen[table] = out.same_as
         return out
 
+    def by_id(*args, **kwargs):
+        raise AssertionError("the incumbent edges are found by index from the state")
+
     monkeypatch.setattr(mc.pipeline, "revalidate", spy)
+    monkeypatch.setattr(mc.pipeline, "_incumbent_mask", by_id)
     with mc.ProjectLedger(base, keep_warm=True) as led:
         report = led.rematch(change, stickiness=0.1, **opts)
     assert report.started_from == "ledger"

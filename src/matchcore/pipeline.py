@@ -386,7 +386,7 @@ def score_round(
     timings: dict[str, float],
     *,
     incumbent: pd.DataFrame | None = None,
-    start: MatchResult | None = None,
+    start: MatchResult | WarmState | None = None,
 ) -> tuple[CandidateGraph, np.ndarray, pd.DataFrame]:
     """Score the candidate edges and keep the ``max_candidates`` best of each need (step 3).
 
@@ -548,7 +548,8 @@ def solve_round(
         prepared, forbidden = _apply_forbid(prepared, forbid)
     graph, score, components = score_round(
         prepared, options, timings, incumbent=incumbent,
-        start=start if isinstance(start, MatchResult) and forbid is None else None)
+        start=start if isinstance(start, (MatchResult, WarmState)) and forbid is None
+        else None)
     pinned = None if pins is None else _pinned_units(d, graph, pins)
     problem, plan, bundles = problem_of(d, graph, score, options.objective, options=options,
                                         pinned=pinned)
@@ -768,8 +769,8 @@ def _incumbent_mask(graph: CandidateGraph, incumbent: pd.DataFrame) -> np.ndarra
     return np.isin(edge_key, wanted)
 
 
-def _reused_edges(prepared: PreparedRound, start: MatchResult | None
-                  ) -> tuple[MatchResult, np.ndarray] | None:
+def _reused_edges(prepared: PreparedRound, start: MatchResult | WarmState | None
+                  ) -> tuple[MatchResult | WarmState, np.ndarray] | None:
     """``start`` and the new index of each of its edges, when ``prepared`` was built from it."""
     if (start is None or prepared.reused_from is not start or prepared.edge_map is None
             or len(prepared.edge_map) != start.graph.n_edges):
@@ -778,7 +779,7 @@ def _reused_edges(prepared: PreparedRound, start: MatchResult | None
 
 
 def _assigned_by_index(graph: CandidateGraph, incumbent: pd.DataFrame,
-                       reused: tuple[MatchResult, np.ndarray]) -> np.ndarray | None:
+                       reused: tuple[MatchResult | WarmState, np.ndarray]) -> np.ndarray | None:
     """:func:`_incumbent_mask` by index, when ``incumbent`` is the earlier round's assignment.
 
     ``reused`` is that round and the new index of each of its edges (-1: not a
@@ -788,8 +789,13 @@ def _assigned_by_index(graph: CandidateGraph, incumbent: pd.DataFrame,
     row; None otherwise (then pairs are looked up by id).
     """
     start, edge_map = reused
-    used = np.flatnonzero(start.units > 0)
-    if incumbent is not start.__dict__.get("assignments"):
+    if isinstance(start, WarmState):
+        if start.assigned is None:  # a state stored before it kept them
+            return None
+        used = start.assigned
+    else:
+        used = np.flatnonzero(start.units > 0)
+    if isinstance(start, WarmState) or incumbent is not start.__dict__.get("assignments"):
         frame = incumbent.rename(columns=canonical_columns(incumbent.columns))
         if len(frame) != len(used):
             return None
@@ -811,7 +817,7 @@ def _add_stickiness(
     components: pd.DataFrame,
     incumbent: pd.DataFrame,
     bonus: float,
-    reused: tuple[MatchResult, np.ndarray] | None = None,
+    reused: tuple[MatchResult | WarmState, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Add ``bonus`` to the incumbent candidate edges; a ``stickiness`` component shows it.
 

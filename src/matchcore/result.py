@@ -867,6 +867,10 @@ class WarmState:
         Its staff-forbidden pairs (the graph is then not whole).
     round : int, optional
         The ledger round it belongs to, when read from a ledger.
+    assigned : ndarray of int64, optional
+        Its edges that got units (``np.flatnonzero(result.units > 0)``): a
+        rematch whose incumbent is this assignment finds the incumbent edges
+        by index, not by id. None when not known (a state stored before).
 
     Examples
     --------
@@ -886,6 +890,7 @@ class WarmState:
     bases: list[BatchBasis]
     forbidden: pd.DataFrame | None = None
     round: int | None = None
+    assigned: np.ndarray | None = None
 
     @classmethod
     def of(cls, result: MatchResult) -> WarmState:
@@ -901,4 +906,5 @@ class WarmState:
                 f"`result` must be a MatchResult; got {type(result).__name__}"
             )
         return cls(result.district, result.graph, result.components, result.options,
-                   list(result.solution.bases or []), result.forbidden)
+                   list(result.solution.bases or []), result.forbidden,
+                   assigned=np.flatnonzero(result.units > 0))

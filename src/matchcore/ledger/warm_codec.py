@@ -256,6 +256,8 @@ def encode_warm_state(state: WarmState) -> bytes | None:
     arrays["funnel"] = _narrow(g.funnel.to_numpy(np.int64))
     if len(g.pruned):  # max_candidates cut edges (the graph is then never reused)
         arrays["pruned"] = _narrow(g.pruned)
+    if state.assigned is not None:  # the edges with units (the next incumbent, by index)
+        arrays["assigned"] = _narrow(np.diff(state.assigned, prepend=0))
     batches: list[dict[str, Any]] = []
     by_need = g.need
     for k, b in enumerate(state.bases):
@@ -477,5 +479,11 @@ def _rebuild(arrays: dict[str, np.ndarray], meta: dict[str, Any],
         bases.append(BatchBasis(b_needs, b_res, b_edges, tuple(spec["phases"]),
                                 tuple(phase_bases)))
     rnd = meta.get("round")
+    assigned = None
+    if "assigned" in arrays:
+        assigned = np.cumsum(_int(arrays["assigned"]))
+        if len(assigned) and (int(assigned[0]) < 0 or int(assigned[-1]) >= n_edges
+                              or bool((np.diff(assigned) <= 0).any())):
+            raise WarmStateError("the warm state's assigned edges do not fit its graph")
     return WarmState(district, graph, components, opts, bases, forbidden,
-                     None if rnd is None else int(rnd))
+                     None if rnd is None else int(rnd), assigned)
