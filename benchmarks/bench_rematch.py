@@ -410,9 +410,12 @@ def _warm_md(result: dict[str, Any]) -> list[str]:
             lines.append(
                 f"- {r['case']}: {r['ratio']:.3f}× a full match (the in-memory target of the "
                 f"1% case: ≤ 0.2×). The stored warm state is {ws['bytes'] / 1e6:.1f} MB; "
-                f"reading it took {r['state_read_s']:.2f} s, writing the next round's "
-                f"{r['state_write_s']:.2f} s. `add_round` took {ws['add_round_s']:.2f} s "
-                f"keeping it (of which the state {ws['write_s']:.2f} s) and "
+                f"decoding it took {r['state_read_s']:.2f} s (`warm_state()`; a rematch "
+                f"decodes it in a background thread while it plans), and the next round's "
+                f"transaction spent {r['state_write_s']:.2f} s on storing its own (encoded "
+                f"in a background thread while the rows are written). `add_round` took "
+                f"{ws['add_round_s']:.2f} s keeping it (of which the transaction spent "
+                f"{ws['write_s']:.2f} s on the state) and "
                 f"{ws['add_round_without_s']:.2f} s without (`keep_warm=False`)."
             )
         c = w.get("commit")
@@ -431,7 +434,8 @@ def _warm_md(result: dict[str, Any]) -> list[str]:
         for r in w["rows"]:
             if "steps_s" in r:
                 steps = ", ".join(f"{k} {v:.2f}" for k, v in r["steps_s"].items())
-                state = (f" (of which writing the warm state {r['state_write_s']:.2f})"
+                state = (f" (of which waiting for and storing the warm state "
+                         f"{r['state_write_s']:.2f})"
                          if "state_write_s" in r else "")
                 lines.append(f"- {r['case']}: {steps}; ledger read and write "
                              f"{r['ledger_s']:.2f}{state}")
