@@ -50,11 +50,15 @@ __all__ = ["WarmEncoding", "WarmReading", "clear_warm", "read_warm", "start_read
            "warm_info", "write_warm"]
 
 
-def _encoded(result: MatchResult, rnd: int) -> tuple[bytes, str] | None:
-    """The archive of ``result``'s warm state as round ``rnd``'s, and its SHA-256."""
+def _state_of(result: MatchResult, rnd: int) -> WarmState:
     from ..result import WarmState
 
-    data = encode_warm_state(dataclasses.replace(WarmState.of(result), round=rnd))
+    return dataclasses.replace(WarmState.of(result), round=rnd)
+
+
+def _encoded(state: WarmState) -> tuple[bytes, str] | None:
+    """The archive of a warm ``state`` and its SHA-256."""
+    data = encode_warm_state(state)
     return None if data is None else (data, hashlib.sha256(data).hexdigest())
 
 
@@ -63,8 +67,10 @@ class WarmEncoding:
 
     A round starts it before writing its rows and :func:`write_warm` takes the
     bytes at the end of the transaction: the encoding (Arrow, zstd, SHA-256,
-    which release the GIL) overlaps the round's SQL writes. The thread only
-    reads ``result``; an error it raises is raised again by :meth:`data`.
+    which release the GIL) overlaps the round's SQL writes. The state's parts
+    are taken from ``result`` on the calling thread (its lazily computed
+    attributes are not shared with the thread), which only reads them; an
+    error it raises is raised again by :meth:`data`.
 
     Examples
     --------
@@ -78,10 +84,10 @@ class WarmEncoding:
     def __init__(self, result: MatchResult, rnd: int) -> None:
         self.result = result
         self.round = int(rnd)
+        state = _state_of(result, self.round)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matchcore-warm")
         try:
-            self._future: Future[tuple[bytes, str] | None] = pool.submit(
-                _encoded, result, self.round)
+            self._future: Future[tuple[bytes, str] | None] = pool.submit(_encoded, state)
         finally:
             pool.shutdown(wait=False)  # the thread ends with its one task
 
@@ -143,7 +149,8 @@ def write_warm(c: sqlite3.Connection, rnd: int, result: MatchResult,
     packed = None
     if identity is not None:
         mine = encoding is not None and encoding.result is result and encoding.round == rnd
-        packed = encoding.data() if mine and encoding is not None else _encoded(result, rnd)
+        packed = (encoding.data() if mine and encoding is not None
+                  else _encoded(_state_of(result, rnd)))
     if packed is None:
         c.execute("DELETE FROM warm_state")
         return (0, time.perf_counter() - t)
