@@ -36,8 +36,9 @@ import json
 import sqlite3
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import MatchcoreWarning
 from .schema import utc_now
@@ -46,8 +47,19 @@ from .warm_codec import WarmStateError, decode_warm_state, encode_warm_state
 if TYPE_CHECKING:  # pragma: no cover
     from ..result import MatchResult, WarmState
 
+T = TypeVar("T")
+
 __all__ = ["WarmEncoding", "WarmReading", "clear_warm", "read_warm", "start_reading",
            "warm_info", "write_warm"]
+
+
+def _in_thread(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """``fn(*args)`` run in a thread of its own (it ends with its one task)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matchcore-warm")
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _state_of(result: MatchResult, rnd: int) -> WarmState:
@@ -84,12 +96,7 @@ class WarmEncoding:
     def __init__(self, result: MatchResult, rnd: int) -> None:
         self.result = result
         self.round = int(rnd)
-        state = _state_of(result, self.round)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matchcore-warm")
-        try:
-            self._future: Future[tuple[bytes, str] | None] = pool.submit(_encoded, state)
-        finally:
-            pool.shutdown(wait=False)  # the thread ends with its one task
+        self._future = _in_thread(_encoded, _state_of(result, self.round))
 
     def data(self) -> tuple[bytes, str] | None:
         """The archive and its SHA-256 (waiting for the thread), or None when the
@@ -146,11 +153,12 @@ def write_warm(c: sqlite3.Connection, rnd: int, result: MatchResult,
     if not _has_table(c):
         return (0, 0.0)
     identity = _identity(c, rnd)
-    packed = None
-    if identity is not None:
-        mine = encoding is not None and encoding.result is result and encoding.round == rnd
-        packed = (encoding.data() if mine and encoding is not None
-                  else _encoded(_state_of(result, rnd)))
+    if identity is None:
+        packed = None
+    elif encoding is not None and encoding.result is result and encoding.round == rnd:
+        packed = encoding.data()
+    else:
+        packed = _encoded(_state_of(result, rnd))
     if packed is None:
         c.execute("DELETE FROM warm_state")
         return (0, time.perf_counter() - t)
@@ -189,13 +197,7 @@ class WarmReading:
         self.round = rnd
         self.path = path
         self._job = (digest, data, identity)
-        self._future: Future[WarmState] | None = None
-        if background:
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matchcore-warm")
-            try:
-                self._future = pool.submit(_decoded, *self._job)
-            finally:
-                pool.shutdown(wait=False)  # the thread ends with its one task
+        self._future = _in_thread(_decoded, *self._job) if background else None
 
     def state(self) -> WarmState | None:
         """The decoded state, or None (with a :class:`~matchcore.MatchcoreWarning`
