@@ -523,20 +523,27 @@ def test_a_corrupt_state_warns_and_rematches_cold(base, lists, how):
     assert_same_plan(report.result, cold.result)
 
 
-def test_an_interrupted_rematch_leaves_round_and_state_together(base, lists, monkeypatch):
+def _fails_writing_nothing(base: Path, lists, monkeypatch, module, name: str,
+                           message: str) -> None:
+    """A rematch whose ``module.name`` raises ``message`` leaves round 1 and its state."""
     needs, _, opts = lists
 
     def fails(*args, **kwargs):
-        raise RuntimeError("power cut")
+        raise RuntimeError(message)
 
-    monkeypatch.setattr(store, "write_warm", fails)
+    monkeypatch.setattr(module, name, fails)
     with mc.ProjectLedger(base, keep_warm=True) as led:
-        with pytest.raises(RuntimeError, match="power cut"):
+        with pytest.raises(RuntimeError, match=message):
             led.rematch(_changed(needs), stickiness=0.1, **opts)
         # The round and its state were one transaction: neither was written.
         assert led.n_rounds == 1
         assert led.warm_info() == {**led.warm_info(), "round": 1, "current": True}
     monkeypatch.undo()
+
+
+def test_an_interrupted_rematch_leaves_round_and_state_together(base, lists, monkeypatch):
+    needs, _, opts = lists
+    _fails_writing_nothing(base, lists, monkeypatch, store, "write_warm", "power cut")
     real = store.record_rematch
 
     def then_fails(*args, **kwargs):
@@ -583,16 +590,8 @@ def test_a_state_encoded_in_the_background_is_the_one_encoded_in_the_round(
 
 def test_an_encoding_error_in_the_thread_fails_the_round(base, lists, monkeypatch):
     # The thread's error is the round's: raised in its transaction, nothing written.
-    needs, _, opts = lists
-
-    def fails(*args, **kwargs):
-        raise RuntimeError("disk of the thread")
-
-    monkeypatch.setattr(warm, "encode_warm_state", fails)
-    with mc.ProjectLedger(base, keep_warm=True) as led:
-        with pytest.raises(RuntimeError, match="disk of the thread"):
-            led.rematch(_changed(needs), stickiness=0.1, **opts)
-        assert led.n_rounds == 1 and led.warm_info()["current"] is True
+    _fails_writing_nothing(base, lists, monkeypatch, warm, "encode_warm_state",
+                           "disk of the thread")
 
 
 def test_a_state_decoded_in_the_background_is_the_one_read_in_place(base):
