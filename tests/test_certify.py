@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import matchcore as mc
 from matchcore.model.problem import TransportProblem
 from matchcore.solvers import solve, verify
-from matchcore.solvers.certify import check_flow, potentials, residual
+from matchcore.solvers.certify import check_flow, optimal_reduced_costs, potentials, residual
 from strategies import instances
 
 
@@ -322,3 +322,50 @@ def test_verify_agrees_with_good_wrong_and_no_hints(objective):
             answers = {bool(verify(p, units, hints)) for hints in (sol.duals, wrong, None)}
             assert len(answers) == 1
         assert verify(p, sol.units, wrong) and verify(p, sol.units, sol.duals)
+
+
+@st.composite
+def reduced_cost_cases(draw):
+    """Arcs, a flow within or beyond their bounds, potentials, and maybe a mask."""
+    n = draw(st.integers(1, 6))
+    m = draw(st.integers(0, 12))
+    ints = st.integers(-5, 5)
+    arcs = st.lists(st.integers(0, n - 1), min_size=m, max_size=m)
+    tail, head = np.array(draw(arcs), np.int64), np.array(draw(arcs), np.int64)
+    cost = np.array(draw(st.lists(ints, min_size=m, max_size=m)), np.int64)
+    cap = np.array(draw(st.lists(st.integers(0, 3), min_size=m, max_size=m)), np.int64)
+    flow = np.array(draw(st.lists(st.integers(0, 3), min_size=m, max_size=m)), np.int64)
+    d = np.array(draw(st.lists(ints, min_size=n, max_size=n)), np.int64)
+    where = draw(st.one_of(st.none(), st.lists(st.booleans(), min_size=m, max_size=m)))
+    return cost, tail, head, cap, flow, d, None if where is None else np.array(where, bool)
+
+
+@pytest.mark.skipif(not mc.solvers.network_simplex.is_available(), reason="needs numba")
+@given(reduced_cost_cases())
+def test_compiled_reduced_costs_equal_numpy(case):
+    # The compiled check (certificates, warm solves) gives numpy's answer, array for array.
+    cost, tail, head, cap, flow, d, where = case
+    plain = optimal_reduced_costs(cost, tail, head, cap, flow, d, where)
+    fast = optimal_reduced_costs(cost, tail, head, cap, flow, d, where, compiled=True)
+    assert (plain is None) == (fast is None)
+    if plain is not None:
+        assert fast.dtype == np.int64 and np.array_equal(plain, fast)
+
+
+@pytest.mark.skipif(not mc.solvers.network_simplex.is_available(), reason="needs numba")
+def test_compiled_reduced_costs_leave_odd_input_to_numpy():
+    # Other dtypes, views and out-of-range nodes take numpy's path: same answers, same errors.
+    cost, tail, head = np.array([-1, -2]), np.array([1, 2]), np.array([0, 0])
+    cap, flow, d = np.array([1, 1]), np.array([1, 0]), np.array([0, 1, 2])
+    args = (cost, tail, head, cap, flow, d)
+    assert optimal_reduced_costs(*args, compiled=True).tolist() == [0, 0]
+    as32 = [x.astype(np.int32) for x in args]
+    assert optimal_reduced_costs(*as32, compiled=True).tolist() == [0, 0]
+    strided = np.array([-1, 9, -2, 9])[::2]
+    assert optimal_reduced_costs(strided, *args[1:], compiled=True).tolist() == [0, 0]
+    with pytest.raises(IndexError):
+        optimal_reduced_costs(cost, np.array([1, 5]), head, cap, flow, d, compiled=True)
+    # A negative node index is numpy's from-the-end indexing, as without compiled=True.
+    neg = (cost, np.array([1, -1]), head, np.array([1, 0]), flow, d)
+    plain, fast = optimal_reduced_costs(*neg), optimal_reduced_costs(*neg, compiled=True)
+    assert plain is not None and np.array_equal(plain, fast)

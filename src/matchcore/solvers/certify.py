@@ -71,7 +71,8 @@ def potentials(
 
 def optimal_reduced_costs(
     cost: np.ndarray, tail: np.ndarray, head: np.ndarray, capacity: np.ndarray,
-    flow: np.ndarray, d: np.ndarray, where: np.ndarray | None = None,
+    flow: np.ndarray, d: np.ndarray, where: np.ndarray | None = None, *,
+    compiled: bool = False,
 ) -> np.ndarray | None:
     """The reduced costs ``cost + d[tail] - d[head]`` of the arcs when potentials ``d``
     prove ``flow`` optimal (on the arcs ``where``, all by default), else None.
@@ -80,6 +81,14 @@ def optimal_reduced_costs(
     (flow > 0, head -> tail at cost -cost) ``rc <= 0``: no residual arc of
     negative reduced cost. One reduced cost per arc, no masked copies; the
     caller keeps them (the arcs of ``rc == 0`` are the optimal face).
+
+    ``compiled=True`` (where numba loads) makes the same check in one
+    compiled pass (:func:`~.batch_kernel.reduced_costs`) when every array is
+    int64 (``where`` bool) and contiguous, else numpy's: the same answer.
+    Measured on 2.7M random arcs (shared 2-core machine): 0.024-0.13 s a
+    call with numpy, 0.008-0.011 s compiled; the certificate of a warm
+    match at city_100k after a 1% change (four calls) took 0.24-0.33 s
+    before, 0.11-0.12 s with it.
 
     Examples
     --------
@@ -90,6 +99,17 @@ def optimal_reduced_costs(
     >>> optimal_reduced_costs(*arcs, np.array([0, 1]), np.array([0, 1])) is None
     True
     """
+    if compiled and _compilable(cost, tail, head, capacity, flow, d, where):
+        from . import batch_kernel  # numba: only with it
+
+        out, status = batch_kernel.reduced_costs(
+            cost, tail, head, capacity, flow, d,
+            where if where is not None else np.ones(1, dtype=bool), where is not None)
+        if status == 0:
+            return out
+        if status == 1:
+            return None
+        del out  # a node out of range: numpy's indexing decides (and raises)
     rc: np.ndarray = cost + d[tail] - d[head]
     bad = ((flow < capacity) & (rc < 0)) | ((flow > 0) & (rc > 0))
     if where is not None:
@@ -97,9 +117,28 @@ def optimal_reduced_costs(
     return None if bad.any() else rc
 
 
-def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray) -> bool:
+def _compilable(cost: np.ndarray, tail: np.ndarray, head: np.ndarray, capacity: np.ndarray,
+                flow: np.ndarray, d: np.ndarray, where: np.ndarray | None) -> bool:
+    """Whether the compiled check takes these arrays as they are (no copies, no new types)."""
+    ints = (cost, tail, head, capacity, flow, d)
+    if not all(isinstance(x, np.ndarray) and x.dtype == np.int64 and x.ndim == 1
+               and x.flags.c_contiguous for x in ints):
+        return False
+    n = len(cost)
+    if any(len(x) != n for x in (tail, head, capacity, flow)):
+        return False  # numpy's broadcasting rules (and its errors) decide
+    if where is not None and not (isinstance(where, np.ndarray) and where.dtype == np.bool_
+                                  and where.shape == (n,) and where.flags.c_contiguous):
+        return False
+    from .network_simplex import is_available
+
+    return is_available()
+
+
+def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray, *,
+                   compiled: bool = False) -> bool:
     """Whether potentials ``d`` prove ``flow`` optimal: no residual arc of negative reduced cost
-    (:func:`optimal_reduced_costs`; feasibility is :func:`check_flow`'s).
+    (:func:`optimal_reduced_costs`, ``compiled`` as there; feasibility is :func:`check_flow`'s).
 
     Examples
     --------
@@ -114,7 +153,7 @@ def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray) -> boo
     if d.shape != (network.n_nodes,) or flow.shape != (network.n_arcs,):
         return False
     return optimal_reduced_costs(network.cost, network.tail, network.head, network.capacity,
-                                 flow, d) is not None
+                                 flow, d, compiled=compiled) is not None
 
 
 def network_potentials(

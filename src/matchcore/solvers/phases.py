@@ -391,7 +391,7 @@ def verify(
             if hint is not None and hint.shape == (net.n_nodes,):
                 # The hint checked on the free arcs in place: no copies of the face.
                 rc = optimal_reduced_costs(cost, net.tail, net.head, net.capacity, flow, hint,
-                                           where=free)
+                                           where=free, compiled=is_compiled())
                 if rc is not None:
                     if last:
                         break  # the last phase certified

@@ -582,7 +582,8 @@ def solve_phases(
         # (A floor's group arcs break the hub layout: those batches start cold.)
         d: np.ndarray | None
         if (k == 0 and first is not None and given is not None
-                and not check_flow(sub, first[0]) and proves_optimal(sub, first[0], first[1])):
+                and not check_flow(sub, first[0])
+                and proves_optimal(sub, first[0], first[1], compiled=is_available())):
             # The earlier optimum of the same arcs is feasible and optimal here:
             # checked exactly as a solver's answer, so no pivots to confirm it.
             flow, d = first
