@@ -141,6 +141,16 @@ def test_compiled_phase_costs_are_the_numpy_ones(inst, batch_edges, zero_needs, 
                           compiled=True)
         np.testing.assert_array_equal(fast, slow)
         assert fast.dtype == np.int64 and fast.shape == (net.n_arcs,)
+        # Into an earlier phase's array (the certificate's reuse): the same costs, there.
+        buffer = rng.integers(-5, 5, net.n_arcs).astype(np.int64)
+        into = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost,
+                          compiled=True, out=buffer)
+        assert into is buffer
+        np.testing.assert_array_equal(into, slow)
+        # A buffer of another shape or dtype is not used.
+        other = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost,
+                           compiled=True, out=np.zeros(net.n_arcs + 1, np.int64))
+        np.testing.assert_array_equal(other, slow)
 
 
 @given(instances(max_needs=12, max_resources=12, max_edges=40), st.integers(1, 30),

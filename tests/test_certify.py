@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 import matchcore as mc
 from matchcore.model.problem import TransportProblem
 from matchcore.solvers import solve, verify
-from matchcore.solvers.certify import check_flow, optimal_reduced_costs, potentials, residual
+from matchcore.solvers.certify import (
+    check_flow,
+    optimal_face,
+    optimal_reduced_costs,
+    potentials,
+    residual,
+)
 from strategies import instances
 
 
@@ -369,3 +375,28 @@ def test_compiled_reduced_costs_leave_odd_input_to_numpy():
     neg = (cost, np.array([1, -1]), head, np.array([1, 0]), flow, d)
     plain, fast = optimal_reduced_costs(*neg), optimal_reduced_costs(*neg, compiled=True)
     assert plain is not None and np.array_equal(plain, fast)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@given(case=reduced_cost_cases(), narrow=st.booleans())
+def test_optimal_face_is_the_reduced_costs_face(case, narrow, compiled):
+    # optimal_face answers as optimal_reduced_costs on the mask, and narrows the mask to
+    # the arcs of zero reduced cost only when the answer is True (and narrow is asked).
+    cost, tail, head, cap, flow, d, where = case
+    free = np.ones(len(cost), bool) if where is None else where.copy()
+    before = free.copy()
+    rc = optimal_reduced_costs(cost, tail, head, cap, flow, d, free)
+    assert optimal_face(cost, tail, head, cap, flow, d, free, narrow=narrow,
+                        compiled=compiled) == (rc is not None)
+    expected = before & (rc == 0) if rc is not None and narrow else before
+    assert np.array_equal(free, expected)
+
+
+def test_optimal_face_out_of_range_raises_as_numpy():
+    args = (np.array([1, 2]), np.array([0, 3]), np.array([1, 0]), np.array([1, 1]),
+            np.array([0, 0]), np.array([0, 0]))
+    for compiled in (False, True):
+        free = np.ones(2, bool)
+        with pytest.raises(IndexError):
+            optimal_face(*args, free, compiled=compiled)
+        assert free.all()

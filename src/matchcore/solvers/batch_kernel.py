@@ -170,15 +170,21 @@ def phase_costs(n_arcs, needs, edges, need_cost, edge_cost):
     arcs after them (resource → hub, a floor's group arcs). The costs may
     be zero-stride views (a phase's zero costs).
     """
-    a, m = len(needs), len(edges)
     cost = np.empty(n_arcs, np.int64)
+    phase_costs_into(cost, needs, edges, need_cost, edge_cost)
+    return cost
+
+
+@njit(cache=True)
+def phase_costs_into(cost, needs, edges, need_cost, edge_cost):
+    """:func:`phase_costs` written into ``cost`` (int64, one per arc), for a buffer reused."""
+    a, m = len(needs), len(edges)
     for k in range(a):
         cost[k] = need_cost[needs[k]]
     for k in range(m):
         cost[a + k] = edge_cost[edges[k]]
-    for k in range(a + m, n_arcs):
+    for k in range(a + m, len(cost)):
         cost[k] = 0
-    return cost
 
 
 @njit(cache=True)
@@ -255,3 +261,38 @@ def reduced_costs(cost, tail, head, capacity, flow, d, where, use_where):
             if flow[e] > 0 and (not use_where or where[e]):
                 return rc, 1
     return rc, 0
+
+
+@njit(cache=True)
+def optimal_face(cost, tail, head, capacity, flow, d, free, narrow):
+    """Whether ``d`` proves ``flow`` optimal on the arcs ``free``; then narrow ``free`` to rc == 0.
+
+    What :func:`~matchcore.solvers.certify.optimal_face` does with numpy,
+    with no array of reduced costs: a first pass checks (status 1 at the
+    first residual arc of negative reduced cost among the free ones, 2 at a
+    node that is not an index of ``d``: the caller asks numpy), and only
+    when it passes and ``narrow`` does a second one set ``free`` False on
+    the arcs of non-zero reduced cost. ``free`` is left as it was unless the
+    status is 0.
+    """
+    m = len(cost)
+    n = len(d)
+    for e in range(m):
+        t = tail[e]
+        h = head[e]
+        if t < 0 or t >= n or h < 0 or h >= n:
+            return 2
+        if not free[e]:
+            continue
+        r = cost[e] + d[t] - d[h]
+        if r < 0:
+            if flow[e] < capacity[e]:
+                return 1
+        elif r > 0:
+            if flow[e] > 0:
+                return 1
+    if narrow:
+        for e in range(m):
+            if free[e] and cost[e] + d[tail[e]] - d[head[e]] != 0:
+                free[e] = False
+    return 0

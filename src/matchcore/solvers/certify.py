@@ -21,8 +21,8 @@ import numpy as np
 
 from ..model.problem import FlowNetwork
 
-__all__ = ["Certificate", "network_potentials", "optimal_reduced_costs", "potentials",
-           "proves_optimal", "residual", "restrict"]
+__all__ = ["Certificate", "network_potentials", "optimal_face", "optimal_reduced_costs",
+           "potentials", "proves_optimal", "residual", "restrict"]
 
 
 def residual(network: FlowNetwork, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,6 +115,48 @@ def optimal_reduced_costs(
     if where is not None:
         bad &= where
     return None if bad.any() else rc
+
+
+def optimal_face(
+    cost: np.ndarray, tail: np.ndarray, head: np.ndarray, capacity: np.ndarray,
+    flow: np.ndarray, d: np.ndarray, free: np.ndarray, *, narrow: bool = True,
+    compiled: bool = False,
+) -> bool:
+    """Whether potentials ``d`` prove ``flow`` optimal on the arcs ``free`` (a bool mask);
+    then, with ``narrow``, ``free`` becomes the optimal face in place: the arcs of zero
+    reduced cost among them (the arcs a next lexicographic phase may still use).
+
+    :func:`optimal_reduced_costs` with ``where=free``, without keeping its
+    array: ``free`` is changed only when the answer is True. ``compiled=True``
+    (where numba loads) checks and narrows in compiled passes
+    (:func:`~.batch_kernel.optimal_face`) that allocate nothing, when the
+    arrays are contiguous int64 and ``free`` a contiguous bool mask; numpy's
+    passes otherwise, with the same answer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> arcs = (np.array([1, 2]), np.array([0, 0]), np.array([1, 1]), np.array([1, 1]))
+    >>> free = np.ones(2, dtype=bool)
+    >>> optimal_face(*arcs, np.array([1, 0]), np.array([0, 1]), free), free.tolist()
+    (True, [True, False])
+    >>> free = np.ones(2, dtype=bool)
+    >>> optimal_face(*arcs, np.array([0, 1]), np.array([0, 1]), free), free.tolist()
+    (False, [True, True])
+    """
+    if compiled and _compilable(cost, tail, head, capacity, flow, d, free):
+        from . import batch_kernel  # numba: only with it
+
+        status = batch_kernel.optimal_face(cost, tail, head, capacity, flow, d, free,
+                                           bool(narrow))
+        if status != 2:  # 2: a node out of range, numpy's indexing decides (and raises)
+            return bool(status == 0)
+    rc = optimal_reduced_costs(cost, tail, head, capacity, flow, d, where=free)
+    if rc is None:
+        return False
+    if narrow:
+        free &= rc == 0
+    return True
 
 
 def _compilable(cost: np.ndarray, tail: np.ndarray, head: np.ndarray, capacity: np.ndarray,

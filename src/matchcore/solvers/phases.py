@@ -25,7 +25,7 @@ from .certify import (
     Certificate,
     check_flow,
     network_potentials,
-    optimal_reduced_costs,
+    optimal_face,
     restrict,
 )
 from .network_simplex import is_available, is_compiled
@@ -112,19 +112,27 @@ def packer() -> BatchPacker | None:
 
 def phase_cost(net: FlowNetwork, needs: np.ndarray, edges: np.ndarray, n_res: int,
                need_cost: np.ndarray, edge_cost: np.ndarray,
-               compiled: bool = False) -> np.ndarray:
+               compiled: bool = False, out: np.ndarray | None = None) -> np.ndarray:
     """Arc costs of one phase on a batch network: hub→need, need→resource, resource→hub.
 
     Arcs after those (a floor's group arcs) cost nothing. ``compiled`` (when
     numba loads) writes them in one compiled pass
-    (:func:`.batch_kernel.phase_costs`), without the gathers' temporaries.
+    (:func:`.batch_kernel.phase_costs`), without the gathers' temporaries;
+    into ``out`` (int64, one per arc: an earlier phase's costs, no longer
+    needed) when given.
     """
     if compiled and is_available():
         from . import batch_kernel  # numba: only with it
 
-        return batch_kernel.phase_costs(
-            net.n_arcs, np.ascontiguousarray(needs, dtype=np.int64),
-            np.ascontiguousarray(edges, dtype=np.int64), _int64(need_cost), _int64(edge_cost))
+        needs = np.ascontiguousarray(needs, dtype=np.int64)
+        edges = np.ascontiguousarray(edges, dtype=np.int64)
+        if (out is not None and out.dtype == np.int64 and out.shape == (net.n_arcs,)
+                and out.flags.c_contiguous and out.flags.writeable):
+            batch_kernel.phase_costs_into(out, needs, edges, _int64(need_cost),
+                                          _int64(edge_cost))
+            return out
+        return batch_kernel.phase_costs(net.n_arcs, needs, edges, _int64(need_cost),
+                                        _int64(edge_cost))
     extra = net.n_arcs - len(needs) - len(edges) - n_res
     return np.concatenate(
         [need_cost[needs], edge_cost[edges], np.zeros(n_res + extra, dtype=np.int64)]
@@ -356,8 +364,12 @@ def verify(
             cert.problems.append("units are not integers")
             return cert
     units = units.astype(np.int64)
-    served = np.bincount(problem.need, weights=units, minlength=problem.n_needs)
-    used = np.bincount(problem.resource, weights=units, minlength=problem.n_resources)
+    # Summed over the edges that carry units (most carry none): the same sums.
+    carry = np.flatnonzero(units)
+    served = np.bincount(problem.need[carry], weights=units[carry], minlength=problem.n_needs)
+    used = np.bincount(problem.resource[carry], weights=units[carry],
+                       minlength=problem.n_resources)
+    del carry
     if (units < 0).any():
         cert.problems.append(f"{int((units < 0).sum())} edges carry negative units")
     if (served > problem.demand).any():
@@ -377,35 +389,39 @@ def verify(
         # networks are the solve's anyway).
         net, needs, resources, _, _ = batch_arrays(problem, edges, is_compiled())
         hints = duals[b] if duals is not None and b < len(duals) else []
+        # In int64 from the start (the sums are whole: no float copy of the arcs).
         flow = np.concatenate(
-            [served[needs], units[edges], used[resources], problem.group_flow(served, needs)]
-        ).astype(np.int64)
+            [served[needs].astype(np.int64), units[edges],
+             used[resources].astype(np.int64), problem.group_flow(served, needs)]
+        )
         # The arcs of the face still free; potentials never read supplies, so the
         # fixed arcs' flow need not move into them here.
         free = np.ones(net.n_arcs, dtype=bool)
+        compiled = is_compiled()
+        cost = None
         for k, (name, need_cost, edge_cost) in enumerate(phases):
+            # (Compiled: each phase's costs in the last one's array, which nothing keeps.)
             cost = phase_cost(net, needs, edges, len(resources), need_cost, edge_cost,
-                              compiled=is_compiled())
+                              compiled=compiled, out=cost)
             hint = hints[k] if k < len(hints) else None
             last = k == len(phases) - 1
             if hint is not None and hint.shape == (net.n_nodes,):
                 # The hint checked on the free arcs in place: no copies of the face.
-                rc = optimal_reduced_costs(cost, net.tail, net.head, net.capacity, flow, hint,
-                                           where=free, compiled=is_compiled())
-                if rc is not None:
+                # With a hint for the next phase, the next face is the arcs of zero
+                # reduced cost, as the solver froze them (its next hint fits there;
+                # the same optima as the smaller face the flow's zero-cost cycles
+                # leave): ``free`` is narrowed to it in the same call.
+                narrow = not last and k + 1 < len(hints)
+                if optimal_face(cost, net.tail, net.head, net.capacity, flow, hint, free,
+                                narrow=narrow, compiled=compiled):
                     if last:
                         break  # the last phase certified
-                    if k + 1 < len(hints):
-                        # The next face: the arcs of zero reduced cost, as the solver
-                        # froze them (its next hint fits there; the same optima as
-                        # the smaller face the flow's zero-cost cycles leave).
-                        free &= rc == 0
+                    if narrow:
                         continue
                     sub = phase_network(net, free, cost, net.supply)
                     sub_free, _, _ = restrict(sub, hint, flow[free])
                     free[np.flatnonzero(free)[~sub_free]] = False
                     continue
-                del rc
             sub = phase_network(net, free, cost, net.supply)
             sub_flow = flow[free]
             d = network_potentials(sub, sub_flow)
