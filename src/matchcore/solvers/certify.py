@@ -133,6 +133,33 @@ def optimal_face(
     arrays are contiguous int64 and ``free`` a contiguous bool mask; numpy's
     passes otherwise, with the same answer.
 
+    Parameters
+    ----------
+    cost, tail, head, capacity, flow : ndarray of int, shape (n_arcs,)
+        The arcs (lower bounds 0) and a flow on them.
+    d : ndarray of int, shape (n_nodes,)
+        Node potentials (a solver's duals).
+    free : ndarray of bool, shape (n_arcs,)
+        The arcs checked; narrowed in place when the answer is True and ``narrow``.
+    narrow : bool, default True
+        Narrow ``free`` to the arcs of zero reduced cost.
+    compiled : bool, default False
+        Check in compiled passes where numba loads.
+
+    Returns
+    -------
+    bool
+        True when no free arc is a residual arc of negative reduced cost.
+
+    Raises
+    ------
+    IndexError
+        A node of ``tail`` or ``head`` is not an index of ``d`` (numpy's).
+
+    See Also
+    --------
+    optimal_reduced_costs : the same check, keeping the reduced costs.
+
     Examples
     --------
     >>> import numpy as np
