@@ -236,3 +236,54 @@ def test_wrong_solver_potentials_are_recomputed_and_an_infeasible_flow_is_refuse
 
     with pytest.raises(SolverError, match="not conserved"):
         solve_phases(net, costs, len(bn), seconds, warm_solve=leaky)
+
+
+def test_a_sweeps_next_weighting_finds_its_batches_by_index(monkeypatch):
+    # The weightings of a sweep share their edges: each batch of the next one is found
+    # by its edge indices (no edge keys gathered), and the rows are the cold matches'.
+    needs, resources = mc.synthetic.district("seed_street", seed=4)
+    weights = {"a": mc.Weights(), "b": mc.Weights(type=0.7, locality=0.2, priority=0.1),
+               "c": mc.Weights(type=0.3, locality=0.3, priority=0.4)}
+    found: list[bool] = []
+    by_index = WarmStart._by_index
+
+    def spied(self, needs, resources, edges):
+        out = by_index(self, needs, resources, edges)
+        found.append(out is not None)
+        return out
+
+    monkeypatch.setattr(WarmStart, "_by_index", spied)
+    keyed = WarmStart.edge_keys_needed
+    asked: list[int] = []
+    monkeypatch.setattr(WarmStart, "edge_keys_needed",
+                        lambda self, *a: asked.append(1) or keyed(self, *a))
+    warm = sweep(needs, resources, weights, max_distance=1500.0, solver="simplex")
+    assert found and all(found) and not asked
+    cold = sweep(needs, resources, weights, max_distance=1500.0, solver="simplex", warm=False)
+    pd.testing.assert_frame_equal(warm, cold)
+    # Other lists (a need left): not the same edges, so the keys are used, as before.
+    first = mc.match(needs, resources, max_distance=1500.0, solver="simplex")
+    found.clear()
+    fewer = needs.iloc[1:]
+    again = mc.match(fewer, resources, max_distance=1500.0, solver="simplex", start=first)
+    assert not any(found)
+    assert_same_plan(again, mc.match(fewer, resources, max_distance=1500.0, solver="simplex"))
+
+
+def test_same_edges_needs_the_same_needs_resources_and_edges():
+    from matchcore.pipeline import warm_start_of
+
+    r = mc.match(*mc.synthetic.tiny(), max_distance=2000.0, solver="simplex")
+    start = warm_start_of(r, r.district)
+    p = r.problem
+    assert start.same_edges(p.need, p.resource)
+    assert start.same_edges(p.need.copy(), p.resource.copy())
+    assert not start.same_edges(p.need[::-1].copy(), p.resource)
+    assert not start.same_edges(p.need[1:], p.resource[1:])
+    moved = WarmStart(r.solution.bases, p.need, p.resource,
+                      np.arange(r.district.n_needs)[::-1].copy(),
+                      np.arange(r.district.n_resources), r.district.n_needs,
+                      r.district.n_resources)
+    assert not moved.same_edges(p.need, p.resource)
+    b = r.solution.bases[0]
+    assert not moved.has_batch(b.needs, b.resources, b.edges)

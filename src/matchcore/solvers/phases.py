@@ -250,12 +250,17 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
             begin = None
             first = None
             if start is not None:
-                keyed = start.edge_keys_needed(len(needs), len(resources), len(edges))
+                # The very same batch (a sweep's next weighting) is found by its edge
+                # indices; otherwise edges are matched by key unless an edge map does.
+                same = (start.same_edges(problem.need, problem.resource)
+                        and start.has_batch(needs, resources, edges))
+                keyed = not same and start.edge_keys_needed(len(needs), len(resources),
+                                                            len(edges))
                 en = problem.need[edges] if keyed else None
                 er = problem.resource[edges] if keyed else None
                 begin = [start.basis_for(name, net, needs, resources, en, er, edges)
                          for name in names]
-                first = start.first_for(names[0], net, needs, resources, en, er)
+                first = start.first_for(names[0], net, needs, resources, en, er, edges)
                 del en, er
             kept: list[np.ndarray] = []
             warm_flow, batch_duals, batch_bases = solve_phases(
