@@ -26,5 +26,8 @@ def test_quick_rematch_benchmark_writes_report(tmp_path, load_benchmark):
     text = (tmp_path / "rematch.md").read_text(encoding="utf-8")
     assert "| scope | needs | edges | full match (s) | rematch (s) | ratio" in text
     assert "dry run, then commit" in text
+    floor = result["warm"]["unchanged"]
+    assert floor["same_as_cold"] and floor["certified"] and floor["ratio"] > 0
+    assert "the floor: the same lists matched again" in text
     data = json.loads((tmp_path / "rematch.json").read_text())
     assert data["preset"] == "seed_street" and data["machine"]["cores"] >= 1
