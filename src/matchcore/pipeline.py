@@ -312,7 +312,7 @@ def prepare_round(
                                   if needs_v is need_rows.frame
                                   and resources_v is resource_rows.frame else None)
     if reused is not None:
-        release()
+        # A warm round keeps its freed memory for the next steps (see matchcore.memory).
         timings["candidates"] = time.perf_counter() - t
         return PreparedRound(district, reused.graph, arrival, options, timings,
                              reused.components, reused.edge_map, start,
@@ -420,7 +420,8 @@ def score_round(
         graph, kept = keep_best(graph, score, options.max_candidates)
         score = score[kept]
         components = components.iloc[kept].reset_index(drop=True)
-    release()
+    if start is None:  # a warm round keeps its freed memory (see matchcore.memory)
+        release()
     timings["score"] = time.perf_counter() - t
     return graph, score, components
 

@@ -279,7 +279,8 @@ def solve(problem: TransportProblem, solver: str | FlowSolver = "auto",
             bases.append(BatchBasis(needs, resources, edges, names, batch_bases, head))
             units[edges] = warm_flow[a : a + m]
             del net, warm_flow
-            release()
+            if start is None:  # a warm solve keeps its freed memory (see matchcore.memory)
+                release()
             continue
         duals.append([])
         free = np.ones(net.n_arcs, dtype=bool)
