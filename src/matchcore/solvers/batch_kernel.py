@@ -233,37 +233,6 @@ def pack_batches(need_label, need, batch_edges):
 
 
 @njit(cache=True)
-def reduced_costs(cost, tail, head, capacity, flow, d, where, use_where):
-    """The reduced costs ``cost + d[tail] - d[head]`` and whether ``d`` proves ``flow`` optimal.
-
-    What :func:`~matchcore.solvers.certify.optimal_reduced_costs` computes
-    with numpy (no residual arc of negative reduced cost, on the arcs
-    ``where`` when ``use_where``), in one pass and one array (numpy's makes
-    two gathers and four masks of the arcs). Returns ``(rc, status)``:
-    status 0 when ``d`` proves ``flow`` optimal (``rc`` complete), 1 when an
-    arc disproves it, 2 when an arc's node is not an index of ``d`` (the
-    caller asks numpy, whose indexing decides).
-    """
-    m = len(cost)
-    n = len(d)
-    rc = np.empty(m, np.int64)
-    for e in range(m):
-        t = tail[e]
-        h = head[e]
-        if t < 0 or t >= n or h < 0 or h >= n:
-            return rc, 2
-        r = cost[e] + d[t] - d[h]
-        rc[e] = r
-        if r < 0:
-            if flow[e] < capacity[e] and (not use_where or where[e]):
-                return rc, 1
-        elif r > 0:
-            if flow[e] > 0 and (not use_where or where[e]):
-                return rc, 1
-    return rc, 0
-
-
-@njit(cache=True)
 def optimal_face(cost, tail, head, capacity, flow, d, free, narrow):
     """Whether ``d`` proves ``flow`` optimal on the arcs ``free``; then narrow ``free`` to rc == 0.
 

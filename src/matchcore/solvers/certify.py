@@ -71,8 +71,7 @@ def potentials(
 
 def optimal_reduced_costs(
     cost: np.ndarray, tail: np.ndarray, head: np.ndarray, capacity: np.ndarray,
-    flow: np.ndarray, d: np.ndarray, where: np.ndarray | None = None, *,
-    compiled: bool = False,
+    flow: np.ndarray, d: np.ndarray, where: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The reduced costs ``cost + d[tail] - d[head]`` of the arcs when potentials ``d``
     prove ``flow`` optimal (on the arcs ``where``, all by default), else None.
@@ -81,14 +80,6 @@ def optimal_reduced_costs(
     (flow > 0, head -> tail at cost -cost) ``rc <= 0``: no residual arc of
     negative reduced cost. One reduced cost per arc, no masked copies; the
     caller keeps them (the arcs of ``rc == 0`` are the optimal face).
-
-    ``compiled=True`` (where numba loads) makes the same check in one
-    compiled pass (:func:`~.batch_kernel.reduced_costs`) when every array is
-    int64 (``where`` bool) and contiguous, else numpy's: the same answer.
-    Measured on 2.7M random arcs (shared 2-core machine): 0.024-0.13 s a
-    call with numpy, 0.008-0.011 s compiled; the certificate of a warm
-    match at city_100k after a 1% change (four calls) took 0.24-0.33 s
-    before, 0.11-0.12 s with it.
 
     Examples
     --------
@@ -99,17 +90,6 @@ def optimal_reduced_costs(
     >>> optimal_reduced_costs(*arcs, np.array([0, 1]), np.array([0, 1])) is None
     True
     """
-    if compiled and _compilable(cost, tail, head, capacity, flow, d, where):
-        from . import batch_kernel  # numba: only with it
-
-        out, status = batch_kernel.reduced_costs(
-            cost, tail, head, capacity, flow, d,
-            where if where is not None else np.ones(1, dtype=bool), where is not None)
-        if status == 0:
-            return out
-        if status == 1:
-            return None
-        del out  # a node out of range: numpy's indexing decides (and raises)
     rc: np.ndarray = cost + d[tail] - d[head]
     bad = ((flow < capacity) & (rc < 0)) | ((flow > 0) & (rc > 0))
     if where is not None:
@@ -131,7 +111,11 @@ def optimal_face(
     (where numba loads) checks and narrows in compiled passes
     (:func:`~.batch_kernel.optimal_face`) that allocate nothing, when the
     arrays are contiguous int64 and ``free`` a contiguous bool mask; numpy's
-    passes otherwise, with the same answer.
+    passes otherwise, with the same answer. Measured on 2.7M random arcs
+    (shared 2-core machine): numpy's check 0.024-0.13 s a call, a compiled
+    one 0.008-0.011 s; the certificate of a warm match at city_100k after a
+    1% change (four calls) took 0.24-0.33 s with numpy's, 0.11-0.12 s
+    compiled.
 
     Parameters
     ----------
@@ -207,7 +191,9 @@ def _compilable(cost: np.ndarray, tail: np.ndarray, head: np.ndarray, capacity: 
 def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray, *,
                    compiled: bool = False) -> bool:
     """Whether potentials ``d`` prove ``flow`` optimal: no residual arc of negative reduced cost
-    (:func:`optimal_reduced_costs`, ``compiled`` as there; feasibility is :func:`check_flow`'s).
+    (:func:`optimal_reduced_costs`; feasibility is :func:`check_flow`'s). ``compiled=True``
+    checks by :func:`optimal_face` on every arc, compiled where it can (no array of
+    reduced costs), with the same answer.
 
     Examples
     --------
@@ -221,8 +207,12 @@ def proves_optimal(network: FlowNetwork, flow: np.ndarray, d: np.ndarray, *,
     """
     if d.shape != (network.n_nodes,) or flow.shape != (network.n_arcs,):
         return False
+    if compiled:
+        return optimal_face(network.cost, network.tail, network.head, network.capacity, flow,
+                            d, np.ones(network.n_arcs, dtype=bool), narrow=False,
+                            compiled=True)
     return optimal_reduced_costs(network.cost, network.tail, network.head, network.capacity,
-                                 flow, d, compiled=compiled) is not None
+                                 flow, d) is not None
 
 
 def network_potentials(
