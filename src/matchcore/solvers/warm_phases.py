@@ -299,8 +299,11 @@ class WarmStart:
 
     def has_batch(self, needs: np.ndarray, resources: np.ndarray, edges: np.ndarray) -> bool:
         """Whether an old batch has these needs, resources and edge indices, when
-        :meth:`same_edges` holds (then it is the very same batch: no edge keys needed)."""
-        return self._by_index(needs, resources, edges) is not None
+        :meth:`same_edges` holds (then it is the very same batch: no edge keys needed).
+
+        The answer is :meth:`basis_for`'s and :meth:`first_for`'s next, kept: given
+        the same arrays (and no edge keys) they do not compare the batches again."""
+        return self._same(needs, resources, None, None, edges) is not None
 
     def _by_index(self, needs: np.ndarray, resources: np.ndarray,
                   edges: np.ndarray | None) -> BatchBasis | None:
